@@ -1,0 +1,153 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/driver/mysql"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names as reported by gorm's Dialector.Name.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+	DialectMySQL    = "mysql"
+)
+
+// Open connects to the database named by dsn: empty means the SQLite file
+// realname.db in dataDir; otherwise a postgres://, mysql:// or sqlite:// URL.
+// It pings before returning so a wrong DSN fails at start, not at first use.
+func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*gorm.DB, error) {
+	dialector, err := dialectorFor(dsn, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		// Stored times are UTC, in milliseconds (MySQL's DATETIME(3)), so the
+		// three databases agree on every value they hand back.
+		NowFunc:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		TranslateError: true,
+		Logger:         newGormLogger(log),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("model: open %s: %w", dialectorName(dsn), err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	if db.Name() == DialectSQLite {
+		// One writer at a time is all SQLite allows; a small pool with a busy
+		// timeout queues writers instead of failing them with SQLITE_BUSY.
+		sqlDB.SetMaxOpenConns(4)
+	} else {
+		sqlDB.SetMaxOpenConns(50)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("model: connect to %s: %w", db.Name(), err)
+	}
+	return db, nil
+}
+
+// Close releases the connection pool.
+func Close(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+func dialectorName(dsn string) string {
+	if dsn == "" {
+		return DialectSQLite
+	}
+	scheme, _, _ := strings.Cut(dsn, "://")
+	return scheme
+}
+
+func dialectorFor(dsn, dataDir string) (gorm.Dialector, error) {
+	if dsn == "" {
+		return sqliteDialector(filepath.Join(dataDir, "realname.db"))
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, errors.New("model: database URL does not parse") // the URL may hold a password: do not echo it
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+		return postgres.Open(dsn), nil
+	case "mysql":
+		return mysql.Open(mysqlDSN(u)), nil
+	case "sqlite":
+		return sqliteDialector(u.Host + u.Path)
+	}
+	return nil, fmt.Errorf("model: unsupported database scheme %q", u.Scheme)
+}
+
+func sqliteDialector(path string) (gorm.Dialector, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("model: create %s: %w", dir, err)
+		}
+	}
+	// WAL lets readers run beside the writer; IMMEDIATE transactions take the
+	// write lock up front so two read-then-write transactions cannot deadlock.
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return sqlite.Open("file:" + path + "?" + q.Encode()), nil
+}
+
+// mysqlDSN turns mysql://user:pass@host:port/db?params into the driver's own
+// DSN form, forcing the settings our models rely on.
+func mysqlDSN(u *url.URL) string {
+	cfg := mysqldriver.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net = "tcp"
+	cfg.Addr = u.Host
+	if u.Port() == "" {
+		cfg.Addr = u.Host + ":3306"
+	}
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	cfg.Params = map[string]string{}
+	for k, v := range u.Query() {
+		cfg.Params[k] = v[0]
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	cfg.Params["charset"] = "utf8mb4"
+	cfg.Collation = "utf8mb4_unicode_ci"
+	return cfg.FormatDSN()
+}
+
+// newGormLogger routes gorm's own messages (slow queries, errors) into slog
+// at warn level, without the SQL parameters, which may hold personal data.
+func newGormLogger(log *slog.Logger) logger.Interface {
+	return logger.NewSlogLogger(log.With("component", "gorm"), logger.Config{
+		SlowThreshold:             500 * time.Millisecond,
+		LogLevel:                  logger.Warn,
+		IgnoreRecordNotFoundError: true,
+		ParameterizedQueries:      true,
+	})
+}

@@ -1,0 +1,148 @@
+// Package model holds the GORM models, the database opener and the ordered
+// schema migrations. It carries no business rules: those live in service/.
+package model
+
+import "time"
+
+// Verification states; the transition table lives in service/verify.
+const (
+	StateDraft      = "draft"
+	StateRecognized = "recognized"
+	StateChecking   = "checking"
+	StateVerified   = "verified"
+	StateRejected   = "rejected"
+	StateReview     = "review"
+	StateExpired    = "expired"
+)
+
+// User is one Mini Program user, keyed by (app id, openid).
+type User struct {
+	ID            int64  `gorm:"primaryKey"`
+	AppID         string `gorm:"size:64;not null;uniqueIndex:ux_users_app_openid,priority:1"`
+	OpenID        string `gorm:"size:128;not null;uniqueIndex:ux_users_app_openid,priority:2"`
+	UnionID       string `gorm:"size:128;index:ix_users_unionid"`
+	SessionKeyEnc []byte // WeChat session_key, encrypted; never leaves the server
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ErasedAt      *time.Time // personal data erased on request; the row stays for the audit trail
+}
+
+// Verification is one attempt of a user to prove who they are. Personal
+// fields are stored encrypted (*Enc), looked up by keyed hash (*Hash) and
+// shown masked (*Masked).
+type Verification struct {
+	ID             int64  `gorm:"primaryKey"`
+	UserID         int64  `gorm:"not null;index:ix_verifications_user,priority:1"`
+	State          string `gorm:"size:16;not null;index:ix_verifications_queue,priority:1;index:ix_verifications_sweep,priority:1"`
+	Version        int64  `gorm:"not null;default:1"` // optimistic lock, grows with every transition
+	Mode           string `gorm:"size:16;not null"`   // photo or check
+	Reason         string `gorm:"size:64;not null;default:''"`
+	Provider       string `gorm:"size:32;not null;default:''"` // OCR provider that read the card
+	NameEnc        []byte
+	NameMasked     string `gorm:"size:64;not null;default:''"`
+	IDNumberEnc    []byte
+	IDNumberHash   []byte `gorm:"size:32;index:ix_verifications_idhash"`
+	IDNumberMasked string `gorm:"size:32;not null;default:''"`
+	FieldsEnc      []byte // all recognised fields (JSON), encrypted
+	CorrectionsEnc []byte // what the user changed from the OCR reading (JSON), encrypted
+	FrontBlob      string `gorm:"size:128;not null;default:''"`
+	BackBlob       string `gorm:"size:128;not null;default:''"`
+	ClaimedBy      *int64 // admin reviewing the case
+	ClaimedUntil   *time.Time
+	DecidedBy      *int64
+	DecidedAt      *time.Time
+	CreatedAt      time.Time `gorm:"not null;index:ix_verifications_user,priority:2"`
+	UpdatedAt      time.Time `gorm:"not null;index:ix_verifications_queue,priority:2;index:ix_verifications_sweep,priority:2"`
+}
+
+// VerificationEvent is one entry of the audit trail: a transition or a staff
+// action. Data never holds raw personal data. Hash chains the entries so
+// tampering is evident.
+type VerificationEvent struct {
+	ID             int64  `gorm:"primaryKey"`
+	VerificationID *int64 `gorm:"index:ix_events_verification"`
+	Type           string `gorm:"size:48;not null"`
+	FromState      string `gorm:"size:16;not null;default:''"`
+	ToState        string `gorm:"size:16;not null;default:''"`
+	Actor          string `gorm:"size:64;not null"` // user:<id>, admin:<id>, system
+	Data           string `gorm:"type:text"`        // JSON: provider attempts, reason codes, masked values
+	PrevHash       string `gorm:"size:64;not null;default:''"`
+	Hash           string `gorm:"size:64;not null;default:''"`
+	CreatedAt      time.Time `gorm:"not null;index:ix_events_created"`
+}
+
+// ProviderAttempt records one call to an OCR or name/ID check vendor.
+type ProviderAttempt struct {
+	ID             int64  `gorm:"primaryKey"`
+	VerificationID int64  `gorm:"not null;index:ix_attempts_verification"`
+	Kind           string `gorm:"size:16;not null"` // ocr or idcheck
+	Provider       string `gorm:"size:32;not null;index:ix_attempts_provider,priority:1"`
+	Outcome        string `gorm:"size:32;not null"` // ok, definitive, provider_error, …
+	ErrorCode      string `gorm:"size:64;not null;default:''"`
+	LatencyMS      int64  `gorm:"not null"`
+	FieldsEnc      []byte // what this provider read, encrypted, for side-by-side review
+	CreatedAt      time.Time `gorm:"not null;index:ix_attempts_provider,priority:2"`
+}
+
+// AdminUser is a staff account for the review pages.
+type AdminUser struct {
+	ID           int64  `gorm:"primaryKey"`
+	Username     string `gorm:"size:64;not null;uniqueIndex:ux_admin_users_username"`
+	PasswordHash string `gorm:"size:255;not null"`
+	Role         string `gorm:"size:16;not null"` // reviewer or admin
+	FailedLogins int    `gorm:"not null;default:0"`
+	LockedUntil  *time.Time
+	DisabledAt   *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// WebhookEndpoint is a business system that receives signed callbacks.
+type WebhookEndpoint struct {
+	ID             int64  `gorm:"primaryKey"`
+	URL            string `gorm:"size:2048;not null"`
+	SecretEnc      []byte `gorm:"not null"`
+	EventTypes     string `gorm:"size:512;not null;default:''"` // comma-separated; empty means all
+	Enabled        bool   `gorm:"not null;default:true"`
+	AllowPrivate   bool   `gorm:"not null;default:false"` // may resolve to loopback/private addresses
+	DisabledReason string `gorm:"size:255;not null;default:''"`
+	FailingSince   *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// WebhookEvent is an outbox row, written in the same transaction as the
+// transition it reports. Its ID is the event id receivers deduplicate on.
+type WebhookEvent struct {
+	ID             string `gorm:"primaryKey;size:40"`
+	Type           string `gorm:"size:48;not null"`
+	VerificationID *int64 `gorm:"index:ix_webhook_events_verification"`
+	Payload        string `gorm:"type:text;not null"`
+	CreatedAt      time.Time `gorm:"not null"`
+}
+
+// WebhookDelivery is one event on its way to one endpoint.
+type WebhookDelivery struct {
+	ID            int64  `gorm:"primaryKey"`
+	EventID       string `gorm:"size:40;not null;uniqueIndex:ux_deliveries_event_endpoint,priority:1"`
+	EndpointID    int64  `gorm:"not null;uniqueIndex:ux_deliveries_event_endpoint,priority:2;index:ix_deliveries_endpoint"`
+	Status        string `gorm:"size:16;not null;index:ix_deliveries_due,priority:1"` // pending, delivering, succeeded, failed
+	Attempts      int    `gorm:"not null;default:0"`
+	NextAttemptAt time.Time `gorm:"not null;index:ix_deliveries_due,priority:2"`
+	LeaseUntil    *time.Time
+	LastStatus    int    `gorm:"not null;default:0"`
+	LastError     string `gorm:"size:512;not null;default:''"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// WebhookAttempt records one POST of a delivery.
+type WebhookAttempt struct {
+	ID         int64  `gorm:"primaryKey"`
+	DeliveryID int64  `gorm:"not null;index:ix_webhook_attempts_delivery"`
+	StatusCode int    `gorm:"not null;default:0"`
+	LatencyMS  int64  `gorm:"not null"`
+	Response   string `gorm:"type:text"` // first KB of the answer
+	Error      string `gorm:"size:512;not null;default:''"`
+	CreatedAt  time.Time `gorm:"not null"`
+}
