@@ -134,7 +134,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.RedisURL != "" {
-		if u, err := url.Parse(c.RedisURL); err != nil || !slices.Contains([]string{"redis", "rediss", "redis-sentinel", "redis-cluster"}, u.Scheme) {
+		if u, err := url.Parse(c.RedisURL); err != nil || !slices.Contains([]string{"redis", "rediss", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster"}, u.Scheme) {
 			bad("REDIS_URL", "must be a redis://, rediss://, redis-sentinel:// or redis-cluster:// URL")
 		}
 	}

@@ -1,0 +1,41 @@
+package handler
+
+import (
+	"github.com/gin-gonic/gin"
+)
+
+// Stable error codes of the JSON error shape. Clients branch on these, so a
+// code is never renamed; a new cause gets a new code.
+const (
+	CodeMalformedJSON        = "malformed_json"
+	CodeUnknownField         = "unknown_field"
+	CodeBodyTooLarge         = "body_too_large"
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeNotFound             = "not_found"
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeInternal             = "internal_error"
+	CodeUnavailable          = "service_unavailable"
+	CodeUnauthorized         = "unauthorized"
+)
+
+// ErrorBody is the JSON shape of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail carries a stable code, a human message that never holds
+// personal data, and the request id to quote to support.
+type ErrorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+// abortWithError ends the request with the JSON error shape.
+func abortWithError(c *gin.Context, status int, code, message string) {
+	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDetail{
+		Code:      code,
+		Message:   message,
+		RequestID: requestIDFrom(c),
+	}})
+}

@@ -1,0 +1,48 @@
+// Package handler is the HTTP surface: the gin engine, its middleware, and
+// thin handlers that parse a request, call one service method and render.
+package handler
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Deps is what the router needs, passed in explicitly by main.
+type Deps struct {
+	Log            *slog.Logger
+	Registry       *prometheus.Registry
+	Checks         map[string]Check // readiness checks by dependency name
+	Version        string
+	MaxBodyBytes   int64
+	MaxUploadBytes int64
+	RequestTimeout time.Duration
+}
+
+// New builds the engine with every route of the service.
+func New(d Deps) *gin.Engine {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true // c.Done()/c.Err() follow the request context
+	r.RedirectTrailingSlash = false
+	r.RemoveExtraSlash = true
+	metrics := newHTTPMetrics(d.Registry)
+	r.Use(requestID(), recovery(d.Log), accessLog(d.Log), metrics.middleware(),
+		bodyLimit(d.MaxBodyBytes, d.MaxUploadBytes), deadline(d.RequestTimeout))
+
+	r.NoRoute(func(c *gin.Context) {
+		abortWithError(c, http.StatusNotFound, CodeNotFound, "no such route")
+	})
+	r.NoMethod(func(c *gin.Context) {
+		abortWithError(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method not allowed on this route")
+	})
+
+	r.GET("/healthz", healthz(d.Version))
+	r.GET("/readyz", readyz(d.Checks, d.Log))
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
+	return r
+}
