@@ -21,6 +21,7 @@ import (
 
 	"realname/model/modeltest"
 	"realname/service/redisconn/redistest"
+	"realname/web"
 )
 
 func TestMain(m *testing.M) {
@@ -37,6 +38,10 @@ type testServer struct {
 func newTestServer(t *testing.T, checks map[string]Check) *testServer {
 	t.Helper()
 	logs := &bytes.Buffer{}
+	templates, err := web.Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector())
 	e := New(Deps{
@@ -47,6 +52,8 @@ func newTestServer(t *testing.T, checks map[string]Check) *testServer {
 		MaxBodyBytes:   1024,
 		MaxUploadBytes: 4096,
 		RequestTimeout: 5 * time.Second,
+		Templates:      templates,
+		Static:         web.Static(),
 	})
 	e.POST("/echo", func(c *gin.Context) {
 		var body struct {
@@ -212,5 +219,20 @@ func TestRequestIDAndMetrics(t *testing.T) {
 	}
 	if strings.Contains(text+srv.logs.String(), "110101199003071234") {
 		t.Error("a raw path leaked into metrics or logs")
+	}
+}
+
+func TestIndexAndStatic(t *testing.T) {
+	srv := newTestServer(t, nil)
+	for path, want := range map[string]string{"/": "/healthz", "/static/style.css": "font:"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %d %.80s", path, resp.StatusCode, b)
+		}
 	}
 }

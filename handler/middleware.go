@@ -66,7 +66,7 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 			slog.String("route", route),
 			slog.Int("status", c.Writer.Status()),
 			slog.Int("bytes", c.Writer.Size()),
-			slog.Duration("latency", time.Since(start)),
+			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
 		)
 	}
 }

@@ -3,6 +3,8 @@
 package handler
 
 import (
+	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -21,6 +23,9 @@ type Deps struct {
 	MaxBodyBytes   int64
 	MaxUploadBytes int64
 	RequestTimeout time.Duration
+	Templates      *template.Template // from web.Templates
+	Static         fs.FS              // from web.Static
+	SandboxURL     string             // non-empty in sandbox mode
 }
 
 // New builds the engine with every route of the service.
@@ -43,6 +48,15 @@ func New(d Deps) *gin.Engine {
 
 	r.GET("/healthz", healthz(d.Version))
 	r.GET("/readyz", readyz(d.Checks, d.Log))
+	r.GET("/", func(c *gin.Context) {
+		c.Header("Content-Type", "text/html; charset=utf-8")
+		if err := d.Templates.ExecuteTemplate(c.Writer, "index.html", gin.H{
+			"Version": d.Version, "Sandbox": d.SandboxURL != "", "SandboxURL": d.SandboxURL,
+		}); err != nil {
+			d.Log.Error("render index", "err", err)
+		}
+	})
+	r.StaticFS("/static", http.FS(d.Static))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
 	return r
 }

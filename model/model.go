@@ -59,28 +59,28 @@ type Verification struct {
 // action. Data never holds raw personal data. Hash chains the entries so
 // tampering is evident.
 type VerificationEvent struct {
-	ID             int64  `gorm:"primaryKey"`
-	VerificationID *int64 `gorm:"index:ix_events_verification"`
-	Type           string `gorm:"size:48;not null"`
-	FromState      string `gorm:"size:16;not null;default:''"`
-	ToState        string `gorm:"size:16;not null;default:''"`
-	Actor          string `gorm:"size:64;not null"` // user:<id>, admin:<id>, system
-	Data           string `gorm:"type:text"`        // JSON: provider attempts, reason codes, masked values
-	PrevHash       string `gorm:"size:64;not null;default:''"`
-	Hash           string `gorm:"size:64;not null;default:''"`
+	ID             int64     `gorm:"primaryKey"`
+	VerificationID *int64    `gorm:"index:ix_events_verification"`
+	Type           string    `gorm:"size:48;not null"`
+	FromState      string    `gorm:"size:16;not null;default:''"`
+	ToState        string    `gorm:"size:16;not null;default:''"`
+	Actor          string    `gorm:"size:64;not null"` // user:<id>, admin:<id>, system
+	Data           string    `gorm:"type:text"`        // JSON: provider attempts, reason codes, masked values
+	PrevHash       string    `gorm:"size:64;not null;default:''"`
+	Hash           string    `gorm:"size:64;not null;default:''"`
 	CreatedAt      time.Time `gorm:"not null;index:ix_events_created"`
 }
 
 // ProviderAttempt records one call to an OCR or name/ID check vendor.
 type ProviderAttempt struct {
-	ID             int64  `gorm:"primaryKey"`
-	VerificationID int64  `gorm:"not null;index:ix_attempts_verification"`
-	Kind           string `gorm:"size:16;not null"` // ocr or idcheck
-	Provider       string `gorm:"size:32;not null;index:ix_attempts_provider,priority:1"`
-	Outcome        string `gorm:"size:32;not null"` // ok, definitive, provider_error, …
-	ErrorCode      string `gorm:"size:64;not null;default:''"`
-	LatencyMS      int64  `gorm:"not null"`
-	FieldsEnc      []byte // what this provider read, encrypted, for side-by-side review
+	ID             int64     `gorm:"primaryKey"`
+	VerificationID int64     `gorm:"not null;index:ix_attempts_verification"`
+	Kind           string    `gorm:"size:16;not null"` // ocr or idcheck
+	Provider       string    `gorm:"size:32;not null;index:ix_attempts_provider,priority:1"`
+	Outcome        string    `gorm:"size:32;not null"` // ok, definitive, provider_error, …
+	ErrorCode      string    `gorm:"size:64;not null;default:''"`
+	LatencyMS      int64     `gorm:"not null"`
+	FieldsEnc      []byte    // what this provider read, encrypted, for side-by-side review
 	CreatedAt      time.Time `gorm:"not null;index:ix_attempts_provider,priority:2"`
 }
 
@@ -114,20 +114,20 @@ type WebhookEndpoint struct {
 // WebhookEvent is an outbox row, written in the same transaction as the
 // transition it reports. Its ID is the event id receivers deduplicate on.
 type WebhookEvent struct {
-	ID             string `gorm:"primaryKey;size:40"`
-	Type           string `gorm:"size:48;not null"`
-	VerificationID *int64 `gorm:"index:ix_webhook_events_verification"`
-	Payload        string `gorm:"type:text;not null"`
+	ID             string    `gorm:"primaryKey;size:40"`
+	Type           string    `gorm:"size:48;not null"`
+	VerificationID *int64    `gorm:"index:ix_webhook_events_verification"`
+	Payload        string    `gorm:"type:text;not null"`
 	CreatedAt      time.Time `gorm:"not null"`
 }
 
 // WebhookDelivery is one event on its way to one endpoint.
 type WebhookDelivery struct {
-	ID            int64  `gorm:"primaryKey"`
-	EventID       string `gorm:"size:40;not null;uniqueIndex:ux_deliveries_event_endpoint,priority:1"`
-	EndpointID    int64  `gorm:"not null;uniqueIndex:ux_deliveries_event_endpoint,priority:2;index:ix_deliveries_endpoint"`
-	Status        string `gorm:"size:16;not null;index:ix_deliveries_due,priority:1"` // pending, delivering, succeeded, failed
-	Attempts      int    `gorm:"not null;default:0"`
+	ID            int64     `gorm:"primaryKey"`
+	EventID       string    `gorm:"size:40;not null;uniqueIndex:ux_deliveries_event_endpoint,priority:1"`
+	EndpointID    int64     `gorm:"not null;uniqueIndex:ux_deliveries_event_endpoint,priority:2;index:ix_deliveries_endpoint"`
+	Status        string    `gorm:"size:16;not null;index:ix_deliveries_due,priority:1"` // pending, delivering, succeeded, failed
+	Attempts      int       `gorm:"not null;default:0"`
 	NextAttemptAt time.Time `gorm:"not null;index:ix_deliveries_due,priority:2"`
 	LeaseUntil    *time.Time
 	LastStatus    int    `gorm:"not null;default:0"`
@@ -138,11 +138,11 @@ type WebhookDelivery struct {
 
 // WebhookAttempt records one POST of a delivery.
 type WebhookAttempt struct {
-	ID         int64  `gorm:"primaryKey"`
-	DeliveryID int64  `gorm:"not null;index:ix_webhook_attempts_delivery"`
-	StatusCode int    `gorm:"not null;default:0"`
-	LatencyMS  int64  `gorm:"not null"`
-	Response   string `gorm:"type:text"` // first KB of the answer
-	Error      string `gorm:"size:512;not null;default:''"`
+	ID         int64     `gorm:"primaryKey"`
+	DeliveryID int64     `gorm:"not null;index:ix_webhook_attempts_delivery"`
+	StatusCode int       `gorm:"not null;default:0"`
+	LatencyMS  int64     `gorm:"not null"`
+	Response   string    `gorm:"type:text"` // first KB of the answer
+	Error      string    `gorm:"size:512;not null;default:''"`
 	CreatedAt  time.Time `gorm:"not null"`
 }

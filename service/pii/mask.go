@@ -92,9 +92,34 @@ func MaskAddress(s string) string {
 // UTF-8 continuation bytes can never look like ASCII digits, so Chinese text
 // around the numbers is safe to scan bytewise.
 func MaskText(s string) string {
+	start, end, head, tail := nextMatch(s, 0)
+	if start < 0 {
+		return s
+	}
 	var b strings.Builder
-	last, masked := 0, false
-	for i := 0; i < len(s); {
+	b.Grow(len(s))
+	last := 0
+	for start >= 0 {
+		b.WriteString(s[last:start])
+		writeKeepEnds(&b, s[start:end], end-start, head, tail)
+		last = end
+		start, end, head, tail = nextMatch(s, end)
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// containsPII reports whether MaskText would change s, without allocating.
+func containsPII(s string) bool {
+	start, _, _, _ := nextMatch(s, 0)
+	return start >= 0
+}
+
+// nextMatch finds the first value to mask in s at or after from: its bounds
+// and how many leading and trailing characters stay visible. start is -1
+// when there is none.
+func nextMatch(s string, from int) (start, end, head, tail int) {
+	for i := from; i < len(s); {
 		if !isDigit(s[i]) {
 			i++
 			continue
@@ -103,24 +128,12 @@ func MaskText(s string) string {
 		for j < len(s) && isDigit(s[j]) {
 			j++
 		}
-		end, head, tail := classify(s, i, j)
-		if end < 0 {
-			i = j
-			continue
+		if end, head, tail := classify(s, i, j); end >= 0 {
+			return i, end, head, tail
 		}
-		if !masked {
-			b.Grow(len(s))
-			masked = true
-		}
-		b.WriteString(s[last:i])
-		writeKeepEnds(&b, s[i:end], end-i, head, tail)
-		last, i = end, end
+		i = j
 	}
-	if !masked {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	return -1, 0, 0, 0
 }
 
 // classify looks at the digit run s[i:j] and returns where the value to mask

@@ -34,7 +34,7 @@ func Open(ctx context.Context, rawURL, prefix string, log *slog.Logger) (*Conn, 
 			return nil, fmt.Errorf("redisconn: start in-process redis: %w", err)
 		}
 		log.Warn("using an in-process Redis: NOT FOR PRODUCTION — sessions, token cache and rate limits are lost on restart and not shared between instances; set REALNAME_REDIS_URL",
-			"addr", mini.Addr())
+			"listen", mini.Addr())
 		c := &Conn{Client: redis.NewClient(&redis.Options{Addr: mini.Addr()}), Prefix: prefix, Kind: "in-process", mini: mini}
 		return c, nil
 	}

@@ -11,7 +11,7 @@
 //
 // The fixtures are produced by ./gen; regenerate with
 //
-//	go run ./testdata/idcard/gen
+//	go run ./sandbox/cardgen
 package idcard
 
 import (

@@ -1,11 +1,11 @@
-// Command gen regenerates the synthetic ID card fixtures in testdata/idcard.
+// Command cardgen regenerates the synthetic ID card fixtures in testdata/idcard.
 //
 // The fixtures are committed, so this only needs to run when the cast in
 // people.go or the drawing changes. Output is fully deterministic (no clock,
 // no randomness beyond seeded hashes of file names), so a re-run that changes
 // nothing produces no diff. Run from the repository root:
 //
-//	go run ./testdata/idcard/gen
+//	go run ./sandbox/cardgen
 package main
 
 import (
