@@ -49,10 +49,18 @@ func Each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 	}
 }
 
-// Open creates a private database (a schema on PostgreSQL, a database on
+// Open is OpenDSN without the URL.
+func Open(t *testing.T, b Backend, migrate bool) *gorm.DB {
+	t.Helper()
+	db, _ := OpenDSN(t, b, migrate)
+	return db
+}
+
+// OpenDSN creates a private database (a schema on PostgreSQL, a database on
 // MySQL, a file on SQLite) that is dropped when the test ends, so packages
 // testing in parallel never see each other's rows. migrate applies the schema.
-func Open(t *testing.T, b Backend, migrate bool) *gorm.DB {
+// It also returns the database's URL, for code that opens its own connection.
+func OpenDSN(t *testing.T, b Backend, migrate bool) (*gorm.DB, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -88,7 +96,7 @@ func Open(t *testing.T, b Backend, migrate bool) *gorm.DB {
 			t.Fatalf("migrate %s: %v", b.Name, err)
 		}
 	}
-	return db
+	return db, dsn
 }
 
 func mustOpen(t *testing.T, ctx context.Context, dsn string, log *slog.Logger) *gorm.DB {
