@@ -26,6 +26,8 @@ type Deps struct {
 	Templates      *template.Template // from web.Templates
 	Static         fs.FS              // from web.Static
 	SandboxURL     string             // non-empty in sandbox mode
+	Login          Login              // nil: the Mini Program API is not mounted
+	Sessions       Sessions
 }
 
 // New builds the engine with every route of the service.
@@ -57,6 +59,13 @@ func New(d Deps) *gin.Engine {
 		}
 	})
 	r.StaticFS("/static", http.FS(d.Static))
+	if d.Login != nil {
+		a := &api{log: d.Log, login: d.Login, sessions: d.Sessions}
+		r.POST("/api/v1/session", a.createSession)
+		v1 := r.Group("/api/v1", a.requireSession)
+		v1.GET("/session", a.showSession)
+		v1.DELETE("/session", a.deleteSession)
+	}
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
 	return r
 }

@@ -1,0 +1,111 @@
+// Package login turns a Mini Program's wx.login code into a session: it asks
+// WeChat who the user is, records the user, and issues a bearer token.
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"realname/model"
+	"realname/service/session"
+	"realname/service/wechat"
+)
+
+// CodeExchanger is WeChat's code2session.
+type CodeExchanger interface {
+	Code2Session(ctx context.Context, appID, code string) (wechat.Session, error)
+}
+
+// Sessions issues bearer tokens.
+type Sessions interface {
+	Create(ctx context.Context, userID int64, appID string) (string, session.Info, error)
+}
+
+// Encrypter seals the session_key at rest.
+type Encrypter interface {
+	EncryptString(plaintext string, aad []byte) ([]byte, error)
+}
+
+// ErrBadCode is a malformed code, refused before calling WeChat.
+var ErrBadCode = errors.New("login: code is missing or malformed")
+
+// Service logs users in.
+type Service struct {
+	db         *gorm.DB
+	wx         CodeExchanger
+	sessions   Sessions
+	enc        Encrypter
+	defaultApp string
+}
+
+// New returns the login service; defaultApp is used when a request names no app.
+func New(db *gorm.DB, wx CodeExchanger, sessions Sessions, enc Encrypter, defaultApp string) *Service {
+	return &Service{db: db, wx: wx, sessions: sessions, enc: enc, defaultApp: defaultApp}
+}
+
+// Result is a new session.
+type Result struct {
+	Token     string
+	ExpiresAt time.Time
+	UserID    int64
+}
+
+// Login exchanges code (from wx.login) for a session of appID's user.
+func (s *Service) Login(ctx context.Context, appID, code string) (Result, error) {
+	if appID == "" {
+		appID = s.defaultApp
+	}
+	if code == "" || len(code) > 128 {
+		return Result{}, ErrBadCode
+	}
+	ws, err := s.wx.Code2Session(ctx, appID, code)
+	if err != nil {
+		return Result{}, err
+	}
+	user, err := s.upsert(ctx, ws)
+	if err != nil {
+		return Result{}, err
+	}
+	token, info, err := s.sessions.Create(ctx, user.ID, appID)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Token: token, ExpiresAt: info.ExpiresAt, UserID: user.ID}, nil
+}
+
+// SessionKeyAAD binds an encrypted session_key to its user row.
+func SessionKeyAAD(appID, openID string) []byte {
+	return []byte("users.session_key:" + appID + ":" + openID)
+}
+
+// upsert records the user by (app id, openid): one statement, so two
+// concurrent first logins of the same user cannot create two rows.
+func (s *Service) upsert(ctx context.Context, ws wechat.Session) (model.User, error) {
+	enc, err := s.enc.EncryptString(ws.SessionKey, SessionKeyAAD(ws.AppID, ws.OpenID))
+	if err != nil {
+		return model.User{}, fmt.Errorf("login: encrypt session key: %w", err)
+	}
+	u := model.User{AppID: ws.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID, SessionKeyEnc: enc}
+	update := []string{"session_key_enc", "updated_at"}
+	if ws.UnionID != "" {
+		update = append(update, "union_id")
+	}
+	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "app_id"}, {Name: "open_id"}},
+		DoUpdates: clause.AssignmentColumns(update),
+	}).Create(&u).Error
+	if err != nil {
+		return model.User{}, fmt.Errorf("login: upsert user: %w", err)
+	}
+	// MySQL does not return the id of an updated row; read it back.
+	var got model.User
+	if err := s.db.WithContext(ctx).Where("app_id = ? AND open_id = ?", ws.AppID, ws.OpenID).First(&got).Error; err != nil {
+		return model.User{}, fmt.Errorf("login: read user: %w", err)
+	}
+	return got, nil
+}

@@ -1,0 +1,104 @@
+package token
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Modes of fetching a token from WeChat.
+const (
+	ModeStable  = "stable"  // POST cgi-bin/stable_token: the same token until it expires
+	ModeClassic = "classic" // GET cgi-bin/token: every call issues a new token
+)
+
+// APIError is an errcode answer from WeChat's token endpoints.
+type APIError struct {
+	Code int
+	Msg  string
+}
+
+func (e *APIError) Error() string { return fmt.Sprintf("wechat errcode %d: %s", e.Code, e.Msg) }
+
+// ErrCode exposes the WeChat errcode to callers that classify errors.
+func (e *APIError) ErrCode() int { return e.Code }
+
+// WeChatFetcher calls WeChat for a fresh access_token. It is the only code
+// that talks to the token endpoints, so quota use is visible in one place.
+type WeChatFetcher struct {
+	Base   string // e.g. https://api.weixin.qq.com, or the sandbox
+	Mode   string // ModeStable or ModeClassic
+	Client *http.Client
+	Now    func() time.Time
+}
+
+// NewWeChatFetcher builds a fetcher with a bounded HTTP client.
+func NewWeChatFetcher(base, mode string) *WeChatFetcher {
+	return &WeChatFetcher{
+		Base:   strings.TrimRight(base, "/"),
+		Mode:   mode,
+		Client: &http.Client{Timeout: 10 * time.Second},
+		Now:    time.Now,
+	}
+}
+
+type tokenAnswer struct {
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int64  `json:"expires_in"`
+	ErrCode     int    `json:"errcode"`
+	ErrMsg      string `json:"errmsg"`
+}
+
+// Fetch asks WeChat for a token. force asks stable_token for a new one even
+// though the current one is valid (rate-limited by WeChat); classic ignores
+// it because every classic call issues a new token.
+func (f *WeChatFetcher) Fetch(ctx context.Context, app App, force bool) (Token, error) {
+	var req *http.Request
+	var err error
+	if f.Mode == ModeClassic {
+		q := url.Values{"grant_type": {"client_credential"}, "appid": {app.AppID}, "secret": {app.Secret}}
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, f.Base+"/cgi-bin/token?"+q.Encode(), nil)
+	} else {
+		body, _ := json.Marshal(map[string]any{
+			"grant_type": "client_credential", "appid": app.AppID, "secret": app.Secret, "force_refresh": force,
+		})
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, f.Base+"/cgi-bin/stable_token", bytes.NewReader(body))
+		if req != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("token: build request: %w", err)
+	}
+	resp, err := f.Client.Do(req)
+	if err != nil {
+		// url.Error repeats the URL, and a classic URL carries the secret.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return Token{}, fmt.Errorf("token: %s request: %w", f.Mode, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Token{}, fmt.Errorf("token: %s answered HTTP %d", f.Mode, resp.StatusCode)
+	}
+	var ans tokenAnswer
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&ans); err != nil {
+		return Token{}, fmt.Errorf("token: decode %s answer: %w", f.Mode, err)
+	}
+	if ans.ErrCode != 0 {
+		return Token{}, fmt.Errorf("token: %w", &APIError{Code: ans.ErrCode, Msg: ans.ErrMsg})
+	}
+	if ans.AccessToken == "" || ans.ExpiresIn <= 0 {
+		return Token{}, errors.New("token: answer has no access_token or expires_in")
+	}
+	return Token{Value: ans.AccessToken, ExpiresAt: f.Now().Add(time.Duration(ans.ExpiresIn) * time.Second)}, nil
+}
