@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -28,6 +29,7 @@ type Config struct {
 	HTTPAddr        string        `env:"HTTP_ADDR" yaml:"http_addr" help:"listen address of the HTTP server"`
 	DataDir         string        `env:"DATA_DIR" yaml:"data_dir" help:"directory for the SQLite file, blobs and the dev master key"`
 	DatabaseURL     string        `env:"DATABASE_URL" yaml:"database_url" secret:"true" help:"empty: SQLite in DATA_DIR; postgres://… or mysql://…"`
+	DBMaxConns      int           `env:"DB_MAX_CONNS" yaml:"db_max_conns" help:"connections per instance to PostgreSQL/MySQL (all kept open between bursts); instances × this must stay under the server's max_connections"`
 	RedisURL        string        `env:"REDIS_URL" yaml:"redis_url" secret:"true" help:"empty: in-process Redis (not for production); redis://, rediss://, redis-sentinel://, redis-cluster://"`
 	RedisPrefix     string        `env:"REDIS_PREFIX" yaml:"redis_prefix" help:"prefix of every Redis key, so several deployments can share one Redis"`
 	MasterKey       string        `env:"MASTER_KEY" yaml:"master_key" secret:"true" help:"personal-data key ring: kid:base64(32 bytes)[,kid:base64…], first encrypts; generated in DATA_DIR in development"`
@@ -38,14 +40,65 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" yaml:"shutdown_timeout" help:"how long in-flight requests and workers get to finish on SIGTERM"`
 	Sandbox         bool          `env:"SANDBOX" yaml:"sandbox" help:"serve the in-process upstream fakes and point every client at them"`
 	SandboxAddr     string        `env:"SANDBOX_ADDR" yaml:"sandbox_addr" help:"listen address of the sandbox fakes (default: a free loopback port)"`
+	TrustedProxies  []string      `env:"TRUSTED_PROXIES" yaml:"trusted_proxies" help:"CIDRs of load balancers whose X-Forwarded-For is believed (client IPs for login rate limits and logs); empty: none"`
+	SessionTTL      time.Duration `env:"SESSION_TTL" yaml:"session_ttl" help:"lifetime of a Mini Program session token"`
 
 	WeChat   WeChat   `env:"WECHAT_" yaml:"wechat"`
 	Apizero  Apizero  `env:"APIZERO_" yaml:"apizero"`
 	Apistore Apistore `env:"APISTORE_" yaml:"apistore"`
 	Acedata  Acedata  `env:"ACEDATA_" yaml:"acedata"`
 
-	OCROrder     []string `env:"OCR_ORDER" yaml:"ocr_order" help:"OCR providers in the order they are tried; a provider without credentials is skipped"`
+	Policy Policy `env:"POLICY_" yaml:"policy"`
+	Admin  Admin  `env:"ADMIN_" yaml:"admin"`
+
+	ConsentVersion  string        `env:"CONSENT_VERSION" yaml:"consent_version" help:"version of the personal-data notice users must agree to (consent_version in the API)"`
+	PhotoRetention  time.Duration `env:"PHOTO_RETENTION" yaml:"photo_retention" help:"ID-card photos are deleted this long after the decision"`
+	ProviderTimeout time.Duration `env:"PROVIDER_TIMEOUT" yaml:"provider_timeout" help:"timeout of each OCR or name/ID check vendor call"`
+	IDCheckCacheTTL time.Duration `env:"IDCHECK_CACHE_TTL" yaml:"idcheck_cache_ttl" help:"how long a name/ID verdict is reused instead of paying again (0s: never)"`
+	SweepInterval   time.Duration `env:"SWEEP_INTERVAL" yaml:"sweep_interval" help:"how often abandoned verifications expire and old photos are deleted"`
+
+	OCROrder []string `env:"OCR_ORDER" yaml:"ocr_order" help:"OCR providers in the order they are tried; a provider without credentials is skipped"`
+	Webhook  Webhook  `env:"WEBHOOK_" yaml:"webhook"`
+
 	IDCheckOrder []string `env:"IDCHECK_ORDER" yaml:"idcheck_order" help:"name/ID verification providers in the order they are tried"`
+}
+
+// Admin configures the staff pages under /admin/.
+type Admin struct {
+	SessionTTL  time.Duration `env:"SESSION_TTL" yaml:"session_ttl" help:"lifetime of a staff session on the admin pages, from sign-in"`
+	ClaimTTL    time.Duration `env:"CLAIM_TTL" yaml:"claim_ttl" help:"how long a reviewer's claim on a case holds without a decision"`
+	MaxFailures int           `env:"MAX_FAILURES" yaml:"max_failures" help:"failed sign-ins in a row that lock a staff account"`
+	LockFor     time.Duration `env:"LOCK_FOR" yaml:"lock_for" help:"how long a locked staff account stays locked"`
+}
+
+// Policy is what the company decides about verification.
+type Policy struct {
+	AttemptsPerDay int           `env:"ATTEMPTS_PER_DAY" yaml:"attempts_per_day" help:"name/ID checks per user per day (China time)"`
+	UploadsPerDay  int           `env:"UPLOADS_PER_DAY" yaml:"uploads_per_day" help:"photo uploads per user per day"`
+	MinAge         int           `env:"MIN_AGE" yaml:"min_age" help:"holders younger than this are rejected (under_min_age); 0 turns it off"`
+	RequireBack    bool          `env:"REQUIRE_BACK" yaml:"require_back" help:"the back of the card must be uploaded before submit"`
+	AccountsPerID  int           `env:"ACCOUNTS_PER_ID" yaml:"accounts_per_id" help:"accounts one ID number may be verified on; more go to review (id_already_bound)"`
+	RefuseExpired  bool          `env:"REFUSE_EXPIRED" yaml:"refuse_expired" help:"reject an expired card (card_expired)"`
+	AllowCheck     bool          `env:"ALLOW_CHECK" yaml:"allow_check" help:"open POST /api/v1/verification/check (name and number without photos)"`
+	IdleExpiry     time.Duration `env:"IDLE_EXPIRY" yaml:"idle_expiry" help:"unfinished verifications expire after this idle time"`
+}
+
+// Webhook configures the signed callbacks to business systems. The URL and
+// secret make the default endpoint; more are added in the admin pages.
+type Webhook struct {
+	URL           string        `env:"URL" yaml:"url" help:"default endpoint receiving the events (empty: only endpoints added in the admin pages)"`
+	Secret        string        `env:"SECRET" yaml:"secret" secret:"true" help:"signing secret of the default endpoint, whsec_<base64 of 24-64 bytes> (realname webhooks secret prints one); a new value is rotated in, the old one keeps signing for ROTATION_GRACE"`
+	EventTypes    []string      `env:"EVENT_TYPES" yaml:"event_types" help:"event types the default endpoint receives, e.g. verification.*,user.data_erased (empty: all)"`
+	AllowPrivate  bool          `env:"ALLOW_PRIVATE" yaml:"allow_private" help:"let every endpoint reach loopback, private and link-local addresses (development only)"`
+	AllowCIDRs    []string      `env:"ALLOW_CIDRS" yaml:"allow_cidrs" help:"private networks or addresses endpoints may reach anyway, e.g. 10.1.0.0/16,192.168.5.7"`
+	Schedule      []string      `env:"SCHEDULE" yaml:"schedule" help:"wait before each retry; after the last one the delivery is marked failed"`
+	Timeout       time.Duration `env:"TIMEOUT" yaml:"timeout" help:"timeout of one POST, answer included"`
+	Lease         time.Duration `env:"LEASE" yaml:"lease" help:"how long a claimed delivery belongs to its worker before another instance may take it over; at least twice TIMEOUT"`
+	Workers       int           `env:"WORKERS" yaml:"workers" help:"delivery workers per instance"`
+	BatchSize     int           `env:"BATCH_SIZE" yaml:"batch_size" help:"deliveries a worker claims and sends at once"`
+	PollInterval  time.Duration `env:"POLL_INTERVAL" yaml:"poll_interval" help:"how often idle workers look for due deliveries and new events"`
+	DisableAfter  time.Duration `env:"DISABLE_AFTER" yaml:"disable_after" help:"disable an endpoint whose deliveries all failed for this long (0s: never)"`
+	RotationGrace time.Duration `env:"ROTATION_GRACE" yaml:"rotation_grace" help:"how long the previous secret keeps signing after a rotation"`
 }
 
 // WeChat configures the Mini Program(s) whose users are verified.
@@ -55,6 +108,19 @@ type WeChat struct {
 	Apps      []WeChatApp `yaml:"apps" help:"YAML only: several Mini Programs, each {appid, secret}"`
 	APIBase   string      `env:"API_BASE" yaml:"api_base" help:"base URL of the WeChat API"`
 	TokenMode string      `env:"TOKEN_MODE" yaml:"token_mode" help:"stable (cgi-bin/stable_token) or classic (cgi-bin/token)"`
+	// TokenServerSecret turns on the central token endpoint for the
+	// company's other services; without it the endpoint does not exist.
+	TokenServerSecret string `env:"TOKEN_SERVER_SECRET" yaml:"token_server_secret" secret:"true" help:"shared secret (32+ characters) for GET /internal/v1/wechat/token; empty: the endpoint is off"`
+}
+
+// AppList returns every configured Mini Program: the single-app variables
+// first, then the YAML apps list.
+func (w WeChat) AppList() []WeChatApp {
+	var out []WeChatApp
+	if w.AppID != "" {
+		out = append(out, WeChatApp{AppID: w.AppID, Secret: w.Secret})
+	}
+	return append(out, w.Apps...)
 }
 
 // WeChatApp is one Mini Program's credentials.
@@ -94,10 +160,23 @@ func Default() Config {
 		MaxUploadBytes:  10 << 20,
 		RequestTimeout:  30 * time.Second,
 		ShutdownTimeout: 20 * time.Second,
+		SessionTTL:      12 * time.Hour,
+		DBMaxConns:      20,
 		SandboxAddr:     "127.0.0.1:0",
 		WeChat:          WeChat{APIBase: "https://api.weixin.qq.com", TokenMode: "stable"},
-		OCROrder:        []string{"wechat", "apizero", "apistore", "acedata"},
-		IDCheckOrder:    []string{"acedata"},
+		Policy: Policy{AttemptsPerDay: 5, UploadsPerDay: 20, RequireBack: true, AccountsPerID: 1,
+			RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour},
+		ConsentVersion:  "v1",
+		PhotoRetention:  72 * time.Hour,
+		ProviderTimeout: 8 * time.Second,
+		IDCheckCacheTTL: 24 * time.Hour,
+		SweepInterval:   time.Minute,
+		Webhook: Webhook{Schedule: []string{"5s", "5m", "30m", "2h", "5h", "10h", "10h"}, Timeout: 10 * time.Second,
+			Lease: time.Minute, Workers: 4, BatchSize: 50, PollInterval: time.Second, DisableAfter: 5 * 24 * time.Hour,
+			RotationGrace: 24 * time.Hour},
+		OCROrder:     []string{"wechat", "apizero", "apistore", "acedata"},
+		IDCheckOrder: []string{"acedata"},
+		Admin:        Admin{SessionTTL: 8 * time.Hour, ClaimTTL: 30 * time.Minute, MaxFailures: 5, LockFor: 15 * time.Minute},
 	}
 }
 
@@ -153,7 +232,32 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		bad("SHUTDOWN_TIMEOUT", "must be positive")
 	}
+	if c.SessionTTL < time.Minute || c.SessionTTL > 30*24*time.Hour {
+		bad("SESSION_TTL", "must be between 1m and 720h, got %v", c.SessionTTL)
+	}
 	c.validateUpstreams(bad)
+	c.validatePolicy(bad)
+	if c.DBMaxConns < 2 || c.DBMaxConns > 1000 {
+		bad("DB_MAX_CONNS", "must be between 2 and 1000")
+	}
+	c.validateWebhook(bad)
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			bad("TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
+		}
+	}
+	if c.Admin.SessionTTL < 5*time.Minute || c.Admin.SessionTTL > 24*time.Hour {
+		bad("ADMIN_SESSION_TTL", "must be between 5m and 24h, got %v", c.Admin.SessionTTL)
+	}
+	if c.Admin.ClaimTTL < time.Minute || c.Admin.ClaimTTL > 24*time.Hour {
+		bad("ADMIN_CLAIM_TTL", "must be between 1m and 24h, got %v", c.Admin.ClaimTTL)
+	}
+	if c.Admin.MaxFailures < 1 || c.Admin.MaxFailures > 100 {
+		bad("ADMIN_MAX_FAILURES", "must be between 1 and 100, got %d", c.Admin.MaxFailures)
+	}
+	if c.Admin.LockFor < time.Minute || c.Admin.LockFor > 24*time.Hour {
+		bad("ADMIN_LOCK_FOR", "must be between 1m and 24h, got %v", c.Admin.LockFor)
+	}
 	if c.Production() {
 		if c.MasterKey == "" {
 			bad("MASTER_KEY", "is required in production (personal data cannot be encrypted without it)")
@@ -191,6 +295,9 @@ func (c *Config) validateUpstreams(bad func(key, format string, args ...any)) {
 	if u, err := url.Parse(c.WeChat.APIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		bad("WECHAT_API_BASE", "must be an http(s) URL")
 	}
+	if n := len(c.WeChat.TokenServerSecret); n > 0 && n < 32 {
+		bad("WECHAT_TOKEN_SERVER_SECRET", "must be at least 32 characters (it guards the access_token of every app), got %d", n)
+	}
 	if c.WeChat.TokenMode != "stable" && c.WeChat.TokenMode != "classic" {
 		bad("WECHAT_TOKEN_MODE", "must be stable or classic, got %q", c.WeChat.TokenMode)
 	}
@@ -220,4 +327,86 @@ func (c *Config) validateUpstreams(bad func(key, format string, args ...any)) {
 	}
 	checkOrder("OCR_ORDER", c.OCROrder, []string{"wechat", "apizero", "apistore", "acedata"})
 	checkOrder("IDCHECK_ORDER", c.IDCheckOrder, []string{"acedata"})
+}
+
+func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
+	p := c.Policy
+	if p.AttemptsPerDay < 1 {
+		bad("POLICY_ATTEMPTS_PER_DAY", "must be at least 1")
+	}
+	if p.UploadsPerDay < 1 {
+		bad("POLICY_UPLOADS_PER_DAY", "must be at least 1")
+	}
+	if p.MinAge < 0 || p.MinAge > 100 {
+		bad("POLICY_MIN_AGE", "must be between 0 and 100")
+	}
+	if p.AccountsPerID < 1 || p.AccountsPerID > 100 {
+		bad("POLICY_ACCOUNTS_PER_ID", "must be between 1 and 100")
+	}
+	if p.IdleExpiry < time.Minute {
+		bad("POLICY_IDLE_EXPIRY", "must be at least 1m")
+	}
+	if c.ConsentVersion == "" || len(c.ConsentVersion) > 32 {
+		bad("CONSENT_VERSION", "must be 1 to 32 characters")
+	}
+	if c.PhotoRetention < 0 {
+		bad("PHOTO_RETENTION", "must not be negative")
+	}
+	if c.ProviderTimeout < 100*time.Millisecond || c.ProviderTimeout > time.Minute {
+		bad("PROVIDER_TIMEOUT", "must be between 100ms and 1m")
+	}
+	if c.IDCheckCacheTTL < 0 {
+		bad("IDCHECK_CACHE_TTL", "must not be negative")
+	}
+	if c.SweepInterval < time.Second {
+		bad("SWEEP_INTERVAL", "must be at least 1s")
+	}
+}
+
+func (c *Config) validateWebhook(bad func(key, format string, args ...any)) {
+	w := c.Webhook
+	if w.URL != "" {
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+			bad("WEBHOOK_URL", "must be an http(s) URL without credentials")
+		}
+		if !strings.HasPrefix(w.Secret, "whsec_") {
+			bad("WEBHOOK_SECRET", "is required with REALNAME_WEBHOOK_URL and starts with whsec_ (realname webhooks secret prints one)")
+		}
+	}
+	if len(w.Schedule) == 0 {
+		bad("WEBHOOK_SCHEDULE", "must have at least one entry")
+	}
+	for _, e := range w.Schedule {
+		if d, err := time.ParseDuration(e); err != nil || d <= 0 {
+			bad("WEBHOOK_SCHEDULE", "entry %q is not a positive duration", e)
+		}
+	}
+	for _, e := range w.AllowCIDRs {
+		if _, err := netip.ParsePrefix(e); err != nil {
+			if _, err := netip.ParseAddr(e); err != nil {
+				bad("WEBHOOK_ALLOW_CIDRS", "%q is neither a CIDR prefix nor an IP address", e)
+			}
+		}
+	}
+	if w.Timeout < time.Second || w.Timeout > 2*time.Minute {
+		bad("WEBHOOK_TIMEOUT", "must be between 1s and 2m")
+	}
+	if w.Lease < 2*w.Timeout {
+		bad("WEBHOOK_LEASE", "must be at least twice REALNAME_WEBHOOK_TIMEOUT (a live worker must never lose its lease)")
+	}
+	if w.Workers < 1 || w.Workers > 64 {
+		bad("WEBHOOK_WORKERS", "must be between 1 and 64")
+	}
+	if w.BatchSize < 1 || w.BatchSize > 1000 {
+		bad("WEBHOOK_BATCH_SIZE", "must be between 1 and 1000")
+	}
+	if w.PollInterval < 10*time.Millisecond {
+		bad("WEBHOOK_POLL_INTERVAL", "must be at least 10ms")
+	}
+	if w.DisableAfter < 0 || w.RotationGrace < 0 {
+		bad("WEBHOOK_DISABLE_AFTER", "durations must not be negative")
+	}
+	if c.Production() && w.AllowPrivate {
+		bad("WEBHOOK_ALLOW_PRIVATE", "cannot be on in production; list the receivers' networks in REALNAME_WEBHOOK_ALLOW_CIDRS")
+	}
 }

@@ -26,6 +26,24 @@ const (
 	DialectMySQL    = "mysql"
 )
 
+// DefaultMaxConns is each instance's connection limit on PostgreSQL and
+// MySQL unless configured: small enough that several instances stay under
+// a default server's max_connections of 100.
+const DefaultMaxConns = 20
+
+// SetPool caps the pool at n connections and keeps them all idle between
+// bursts: closing idle ones only to reopen them costs the server a backend
+// start per request (measured as most of PostgreSQL's time under load).
+func SetPool(sqlDB interface {
+	SetMaxOpenConns(int)
+	SetMaxIdleConns(int)
+	SetConnMaxIdleTime(time.Duration)
+}, n int) {
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+}
+
 // Open connects to the database named by dsn: empty means the SQLite file
 // realname.db in dataDir; otherwise a postgres://, mysql:// or sqlite:// URL.
 // It pings before returning so a wrong DSN fails at start, not at first use.
@@ -53,8 +71,7 @@ func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*gorm.DB,
 		// timeout queues writers instead of failing them with SQLITE_BUSY.
 		sqlDB.SetMaxOpenConns(4)
 	} else {
-		sqlDB.SetMaxOpenConns(50)
-		sqlDB.SetMaxIdleConns(10)
+		SetPool(sqlDB, DefaultMaxConns)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)

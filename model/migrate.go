@@ -14,6 +14,9 @@ import (
 func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		migration0001(),
+		migration0002(),
+		migration0003(),
+		migration0004(),
 	}
 }
 

@@ -33,7 +33,7 @@ type User struct {
 type Verification struct {
 	ID             int64  `gorm:"primaryKey"`
 	UserID         int64  `gorm:"not null;index:ix_verifications_user,priority:1"`
-	State          string `gorm:"size:16;not null;index:ix_verifications_queue,priority:1;index:ix_verifications_sweep,priority:1"`
+	State          string `gorm:"size:16;not null;index:ix_verifications_queue,priority:1"`
 	Version        int64  `gorm:"not null;default:1"` // optimistic lock, grows with every transition
 	Mode           string `gorm:"size:16;not null"`   // photo or check
 	Reason         string `gorm:"size:64;not null;default:''"`
@@ -51,8 +51,37 @@ type Verification struct {
 	ClaimedUntil   *time.Time
 	DecidedBy      *int64
 	DecidedAt      *time.Time
-	CreatedAt      time.Time `gorm:"not null;index:ix_verifications_user,priority:2"`
-	UpdatedAt      time.Time `gorm:"not null;index:ix_verifications_queue,priority:2;index:ix_verifications_sweep,priority:2"`
+	// Keyed hashes of the uploaded photos: an identical re-upload reuses
+	// the stored reading instead of paying for OCR again.
+	FrontHash       []byte `gorm:"size:32"`
+	BackHash        []byte `gorm:"size:32"`
+	ConsentVersion  string `gorm:"size:32;not null;default:''"`
+	PhotosDeletedAt *time.Time
+	ErasedAt        *time.Time // personal fields wiped at the user's request
+	CreatedAt       time.Time  `gorm:"not null;index:ix_verifications_user,priority:2"`
+	UpdatedAt       time.Time  `gorm:"not null;index:ix_verifications_queue,priority:2"`
+}
+
+// Consent records that a user agreed to a version of the personal-data
+// notice before any ID data was collected (PIPL's separate consent, 单独同意).
+type Consent struct {
+	ID        int64     `gorm:"primaryKey"`
+	UserID    int64     `gorm:"not null;index:ix_consents_user"`
+	Version   string    `gorm:"size:32;not null"`
+	AgreedAt  time.Time `gorm:"not null"`
+	CreatedAt time.Time
+}
+
+// IDBinding ties a verified ID number (by keyed hash) to an account. The
+// unique (hash, slot) pair caps the accounts per number at the configured
+// count even when two verifications finish at the same moment.
+type IDBinding struct {
+	ID             int64  `gorm:"primaryKey"`
+	IDNumberHash   []byte `gorm:"size:32;not null;uniqueIndex:ux_id_bindings_hash_slot,priority:1"`
+	Slot           int    `gorm:"not null;uniqueIndex:ux_id_bindings_hash_slot,priority:2"`
+	UserID         int64  `gorm:"not null;index:ix_id_bindings_user"`
+	VerificationID int64  `gorm:"not null"`
+	CreatedAt      time.Time
 }
 
 // VerificationEvent is one entry of the audit trail: a transition or a staff
@@ -109,6 +138,13 @@ type WebhookEndpoint struct {
 	FailingSince   *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// PrevSecretEnc is the secret before the last rotation: deliveries are
+	// signed with both until PrevSecretUntil, so receivers can switch over.
+	PrevSecretEnc   []byte
+	PrevSecretUntil *time.Time
+	// ConfigKey marks the endpoint configured by REALNAME_WEBHOOK_URL; unique,
+	// so instances starting together create it once.
+	ConfigKey *string `gorm:"size:32;uniqueIndex:ux_webhook_endpoints_config_key"`
 }
 
 // WebhookEvent is an outbox row, written in the same transaction as the
@@ -118,7 +154,10 @@ type WebhookEvent struct {
 	Type           string    `gorm:"size:48;not null"`
 	VerificationID *int64    `gorm:"index:ix_webhook_events_verification"`
 	Payload        string    `gorm:"type:text;not null"`
-	CreatedAt      time.Time `gorm:"not null"`
+	CreatedAt      time.Time `gorm:"not null;index:ix_webhook_events_fanout,priority:2"`
+	// FannedOutAt is set when the event's deliveries were created; the
+	// dispatcher's fan-out picks the rows where it is still NULL.
+	FannedOutAt *time.Time `gorm:"index:ix_webhook_events_fanout,priority:1"`
 }
 
 // WebhookDelivery is one event on its way to one endpoint.
@@ -126,7 +165,7 @@ type WebhookDelivery struct {
 	ID            int64     `gorm:"primaryKey"`
 	EventID       string    `gorm:"size:40;not null;uniqueIndex:ux_deliveries_event_endpoint,priority:1"`
 	EndpointID    int64     `gorm:"not null;uniqueIndex:ux_deliveries_event_endpoint,priority:2;index:ix_deliveries_endpoint"`
-	Status        string    `gorm:"size:16;not null;index:ix_deliveries_due,priority:1"` // pending, delivering, succeeded, failed
+	Status        string    `gorm:"size:16;not null;index:ix_deliveries_due,priority:1"` // pending, delivering, succeeded, failed, paused
 	Attempts      int       `gorm:"not null;default:0"`
 	NextAttemptAt time.Time `gorm:"not null;index:ix_deliveries_due,priority:2"`
 	LeaseUntil    *time.Time
@@ -134,6 +173,9 @@ type WebhookDelivery struct {
 	LastError     string `gorm:"size:512;not null;default:''"`
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// LeaseID fences a claim: a worker records its result only while the
+	// row still carries the id it claimed with.
+	LeaseID string `gorm:"size:32;not null;default:''"`
 }
 
 // WebhookAttempt records one POST of a delivery.

@@ -49,6 +49,8 @@ func TestMigrationsOnEveryBackend(t *testing.T) {
 				{&model.Verification{}, "ix_verifications_queue"},
 				{&model.Verification{}, "ix_verifications_idhash"},
 				{&model.WebhookDelivery{}, "ix_deliveries_due"},
+				{&model.IDBinding{}, "ux_id_bindings_hash_slot"},
+				{&model.Consent{}, "ix_consents_user"},
 			} {
 				if !db.Migrator().HasIndex(idx.model, idx.name) {
 					t.Errorf("index %s missing", idx.name)
@@ -163,6 +165,30 @@ func TestOutboxRowsCommitWithTheirTransaction(t *testing.T) {
 		var got model.WebhookEvent
 		if err := db.First(&got, "id = ?", "evt_1").Error; err != nil || got.Payload != ev.Payload {
 			t.Fatalf("payload round trip: %v %q", err, got.Payload)
+		}
+	})
+}
+
+func TestIDBindingSlotsAreUnique(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		h := bytes.Repeat([]byte{0xAB}, 32)
+		if err := db.Create(&model.IDBinding{IDNumberHash: h, Slot: 0, UserID: 1, VerificationID: 1}).Error; err != nil {
+			t.Fatal(err)
+		}
+		err := db.Create(&model.IDBinding{IDNumberHash: h, Slot: 0, UserID: 2, VerificationID: 2}).Error
+		if !errors.Is(err, gorm.ErrDuplicatedKey) {
+			t.Fatalf("second binding in slot 0: %v, want gorm.ErrDuplicatedKey", err)
+		}
+		if err := db.Create(&model.IDBinding{IDNumberHash: h, Slot: 1, UserID: 2, VerificationID: 2}).Error; err != nil {
+			t.Fatalf("slot 1: %v", err)
+		}
+		v := model.Verification{UserID: 1, State: model.StateDraft, Mode: "photo", FrontHash: h[:32], ConsentVersion: "v1"}
+		if err := db.Create(&v).Error; err != nil {
+			t.Fatal(err)
+		}
+		var got model.Verification
+		if err := db.First(&got, v.ID).Error; err != nil || !bytes.Equal(got.FrontHash, h) || got.ConsentVersion != "v1" {
+			t.Fatalf("new columns: %+v %v", got, err)
 		}
 	})
 }

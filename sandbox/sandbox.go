@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -81,6 +82,9 @@ func (s *Server) Register(upstream, pattern string, h http.Handler, fail Failure
 		switch f.Mode {
 		case ModeTimeout:
 			// Hold the request until the client gives up (or the fake stops).
+			// The body is read first: the server notices a client that went
+			// away only once the body has been consumed.
+			_, _ = io.Copy(io.Discard, r.Body)
 			select {
 			case <-r.Context().Done():
 			case <-time.After(2 * time.Minute):
@@ -103,6 +107,13 @@ func (s *Server) Register(upstream, pattern string, h http.Handler, fail Failure
 		}
 		h.ServeHTTP(w, r)
 	}))
+}
+
+// HandleControl mounts a fake's own control endpoint (under /_sandbox/):
+// unlike Register it is not counted as an upstream call and faults never
+// apply, so tests can steer a fake that is currently set to fail.
+func (s *Server) HandleControl(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, h)
 }
 
 // Handler serves the fakes and the control endpoints.
@@ -133,7 +144,11 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.srv == nil {
 		return nil
 	}
-	if err := s.srv.Shutdown(ctx); err != nil {
+	// Requests held by the timeout and slow faults would keep a plain
+	// Shutdown waiting: give in-flight calls a moment, then cut them.
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(sctx); err != nil {
 		return s.srv.Close()
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"realname/service/transport"
 )
 
 // Modes of fetching a token from WeChat.
@@ -29,6 +31,10 @@ func (e *APIError) Error() string { return fmt.Sprintf("wechat errcode %d: %s", 
 
 // ErrCode exposes the WeChat errcode to callers that classify errors.
 func (e *APIError) ErrCode() int { return e.Code }
+
+// ErrUpstream marks every failure to get a token from WeChat, so callers
+// can answer "upstream unavailable" whatever the cause.
+var ErrUpstream = errors.New("token: WeChat token endpoint failed")
 
 // WeChatFetcher calls WeChat for a fresh access_token. It is the only code
 // that talks to the token endpoints, so quota use is visible in one place.
@@ -77,28 +83,34 @@ func (f *WeChatFetcher) Fetch(ctx context.Context, app App, force bool) (Token, 
 	if err != nil {
 		return Token{}, fmt.Errorf("token: build request: %w", err)
 	}
+	// The lifetime counts from when WeChat answered, which is after we sent:
+	// measuring from the send time errs on the safe side.
+	sent := f.Now()
 	resp, err := f.Client.Do(req)
 	if err != nil {
-		// url.Error repeats the URL, and a classic URL carries the secret.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return Token{}, fmt.Errorf("token: %s request: %w", f.Mode, err)
+		// A classic URL carries the secret.
+		return Token{}, fmt.Errorf("%w: %s request: %w", ErrUpstream, f.Mode, transport.Cause(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return Token{}, fmt.Errorf("token: %s answered HTTP %d", f.Mode, resp.StatusCode)
+		return Token{}, fmt.Errorf("%w: %s answered HTTP %d", ErrUpstream, f.Mode, resp.StatusCode)
 	}
 	var ans tokenAnswer
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&ans); err != nil {
-		return Token{}, fmt.Errorf("token: decode %s answer: %w", f.Mode, err)
+		return Token{}, fmt.Errorf("%w: decode %s answer: %w", ErrUpstream, f.Mode, err)
 	}
 	if ans.ErrCode != 0 {
-		return Token{}, fmt.Errorf("token: %w", &APIError{Code: ans.ErrCode, Msg: ans.ErrMsg})
+		return Token{}, fmt.Errorf("%w: %w", ErrUpstream, &APIError{Code: ans.ErrCode, Msg: ans.ErrMsg})
 	}
 	if ans.AccessToken == "" || ans.ExpiresIn <= 0 {
-		return Token{}, errors.New("token: answer has no access_token or expires_in")
+		return Token{}, fmt.Errorf("%w: answer has no access_token or expires_in", ErrUpstream)
 	}
-	return Token{Value: ans.AccessToken, ExpiresAt: f.Now().Add(time.Duration(ans.ExpiresIn) * time.Second)}, nil
+	return Token{Value: ans.AccessToken, ExpiresAt: sent.Add(usableFor(time.Duration(ans.ExpiresIn) * time.Second))}, nil
+}
+
+// usableFor shortens WeChat's lifetime by a twentieth (at most 30 s), so a
+// token is never handed out in the instant before WeChat expires it: the
+// caller still has to send its request, and clocks differ.
+func usableFor(lifetime time.Duration) time.Duration {
+	return lifetime - min(lifetime/20, 30*time.Second)
 }

@@ -50,7 +50,7 @@ func (s *Service) loadShared(ctx context.Context, st *appState, avoid string) (s
 		return s.refresh(ctx, st, avoid, true)
 	}
 	s.m.redisHits.Inc()
-	c := s.remember(st, sh.Token, sh.lifetime)
+	c := s.remember(st, sh.Token, sh.lifetime, false)
 	if now.Before(c.refreshAt) {
 		return sh.Value, nil
 	}
@@ -109,7 +109,7 @@ func (s *Service) refresh(ctx context.Context, st *appState, avoid string, wait 
 			return "", err
 		}
 		if sh.found && sh.Value != avoid && s.opts.Now().Before(sh.ExpiresAt) {
-			s.remember(st, sh.Token, sh.lifetime)
+			s.remember(st, sh.Token, sh.lifetime, false)
 			return sh.Value, nil
 		}
 		if time.Now().After(deadline) {
@@ -122,7 +122,7 @@ func (s *Service) refreshHolding(ctx context.Context, st *appState, avoid, fence
 	defer s.release(st, fence)
 	// Another instance may have published between our read and our lock.
 	if sh, err := s.readShared(ctx, st); err == nil && sh.found && sh.Value != avoid {
-		if c := s.remember(st, sh.Token, sh.lifetime); s.opts.Now().Before(c.refreshAt) {
+		if c := s.remember(st, sh.Token, sh.lifetime, false); s.opts.Now().Before(c.refreshAt) {
 			return sh.Value, nil
 		}
 	}
@@ -143,7 +143,7 @@ func (s *Service) refreshHolding(ctx context.Context, st *appState, avoid, fence
 
 // adopt caches a token just fetched from WeChat and forgets the bad one.
 func (s *Service) adopt(st *appState, tok Token, lifetime time.Duration) {
-	s.remember(st, tok, lifetime)
+	s.remember(st, tok, lifetime, true)
 	if b := st.bad.Load(); b != nil && *b != tok.Value {
 		st.bad.CompareAndSwap(b, nil)
 	}

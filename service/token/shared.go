@@ -147,4 +147,3 @@ func newFence() string {
 // ErrWaitTimeout means another instance held the refresh lock for longer
 // than WaitMax without publishing a token.
 var ErrWaitTimeout = errors.New("token: timed out waiting for another instance's refresh")
-

@@ -39,7 +39,7 @@ var ErrUnknownApp = errors.New("token: unknown app id")
 
 // Options tunes refresh timing; zero values take the defaults.
 type Options struct {
-	Margin        time.Duration // refresh this long before expiry, capped at a fifth of the lifetime (default 4m)
+	Margin        time.Duration // refresh this long before expiry, capped at a fifth of the lifetime (default 3m30s)
 	Jitter        time.Duration // plus up to this much per instance, capped at a tenth of the lifetime (default 50s)
 	LockTTL       time.Duration // a dead refresher's lock frees itself after this (default 15s)
 	WaitPoll      time.Duration // waiters re-read the cache this often (default 50ms)
@@ -56,9 +56,10 @@ func (o *Options) defaults() {
 			*d = v
 		}
 	}
-	// Margin+Jitter stays under five minutes: stable_token only issues a new
-	// token in the last five minutes of the old one's life.
-	def(&o.Margin, 4*time.Minute)
+	// Margin+Jitter plus the 30 s the fetcher already takes off stays under
+	// five minutes: stable_token only issues a new token in the last five
+	// minutes of the old one's life, so refreshing earlier wastes a call.
+	def(&o.Margin, 3*time.Minute+30*time.Second)
 	def(&o.Jitter, 50*time.Second)
 	def(&o.LockTTL, 15*time.Second)
 	def(&o.WaitPoll, 50*time.Millisecond)
@@ -125,6 +126,24 @@ func (s *Service) Token(ctx context.Context, appID string) (string, error) {
 	return s.slow(ctx, st)
 }
 
+// HasApp reports whether appID is configured.
+func (s *Service) HasApp(appID string) bool { return s.apps[appID] != nil }
+
+// Current is Token with its expiry, for the central token endpoint: other
+// services cache it until ExpiresAt and so must know it.
+func (s *Service) Current(ctx context.Context, appID string) (Token, error) {
+	v, err := s.Token(ctx, appID)
+	if err != nil {
+		return Token{}, err
+	}
+	if c := s.apps[appID].cur.Load(); c != nil && c.Value == v {
+		return c.Token, nil
+	}
+	// Replaced between the two loads: the value is still valid, but its
+	// expiry is unknown here; claim only the shortest window we serve.
+	return Token{Value: v, ExpiresAt: s.opts.Now().Add(time.Second)}, nil
+}
+
 // slow shares one load among all concurrent callers of this process. The
 // shared work runs detached from any one caller's cancellation; each caller
 // still stops waiting when its own context ends.
@@ -145,16 +164,19 @@ func (s *Service) slow(ctx context.Context, st *appState) (string, error) {
 	}
 }
 
-// remember caches tok in memory with this instance's refresh time.
-func (s *Service) remember(st *appState, tok Token, lifetime time.Duration) *cached {
+// remember caches tok in memory with this instance's refresh time. fresh
+// says tok just came from WeChat: if it is already inside our margin
+// (stable_token hands out the current token until its last minutes), the
+// next attempt is put off a little instead of spinning. A token read from
+// Redis keeps its refresh time even when due, so the caller refreshes it
+// ahead of expiry.
+func (s *Service) remember(st *appState, tok Token, lifetime time.Duration, fresh bool) *cached {
 	if lifetime <= 0 {
 		lifetime = tok.ExpiresAt.Sub(s.opts.Now())
 	}
 	margin := min(s.opts.Margin, lifetime/5) + time.Duration(st.jitterFrac*float64(min(s.opts.Jitter, lifetime/10)))
 	refreshAt := tok.ExpiresAt.Add(-margin)
-	if now := s.opts.Now(); !refreshAt.After(now) {
-		// WeChat handed back a token already inside our margin (stable_token
-		// renews only in its last minutes): do not spin on refreshing it.
+	if now := s.opts.Now(); fresh && !refreshAt.After(now) {
 		refreshAt = now.Add(min(tok.ExpiresAt.Sub(now)/2, 5*time.Second))
 	}
 	c := &cached{Token: tok, refreshAt: refreshAt}

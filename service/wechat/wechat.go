@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/silenceper/wechat/v2/credential"
 	"github.com/silenceper/wechat/v2/miniprogram"
@@ -29,7 +30,9 @@ type APIError struct {
 	Msg  string
 }
 
-func (e *APIError) Error() string { return fmt.Sprintf("wechat %s: errcode %d: %s", e.API, e.Code, e.Msg) }
+func (e *APIError) Error() string {
+	return fmt.Sprintf("wechat %s: errcode %d: %s", e.API, e.Code, e.Msg)
+}
 
 // ErrCode lets the token service recognise rejected access_tokens.
 func (e *APIError) ErrCode() int { return e.Code }
@@ -64,7 +67,7 @@ type Client struct {
 func NewClient(apps []App, tokens TokenHandles) *Client {
 	c := &Client{apps: make(map[string]*miniprogram.MiniProgram, len(apps))}
 	for _, a := range apps {
-		mp := miniprogram.NewMiniProgram(&mpconfig.Config{AppID: a.AppID, AppSecret: a.Secret})
+		mp := miniprogram.NewMiniProgram(&mpconfig.Config{AppID: a.AppID, AppSecret: a.Secret, Cache: noCache{}})
 		mp.SetAccessTokenContextHandle(tokens.SDKHandle(a.AppID))
 		c.apps[a.AppID] = mp
 	}
@@ -77,6 +80,10 @@ func (c *Client) Code2Session(ctx context.Context, appID, code string) (Session,
 	if mp == nil {
 		return Session{}, ErrUnknownApp
 	}
+	// The SDK's HTTP client has no timeout of its own: without this a hung
+	// WeChat would hold the login for the whole request deadline.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	res, err := mp.GetAuth().Code2SessionContext(ctx, code)
 	switch res.ErrCode {
 	case 0:
@@ -104,3 +111,14 @@ func (c *Client) Code2Session(ctx context.Context, appID, code string) (Session,
 	}
 	return Session{AppID: appID, OpenID: res.OpenID, UnionID: res.UnionID, SessionKey: res.SessionKey}, nil
 }
+
+// noCache satisfies the SDK's required cache.Cache and keeps nothing. The
+// SDK would cache the access_token in it, per process; our token service
+// replaces that handle, and nothing else we call caches, so a real cache
+// here could only hold stale copies of what Redis already has.
+type noCache struct{}
+
+func (noCache) Get(string) any                       { return nil }
+func (noCache) Set(string, any, time.Duration) error { return nil }
+func (noCache) IsExist(string) bool                  { return false }
+func (noCache) Delete(string) error                  { return nil }

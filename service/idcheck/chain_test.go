@@ -1,0 +1,74 @@
+package idcheck_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"realname/sandbox"
+	"realname/service/idcheck"
+	"realname/service/pii"
+	"realname/service/redisconn/redistest"
+	"realname/testdata/idcard"
+)
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func TestChainCachesVerdictsAndFallsThrough(t *testing.T) {
+	cards, err := sandbox.LoadCards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := sandbox.New(quietLog)
+	sandbox.NewAcedata(cards, "").Mount(srv)
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	// The first provider has a revoked key: it can never answer.
+	broken, _ := idcheck.NewAcedata(srv.URL()+"/acedata", "revoked-key", nil)
+	good, _ := idcheck.NewAcedata(srv.URL()+"/acedata", sandbox.SandboxAcedataKey, nil)
+	conn := redistest.Open(t)
+	spec, _ := pii.GenerateKeySpec()
+	ring, _ := pii.ParseKeyRing(spec)
+	chain := idcheck.NewChain([]idcheck.Provider{broken, good}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quietLog, prometheus.NewRegistry())
+	ctx := context.Background()
+	all, _ := idcard.Cards()
+	c := all[0]
+	calls := func() int { return srv.Calls()["acedata POST /acedata/identity/idcard/ocr"] }
+
+	d, err := chain.Check(ctx, c.Name, c.IDNumber)
+	if err != nil || d.Outcome != idcheck.Match || d.Provider != "acedata" || d.Cached || len(d.Attempts) != 2 || d.Attempts[0].Outcome != idcheck.AttemptFailed {
+		t.Fatalf("first check: %+v %v", d, err)
+	}
+	n := calls()
+	d, err = chain.Check(ctx, c.Name, c.IDNumber)
+	if err != nil || d.Outcome != idcheck.Match || !d.Cached || calls() != n {
+		t.Fatalf("retry was paid again: %+v, %d calls", d, calls()-n)
+	}
+	// Redis holds no name or number, only the keyed hash.
+	keys, _ := conn.Client.Keys(ctx, conn.Prefix+"*").Result()
+	for _, k := range keys {
+		v, _ := conn.Client.Get(ctx, k).Result()
+		for _, secret := range []string{c.Name, c.IDNumber} {
+			if strings.Contains(k, secret) || strings.Contains(v, secret) {
+				t.Fatalf("cache key or value holds personal data")
+			}
+		}
+	}
+	// Nobody can answer: undecided, never a guess.
+	_ = srv.SetFault(sandbox.Fault{Upstream: "acedata", Mode: "quota"})
+	d, err = chain.Check(ctx, all[1].Name, all[1].IDNumber)
+	if err != nil || d.Outcome != idcheck.Undecided || d.Attempts[1].Outcome != idcheck.AttemptLimit {
+		t.Fatalf("all down: %+v %v", d, err)
+	}
+	// Undecided is not cached: once the source is back it is asked.
+	_ = srv.SetFault(sandbox.Fault{Upstream: "acedata", Mode: "ok"})
+	if d, _ = chain.Check(ctx, all[1].Name, all[1].IDNumber); d.Outcome == idcheck.Undecided || d.Cached {
+		t.Fatalf("after recovery: %+v", d)
+	}
+}

@@ -1,0 +1,145 @@
+package ocr
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math"
+
+	"golang.org/x/image/draw"
+)
+
+// MaxPixels is the largest image Fit decodes. A few hundred bytes of PNG
+// can announce a 60000x60000 image; checking the header first keeps such a
+// file from allocating gigabytes. 60 MP is above any phone camera.
+const MaxPixels = 60_000_000
+
+// fitQualities are the JPEG qualities Fit tries at one size before it
+// shrinks the image: text on a card stays legible down to about 60, and
+// shrinking costs legibility faster than compression does.
+var fitQualities = []int{90, 80, 70, 60}
+
+// minFitSide is the shortest longer side Fit shrinks to for the byte limit
+// (maxSide may ask for less): below it the characters of a card are a few
+// pixels tall and no vendor reads them.
+const minFitSide = 320
+
+// Fit returns data ready to upload to a vendor that accepts at most
+// maxBytes (the result is strictly smaller; maxBytes <= 0 means no byte
+// limit) and, when maxSide > 0, no side longer than maxSide pixels. A decodable PNG or JPEG already within the
+// limits comes back unchanged (the same slice), so a vendor sees the user's
+// original bytes whenever it can; otherwise the image is scaled down and
+// re-encoded as JPEG, lowering quality and then size until it fits.
+// Transparent areas become white, as they would look on paper. Every error
+// is errors.Is(err, ErrBadImage): input that is not a PNG or JPEG, is
+// corrupt, has more than MaxPixels, or cannot be made small enough.
+func Fit(data []byte, maxBytes, maxSide int) ([]byte, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, badImage("not a PNG or JPEG image: %v", err)
+	}
+	// Other formats may be registered by imports elsewhere in the binary
+	// (GIF, WebP, BMP); the vendors take only these two.
+	if format != "png" && format != "jpeg" {
+		return nil, badImage("format %s is not PNG or JPEG", format)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, badImage("image has no pixels")
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return nil, badImage("%dx%d is more than %d pixels", cfg.Width, cfg.Height, MaxPixels)
+	}
+	if maxBytes <= 0 {
+		maxBytes = math.MaxInt
+	}
+	long := max(cfg.Width, cfg.Height)
+	if len(data) < maxBytes && (maxSide <= 0 || long <= maxSide) {
+		// The common case, once per provider attempt: no full decode (it
+		// was a third of the service's CPU under load). A cut-off upload is
+		// still caught by its missing end marker; damage inside the data is
+		// left for the vendor to report.
+		if !complete(data, format) {
+			return nil, badImage("truncated %s", format)
+		}
+		return data, nil
+	}
+	var img image.Image
+	if format == "png" {
+		img, err = png.Decode(bytes.NewReader(data))
+	} else {
+		img, err = jpeg.Decode(bytes.NewReader(data))
+	}
+	if err != nil {
+		return nil, badImage("corrupt %s: %v", format, err)
+	}
+	side := long
+	if maxSide > 0 {
+		side = min(side, maxSide)
+	}
+	var buf bytes.Buffer
+	for {
+		flat := resize(img, side)
+		for _, q := range fitQualities {
+			buf.Reset()
+			if err := jpeg.Encode(&buf, flat, &jpeg.Options{Quality: q}); err != nil {
+				return nil, badImage("encode jpeg: %v", err)
+			}
+			if buf.Len() < maxBytes {
+				return buf.Bytes(), nil
+			}
+		}
+		// JPEG size grows roughly with the pixel count, so the side scales
+		// with the square root of the overshoot; the extra 10% and the
+		// bounds keep the loop to a few rounds either way.
+		if side <= minFitSide {
+			return nil, badImage("cannot be brought under %d bytes", maxBytes)
+		}
+		f := math.Sqrt(float64(maxBytes)/float64(buf.Len())) * 0.9
+		side = max(int(float64(side)*min(max(f, 0.5), 0.9)), minFitSide)
+	}
+}
+
+// resize draws img onto a white RGBA canvas whose longer side is side
+// pixels, keeping the aspect ratio. CatmullRom keeps the strokes of small
+// characters sharper than bilinear scaling when the factor is large.
+func resize(img image.Image, side int) *image.RGBA {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if long := max(w, h); long != side {
+		w = max(1, int(math.Round(float64(w)*float64(side)/float64(long))))
+		h = max(1, int(math.Round(float64(h)*float64(side)/float64(long))))
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	if w == b.Dx() && h == b.Dy() {
+		draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Over)
+	} else {
+		draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Over, nil)
+	}
+	return dst
+}
+
+// imageError is a Fit failure: it matches ErrBadImage without repeating its
+// text, so a provider can wrap it in an *Error that already says so.
+type imageError struct{ msg string }
+
+func (e *imageError) Error() string        { return "ocr: image: " + e.msg }
+func (e *imageError) Is(target error) bool { return target == ErrBadImage }
+
+func badImage(format string, args ...any) error {
+	return &imageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// complete reports whether data ends the way a whole file of its format
+// does: a PNG with its IEND chunk, a JPEG with its EOI marker (padding
+// after it, which some cameras write, is allowed).
+func complete(data []byte, format string) bool {
+	if format == "png" {
+		return bytes.HasSuffix(data, []byte("IEND\xaeB`\x82"))
+	}
+	end := bytes.TrimRight(data, "\x00")
+	return len(end) >= 2 && end[len(end)-2] == 0xFF && end[len(end)-1] == 0xD9
+}

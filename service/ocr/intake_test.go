@@ -1,0 +1,165 @@
+package ocr_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"testing"
+
+	"golang.org/x/image/bmp"
+
+	"realname/service/ocr"
+)
+
+// picture is 400×300 with a dark left half, so rotation is visible.
+func picture() image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, 400, 300))
+	for y := 0; y < 300; y++ {
+		for x := 0; x < 400; x++ {
+			c := color.RGBA{230, 230, 230, 255}
+			if x < 200 {
+				c = color.RGBA{20, 20, 20, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	return img
+}
+
+func encode(t *testing.T, f func(*bytes.Buffer) error) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := f(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// withExif inserts an APP1 Exif segment holding Orientation and a
+// pretend GPS string right after SOI.
+func withExif(jpg []byte, orientation uint16) []byte {
+	tiff := []byte("MM\x00\x2a\x00\x00\x00\x08")
+	tiff = binary.BigEndian.AppendUint16(tiff, 1) // one entry
+	tiff = binary.BigEndian.AppendUint16(tiff, 0x0112)
+	tiff = binary.BigEndian.AppendUint16(tiff, 3) // SHORT
+	tiff = binary.BigEndian.AppendUint32(tiff, 1)
+	tiff = binary.BigEndian.AppendUint16(tiff, orientation)
+	tiff = append(tiff, 0, 0, 0, 0, 0, 0) // padding, next IFD 0
+	payload := append([]byte("Exif\x00\x00"), tiff...)
+	payload = append(payload, []byte("GPS 39.9042N 116.4074E")...)
+	seg := []byte{0xFF, 0xE1}
+	seg = binary.BigEndian.AppendUint16(seg, uint16(len(payload)+2))
+	seg = append(seg, payload...)
+	out := append([]byte{}, jpg[:2]...)
+	out = append(out, seg...)
+	return append(out, jpg[2:]...)
+}
+
+func TestPrepareStripsJPEGMetadataLosslessly(t *testing.T) {
+	plain := encode(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, picture(), nil) })
+	up := withExif(plain, 1)
+	p, err := ocr.Prepare(up, ocr.IntakeLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(p.Data, []byte("GPS")) || bytes.Contains(p.Data, []byte("Exif")) {
+		t.Fatal("EXIF kept")
+	}
+	if !bytes.Equal(p.Data, plain) {
+		t.Fatal("upright JPEG was not passed through byte for byte (minus EXIF)")
+	}
+	if p.Type != "image/jpeg" || p.Width != 400 || p.Height != 300 {
+		t.Fatalf("%s %dx%d", p.Type, p.Width, p.Height)
+	}
+}
+
+func TestPrepareTurnsRotatedJPEGUpright(t *testing.T) {
+	up := withExif(encode(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, picture(), nil) }), 6)
+	p, err := ocr.Prepare(up, ocr.IntakeLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(p.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	if b.Dx() != 300 || b.Dy() != 400 || p.Width != 300 {
+		t.Fatalf("rotated size %v, photo says %dx%d", b, p.Width, p.Height)
+	}
+	// Orientation 6 is "rotate 90° clockwise to view": the dark left half
+	// ends up on top.
+	top, _, _, _ := img.At(150, 50).RGBA()
+	bottom, _, _, _ := img.At(150, 350).RGBA()
+	if top >= bottom {
+		t.Fatalf("not rotated clockwise: top %d bottom %d", top>>8, bottom>>8)
+	}
+	if bytes.Contains(p.Data, []byte("GPS")) {
+		t.Fatal("EXIF kept")
+	}
+}
+
+func pngChunk(typ string, data []byte) []byte {
+	c := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	c = append(c, typ...)
+	c = append(c, data...)
+	return binary.BigEndian.AppendUint32(c, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+}
+
+func TestPrepareStripsPNGText(t *testing.T) {
+	plain := encode(t, func(b *bytes.Buffer) error { return png.Encode(b, picture()) })
+	// tEXt after IHDR (8 signature + 25 IHDR bytes).
+	withText := append(append(append([]byte{}, plain[:33]...), pngChunk("tEXt", []byte("Comment\x00张三 110101199003078515"))...), plain[33:]...)
+	p, err := ocr.Prepare(withText, ocr.IntakeLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(p.Data, plain) || p.Type != "image/png" {
+		t.Fatal("PNG text chunk not stripped losslessly")
+	}
+	if p.SHA256 == (ocr.Photo{}).SHA256 {
+		t.Fatal("no hash")
+	}
+}
+
+func TestPrepareConvertsBMP(t *testing.T) {
+	p, err := ocr.Prepare(encode(t, func(b *bytes.Buffer) error { return bmp.Encode(b, picture()) }), ocr.IntakeLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(p.Data)); err != nil || p.Type != "image/png" {
+		t.Fatalf("BMP became %s: %v", p.Type, err)
+	}
+}
+
+func TestPrepareRefuses(t *testing.T) {
+	gifData := encode(t, func(b *bytes.Buffer) error { return gif.Encode(b, picture(), nil) })
+	if _, err := ocr.Prepare(gifData, ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrUnsupportedType) {
+		t.Errorf("GIF: %v", err)
+	}
+	if _, err := ocr.Prepare([]byte("%PDF-1.4 not an image"), ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrUnsupportedType) {
+		t.Errorf("PDF: %v", err)
+	}
+	// A PNG header claiming 60000×60000: refused from the header alone.
+	ihdr := binary.BigEndian.AppendUint32(nil, 60000)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, 60000)
+	ihdr = append(ihdr, 8, 2, 0, 0, 0)
+	bomb := append([]byte("\x89PNG\r\n\x1a\n"), pngChunk("IHDR", ihdr)...)
+	if _, err := ocr.Prepare(bomb, ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrBadImage) {
+		t.Errorf("bomb: %v", err)
+	}
+	small := encode(t, func(b *bytes.Buffer) error { return png.Encode(b, image.NewGray(image.Rect(0, 0, 100, 60))) })
+	if _, err := ocr.Prepare(small, ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrBadImage) {
+		t.Errorf("tiny: %v", err)
+	}
+	jpg := encode(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, picture(), nil) })
+	if _, err := ocr.Prepare(jpg[:40], ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrBadImage) {
+		t.Errorf("truncated: %v", err)
+	}
+}

@@ -1,0 +1,163 @@
+package pii
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrNoBlob means the blob was never stored or has been deleted.
+var ErrNoBlob = errors.New("pii: no such blob")
+
+// Sealer is the key ring as the blob store uses it.
+type Sealer interface {
+	Encrypt(plaintext, aad []byte) ([]byte, error)
+	Decrypt(ciphertext, aad []byte) ([]byte, error)
+}
+
+// FileBlobs keeps ID-card photos as AES-GCM sealed files under a directory.
+// Each file is sealed with its own name as associated data, so a file
+// copied over another's name does not decrypt.
+type FileBlobs struct {
+	dir  string
+	seal Sealer
+}
+
+// NewFileBlobs returns a store in dir, creating it (owner-only) if needed.
+func NewFileBlobs(dir string, seal Sealer) (*FileBlobs, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("pii: blob dir: %w", err)
+	}
+	return &FileBlobs{dir: dir, seal: seal}, nil
+}
+
+// validRef keeps refs to the names Put makes, so a ref from the database
+// can never walk out of the directory.
+func validRef(ref string) bool {
+	if len(ref) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(ref)
+	return err == nil && strings.ToLower(ref) == ref
+}
+
+func (b *FileBlobs) path(ref string) string {
+	return filepath.Join(b.dir, ref[:2], ref)
+}
+
+// Put seals data and returns its reference.
+func (b *FileBlobs) Put(ctx context.Context, data []byte) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	raw := make([]byte, 16)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	ref := hex.EncodeToString(raw)
+	sealed, err := b.seal.Encrypt(data, []byte("blob:"+ref))
+	if err != nil {
+		return "", fmt.Errorf("pii: seal blob: %w", err)
+	}
+	p := b.path(ref)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return "", fmt.Errorf("pii: blob dir: %w", err)
+	}
+	// Write then rename: a crash never leaves a half-written photo.
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, sealed, 0o600); err != nil {
+		return "", fmt.Errorf("pii: write blob: %w", err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("pii: write blob: %w", err)
+	}
+	return ref, nil
+}
+
+// Get returns the data stored under ref.
+func (b *FileBlobs) Get(ctx context.Context, ref string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !validRef(ref) {
+		return nil, ErrNoBlob
+	}
+	sealed, err := os.ReadFile(b.path(ref))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNoBlob
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pii: read blob: %w", err)
+	}
+	data, err := b.seal.Decrypt(sealed, []byte("blob:"+ref))
+	if err != nil {
+		return nil, fmt.Errorf("pii: open blob: %w", err)
+	}
+	return data, nil
+}
+
+// Delete removes the blob; deleting a missing blob is not an error, so
+// sweepers can retry safely.
+func (b *FileBlobs) Delete(ctx context.Context, ref string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !validRef(ref) {
+		return nil
+	}
+	if err := os.Remove(b.path(ref)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("pii: delete blob: %w", err)
+	}
+	return nil
+}
+
+// Walk calls fn with the reference of every stored blob.
+func (b *FileBlobs) Walk(ctx context.Context, fn func(ref string) error) error {
+	return filepath.WalkDir(b.dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		if d.IsDir() || !validRef(d.Name()) {
+			return nil
+		}
+		return fn(d.Name())
+	})
+}
+
+// Reseal re-encrypts the blob with the primary key when needs says its
+// current sealing is outdated. It reports whether it rewrote the file.
+func (b *FileBlobs) Reseal(ctx context.Context, ref string, needs func([]byte) bool) (bool, error) {
+	if !validRef(ref) {
+		return false, ErrNoBlob
+	}
+	p := b.path(ref)
+	sealed, err := os.ReadFile(p)
+	if err != nil {
+		return false, fmt.Errorf("pii: read blob: %w", err)
+	}
+	if !needs(sealed) {
+		return false, nil
+	}
+	data, err := b.Get(ctx, ref)
+	if err != nil {
+		return false, err
+	}
+	fresh, err := b.seal.Encrypt(data, []byte("blob:"+ref))
+	if err != nil {
+		return false, err
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, fresh, 0o600); err != nil {
+		return false, err
+	}
+	return true, os.Rename(tmp, p)
+}
