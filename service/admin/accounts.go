@@ -1,0 +1,154 @@
+package admin
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"realname/model"
+	"realname/service/review"
+)
+
+// ActorCLI is the audit actor of accounts made on the command line.
+const ActorCLI = "cli"
+
+func validName(u string) bool {
+	if len(u) < 3 || len(u) > 64 {
+		return false
+	}
+	for _, r := range u {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Create adds an account. actor is who did it ("admin:<id>" or ActorCLI),
+// for the audit trail.
+func (s *Service) Create(ctx context.Context, username, password, role, actor string) (model.AdminUser, error) {
+	username = strings.TrimSpace(username)
+	switch {
+	case !validName(username):
+		return model.AdminUser{}, ErrInvalidName
+	case role != RoleReviewer && role != RoleAdmin:
+		return model.AdminUser{}, ErrInvalidRole
+	case len(password) < 12 || len(password) > 72: // bcrypt reads 72 bytes at most
+		return model.AdminUser{}, ErrWeakPassword
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost)
+	if err != nil {
+		return model.AdminUser{}, fmt.Errorf("admin: hash password: %w", err)
+	}
+	u := model.AdminUser{Username: username, PasswordHash: string(hash), Role: role}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&model.AdminUser{}).Where("LOWER(username) = ?", strings.ToLower(username)).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrExists
+		}
+		if err := tx.Create(&u).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return ErrExists
+			}
+			return err
+		}
+		return s.audit(ctx, tx, actor, review.EventAccountCreated, map[string]any{"account": u.ID, "username": u.Username, "role": role})
+	})
+	if err != nil && !errors.Is(err, ErrExists) {
+		err = fmt.Errorf("admin: create: %w", err)
+	}
+	return u, err
+}
+
+// List returns every account, by username.
+func (s *Service) List(ctx context.Context) ([]model.AdminUser, error) {
+	var out []model.AdminUser
+	if err := s.db.WithContext(ctx).Order("username").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("admin: list: %w", err)
+	}
+	return out, nil
+}
+
+// SetDisabled disables or re-enables an account. Disabling ends the
+// account's sessions (and every request re-reads the account anyway).
+func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool, actor string) error {
+	err := s.change(ctx, id, actor, map[string]any{"disabled": disabled}, func(tx *gorm.DB) *gorm.DB {
+		if disabled {
+			return tx.Update("disabled_at", s.now())
+		}
+		return tx.Update("disabled_at", nil)
+	})
+	if err != nil || !disabled {
+		return err
+	}
+	return s.endSessions(ctx, id)
+}
+
+// Unlock lifts a lock-out and clears the failure count.
+func (s *Service) Unlock(ctx context.Context, id int64, actor string) error {
+	return s.change(ctx, id, actor, map[string]any{"unlocked": true}, func(tx *gorm.DB) *gorm.DB {
+		return tx.Updates(map[string]any{"locked_until": nil, "failed_logins": 0})
+	})
+}
+
+func (s *Service) change(ctx context.Context, id int64, actor string, data map[string]any, update func(*gorm.DB) *gorm.DB) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := update(tx.Model(&model.AdminUser{}).Where("id = ?", id))
+		if res.Error != nil {
+			return fmt.Errorf("admin: update account: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			var n int64
+			if err := tx.Model(&model.AdminUser{}).Where("id = ?", id).Count(&n).Error; err != nil || n == 0 {
+				return ErrNotFound
+			}
+		}
+		data["account"] = id
+		return s.audit(ctx, tx, actor, review.EventAccountChanged, data)
+	})
+}
+
+// audit appends an event about no case to the actor's chain.
+func (s *Service) audit(ctx context.Context, tx *gorm.DB, actor, typ string, data map[string]any) error {
+	raw, _ := json.Marshal(data)
+	_, err := review.AppendEvent(ctx, tx, model.VerificationEvent{Type: typ, Actor: actor, Data: string(raw)})
+	return err
+}
+
+// ReadPassword reads a password as the first line of r (a terminal or a
+// pipe), without its line ending.
+func ReadPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("admin: read password: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("admin: no password on standard input")
+	}
+	return line, nil
+}
+
+// CreateFromCLI is "realname admin create": the password comes from stdin.
+func CreateFromCLI(ctx context.Context, db *gorm.DB, username, role string, stdin io.Reader, opts Options) (model.AdminUser, error) {
+	pw, err := ReadPassword(stdin)
+	if err != nil {
+		return model.AdminUser{}, err
+	}
+	s, err := New(db, nil, "", opts, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return model.AdminUser{}, err
+	}
+	return s.Create(ctx, username, pw, role, ActorCLI)
+}

@@ -1,0 +1,85 @@
+package review
+
+import (
+	"context"
+	"encoding/csv"
+	"strings"
+	"testing"
+
+	"realname/model"
+	"realname/model/modeltest"
+	"realname/service/verify"
+)
+
+func TestAuditLogAndCSV(t *testing.T) {
+	db := modeltest.Open(t, modeltest.Backends()[0], true)
+	f := newFixture(t, db)
+	ctx := context.Background()
+	ann, bob := f.admin(t, "ann", "reviewer"), f.admin(t, "bob", "admin")
+	v := f.seedCase(t, seed{reason: verify.ReasonNoRecord})
+	if _, err := f.svc.Reveal(ctx, v.ID, ann); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Claim(ctx, v.ID, ann); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Reject(ctx, v.ID, ann, "suspected_fraud", "=HYPERLINK(\"http://evil\")"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.RecordStaffAction(ctx, bob, "webhook_endpoint_created", map[string]any{"url": "=cmd|' /C calc'!A0"}); err != nil {
+		t.Fatal(err)
+	}
+
+	page, err := f.svc.AuditLog(ctx, AuditFilter{Limit: 2})
+	if err != nil || len(page.Entries) != 2 || page.Next == 0 {
+		t.Fatalf("first page: %+v %v", page, err)
+	}
+	if page.Entries[0].Actor != Actor(bob) || page.Entries[0].ActorName != "bob" {
+		t.Fatalf("newest first: %+v", page.Entries[0])
+	}
+	rest, err := f.svc.AuditLog(ctx, AuditFilter{Before: page.Next})
+	if err != nil || len(rest.Entries) != 3 || rest.Next != 0 {
+		t.Fatalf("second page: %d entries, next %d, %v", len(rest.Entries), rest.Next, err)
+	}
+	for _, e := range append(page.Entries, rest.Entries...) {
+		if !strings.HasPrefix(e.Actor, "admin:") {
+			t.Fatalf("user event in the staff log: %+v", e)
+		}
+	}
+	mine, _ := f.svc.AuditLog(ctx, AuditFilter{AdminID: ann, Type: EventRevealed, VerificationID: v.ID})
+	if len(mine.Entries) != 1 || mine.Entries[0].Case() == "" {
+		t.Fatalf("filtered: %+v", mine.Entries)
+	}
+
+	var buf strings.Builder
+	if err := f.svc.WriteAuditCSV(ctx, &buf, AuditFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(buf.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 6 || recs[0][0] != "id" || recs[1][4] != EventRevealed || recs[1][3] != "ann" {
+		t.Fatalf("csv: %v", recs)
+	}
+	for _, r := range recs {
+		for _, cell := range r {
+			if strings.HasPrefix(cell, "=") {
+				t.Fatalf("formula cell %q", cell)
+			}
+		}
+	}
+	var users int64
+	db.Model(&model.VerificationEvent{}).Where("actor LIKE ?", "user:%").Count(&users)
+	if users == 0 {
+		t.Fatal("fixture has no user events to leave out")
+	}
+}
+
+func TestCSVSafe(t *testing.T) {
+	for in, want := range map[string]string{"=1+1": "'=1+1", "+x": "'+x", "-2": "'-2", "@a": "'@a", "ok": "ok", "": ""} {
+		if got := csvSafe(in); got != want {
+			t.Errorf("csvSafe(%q) = %q", in, got)
+		}
+	}
+}

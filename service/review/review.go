@@ -1,0 +1,148 @@
+// Package review is what staff do with the cases the machine could not
+// settle: the queue, the case file, reveals of personal data, claims and
+// decisions, and the tamper-evident audit trail that records all of it.
+//
+// Decisions go through verify.Service.Review, so every one of them is a
+// state transition with its audit event and webhook outbox row. Staff
+// actions that are not transitions (claims, reveals, a first approval) are
+// appended here to the same hash chain.
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"realname/model"
+	"realname/service/verify"
+)
+
+// Decider performs the review transition (verify.Service.Review).
+type Decider interface {
+	Review(ctx context.Context, vid, adminID int64, approve bool, reason, note string) (model.Verification, error)
+}
+
+// Crypto opens sealed fields and keys lookups (pii.KeyRing).
+type Crypto interface {
+	Decrypt(ciphertext, aad []byte) ([]byte, error)
+	Hash(purpose string, value []byte) []byte
+}
+
+// Blobs reads stored photos (pii.FileBlobs).
+type Blobs interface {
+	Get(ctx context.Context, ref string) ([]byte, error)
+}
+
+// Options tune the review rules; zero values take the defaults.
+type Options struct {
+	ClaimTTL     time.Duration // how long a claim holds without a decision (30m)
+	RevealWindow time.Duration // how long after a reveal the reviewer may load the photos (15m)
+}
+
+// Service runs the review actions.
+type Service struct {
+	db     *gorm.DB
+	crypto Crypto
+	blobs  Blobs
+	decide Decider
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	china  *time.Location
+}
+
+// New builds the review service.
+func New(db *gorm.DB, crypto Crypto, blobs Blobs, decide Decider, opts Options, log *slog.Logger) *Service {
+	if opts.ClaimTTL <= 0 {
+		opts.ClaimTTL = 30 * time.Minute
+	}
+	if opts.RevealWindow <= 0 {
+		opts.RevealWindow = 15 * time.Minute
+	}
+	return &Service{db: db, crypto: crypto, blobs: blobs, decide: decide, opts: opts,
+		log: log.With("component", "review"), now: now, china: time.FixedZone("CST", 8*60*60)}
+}
+
+// now is the stored-time clock: UTC, milliseconds, as the database keeps it.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// Errors the pages map to messages.
+var (
+	ErrNotFound       = errors.New("review: no such case")
+	ErrInvalidState   = errors.New("review: the case is not in review")
+	ErrNotClaimed     = errors.New("review: claim the case before deciding it")
+	ErrSameReviewer   = errors.New("review: a second, different reviewer must confirm this approval")
+	ErrUnknownReason  = errors.New("review: unknown reason code")
+	ErrErased         = errors.New("review: the user's personal data was erased")
+	ErrPhotosGone     = errors.New("review: the photos are no longer retained")
+	ErrRevealRequired = errors.New("review: reveal the case before loading its photos")
+)
+
+// ClaimedError says another reviewer holds the case.
+type ClaimedError struct {
+	By    int64
+	Until time.Time
+}
+
+func (e *ClaimedError) Error() string {
+	return fmt.Sprintf("review: claimed by admin %d until %s", e.By, e.Until.Format(time.RFC3339))
+}
+
+// Actor is how staff appear in the audit trail: "admin:<id>".
+func Actor(adminID int64) string { return "admin:" + strconv.FormatInt(adminID, 10) }
+
+// actorID parses "admin:<id>"; ok is false for users and the system.
+func actorID(actor string) (int64, bool) {
+	rest, found := strings.CutPrefix(actor, "admin:")
+	if !found {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil
+}
+
+// load reads one verification or ErrNotFound.
+func (s *Service) load(ctx context.Context, db *gorm.DB, vid int64) (model.Verification, error) {
+	var v model.Verification
+	err := db.WithContext(ctx).Take(&v, vid).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return v, ErrNotFound
+	}
+	if err != nil {
+		return v, fmt.Errorf("review: load case: %w", err)
+	}
+	return v, nil
+}
+
+// usernames resolves admin actors to names for display.
+func (s *Service) usernames(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []model.AdminUser
+	if err := s.db.WithContext(ctx).Select("id", "username").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("review: admin names: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Username
+	}
+	return out, nil
+}
+
+// wrapState turns verify's state error into ours, keeping both for errors.Is.
+func wrapState(err error) error {
+	if errors.Is(err, verify.ErrInvalidState) {
+		return fmt.Errorf("%w: %w", ErrInvalidState, err)
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,117 @@
+// Package verify is the real-name verification flow: photos in, fields read,
+// the user's confirmation checked against an authoritative source, a
+// decision out. Every change of a verification is a transition of the state
+// machine in states.go, written in one transaction with its audit event and
+// webhook outbox row.
+package verify
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+
+	"realname/service/idcheck"
+	"realname/service/ocr"
+)
+
+// OCR reads card photos (the ocr.Chain).
+type OCR interface {
+	Recognize(ctx context.Context, req ocr.Request) (ocr.Result, []ocr.Attempt, error)
+}
+
+// IDCheck decides whether a name and number belong together (the idcheck.Chain).
+type IDCheck interface {
+	Check(ctx context.Context, name, idNumber string) (idcheck.Decision, error)
+}
+
+// Crypto seals personal fields and keys lookups (the pii.KeyRing).
+type Crypto interface {
+	Encrypt(plaintext, aad []byte) ([]byte, error)
+	Decrypt(ciphertext, aad []byte) ([]byte, error)
+	Hash(purpose string, value []byte) []byte
+}
+
+// Blobs stores photos sealed (pii.FileBlobs).
+type Blobs interface {
+	Put(ctx context.Context, data []byte) (string, error)
+	Delete(ctx context.Context, ref string) error
+}
+
+// Policy is what a company decides about verification; see config.
+type Policy struct {
+	AttemptsPerDay int           // name/ID checks per user per day (China time)
+	UploadsPerDay  int           // photo uploads per user per day
+	MinAge         int           // holders younger are rejected (under_min_age); 0 is off
+	RequireBack    bool          // the back side must be uploaded before submit
+	AccountsPerID  int           // accounts one ID number may be verified on
+	RefuseExpired  bool          // an expired card is rejected (card_expired)
+	AllowCheck     bool          // POST /verification/check (no photos) is open
+	IdleExpiry     time.Duration // draft/recognized verifications expire after this idle time
+	PhotoRetention time.Duration // photos are deleted this long after the decision
+	ConsentVersion string        // the notice version users must have agreed to
+	StuckChecking  time.Duration // a check interrupted by a crash goes to review after this
+}
+
+// DefaultPolicy is the policy when config says nothing.
+func DefaultPolicy() Policy {
+	return Policy{
+		AttemptsPerDay: 5, UploadsPerDay: 20, MinAge: 0, RequireBack: true, AccountsPerID: 1,
+		RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour, PhotoRetention: 72 * time.Hour,
+		ConsentVersion: "v1", StuckChecking: 10 * time.Minute,
+	}
+}
+
+// Errors the API maps to codes. Each is a cause the user can act on.
+var (
+	ErrConsentRequired = errors.New("verify: consent to the personal-data notice is required")
+	ErrConsentOutdated = errors.New("verify: consent was given to an outdated notice")
+	ErrInvalidState    = errors.New("verify: not allowed in the verification's current state")
+	ErrAlreadyVerified = errors.New("verify: the user is already verified")
+	ErrSideMissing     = errors.New("verify: a required side of the card has not been uploaded")
+	ErrNoVerification  = errors.New("verify: the user has no verification")
+	ErrCheckDisabled   = errors.New("verify: verification without photos is turned off")
+	ErrNameInvalid     = errors.New("verify: the name is not a plausible name")
+	ErrOCRUnavailable  = errors.New("verify: no OCR provider could read the photo; retry later")
+)
+
+// TooManyError says the daily limit is used up and when it resets.
+type TooManyError struct{ RetryAfter time.Duration }
+
+func (e *TooManyError) Error() string { return "verify: too many attempts today" }
+
+// User is the caller, as the session identifies them.
+type User struct {
+	ID    int64
+	AppID string
+}
+
+// Service runs the flow.
+type Service struct {
+	db     *gorm.DB
+	rdb    redis.UniversalClient
+	prefix string
+	ocr    OCR
+	check  IDCheck
+	crypto Crypto
+	blobs  Blobs
+	policy Policy
+	log    *slog.Logger
+	now    func() time.Time
+	china  *time.Location
+}
+
+// New builds the flow from its dependencies.
+func New(db *gorm.DB, rdb redis.UniversalClient, prefix string, o OCR, c IDCheck, crypto Crypto, blobs Blobs, policy Policy, log *slog.Logger) *Service {
+	return &Service{
+		db: db, rdb: rdb, prefix: prefix + "verify:", ocr: o, check: c, crypto: crypto, blobs: blobs,
+		policy: policy, log: log.With("component", "verify"), now: func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }, // the stored precision, so event hashes recompute
+		china: time.FixedZone("CST", 8*60*60),
+	}
+}
+
+// Policy returns the policy in force, for the API to describe.
+func (s *Service) Policy() Policy { return s.policy }

@@ -1,0 +1,161 @@
+package verify
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"realname/model"
+	"realname/service/ocr"
+	"realname/service/pii"
+)
+
+// card is what OCR read, sealed in verifications.fields_enc.
+type card struct {
+	Front         *ocr.Fields `json:"front,omitempty"`
+	Back          *ocr.Fields `json:"back,omitempty"`
+	FrontProvider string      `json:"front_provider,omitempty"`
+	BackProvider  string      `json:"back_provider,omitempty"`
+	Warnings      []string    `json:"warnings,omitempty"`
+}
+
+// Fields are card fields as the Mini Program may see them: masked.
+type Fields struct {
+	Name      string `json:"name,omitempty"`
+	IDNumber  string `json:"id_number,omitempty"`
+	Sex       string `json:"sex,omitempty"`
+	Ethnicity string `json:"ethnicity,omitempty"`
+	Birth     string `json:"birth,omitempty"` // year only: 1990-**-**
+	Address   string `json:"address,omitempty"`
+	Authority string `json:"authority,omitempty"`
+	ValidFrom string `json:"valid_from,omitempty"`
+	ValidTo   string `json:"valid_to,omitempty"`
+	LongTerm  bool   `json:"long_term,omitempty"`
+}
+
+// AttemptView is one provider call as the API reports it.
+type AttemptView struct {
+	Provider  string `json:"provider"`
+	Outcome   string `json:"outcome"`
+	Code      string `json:"code,omitempty"`
+	LatencyMS int64  `json:"latency_ms"`
+}
+
+// View is a verification as its user may see it.
+type View struct {
+	ID           int64         `json:"id,omitempty"`
+	State        string        `json:"state"`
+	Reason       string        `json:"reason,omitempty"`
+	Mode         string        `json:"mode,omitempty"`
+	Front        *Fields       `json:"front,omitempty"`
+	Back         *Fields       `json:"back,omitempty"`
+	Name         string        `json:"name,omitempty"`      // as submitted, masked
+	IDNumber     string        `json:"id_number,omitempty"` // as submitted, masked
+	Missing      []string      `json:"missing,omitempty"`   // sides still to upload
+	Warnings     []string      `json:"warnings,omitempty"`
+	Attempts     []AttemptView `json:"attempts,omitempty"` // of the call that returned this view
+	AttemptsLeft int           `json:"attempts_left"`
+	Erased       bool          `json:"erased,omitempty"`
+	UpdatedAt    *time.Time    `json:"updated_at,omitempty"`
+}
+
+func maskFields(f *ocr.Fields) *Fields {
+	if f == nil {
+		return nil
+	}
+	birth := ""
+	if len(f.Birth) >= 4 {
+		birth = f.Birth[:4] + "-**-**"
+	}
+	return &Fields{
+		Name: pii.MaskName(f.Name), IDNumber: pii.MaskIDNumber(f.IDNumber), Sex: f.Sex, Ethnicity: f.Ethnicity,
+		Birth: birth, Address: pii.MaskAddress(f.Address), Authority: f.Authority,
+		ValidFrom: f.ValidFrom, ValidTo: f.ValidTo, LongTerm: f.LongTerm,
+	}
+}
+
+func aad(v *model.Verification, column string) []byte { return FieldAAD(column, v.ID) }
+
+// FieldAAD binds a sealed verifications column to its row: a ciphertext
+// copied to another row or column does not open. Key rotation needs it.
+func FieldAAD(column string, id int64) []byte {
+	return []byte(fmt.Sprintf("verifications.%s:%d", column, id))
+}
+
+// readCard opens the sealed OCR reading of v.
+func (s *Service) readCard(v *model.Verification) (card, error) {
+	var c card
+	if len(v.FieldsEnc) == 0 {
+		return c, nil
+	}
+	raw, err := s.crypto.Decrypt(v.FieldsEnc, aad(v, "fields_enc"))
+	if err != nil {
+		return c, fmt.Errorf("verify: open fields: %w", err)
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, fmt.Errorf("verify: decode fields: %w", err)
+	}
+	return c, nil
+}
+
+func (s *Service) sealCard(v *model.Verification, c card) ([]byte, error) {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.crypto.Encrypt(raw, aad(v, "fields_enc"))
+}
+
+// missing lists the sides policy still wants.
+func (s *Service) missing(c card) []string {
+	var out []string
+	if c.Front == nil {
+		out = append(out, string(ocr.SideFront))
+	}
+	if c.Back == nil && s.policy.RequireBack {
+		out = append(out, string(ocr.SideBack))
+	}
+	return out
+}
+
+// view renders v for its user.
+func (s *Service) view(v *model.Verification, left int) (View, error) {
+	out := View{ID: v.ID, State: v.State, Reason: v.Reason, Mode: v.Mode, AttemptsLeft: left,
+		Name: v.NameMasked, IDNumber: v.IDNumberMasked, Erased: v.ErasedAt != nil}
+	t := v.UpdatedAt
+	out.UpdatedAt = &t
+	if v.ErasedAt != nil {
+		out.Name, out.IDNumber = "", ""
+		return out, nil
+	}
+	c, err := s.readCard(v)
+	if err != nil {
+		return out, err
+	}
+	out.Front, out.Back = maskFields(c.Front), maskFields(c.Back)
+	out.Warnings = c.Warnings
+	if v.Mode == modePhoto && (v.State == model.StateDraft || v.State == model.StateRecognized) {
+		out.Missing = s.missing(c)
+	}
+	return out, nil
+}
+
+func attemptViews(as []ocr.Attempt) []AttemptView {
+	out := make([]AttemptView, len(as))
+	for i, a := range as {
+		out[i] = AttemptView{Provider: a.Provider, Outcome: a.Outcome, Code: a.Code, LatencyMS: a.Latency.Milliseconds()}
+	}
+	return out
+}
+
+// addWarning appends each of w not yet in ws.
+func addWarning(ws []string, w ...string) []string {
+	for _, x := range w {
+		if !slices.ContainsFunc(ws, func(y string) bool { return strings.EqualFold(x, y) }) {
+			ws = append(ws, x)
+		}
+	}
+	return ws
+}

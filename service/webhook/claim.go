@@ -1,0 +1,134 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"realname/model"
+)
+
+// target is an enabled endpoint as the workers need it: where, and the
+// keys to sign with.
+type target struct {
+	id           int64
+	url          string
+	keys         [][]byte
+	allowPrivate bool
+	failingSince *time.Time // as loaded; health() writes only when this says a change is due
+}
+
+// targetCache spares every claim a query and a decryption per endpoint.
+// It is refreshed every few poll intervals and dropped by this instance's
+// own endpoint changes; other instances' changes show within its age.
+type targetCache struct {
+	mu  sync.Mutex
+	at  time.Time
+	all map[int64]*target
+}
+
+func (s *Service) targetTTL() time.Duration { return min(5*time.Second, 5*s.opts.PollInterval) }
+
+// invalidateTargets makes the next claim reload the endpoints.
+func (s *Service) invalidateTargets() {
+	s.targets.mu.Lock()
+	s.targets.all = nil
+	s.targets.mu.Unlock()
+}
+
+// enabledTargets returns the enabled endpoints whose secrets open. One that
+// does not (its key left the key ring) is skipped, loudly: its deliveries
+// wait rather than burn their retries on our mistake.
+func (s *Service) enabledTargets(ctx context.Context) (map[int64]*target, error) {
+	s.targets.mu.Lock()
+	defer s.targets.mu.Unlock()
+	if s.targets.all != nil && time.Since(s.targets.at) < s.targetTTL() {
+		return s.targets.all, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	var rows []model.WebhookEndpoint
+	if err := s.db.WithContext(ctx).Where("enabled = ?", true).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("webhook: load endpoints: %w", err)
+	}
+	now := s.now()
+	all := make(map[int64]*target, len(rows))
+	for i := range rows {
+		e := &rows[i]
+		keys, err := s.keys(e, now)
+		if err != nil {
+			s.log.Error("webhook endpoint skipped: its secret does not open", "endpoint", e.ID, "err", err)
+			continue
+		}
+		all[e.ID] = &target{id: e.ID, url: e.URL, keys: keys, allowPrivate: e.AllowPrivate, failingSince: e.FailingSince}
+	}
+	s.targets.all, s.targets.at = all, time.Now()
+	return all, nil
+}
+
+// claim takes up to BatchSize due deliveries of the given endpoints and
+// leases them to the caller under a fresh lease id. Rows another instance
+// is claiming at the same moment are skipped, not waited for.
+func (s *Service) claim(ctx context.Context, endpointIDs []int64) ([]model.WebhookDelivery, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	lease := newLeaseID()
+	var ds []model.WebhookDelivery
+	err := s.queueTx(ctx, func(tx *gorm.DB) error {
+		now := s.now()
+		// One status value and ORDER BY the index's second column, so
+		// InnoDB walks (status, next_attempt_at) in order and locks only
+		// the rows it returns instead of sorting, and locking, all due rows.
+		q := tx.Where("status = ? AND next_attempt_at <= ? AND endpoint_id IN ?", StatusPending, now, endpointIDs).
+			Order("next_attempt_at").Limit(s.opts.BatchSize)
+		if err := s.skipLocked(q).Find(&ds).Error; err != nil {
+			return err
+		}
+		if len(ds) == 0 {
+			return nil
+		}
+		ids := make([]int64, len(ds))
+		for i := range ds {
+			ids[i] = ds[i].ID
+		}
+		// next_attempt_at becomes the lease's end: if this worker dies, the
+		// sweep finds the row due again then, with no second index.
+		until := now.Add(s.opts.Lease)
+		return tx.Model(&model.WebhookDelivery{}).Where("id IN ?", ids).Updates(map[string]any{
+			"status": StatusDelivering, "lease_id": lease, "lease_until": until, "next_attempt_at": until, "updated_at": now}).Error
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("webhook: claim: %w", err)
+	}
+	return ds, lease, nil
+}
+
+func newLeaseID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// loadEvents returns the events of the deliveries, by id.
+func (s *Service) loadEvents(ctx context.Context, ds []model.WebhookDelivery) (map[string]*model.WebhookEvent, error) {
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	ids := make([]string, len(ds))
+	for i := range ds {
+		ids[i] = ds[i].EventID
+	}
+	var events []model.WebhookEvent
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&events).Error; err != nil {
+		return nil, fmt.Errorf("webhook: load events: %w", err)
+	}
+	out := make(map[string]*model.WebhookEvent, len(events))
+	for i := range events {
+		out[events[i].ID] = &events[i]
+	}
+	return out, nil
+}

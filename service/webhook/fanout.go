@@ -1,0 +1,145 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"realname/model"
+)
+
+// fanoutLoop turns outbox events into deliveries and puts deliveries of
+// crashed workers back in the queue. Every instance runs one; SKIP LOCKED
+// hands each event to exactly one of them.
+func (s *Service) fanoutLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		n, err := s.fanout(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("webhook fan-out", "err", err)
+		}
+		if n > 0 {
+			s.kick()
+		}
+		if err := s.sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("webhook lease sweep", "err", err)
+		}
+		// A full batch means more is waiting: go on at once.
+		if n == s.opts.FanoutBatch && err == nil {
+			continue
+		}
+		if !s.sleep(ctx, s.opts.PollInterval) {
+			return
+		}
+	}
+}
+
+// fanout creates, in one transaction with marking the events fanned out,
+// a delivery per event and enabled endpoint subscribed to its type. A crash
+// before the commit leaves the events unmarked for the next pass; the
+// unique (event, endpoint) pair makes a repeated insert harmless.
+func (s *Service) fanout(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	n := 0
+	err := s.queueTx(ctx, func(tx *gorm.DB) error {
+		var events []model.WebhookEvent
+		// ORDER BY exactly the index (fanned_out_at, created_at): a tie-break
+		// column outside it would sort every waiting event on each pass, and
+		// make InnoDB lock them all.
+		q := tx.Select("id", "type").Where("fanned_out_at IS NULL").Order("created_at").Limit(s.opts.FanoutBatch)
+		if err := s.skipLocked(q).Find(&events).Error; err != nil {
+			return err
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		var endpoints []model.WebhookEndpoint
+		if err := tx.Select("id", "event_types").Where("enabled = ?", true).Find(&endpoints).Error; err != nil {
+			return err
+		}
+		now := s.now()
+		ids := make([]string, len(events))
+		var deliveries []model.WebhookDelivery
+		for i, ev := range events {
+			ids[i] = ev.ID
+			for _, ep := range endpoints {
+				if subscribed(ep.EventTypes, ev.Type) {
+					deliveries = append(deliveries, model.WebhookDelivery{EventID: ev.ID, EndpointID: ep.ID,
+						Status: StatusPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now})
+				}
+			}
+		}
+		if len(deliveries) > 0 {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&deliveries, 500).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Model(&model.WebhookEvent{}).Where("id IN ?", ids).Update("fanned_out_at", now).Error; err != nil {
+			return err
+		}
+		n = len(events)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("webhook: fan-out: %w", err)
+	}
+	s.metrics.fannedOut.Add(float64(n))
+	return n, nil
+}
+
+// sweep puts deliveries whose lease ran out back in the queue (their
+// worker crashed or stalled), and pauses queued deliveries of endpoints
+// disabled meanwhile, so claims never scan rows they cannot take.
+func (s *Service) sweep(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	now := s.now()
+	var reclaimed int64
+	err := s.queueTx(ctx, func(tx *gorm.DB) error {
+		// A claimed row's next_attempt_at is its lease's end; lease_id
+		// stays, so the stalled worker's late result still counts if nobody
+		// has claimed the row again by then.
+		//
+		// Plain reads find the rows first, and the updates go by primary key:
+		// a locking scan of the (status, next_attempt_at) index, which the
+		// claims and results are changing, deadlocks with them on InnoDB.
+		reclaimed = 0
+		var expired []int64
+		if err := tx.Model(&model.WebhookDelivery{}).Where("status = ? AND next_attempt_at <= ?", StatusDelivering, now).
+			Limit(1000).Pluck("id", &expired).Error; err != nil {
+			return err
+		}
+		if len(expired) > 0 {
+			res := tx.Model(&model.WebhookDelivery{}).Where("id IN ? AND status = ? AND next_attempt_at <= ?", expired, StatusDelivering, now).
+				Updates(map[string]any{"status": StatusPending, "updated_at": now})
+			if res.Error != nil {
+				return res.Error
+			}
+			reclaimed = res.RowsAffected
+		}
+		var disabled []int64
+		if err := tx.Model(&model.WebhookEndpoint{}).Where("enabled = ?", false).Pluck("id", &disabled).Error; err != nil {
+			return err
+		}
+		if len(disabled) == 0 {
+			return nil
+		}
+		var stranded []int64
+		if err := tx.Model(&model.WebhookDelivery{}).Where("status = ? AND endpoint_id IN ?", StatusPending, disabled).
+			Limit(1000).Pluck("id", &stranded).Error; err != nil || len(stranded) == 0 {
+			return err
+		}
+		return tx.Model(&model.WebhookDelivery{}).Where("id IN ? AND status = ?", stranded, StatusPending).
+			Updates(map[string]any{"status": StatusPaused, "updated_at": now}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("webhook: sweep: %w", err)
+	}
+	if reclaimed > 0 {
+		s.metrics.reclaimed.Add(float64(reclaimed))
+		s.log.Warn("webhook deliveries reclaimed from workers whose lease ran out", "count", reclaimed)
+	}
+	return nil
+}

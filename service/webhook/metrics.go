@@ -1,0 +1,158 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"realname/model"
+)
+
+// Delivery outcomes counted by realname_webhook_deliveries_total.
+const (
+	outcomeSucceeded = "succeeded"  // answered 2xx
+	outcomeRetrying  = "retrying"   // failed, another attempt is scheduled
+	outcomeFailed    = "failed"     // failed, the schedule is exhausted
+	outcomeLeaseLost = "lease_lost" // the result came after another worker took over
+)
+
+type metrics struct {
+	deliveries *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	backlog    *prometheus.GaugeVec
+	oldest     prometheus.Gauge
+	disabled   prometheus.Counter
+	reclaimed  prometheus.Counter
+	fannedOut  prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "realname_webhook_deliveries_total",
+			Help: "Webhook delivery attempts by outcome: succeeded, retrying, failed (schedule exhausted), lease_lost.",
+		}, []string{"outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "realname_webhook_attempt_duration_seconds",
+			Help:    "Duration of webhook POSTs, by result class (2xx, 3xx, 4xx, 5xx, error).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"result"}),
+		backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "realname_webhook_backlog",
+			Help: "Webhook work not yet done: events not fanned out (unfanned) and deliveries pending, delivering or paused (endpoint disabled).",
+		}, []string{"state"}),
+		oldest: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "realname_webhook_oldest_pending_seconds",
+			Help: "How long the longest-waiting due work has waited: an event not yet fanned out, or a pending delivery past its due time.",
+		}),
+		disabled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "realname_webhook_endpoints_disabled_total",
+			Help: "Endpoints disabled automatically after failing without a success for the configured time.",
+		}),
+		reclaimed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "realname_webhook_reclaimed_total",
+			Help: "Deliveries whose worker's lease ran out (crashed or stalled worker) and were put back in the queue.",
+		}),
+		fannedOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "realname_webhook_events_fanned_out_total",
+			Help: "Outbox events turned into deliveries.",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.deliveries, m.latency, m.backlog, m.oldest, m.disabled, m.reclaimed, m.fannedOut} {
+		if err := reg.Register(c); err != nil {
+			return nil, errors.Join(errors.New("webhook: register metrics"), err)
+		}
+	}
+	return m, nil
+}
+
+// resultClass is the latency label of an attempt.
+func resultClass(status int) string {
+	switch {
+	case status == 0:
+		return "error"
+	case status < 300:
+		return "2xx"
+	case status < 400:
+		return "3xx"
+	case status < 500:
+		return "4xx"
+	}
+	return "5xx"
+}
+
+// metricsLoop refreshes the backlog gauges; every instance does, and they
+// all report the same shared queue.
+func (s *Service) metricsLoop(ctx context.Context) {
+	t := time.NewTicker(s.opts.MetricsInterval)
+	defer t.Stop()
+	for {
+		if err := s.refreshBacklog(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("webhook backlog metrics", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Backlog is the queue's size, as the gauges report it.
+type Backlog struct {
+	Unfanned, Pending, Delivering, Paused int64
+	// Oldest is how long the longest-waiting due item has waited.
+	Oldest time.Duration
+}
+
+// Backlog counts the work not yet done.
+func (s *Service) Backlog(ctx context.Context) (Backlog, error) {
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	db := s.db.WithContext(ctx)
+	var b Backlog
+	if err := db.Model(&model.WebhookEvent{}).Where("fanned_out_at IS NULL").Count(&b.Unfanned).Error; err != nil {
+		return b, err
+	}
+	for state, n := range map[string]*int64{StatusPending: &b.Pending, StatusDelivering: &b.Delivering, StatusPaused: &b.Paused} {
+		if err := db.Model(&model.WebhookDelivery{}).Where("status = ?", state).Count(n).Error; err != nil {
+			return b, err
+		}
+	}
+	now := s.now()
+	// Both lookups ride an index: (fanned_out_at, created_at) and
+	// (status, next_attempt_at).
+	var ev []model.WebhookEvent
+	if err := db.Select("created_at").Where("fanned_out_at IS NULL").Order("created_at").Limit(1).Find(&ev).Error; err != nil {
+		return b, err
+	}
+	if len(ev) == 1 {
+		b.Oldest = max(b.Oldest, now.Sub(ev[0].CreatedAt))
+	}
+	var d []model.WebhookDelivery
+	if err := db.Select("next_attempt_at").Where("status = ?", StatusPending).Order("next_attempt_at").Limit(1).Find(&d).Error; err != nil {
+		return b, err
+	}
+	if len(d) == 1 {
+		b.Oldest = max(b.Oldest, now.Sub(d[0].NextAttemptAt))
+	}
+	return b, nil
+}
+
+func (s *Service) refreshBacklog(ctx context.Context) error {
+	b, err := s.Backlog(ctx)
+	if err != nil {
+		return err
+	}
+	s.metrics.backlog.WithLabelValues("unfanned").Set(float64(b.Unfanned))
+	s.metrics.backlog.WithLabelValues(StatusPending).Set(float64(b.Pending))
+	s.metrics.backlog.WithLabelValues(StatusDelivering).Set(float64(b.Delivering))
+	s.metrics.backlog.WithLabelValues(StatusPaused).Set(float64(b.Paused))
+	s.metrics.oldest.Set(b.Oldest.Seconds())
+	return nil
+}
