@@ -29,8 +29,20 @@ import (
 	"realname/handler"
 	"realname/model"
 	"realname/sandbox"
+	"realname/service/admin"
+	"realname/service/idcheck"
+	"realname/service/idempotency"
+	"realname/service/keys"
+	"realname/service/login"
+	"realname/service/ocr"
 	"realname/service/pii"
 	"realname/service/redisconn"
+	"realname/service/review"
+	"realname/service/session"
+	"realname/service/token"
+	"realname/service/verify"
+	"realname/service/webhook"
+	"realname/service/wechat"
 	"realname/web"
 )
 
@@ -54,6 +66,14 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		err = serveCmd(args, environ, stdout, stderr)
 	case "migrate":
 		err = migrateCmd(args, environ, stdout, stderr)
+	case "webhooks":
+		err = webhooksCmd(args, environ, stdout, stderr)
+	case "keys":
+		err = keysCmd(args, environ, stdout, stderr)
+	case "admin":
+		err = adminCmd(args, environ, os.Stdin, stdout, stderr)
+	case "audit":
+		err = auditCmd(args, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "realname %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help":
@@ -79,6 +99,10 @@ func usage(w io.Writer) {
 Commands:
   serve     run the HTTP service (the default)
   migrate   apply or inspect database migrations
+  webhooks  replay deliveries (--delivery ID | --endpoint ID --since RFC3339), or print a new signing secret
+  keys      generate a personal-data key, or rotate: re-encrypt everything with the primary key
+  admin     create a staff account for the admin pages (password on standard input)
+  audit     verify the audit trail's hash chains
   version   print the version
   help      show this text
 
@@ -129,6 +153,90 @@ func loadConfig(environ []string) (config.Config, error) {
 	return cfg, nil
 }
 
+// keysCmd is "keys generate" (print a new key ring entry) and "keys
+// rotate" (re-encrypt every sealed column and photo with the primary key and
+// recompute lookup hashes, in batches, safe beside running instances).
+func keysCmd(args, environ []string, stdout, stderr io.Writer) error {
+	sub, args := subcommand(args)
+	fs := newFlags("keys "+sub, stderr, sub == "rotate", `Subcommands:
+  generate   print a fresh key entry; put it first in REALNAME_MASTER_KEY to rotate
+  rotate     re-encrypt all personal data with the primary (first) key`)
+	batch := fs.Int("batch", 500, "rows per transaction (rotate)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch sub {
+	case "generate":
+		spec, err := pii.GenerateKeySpec()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, spec)
+		return nil
+	case "rotate":
+	default:
+		fs.Usage()
+		return fmt.Errorf("keys: want generate or rotate")
+	}
+	env, err := openCmdEnv(environ, stderr)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	ring, err := masterKeyRing(env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	blobs, err := pii.NewFileBlobs(filepath.Join(env.cfg.DataDir, "blobs"), ring)
+	if err != nil {
+		return err
+	}
+	st, err := keys.New(env.db, ring, blobs, *batch, env.log).Run(env.ctx)
+	fmt.Fprintf(stdout, "re-encrypted: users=%d verifications=%d attempts=%d photos=%d webhook_secrets=%d; bindings rehashed=%d\n",
+		st.Users, st.Verifications, st.Attempts, st.Blobs, st.WebhookSecrets, st.Bindings)
+	return err
+}
+
+// cmdEnv is what a one-shot subcommand needs: its config, logger, a
+// context cancelled by Ctrl-C or SIGTERM, and the database.
+type cmdEnv struct {
+	cfg  config.Config
+	log  *slog.Logger
+	ctx  context.Context
+	db   *gorm.DB
+	stop context.CancelFunc
+}
+
+// openCmdEnv loads the config and opens the database for a subcommand.
+func openCmdEnv(environ []string, stderr io.Writer) (*cmdEnv, error) {
+	cfg, err := loadConfig(environ)
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(cfg.LogLevel, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	db, err := model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return &cmdEnv{cfg: cfg, log: log, ctx: ctx, db: db, stop: stop}, nil
+}
+
+// Close closes the database and releases the signal handler.
+func (e *cmdEnv) Close() {
+	closeLogged(e.log, "database", func() error { return model.Close(e.db) })
+	e.stop()
+}
+
+// subcommand splits "verb --flags…" into the verb and the rest.
+func subcommand(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
 func migrateCmd(args, environ []string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", stderr, true, "Applies pending migrations (the default), or inspects / undoes them.")
 	status := fs.Bool("status", false, "list migrations and whether each has run")
@@ -137,18 +245,12 @@ func migrateCmd(args, environ []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(environ)
+	env, err := openCmdEnv(environ, stderr)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogLevel, stderr)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	db, err := model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log)
-	if err != nil {
-		return err
-	}
-	defer model.Close(db)
+	defer env.Close()
+	ctx, db := env.ctx, env.db
 	switch {
 	case *status:
 		states, err := model.MigrationStatus(ctx, db)
@@ -230,7 +332,8 @@ func serveCmd(args, environ []string, stdout, stderr io.Writer) error {
 }
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	if _, err := masterKeyRing(cfg, log); err != nil {
+	ring, err := masterKeyRing(cfg, log)
+	if err != nil {
 		return err
 	}
 	db, err := model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log)
@@ -238,6 +341,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer closeLogged(log, "database", func() error { return model.Close(db) })
+	if sqlDB, err := db.DB(); err == nil && db.Name() != model.DialectSQLite {
+		model.SetPool(sqlDB, cfg.DBMaxConns)
+	}
 	if err := model.Migrate(ctx, db); err != nil {
 		return err
 	}
@@ -252,19 +358,58 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	apps, apiBase := cfg.WeChat.AppList(), cfg.WeChat.APIBase
 	var sandboxURL string
 	if cfg.SandboxMode() {
-		sb := sandbox.New(log.With("component", "sandbox"))
-		if err := sb.Start(cfg.SandboxAddr); err != nil {
+		sb, sbApps, err := startSandbox(cfg, apps, log)
+		if err != nil {
 			return err
 		}
 		defer closeLogged(log, "sandbox", func() error { return sb.Close(context.Background()) })
-		sandboxURL = sb.URL()
+		apps, apiBase, sandboxURL = sbApps, sb.URL(), sb.URL()
 		log.Warn("sandbox mode: upstreams are in-process fakes, no real WeChat or vendor is called", "sandbox_url", sb.URL())
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	wechat.RedirectSDK(apiBase)
+	tokenApps := make([]token.App, len(apps))
+	wxApps := make([]wechat.App, len(apps))
+	for i, a := range apps {
+		tokenApps[i] = token.App{AppID: a.AppID, Secret: a.Secret}
+		wxApps[i] = wechat.App{AppID: a.AppID, Secret: a.Secret}
+	}
+	tokens := token.New(rdb.Client, rdb.Prefix, tokenApps, token.NewWeChatFetcher(apiBase, cfg.WeChat.TokenMode), log, reg, token.Options{})
+	sessions := session.NewStore(rdb.Client, rdb.Prefix, cfg.SessionTTL)
+	logins := login.New(db, wechat.NewClient(wxApps, tokens), sessions, ring, apps[0].AppID)
+	flow, err := buildFlow(cfg, db, rdb, ring, tokens, apiBase, sandboxURL, apps[0].AppID, log, reg)
+	if err != nil {
+		return err
+	}
+	hooks, err := buildWebhooks(ctx, cfg, db, ring, log, reg)
+	if err != nil {
+		return err
+	}
+	hooksCtx, stopHooks := context.WithCancel(ctx)
+	hooksDone := make(chan struct{})
+	go func() { defer close(hooksDone); hooks.Run(hooksCtx) }()
+	// Stop the dispatcher (it finishes its in-flight POSTs) before the database closes.
+	defer func() { stopHooks(); <-hooksDone }()
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	sweepDone := make(chan struct{})
+	go func() { defer close(sweepDone); flow.RunSweeper(sweepCtx, cfg.SweepInterval) }()
+	// Stop the sweeper before the stores close (defers run last-in first-out).
+	defer func() { stopSweep(); <-sweepDone }()
+	accounts, err := admin.New(db, rdb.Client, rdb.Prefix, admin.Options{SessionTTL: cfg.Admin.SessionTTL,
+		MaxFailures: cfg.Admin.MaxFailures, LockFor: cfg.Admin.LockFor}, log)
+	if err != nil {
+		return err
+	}
+	photos, err := pii.NewFileBlobs(filepath.Join(cfg.DataDir, "blobs"), ring)
+	if err != nil {
+		return err
+	}
+	reviews := review.New(db, ring, photos, flow, review.Options{ClaimTTL: cfg.Admin.ClaimTTL}, log)
 	engine := handler.New(handler.Deps{
 		Log:      log,
 		Registry: reg,
@@ -272,15 +417,201 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			"database": pingDB(db),
 			"redis":    rdb.Ping,
 		},
-		Version:        version,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		MaxUploadBytes: cfg.MaxUploadBytes,
-		RequestTimeout: cfg.RequestTimeout,
-		Templates:      templates,
-		Static:         web.Static(),
-		SandboxURL:     sandboxURL,
+		Version:           version,
+		MaxBodyBytes:      cfg.MaxBodyBytes,
+		MaxUploadBytes:    cfg.MaxUploadBytes,
+		RequestTimeout:    cfg.RequestTimeout,
+		Templates:         templates,
+		Static:            web.Static(),
+		SandboxURL:        sandboxURL,
+		Login:             logins,
+		Sessions:          sessions,
+		Verify:            flow,
+		Idempotency:       idempotency.NewStore(rdb.Client, rdb.Prefix, 24*time.Hour, 2*time.Minute),
+		Tokens:            tokens,
+		TokenServerSecret: cfg.WeChat.TokenServerSecret,
+		DefaultAppID:      apps[0].AppID,
+		ConsentVersion:    cfg.ConsentVersion,
+		TrustedProxies:    cfg.TrustedProxies,
+		// The CSRF key is derived from the key ring: the same on every
+		// instance, and never the key itself.
+		Admin: &handler.AdminDeps{Accounts: accounts, Review: reviews, Tokens: tokens, Webhooks: handler.NewWebhookAdmin(hooks),
+			CSRFKey: ring.Hash("admin_csrf", []byte("v1"))},
 	})
 	return listenAndServe(ctx, cfg, log, engine)
+}
+
+// buildFlow assembles the verification flow: the OCR and name/ID chains in
+// the configured order (a vendor only when its credentials are set; all of
+// them, at the sandbox, in sandbox mode), the photo store and the policy.
+func buildFlow(cfg config.Config, db *gorm.DB, rdb *redisconn.Conn, ring *pii.KeyRing, tokens *token.Service,
+	wechatBase, sandboxURL, appID string, log *slog.Logger, reg prometheus.Registerer) (*verify.Service, error) {
+	if sandboxURL != "" {
+		cfg.Apizero = config.Apizero{Key: sandbox.SandboxApizeroKey, BaseURL: sandboxURL + sandbox.ApizeroPrefix}
+		cfg.Apistore = config.Apistore{AppID: sandbox.SandboxApistoreAppID, Secret: sandbox.SandboxApistoreSecret, URL: sandboxURL + sandbox.ApistoreEndpoint}
+		cfg.Acedata = config.Acedata{Key: sandbox.SandboxAcedataKey, BaseURL: sandboxURL + "/acedata"}
+	}
+	orDefault := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return v
+	}
+	// One transport for the vendor clients, keeping more than Go's default
+	// two idle connections per host: otherwise most calls under load pay a
+	// new TCP and TLS handshake. The chain's per-call deadline rules; the
+	// client timeout is a backstop.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	vendorClient := &http.Client{Timeout: 2 * cfg.ProviderTimeout, Transport: tr}
+	var ocrs []ocr.Provider
+	for _, name := range cfg.OCROrder {
+		switch {
+		case name == "wechat":
+			p, err := wechat.NewOCR(wechatBase, vendorClient, appID, tokens)
+			if err != nil {
+				return nil, err
+			}
+			ocrs = append(ocrs, p)
+		case name == "apizero" && cfg.Apizero.Key != "":
+			ocrs = append(ocrs, ocr.NewApizero(orDefault(cfg.Apizero.BaseURL, ocr.ApizeroDefaultBase), cfg.Apizero.Key, vendorClient))
+		case name == "apistore" && cfg.Apistore.AppID != "":
+			ocrs = append(ocrs, ocr.NewApistore(cfg.Apistore.URL, cfg.Apistore.AppID, cfg.Apistore.Secret, vendorClient))
+		case name == "acedata" && cfg.Acedata.Key != "":
+			p, err := ocr.NewAcedata(cfg.Acedata.BaseURL, cfg.Acedata.Key, vendorClient)
+			if err != nil {
+				return nil, err
+			}
+			ocrs = append(ocrs, p)
+		}
+	}
+	var checks []idcheck.Provider
+	for _, name := range cfg.IDCheckOrder {
+		if name == "acedata" && cfg.Acedata.Key != "" {
+			p, err := idcheck.NewAcedata(cfg.Acedata.BaseURL, cfg.Acedata.Key, vendorClient)
+			if err != nil {
+				return nil, err
+			}
+			checks = append(checks, p)
+		}
+	}
+	if len(checks) == 0 {
+		log.Warn("no name/ID check provider has credentials: every submission goes to manual review")
+	}
+	blobs, err := pii.NewFileBlobs(filepath.Join(cfg.DataDir, "blobs"), ring)
+	if err != nil {
+		return nil, err
+	}
+	ocrChain := ocr.NewChain(ocrs, ocr.ChainOptions{Timeout: cfg.ProviderTimeout}, log, reg)
+	cacheTTL := cfg.IDCheckCacheTTL
+	if cacheTTL == 0 {
+		cacheTTL = -1 // the chain's "no cache"
+	}
+	checkChain := idcheck.NewChain(checks, rdb.Client, rdb.Prefix, ring, idcheck.ChainOptions{Timeout: cfg.ProviderTimeout, CacheTTL: cacheTTL}, log, reg)
+	log.Info("verification providers", "ocr", ocrChain.Providers(), "idcheck", checkChain.Providers())
+	policy := verify.DefaultPolicy()
+	policy.AttemptsPerDay, policy.UploadsPerDay, policy.MinAge = cfg.Policy.AttemptsPerDay, cfg.Policy.UploadsPerDay, cfg.Policy.MinAge
+	policy.RequireBack, policy.AccountsPerID, policy.RefuseExpired = cfg.Policy.RequireBack, cfg.Policy.AccountsPerID, cfg.Policy.RefuseExpired
+	policy.AllowCheck, policy.IdleExpiry = cfg.Policy.AllowCheck, cfg.Policy.IdleExpiry
+	policy.ConsentVersion, policy.PhotoRetention = cfg.ConsentVersion, cfg.PhotoRetention
+	return verify.New(db, rdb.Client, rdb.Prefix, ocrChain, checkChain, ring, blobs, policy, log), nil
+}
+
+// webhookOptions turns the configuration into dispatcher options.
+func webhookOptions(w config.Webhook) (webhook.Options, error) {
+	schedule, err := webhook.ParseSchedule(w.Schedule)
+	if err != nil {
+		return webhook.Options{}, err
+	}
+	cidrs, err := webhook.ParseCIDRs(w.AllowCIDRs)
+	if err != nil {
+		return webhook.Options{}, err
+	}
+	disable := w.DisableAfter
+	if disable == 0 {
+		disable = -1 // configuration's "never"; the service's zero means its default
+	}
+	return webhook.Options{Schedule: schedule, Timeout: w.Timeout, Lease: w.Lease, Workers: w.Workers, BatchSize: w.BatchSize,
+		PollInterval: w.PollInterval, DisableAfter: disable, RotationGrace: w.RotationGrace,
+		AllowPrivate: w.AllowPrivate, AllowCIDRs: cidrs}, nil
+}
+
+// buildWebhooks makes the webhook service and brings the configured
+// endpoint in line with the configuration, before the dispatcher runs.
+func buildWebhooks(ctx context.Context, cfg config.Config, db *gorm.DB, ring *pii.KeyRing, log *slog.Logger, reg prometheus.Registerer) (*webhook.Service, error) {
+	opts, err := webhookOptions(cfg.Webhook)
+	if err != nil {
+		return nil, err
+	}
+	hooks, err := webhook.New(db, ring, log, reg, opts)
+	if err != nil {
+		return nil, err
+	}
+	err = hooks.EnsureConfigured(ctx, webhook.EndpointSpec{URL: cfg.Webhook.URL, Secret: cfg.Webhook.Secret, EventTypes: cfg.Webhook.EventTypes})
+	if err != nil {
+		return nil, fmt.Errorf("REALNAME_WEBHOOK_URL: %w", err)
+	}
+	return hooks, nil
+}
+
+// webhooksCmd is "webhooks replay" and "webhooks secret". Replay only
+// queues; the running servers send.
+func webhooksCmd(args, environ []string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var db *gorm.DB
+	defer func() {
+		if db != nil {
+			_ = model.Close(db)
+		}
+	}()
+	return webhook.Command(ctx, args, stdout, stderr, func(ctx context.Context) (*webhook.Service, error) {
+		cfg, err := loadConfig(environ)
+		if err != nil {
+			return nil, err
+		}
+		log := newLogger(cfg.LogLevel, stderr)
+		ring, err := masterKeyRing(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		if db, err = model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log); err != nil {
+			return nil, err
+		}
+		opts, err := webhookOptions(cfg.Webhook)
+		if err != nil {
+			return nil, err
+		}
+		return webhook.New(db, ring, log, nil, opts)
+	})
+}
+
+// startSandbox serves the upstream fakes. The WeChat fake knows the
+// configured apps (so --sandbox works with a real config) or, when there is
+// none, the sandbox app, which it returns as the app to use.
+func startSandbox(cfg config.Config, apps []config.WeChatApp, log *slog.Logger) (*sandbox.Server, []config.WeChatApp, error) {
+	cards, err := sandbox.LoadCards()
+	if err != nil {
+		return nil, nil, err
+	}
+	var known map[string]string // nil: the fake's own sandbox app
+	if len(apps) == 0 {
+		apps = []config.WeChatApp{{AppID: sandbox.SandboxAppID, Secret: sandbox.SandboxAppSecret}}
+	} else {
+		known = map[string]string{}
+		for _, a := range apps {
+			known[a.AppID] = a.Secret
+		}
+	}
+	sb := sandbox.New(log.With("component", "sandbox"))
+	sandbox.NewWeChat(cards, sandbox.WeChatOptions{Apps: known}).Mount(sb)
+	sandbox.NewApizero(cards, sandbox.SandboxApizeroKey).Mount(sb)
+	sandbox.NewApistore(cards, sandbox.SandboxApistoreAppID, sandbox.SandboxApistoreSecret).Mount(sb)
+	sandbox.NewAcedata(cards, sandbox.SandboxAcedataKey).Mount(sb)
+	if err := sb.Start(cfg.SandboxAddr); err != nil {
+		return nil, nil, err
+	}
+	return sb, apps, nil
 }
 
 // listenAndServe serves until ctx ends, then lets in-flight requests finish
@@ -328,4 +659,67 @@ func closeLogged(log *slog.Logger, what string, fn func() error) {
 	if err := fn(); err != nil {
 		log.Error("close failed", "what", what, "err", err)
 	}
+}
+
+// adminCmd is "admin create --username NAME --role reviewer|admin". The
+// password is read from standard input (its first line), never from a flag,
+// so it stays out of shell history and process lists.
+func adminCmd(args, environ []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	sub, args := subcommand(args)
+	fs := newFlags("admin "+sub, stderr, false, `Subcommands:
+  create   add a staff account for the admin pages; the password is the first line of standard input:
+           printf '%s\n' "$PASSWORD" | realname admin create --username ann --role reviewer`)
+	username := fs.String("username", "", "the account's username (3-64 letters, digits, '.', '_', '-')")
+	role := fs.String("role", admin.RoleReviewer, "reviewer (decides cases) or admin (also accounts, webhooks, audit log)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if sub != "create" {
+		fs.Usage()
+		return fmt.Errorf("admin: want create")
+	}
+	env, err := openCmdEnv(environ, stderr)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	if err := model.Migrate(env.ctx, env.db); err != nil {
+		return err
+	}
+	u, err := admin.CreateFromCLI(env.ctx, env.db, *username, *role, stdin, admin.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s account %q (id %d)\n", u.Role, u.Username, u.ID)
+	return nil
+}
+
+// auditCmd is "audit verify": it walks every hash chain of the audit trail
+// and fails at the first entry whose hash or link does not hold.
+func auditCmd(args, environ []string, stdout, stderr io.Writer) error {
+	sub, args := subcommand(args)
+	fs := newFlags("audit "+sub, stderr, false, `Subcommands:
+  verify   check the audit trail's hash chains; exits 1 naming the first broken entry`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if sub != "verify" {
+		fs.Usage()
+		return fmt.Errorf("audit: want verify")
+	}
+	env, err := openCmdEnv(environ, stderr)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	rep, err := review.VerifyChain(env.ctx, env.db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "checked %d events in %d chains\n", rep.Events, rep.Chains)
+	if rep.Broken != nil {
+		return fmt.Errorf("audit trail broken: %s", rep.Broken)
+	}
+	fmt.Fprintln(stdout, "audit trail intact")
+	return nil
 }

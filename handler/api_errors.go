@@ -2,24 +2,55 @@ package handler
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/redis/go-redis/v9"
 
+	"realname/service/idcard"
 	"realname/service/login"
+	"realname/service/ocr"
 	"realname/service/session"
+	"realname/service/token"
+	"realname/service/verify"
 	"realname/service/wechat"
 )
 
 // More stable codes, for causes that come from the services.
 const (
-	CodeInvalidCode         = "invalid_code"
-	CodeRateLimited         = "rate_limited"
-	CodeRiskyUser           = "risky_user"
-	CodeUnknownApp          = "unknown_app"
-	CodeUpstreamUnavailable = "upstream_unavailable"
-	CodeTimeout             = "timeout"
+	CodeInvalidCode           = "invalid_code"
+	CodeRateLimited           = "rate_limited"
+	CodeRiskyUser             = "risky_user"
+	CodeUnknownApp            = "unknown_app"
+	CodeUpstreamUnavailable   = "upstream_unavailable"
+	CodeTimeout               = "timeout"
+	CodeInvalidRequest        = "invalid_request"
+	CodeImageRequired         = "image_required"
+	CodeUnsupportedImage      = "unsupported_image"
+	CodeImageInvalid          = "image_invalid"
+	CodeNotAnIDCard           = "not_an_id_card"
+	CodeOCRUnavailable        = "ocr_unavailable"
+	CodeIDNumberInvalid       = "id_number_invalid"
+	CodeNameInvalid           = "name_invalid"
+	CodeConsentRequired       = "consent_required"
+	CodeConsentOutdated       = "consent_outdated"
+	CodeInvalidState          = "invalid_state"
+	CodeAlreadyVerified       = "already_verified"
+	CodeSideMissing           = "side_missing"
+	CodeNoVerification        = "no_verification"
+	CodeCheckDisabled         = "check_disabled"
+	CodeTooManyAttempts       = "too_many_attempts"
+	CodeIdempotencyInProgress = "idempotency_in_progress"
+	CodeIdempotencyKeyReused  = "idempotency_key_reused"
 )
 
 // serviceErrors maps service errors to status and code; the first match
@@ -37,21 +68,85 @@ var serviceErrors = []struct {
 	{wechat.ErrUnknownApp, http.StatusBadRequest, CodeUnknownApp, "unknown appid"},
 	{wechat.ErrUpstream, http.StatusBadGateway, CodeUpstreamUnavailable, "WeChat is unavailable; retry later"},
 	{session.ErrNoSession, http.StatusUnauthorized, CodeUnauthorized, "session is missing or expired; log in again"},
+	{verify.ErrConsentRequired, http.StatusPreconditionRequired, CodeConsentRequired, "send consent_version: the version of the personal-data notice the user agreed to"},
+	{verify.ErrConsentOutdated, http.StatusPreconditionRequired, CodeConsentOutdated, "the user agreed to an outdated notice; show the current one"},
+	{verify.ErrAlreadyVerified, http.StatusConflict, CodeAlreadyVerified, "the user is already verified"},
+	{verify.ErrSideMissing, http.StatusConflict, CodeSideMissing, "upload the missing side of the card first"},
+	{verify.ErrInvalidState, http.StatusConflict, CodeInvalidState, "not possible in the verification's current state"},
+	{verify.ErrNoVerification, http.StatusNotFound, CodeNoVerification, "no verification yet"},
+	{verify.ErrCheckDisabled, http.StatusForbidden, CodeCheckDisabled, "verification without photos is turned off"},
+	{verify.ErrNameInvalid, http.StatusUnprocessableEntity, CodeNameInvalid, "the name is not valid"},
+	{verify.ErrOCRUnavailable, http.StatusServiceUnavailable, CodeOCRUnavailable, "the photo could not be read right now; retry later"},
+	{idcard.ErrInvalid, http.StatusUnprocessableEntity, CodeIDNumberInvalid, "the ID number is not valid; check it digit by digit"},
+	{ocr.ErrUnsupportedType, http.StatusUnsupportedMediaType, CodeUnsupportedImage, "the photo must be a JPEG, PNG or BMP image"},
+	{ocr.ErrNoCard, http.StatusUnprocessableEntity, CodeNotAnIDCard, "no ID card found in the photo; take it again with the whole card in view"},
+	{ocr.ErrBadImage, http.StatusUnprocessableEntity, CodeImageInvalid, "the photo cannot be read; take it again"},
+	{token.ErrUnknownApp, http.StatusNotFound, CodeUnknownApp, "unknown appid"},
+	{token.ErrUpstream, http.StatusBadGateway, CodeUpstreamUnavailable, "WeChat is unavailable; retry later"},
+	{token.ErrWaitTimeout, http.StatusServiceUnavailable, CodeTimeout, "the token refresh took too long; retry later"},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, CodeTimeout, "the request took too long; retry later"},
 }
 
 // renderError answers err in the JSON error shape and logs the internal
 // cause (through the redacting logger) for anything unexpected.
-func (a *api) renderError(c *gin.Context, err error) {
+func (a *api) renderError(c *gin.Context, err error) { renderError(a.log, c, err) }
+
+// renderErrorWith adds the provider attempts, so the Mini Program (and its
+// developers) see why a photo could not be read.
+func (a *api) renderErrorWith(c *gin.Context, err error, attempts []verify.AttemptView) {
+	renderErrorDetail(a.log, c, err, attempts)
+}
+
+// renderError is api.renderError for handlers outside the Mini Program API.
+func renderError(log *slog.Logger, c *gin.Context, err error) { renderErrorDetail(log, c, err, nil) }
+
+func renderErrorDetail(log *slog.Logger, c *gin.Context, err error, attempts []verify.AttemptView) {
+	var many *verify.TooManyError
+	if errors.As(err, &many) {
+		c.Header("Retry-After", strconv.Itoa(int(many.RetryAfter.Seconds())+1))
+		abortWithError(c, http.StatusTooManyRequests, CodeTooManyAttempts, "too many attempts today; retry tomorrow")
+		return
+	}
 	for _, m := range serviceErrors {
 		if errors.Is(err, m.err) {
 			if m.status >= 500 {
-				a.log.Warn("request failed", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
+				log.Warn("request failed", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
 			}
-			abortWithError(c, m.status, m.code, m.message)
+			detail := ErrorDetail{Code: m.code, Message: m.message, RequestID: requestIDFrom(c)}
+			if len(attempts) > 0 { // a nil slice in an any field would render as null
+				detail.Attempts = attempts
+			}
+			c.AbortWithStatusJSON(m.status, ErrorBody{Error: detail})
 			return
 		}
 	}
-	a.log.Error("request failed", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
+	if storeUnavailable(err) {
+		// The database or Redis is down or out of connections: a retry
+		// soon may work, which a 500 would not tell the Mini Program.
+		log.Warn("store unavailable", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
+		c.Header("Retry-After", "5")
+		abortWithError(c, http.StatusServiceUnavailable, CodeUnavailable, "temporarily unavailable; retry shortly")
+		return
+	}
+	log.Error("request failed", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
 	abortWithError(c, http.StatusInternalServerError, CodeInternal, "internal error")
+}
+
+// storeUnavailable recognises a database or Redis that cannot be reached or
+// refuses connections, as opposed to a bug.
+func storeUnavailable(err error) bool {
+	var netErr net.Error
+	var connErr *pgconn.ConnectError
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &netErr), errors.As(err, &connErr),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, redis.ErrClosed), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, pgconn.ErrConnClosed), pgconn.SafeToRetry(err):
+		return true
+	case errors.As(err, &pgErr):
+		// 53xxx: insufficient resources (too many connections); 57P0x:
+		// the server is shutting down or restarting.
+		return strings.HasPrefix(pgErr.Code, "53") || strings.HasPrefix(pgErr.Code, "57P0")
+	}
+	return errors.Is(err, mysql.ErrInvalidConn)
 }

@@ -29,6 +29,7 @@ type api struct {
 	log      *slog.Logger
 	login    Login
 	sessions Sessions
+	verify   Verifier
 }
 
 const sessionInfoKey = "session"

@@ -29,6 +29,8 @@ type ErrorDetail struct {
 	Code      string `json:"code"`
 	Message   string `json:"message"`
 	RequestID string `json:"request_id"`
+	// Attempts lists the providers tried, when an upstream failure is why.
+	Attempts any `json:"attempts,omitempty"`
 }
 
 // abortWithError ends the request with the JSON error shape.

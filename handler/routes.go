@@ -3,6 +3,7 @@
 package handler
 
 import (
+	"crypto/sha256"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -28,6 +29,17 @@ type Deps struct {
 	SandboxURL     string             // non-empty in sandbox mode
 	Login          Login              // nil: the Mini Program API is not mounted
 	Sessions       Sessions
+	Verify         Verifier    // nil: the verification routes are not mounted
+	Idempotency    Idempotency // nil: Idempotency-Key is ignored
+	// Tokens and TokenServerSecret mount the central token endpoint;
+	// without a secret it does not exist.
+	Tokens            Tokens
+	TokenServerSecret string
+	DefaultAppID      string
+	ConsentVersion    string   // current personal-data notice version, shown by /demo
+	TrustedProxies    []string // CIDRs whose X-Forwarded-For is believed; none by default
+	// Admin mounts the staff pages under /admin/; nil leaves them out.
+	Admin *AdminDeps
 }
 
 // New builds the engine with every route of the service.
@@ -37,6 +49,12 @@ func New(d Deps) *gin.Engine {
 	r.ContextWithFallback = true // c.Done()/c.Err() follow the request context
 	r.RedirectTrailingSlash = false
 	r.RemoveExtraSlash = true
+	// gin trusts every proxy by default, so anyone could pick their
+	// ClientIP (and dodge per-address login limits) with X-Forwarded-For.
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		d.Log.Error("bad trusted proxies; trusting none", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	metrics := newHTTPMetrics(d.Registry)
 	r.Use(requestID(), recovery(d.Log), accessLog(d.Log), metrics.middleware(),
 		bodyLimit(d.MaxBodyBytes, d.MaxUploadBytes), deadline(d.RequestTimeout))
@@ -60,11 +78,31 @@ func New(d Deps) *gin.Engine {
 	})
 	r.StaticFS("/static", http.FS(d.Static))
 	if d.Login != nil {
-		a := &api{log: d.Log, login: d.Login, sessions: d.Sessions}
+		a := &api{log: d.Log, login: d.Login, sessions: d.Sessions, verify: d.Verify}
 		r.POST("/api/v1/session", a.createSession)
 		v1 := r.Group("/api/v1", a.requireSession)
 		v1.GET("/session", a.showSession)
 		v1.DELETE("/session", a.deleteSession)
+		if d.Verify != nil {
+			idem := idempotent(d.Idempotency)
+			v1.POST("/verification/idcard", idem, a.uploadIDCard)
+			v1.POST("/verification/submit", idem, a.submit)
+			v1.POST("/verification/check", idem, a.check)
+			v1.GET("/verification", a.current)
+			v1.DELETE("/verification", a.erase)
+		}
+	}
+	if d.SandboxURL != "" && d.Login != nil && d.Verify != nil {
+		mountDemo(r, d.Log, d.Templates, d.ConsentVersion)
+	}
+	if d.Tokens != nil && d.TokenServerSecret != "" {
+		t := &tokenServer{log: d.Log, tokens: d.Tokens, secretHash: sha256.Sum256([]byte(d.TokenServerSecret)), defaultApp: d.DefaultAppID}
+		in := r.Group("/internal/v1/wechat", t.authorize)
+		in.GET("/token", t.get)
+		in.POST("/token/invalidate", t.invalidate)
+	}
+	if d.Admin != nil {
+		mountAdmin(r, d, *d.Admin)
 	}
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
 	return r

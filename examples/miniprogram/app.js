@@ -1,0 +1,3 @@
+// The example has one page, pages/verify. The session token is kept by
+// realname.js, the small client of the realname API that the page uses.
+App({});

@@ -1,0 +1,282 @@
+// pages/verify: the whole real-name flow on one page.
+//   1. the personal-data notice and a separate consent checkbox (PIPL 单独同意)
+//   2. photos of both sides: wx.chooseMedia → wx.uploadFile (realname.js)
+//   3. the masked reading, then a form where the user types name and number
+//   4. submit with an Idempotency-Key, and the decision
+const realname = require('../../realname');
+const { CONSENT_VERSION } = require('../../config');
+
+// What the user reads for each stable error code of the API.
+const ERROR_TEXT = {
+  network: '网络异常，请检查网络后重试',
+  wx_login_failed: '微信登录失败，请重试',
+  invalid_code: '登录失败，请重试',
+  rate_limited: '登录过于频繁，请一分钟后再试',
+  risky_user: '当前微信账号暂不能进行认证',
+  unauthorized: '登录已失效，请重试',
+  consent_required: '请先阅读并勾选同意《个人信息处理告知》',
+  consent_outdated: '告知内容已更新，请重新阅读并勾选同意',
+  unsupported_image: '请选择 JPG 或 PNG 格式的照片',
+  image_invalid: '照片无法识别，请重新拍摄',
+  image_required: '请先选择照片',
+  body_too_large: '照片太大，请重新拍摄',
+  not_an_id_card: '未识别到身份证，请将证件完整放入画面后重新拍摄',
+  ocr_unavailable: '识别服务繁忙，请稍后再试',
+  upstream_unavailable: '服务繁忙，请稍后再试',
+  service_unavailable: '服务繁忙，请稍后再试',
+  timeout: '请求超时，请稍后再试',
+  side_missing: '请先拍摄身份证人像面和国徽面',
+  already_verified: '您已完成实名认证',
+  invalid_state: '认证正在处理中，请稍后刷新',
+  no_verification: '请先拍摄身份证',
+  name_invalid: '姓名格式不正确',
+  id_number_invalid: '身份证号码有误，请逐位核对',
+  too_many_attempts: '今日尝试次数已用完，请明天再试',
+  idempotency_in_progress: '正在提交，请稍候'
+};
+
+// What each decision reason means for the user.
+const REASON_TEXT = {
+  name_id_mismatch: '姓名与身份证号不一致',
+  id_number_invalid: '身份证号码无效',
+  name_invalid: '姓名无效',
+  card_expired: '身份证已过有效期',
+  under_min_age: '未达到最低年龄要求',
+  no_record: '未查询到该身份信息，已转人工审核',
+  source_unavailable: '核验服务暂不可用，已转人工审核',
+  id_already_bound: '该身份证已绑定其他账号，已转人工审核',
+  ocr_mismatch: '身份证号与证件上的出生日期或性别不一致，已转人工审核',
+  interrupted: '核验中断，已转人工审核'
+};
+
+// Doubts the OCR raised about a photo.
+const WARNING_TEXT = {
+  wrong_side: '照片与所选的证件面不一致',
+  other_side_than_announced: '照片与所选的证件面不一致',
+  blurred: '照片模糊',
+  glare: '照片反光或过曝',
+  dark: '照片过暗',
+  card_expired: '证件已过有效期',
+  id_number_invalid: '证件号码无法识别',
+  id_birth_mismatch: '证件号码与出生日期不符',
+  id_sex_mismatch: '证件号码与性别不符',
+  image_status_unknown: '照片质量存疑'
+};
+
+const RESULT_TITLE = { verified: '认证成功', rejected: '认证未通过', review: '已提交人工审核' };
+
+const FIELD_ROWS = [
+  ['name', '姓名'], ['sex', '性别'], ['ethnicity', '民族'], ['birth', '出生'], ['address', '住址'],
+  ['id_number', '公民身份号码'], ['authority', '签发机关'], ['valid_from', '有效期起'], ['valid_to', '有效期至']
+];
+
+const MAX_PHOTO_BYTES = 10 * 1024 * 1024; // the server's default REALNAME_MAX_UPLOAD_BYTES
+
+// rows turns masked fields into label/value pairs for the template.
+function rows(fields) {
+  if (!fields) { return []; }
+  const out = [];
+  FIELD_ROWS.forEach(([key, label]) => {
+    if (fields[key]) { out.push({ label: label, value: fields[key] }); }
+  });
+  if (fields.long_term) { out.push({ label: '有效期至', value: '长期' }); }
+  return out;
+}
+
+Page({
+  data: {
+    consentVersion: CONSENT_VERSION,
+    agreed: false,
+    front: { photo: '', rows: [] },
+    back: { photo: '', rows: [] },
+    state: '',
+    missing: [],
+    warnings: [],
+    attemptsLeft: null,
+    name: '',
+    idNumber: '',
+    busy: false,
+    result: null,
+    error: ''
+  },
+
+  onLoad() {
+    this.pendingSubmit = null; // {key, body} of a submit whose answer never arrived
+    this.refresh();
+  },
+
+  onPullDownRefresh() {
+    this.refresh().then(() => wx.stopPullDownRefresh());
+  },
+
+  // refresh shows where the user stands, so the page resumes after a restart.
+  refresh() {
+    return realname.request('GET', '/api/v1/verification')
+      .then((view) => this.applyView(view))
+      .catch((err) => this.showError(err));
+  },
+
+  onConsentChange(e) {
+    this.setData({ agreed: e.detail.value.length > 0, error: '' });
+  },
+
+  // choosePhoto takes one side with the camera (or from the album).
+  choosePhoto(e) {
+    const side = e.currentTarget.dataset.side;
+    if (!this.data.agreed) {
+      this.setData({ error: ERROR_TEXT.consent_required });
+      return;
+    }
+    if (this.data.busy) { return; }
+    wx.chooseMedia({
+      count: 1,
+      mediaType: ['image'],
+      sourceType: ['camera', 'album'],
+      sizeType: ['compressed'],
+      camera: 'back',
+      success: (res) => {
+        const file = res.tempFiles[0];
+        if (file.size > MAX_PHOTO_BYTES) {
+          this.setData({ error: ERROR_TEXT.body_too_large });
+          return;
+        }
+        this.upload(side, file.tempFilePath);
+      },
+      fail: (res) => {
+        if (res.errMsg && res.errMsg.indexOf('cancel') < 0) {
+          this.setData({ error: '无法打开相机或相册：' + res.errMsg });
+        }
+      }
+    });
+  },
+
+  upload(side, filePath) {
+    this.setData({ busy: true, error: '', [side + '.photo']: filePath });
+    wx.showLoading({ title: '识别中', mask: true });
+    // consent_version goes with every upload: the server records the
+    // agreement on the first one and checks the version on all of them.
+    realname.uploadIDCard(filePath, side, CONSENT_VERSION)
+      .then((view) => {
+        // The server files a photo under the side it shows, whatever was
+        // announced; move the preview if the user took the other side.
+        const other = side === 'front' ? 'back' : 'front';
+        if (!view[side] && view[other]) {
+          this.setData({ [side + '.photo']: '', [other + '.photo']: filePath });
+        }
+        this.applyView(view);
+      })
+      .catch((err) => {
+        this.setData({ [side + '.photo']: '' });
+        this.showError(err);
+      })
+      .then(() => {
+        wx.hideLoading();
+        this.setData({ busy: false });
+      });
+  },
+
+  applyView(view) {
+    const done = view.state === 'verified' || view.state === 'rejected' || view.state === 'review';
+    this.setData({
+      state: view.state,
+      'front.rows': rows(view.front),
+      'back.rows': rows(view.back),
+      missing: view.missing || [],
+      warnings: (view.warnings || []).map((w) => WARNING_TEXT[w] || w)
+        .filter((w, i, all) => all.indexOf(w) === i),
+      attemptsLeft: view.attempts_left,
+      result: done ? {
+        state: view.state,
+        title: RESULT_TITLE[view.state],
+        reason: view.reason ? (REASON_TEXT[view.reason] || view.reason) : ''
+      } : null
+    });
+  },
+
+  onNameInput(e) { this.setData({ name: e.detail.value }); },
+  onIDInput(e) { this.setData({ idNumber: e.detail.value }); },
+
+  // submit sends what the user typed. The API never returns the name or
+  // number unmasked, so the form cannot be prefilled: the user copies them
+  // from the card, and the server compares with what OCR read.
+  submit() {
+    if (this.data.busy) { return; }
+    const claim = { name: this.data.name.trim(), id_number: this.data.idNumber.trim().toUpperCase() };
+    if (!claim.name || claim.id_number.length !== 18) {
+      this.setData({ error: '请填写姓名和 18 位身份证号' });
+      return;
+    }
+    // A new key per attempt; the same key only when the very same request
+    // is sent again after its answer was lost, so a retry is never charged twice.
+    const body = JSON.stringify(claim);
+    if (!this.pendingSubmit || this.pendingSubmit.body !== body) {
+      this.pendingSubmit = { key: realname.newIdempotencyKey(), body: body };
+    }
+    this.setData({ busy: true, error: '' });
+    wx.showLoading({ title: '核验中', mask: true });
+    realname.request('POST', '/api/v1/verification/submit', claim, { 'Idempotency-Key': this.pendingSubmit.key })
+      .then((view) => {
+        this.pendingSubmit = null;
+        this.applyView(view);
+      })
+      .catch((err) => {
+        if (err.code !== 'network') { this.pendingSubmit = null; }
+        this.showError(err);
+      })
+      .then(() => {
+        wx.hideLoading();
+        this.setData({ busy: false });
+      });
+  },
+
+  // restart clears the page after a rejection; the next upload opens a new
+  // verification on the server.
+  restart() {
+    this.setData({
+      state: '', result: null, error: '', name: '', idNumber: '', warnings: [], missing: [],
+      front: { photo: '', rows: [] }, back: { photo: '', rows: [] }
+    });
+  },
+
+  // erase deletes the user's photos and personal fields on the server.
+  erase() {
+    wx.showModal({
+      title: '删除认证信息',
+      content: '将删除您上传的身份证照片和身份信息，确定吗？',
+      success: (res) => {
+        if (!res.confirm) { return; }
+        realname.request('DELETE', '/api/v1/verification')
+          .then(() => {
+            wx.showToast({ title: '已删除', icon: 'success' });
+            this.restart();
+            return this.refresh();
+          })
+          .catch((err) => this.showError(err));
+      }
+    });
+  },
+
+  // showError tells the user what to do, by the server's stable code.
+  showError(err) {
+    let text = ERROR_TEXT[err.code] || err.message || '出错了，请重试';
+    switch (err.code) {
+      case 'consent_required':
+      case 'consent_outdated':
+        this.setData({ agreed: false }); // show the notice and ask again
+        break;
+      case 'too_many_attempts':
+        if (err.retryAfter > 0) { text = '尝试次数已用完，请 ' + Math.ceil(err.retryAfter / 3600) + ' 小时后再试'; }
+        break;
+      case 'already_verified':
+      case 'invalid_state':
+        this.refresh();
+        break;
+      case 'unauthorized':
+        realname.forgetSession(); // the next action logs in again
+        break;
+      default:
+    }
+    if (err.requestId) { text += '（错误编号 ' + err.requestId + '）'; }
+    this.setData({ error: text });
+  }
+});

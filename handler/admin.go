@@ -1,0 +1,181 @@
+package handler
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"realname/model"
+	"realname/service/admin"
+	"realname/service/review"
+	"realname/service/token"
+)
+
+// AdminDeps are the services behind the staff pages under /admin/.
+type AdminDeps struct {
+	Accounts AdminAccounts
+	Review   AdminReview
+	Webhooks WebhookAdmin // nil: the webhook pages say webhooks are not configured
+	Tokens   TokenStatus  // nil: the dashboard leaves the token section out
+	// CSRFKey signs the CSRF cookie: 32 bytes, the same on every instance
+	// (main derives it from the master key ring).
+	CSRFKey []byte
+}
+
+// AdminAccounts is staff sign-in and account management (admin.Service).
+type AdminAccounts interface {
+	Login(ctx context.Context, username, password, ip string) (string, admin.Session, error)
+	Session(ctx context.Context, token string) (admin.Session, error)
+	Logout(ctx context.Context, token string) error
+	SessionTTL() time.Duration
+	List(ctx context.Context) ([]model.AdminUser, error)
+	Create(ctx context.Context, username, password, role, actor string) (model.AdminUser, error)
+	SetDisabled(ctx context.Context, id int64, disabled bool, actor string) error
+	Unlock(ctx context.Context, id int64, actor string) error
+}
+
+// AdminReview is the queue, case file, decisions and audit (review.Service).
+type AdminReview interface {
+	Queue(ctx context.Context, f review.QueueFilter) (review.QueuePage, error)
+	Case(ctx context.Context, vid int64) (review.Case, error)
+	Reveal(ctx context.Context, vid, adminID int64) (review.Case, error)
+	Photo(ctx context.Context, vid, adminID int64, side string) ([]byte, error)
+	Claim(ctx context.Context, vid, adminID int64) error
+	Release(ctx context.Context, vid, adminID int64) error
+	Approve(ctx context.Context, vid, adminID int64, note string) (review.Outcome, error)
+	Reject(ctx context.Context, vid, adminID int64, reason, note string) (review.Outcome, error)
+	RequestResubmit(ctx context.Context, vid, adminID int64, note string) (review.Outcome, error)
+	Dashboard(ctx context.Context) (review.Dashboard, error)
+	AuditLog(ctx context.Context, f review.AuditFilter) (review.AuditPage, error)
+	WriteAuditCSV(ctx context.Context, w io.Writer, f review.AuditFilter) error
+	RecordStaffAction(ctx context.Context, adminID int64, typ string, data map[string]any) error
+}
+
+// WebhookAdmin is what the webhook pages need from the webhook service.
+type WebhookAdmin interface {
+	Endpoints(ctx context.Context) ([]model.WebhookEndpoint, error)
+	// CreateEndpoint adds an endpoint and returns its signing secret, shown once.
+	CreateEndpoint(ctx context.Context, url string, eventTypes []string) (model.WebhookEndpoint, string, error)
+	DisableEndpoint(ctx context.Context, id int64, reason string) error
+	EnableEndpoint(ctx context.Context, id int64) error
+	// RotateSecret makes a new secret and returns it, shown once.
+	RotateSecret(ctx context.Context, id int64) (string, error)
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]model.WebhookDelivery, error)
+	Attempts(ctx context.Context, deliveryID int64) ([]model.WebhookAttempt, error)
+	ReplayDelivery(ctx context.Context, id int64) error
+	// ReplayFailed queues again the endpoint's failed deliveries created since.
+	ReplayFailed(ctx context.Context, endpointID int64, since time.Time) (int, error)
+}
+
+// DeliveryFilter selects webhook deliveries, newest first; BeforeID is the
+// keyset cursor.
+type DeliveryFilter struct {
+	EndpointID int64
+	Status     string
+	BeforeID   int64
+	Limit      int
+}
+
+// TokenStatus reports the WeChat access tokens (token.Service).
+type TokenStatus interface {
+	Status() []token.Status
+}
+
+// adminTemplates are the views the pages render; mountAdmin refuses to
+// start without any of them.
+var adminTemplates = []string{"admin_login.html", "admin_queue.html", "admin_case.html", "admin_dashboard.html",
+	"admin_audit.html", "admin_accounts.html", "admin_webhooks.html", "admin_deliveries.html", "admin_error.html"}
+
+// adminPages holds what the admin handlers share.
+type adminPages struct {
+	log       *slog.Logger
+	templates *template.Template
+	accounts  AdminAccounts
+	review    AdminReview
+	webhooks  WebhookAdmin
+	tokens    TokenStatus
+	css, js   string // static URLs with a content hash
+}
+
+// mountAdmin registers the staff pages under /admin/. Every route but the
+// login page needs a session; admin-only routes also need the admin role;
+// every POST needs the CSRF token.
+func mountAdmin(r *gin.Engine, d Deps, a AdminDeps) {
+	for _, name := range adminTemplates {
+		if d.Templates.Lookup(name) == nil {
+			panic(fmt.Sprintf("handler: admin view %s is missing", name))
+		}
+	}
+	p := &adminPages{log: d.Log.With("component", "admin"), templates: d.Templates, accounts: a.Accounts, review: a.Review,
+		webhooks: a.Webhooks, tokens: a.Tokens, css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
+	g := r.Group("/admin", adminHeaders, p.csrf(a.CSRFKey))
+	g.GET("/login", p.loginPage)
+	g.POST("/login", p.login)
+
+	staff := g.Group("", p.authenticate)
+	staff.GET("", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/") })
+	staff.GET("/", p.queue)
+	staff.POST("/search", p.search)
+	staff.POST("/logout", p.logout)
+	staff.GET("/dashboard", p.dashboard)
+	staff.GET("/cases/:id", p.showCase)
+	staff.POST("/cases/:id/reveal", p.reveal)
+	staff.GET("/cases/:id/photos/:side", p.photo)
+	staff.POST("/cases/:id/claim", p.claim)
+	staff.POST("/cases/:id/release", p.release)
+	staff.POST("/cases/:id/approve", p.approve)
+	staff.POST("/cases/:id/reject", p.reject)
+	staff.POST("/cases/:id/resubmit", p.resubmit)
+
+	admins := staff.Group("", p.requireAdmin)
+	admins.GET("/audit", p.audit)
+	admins.GET("/audit.csv", p.auditCSV)
+	admins.GET("/accounts", p.accountsPage)
+	admins.POST("/accounts", p.createAccount)
+	admins.POST("/accounts/:id/disable", p.disableAccount)
+	admins.POST("/accounts/:id/enable", p.enableAccount)
+	admins.POST("/accounts/:id/unlock", p.unlockAccount)
+	admins.GET("/webhooks", p.webhooksPage)
+	admins.POST("/webhooks", p.createEndpoint)
+	admins.POST("/webhooks/:id/disable", p.disableEndpoint)
+	admins.POST("/webhooks/:id/enable", p.enableEndpoint)
+	admins.POST("/webhooks/:id/rotate", p.rotateSecret)
+	admins.POST("/webhooks/:id/replay-failed", p.replayFailed)
+	admins.GET("/webhooks/deliveries", p.deliveries)
+	admins.GET("/webhooks/deliveries/:id", p.delivery)
+	admins.POST("/webhooks/deliveries/:id/replay", p.replayDelivery)
+}
+
+// adminHeaders keeps staff pages out of caches and frames and allows
+// scripts and styles only from our own static files.
+func adminHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	c.Next()
+}
+
+// assetURL is a static file's URL with a hash of its content, so a new
+// release is never served from a stale cache.
+func assetURL(static fs.FS, name string) string {
+	b, err := fs.ReadFile(static, name)
+	if err != nil {
+		panic(fmt.Sprintf("handler: static %s is missing: %v", name, err))
+	}
+	sum := sha256.Sum256(b)
+	return "/static/" + name + "?v=" + hex.EncodeToString(sum[:4])
+}

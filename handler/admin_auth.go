@@ -1,0 +1,146 @@
+package handler
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gorilla/csrf"
+
+	"realname/service/admin"
+)
+
+const (
+	adminCookie     = "realname_admin"
+	adminCSRFCookie = "realname_admin_csrf"
+	adminSessionKey = "admin_session"
+)
+
+// secureRequest reports whether the browser reached us over TLS, directly
+// or through a TLS-terminating proxy. A forged X-Forwarded-Proto can only
+// make the cookies and the CSRF checks stricter.
+func secureRequest(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// csrf checks the token of every unsafe request (gorilla/csrf). Over plain
+// HTTP the request is marked as such, or gorilla would demand an HTTPS
+// Referer; the cookie is Secure only behind TLS.
+func (p *adminPages) csrf(key []byte) gin.HandlerFunc {
+	refused := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.log.Warn("admin: CSRF check failed", "reason", fmt.Sprint(csrf.FailureReason(r)), "method", r.Method)
+		p.writeError(w, http.StatusForbidden, "This form has expired or did not come from this site. Reload the page and try again.")
+	})
+	opts := func(secure bool) []csrf.Option {
+		return []csrf.Option{csrf.Secure(secure), csrf.HttpOnly(true), csrf.SameSite(csrf.SameSiteStrictMode),
+			csrf.Path("/admin"), csrf.CookieName(adminCSRFCookie), csrf.MaxAge(12 * 3600), csrf.ErrorHandler(refused)}
+	}
+	overTLS, plain := csrf.Protect(key, opts(true)...), csrf.Protect(key, opts(false)...)
+	return func(c *gin.Context) {
+		passed := false
+		next := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { passed = true; c.Request = r })
+		if secureRequest(c.Request) {
+			overTLS(next).ServeHTTP(c.Writer, c.Request)
+		} else {
+			plain(next).ServeHTTP(c.Writer, csrf.PlaintextHTTPRequest(c.Request))
+		}
+		if !passed {
+			c.Abort()
+			return
+		}
+		c.Next()
+	}
+}
+
+// authenticate lets a request through only with a live staff session. A
+// page request without one goes to the login page; anything else gets 401.
+func (p *adminPages) authenticate(c *gin.Context) {
+	token, _ := c.Cookie(adminCookie)
+	sess, err := p.accounts.Session(c.Request.Context(), token)
+	if err != nil {
+		if !errors.Is(err, admin.ErrNoSession) {
+			p.fail(c, err)
+			return
+		}
+		if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
+			c.Redirect(http.StatusSeeOther, "/admin/login?next="+queryEscape(c.Request.URL.RequestURI()))
+			c.Abort()
+			return
+		}
+		p.errorPage(c, http.StatusUnauthorized, "Your session has ended. Sign in again.")
+		return
+	}
+	c.Set(adminSessionKey, sess)
+	c.Next()
+}
+
+// requireAdmin refuses reviewers: accounts, webhooks and the audit log are
+// for admins.
+func (p *adminPages) requireAdmin(c *gin.Context) {
+	if !staffOf(c).IsAdmin() {
+		p.errorPage(c, http.StatusForbidden, "This page is for admins.")
+		return
+	}
+	c.Next()
+}
+
+// staffOf is the signed-in staff member.
+func staffOf(c *gin.Context) admin.Session {
+	s, _ := c.Get(adminSessionKey)
+	sess, _ := s.(admin.Session)
+	return sess
+}
+
+func (p *adminPages) loginPage(c *gin.Context) {
+	p.render(c, http.StatusOK, "admin_login.html", "Sign in", gin.H{"Next": safeNext(c.Query("next"))})
+}
+
+func (p *adminPages) login(c *gin.Context) {
+	next := safeNext(c.PostForm("next"))
+	token, sess, err := p.accounts.Login(c.Request.Context(), c.PostForm("username"), c.PostForm("password"), c.ClientIP())
+	var limited *admin.RateLimitError
+	status, msg := http.StatusUnauthorized, ""
+	switch {
+	case err == nil:
+		p.setSessionCookie(c, token, int(p.accounts.SessionTTL().Seconds()))
+		p.log.Info("admin signed in", "admin", sess.AdminID)
+		c.Redirect(http.StatusSeeOther, next)
+		return
+	case errors.As(err, &limited):
+		c.Header("Retry-After", retryAfter(limited.RetryAfter))
+		status, msg = http.StatusTooManyRequests, "Too many sign-in attempts. Wait a few minutes and try again."
+	case errors.Is(err, admin.ErrLocked):
+		msg = "This account is locked after repeated failed sign-ins. Try again later or ask an admin to unlock it."
+	case errors.Is(err, admin.ErrBadCredentials):
+		msg = "Wrong username or password."
+	default:
+		p.fail(c, err)
+		return
+	}
+	p.render(c, status, "admin_login.html", "Sign in", gin.H{"Next": next, "Error": msg, "Username": c.PostForm("username")})
+}
+
+func (p *adminPages) logout(c *gin.Context) {
+	token, _ := c.Cookie(adminCookie)
+	if err := p.accounts.Logout(c.Request.Context(), token); err != nil {
+		p.log.Error("admin logout", "err", err)
+	}
+	p.setSessionCookie(c, "", -1)
+	c.Redirect(http.StatusSeeOther, "/admin/login")
+}
+
+func (p *adminPages) setSessionCookie(c *gin.Context, value string, maxAge int) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: adminCookie, Value: value, Path: "/admin", MaxAge: maxAge,
+		HttpOnly: true, Secure: secureRequest(c.Request), SameSite: http.SameSiteStrictMode})
+}
+
+// safeNext keeps the post-login redirect on our admin pages.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/admin/") || strings.HasPrefix(next, "/admin/login") ||
+		strings.ContainsAny(next, "\\\r\n") || strings.Contains(next, "//") {
+		return "/admin/"
+	}
+	return next
+}

@@ -1,0 +1,288 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"realname/model"
+	"realname/model/modeltest"
+	"realname/sandbox"
+	"realname/service/admin"
+	"realname/service/idcheck"
+	"realname/service/ocr"
+	"realname/service/pii"
+	"realname/service/redisconn/redistest"
+	"realname/service/review"
+	"realname/service/token"
+	"realname/service/verify"
+	"realname/web"
+)
+
+const testPassword = "correct horse battery"
+
+// adminEnv is the whole service with the admin pages over a real database
+// and Redis; flow is the real verification flow over the sandbox fakes
+// when built withFlow.
+type adminEnv struct {
+	*httptest.Server
+	engine   *gin.Engine
+	db       *gorm.DB
+	ring     *pii.KeyRing
+	blobs    *pii.FileBlobs
+	flow     *verify.Service
+	accounts *admin.Service
+	hooks    *fakeWebhooks
+	admins   map[string]int64
+}
+
+func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
+	t.Helper()
+	quiet := slog.New(slog.DiscardHandler)
+	db := modeltest.Open(t, modeltest.Backends()[0], true)
+	conn := redistest.Open(t)
+	spec, _ := pii.GenerateKeySpec()
+	ring, err := pii.ParseKeyRing(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := pii.NewFileBlobs(t.TempDir(), ring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o verify.OCR
+	var check verify.IDCheck
+	if withFlow {
+		cards, err := sandbox.LoadCards()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb := sandbox.New(quiet)
+		sandbox.NewApizero(cards, "").Mount(sb)
+		sandbox.NewAcedata(cards, "").Mount(sb)
+		if err := sb.Start("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sb.Close(context.Background()) })
+		reg := prometheus.NewRegistry()
+		az := ocr.NewApizero(sb.URL()+sandbox.ApizeroPrefix, sandbox.SandboxApizeroKey, nil)
+		ace, err := idcheck.NewAcedata(sb.URL()+"/acedata", sandbox.SandboxAcedataKey, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o = ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg)
+		check = idcheck.NewChain([]idcheck.Provider{ace}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg)
+	}
+	flow := verify.New(db, conn.Client, conn.Prefix, o, check, ring, blobs, verify.DefaultPolicy(), quiet)
+	accounts, err := admin.New(db, conn.Client, conn.Prefix, admin.Options{BcryptCost: bcrypt.MinCost}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	templates, err := web.Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Deps{Log: quiet, Registry: prometheus.NewRegistry(), Version: "test", MaxBodyBytes: 64 << 10,
+		MaxUploadBytes: 1 << 20, RequestTimeout: 10 * time.Second, Templates: templates, Static: web.Static()}
+	a := AdminDeps{Accounts: accounts, Review: review.New(db, ring, blobs, flow, review.Options{}, quiet),
+		Webhooks: hooks, Tokens: fakeTokens{}, CSRFKey: ring.Hash("admin_csrf", nil)}
+	d.Admin = &a
+	e := New(d)
+	env := &adminEnv{Server: httptest.NewServer(e), engine: e, db: db, ring: ring, blobs: blobs, flow: flow,
+		accounts: accounts, admins: map[string]int64{}}
+	env.hooks, _ = hooks.(*fakeWebhooks)
+	t.Cleanup(env.Close)
+	for name, role := range map[string]string{"ann": admin.RoleReviewer, "bob": admin.RoleReviewer, "root": admin.RoleAdmin} {
+		u, err := accounts.Create(context.Background(), name, testPassword, role, admin.ActorCLI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.admins[name] = u.ID
+	}
+	return env
+}
+
+// seedCase inserts a case in review as the flow leaves it, with fields
+// given by the test (sealed as verify seals them).
+func (e *adminEnv) seedCase(t *testing.T, openid, name, number string, front, back ocr.Fields, reason string) int64 {
+	t.Helper()
+	u := model.User{AppID: "wxtest", OpenID: openid}
+	if err := e.db.Create(&u).Error; err != nil {
+		t.Fatal(err)
+	}
+	v := model.Verification{UserID: u.ID, State: model.StateReview, Version: 3, Mode: "photo", Reason: reason, Provider: "apizero",
+		NameMasked: pii.MaskName(name), IDNumberMasked: pii.MaskIDNumber(number), IDNumberHash: e.ring.Hash(pii.PurposeIDNumber, []byte(number))}
+	if err := e.db.Create(&v).Error; err != nil {
+		t.Fatal(err)
+	}
+	seal := func(col string, b []byte) []byte {
+		out, _ := e.ring.Encrypt(b, verify.FieldAAD(col, v.ID))
+		return out
+	}
+	card, _ := json.Marshal(map[string]any{"front": front, "back": back, "front_provider": "apizero", "warnings": []string{`<b>"warn"</b>`}})
+	err := e.db.Model(&model.Verification{}).Where("id = ?", v.ID).UpdateColumns(map[string]any{
+		"name_enc": seal("name_enc", []byte(name)), "id_number_enc": seal("id_number_enc", []byte(number)), "fields_enc": seal("fields_enc", card),
+	}).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(front)
+	sealed, _ := e.ring.Encrypt(raw, verify.AttemptAAD(v.ID))
+	e.db.Create(&model.ProviderAttempt{VerificationID: v.ID, Kind: "ocr", Provider: "apizero", Outcome: "ok", LatencyMS: 90, FieldsEnc: sealed, CreatedAt: time.Now()})
+	vid := v.ID
+	err = e.db.Transaction(func(tx *gorm.DB) error {
+		_, err := review.AppendEvent(context.Background(), tx, model.VerificationEvent{VerificationID: &vid, Type: "decided",
+			FromState: model.StateChecking, ToState: model.StateReview, Actor: fmt.Sprintf("user:%d", u.ID), Data: `{"note":"</code><script>alert(3)</script>"}`})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.ID
+}
+
+// client is a browser stand-in: a cookie jar, no automatic redirects.
+type client struct {
+	t    *testing.T
+	http *http.Client
+	base string
+	csrf string // the last CSRF token seen on a page
+}
+
+func (e *adminEnv) client(t *testing.T) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: e.URL, http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfField = regexp.MustCompile(`name="gorilla\.csrf\.Token" value="([^"]+)"`)
+
+func (c *client) do(method, path string, form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if m := csrfField.FindSubmatch(b); m != nil {
+		c.csrf = string(m[1])
+	}
+	return resp, string(b)
+}
+
+func (c *client) get(path string) (*http.Response, string) { return c.do(http.MethodGet, path, nil) }
+
+// post sends a form with the CSRF token of the last page seen.
+func (c *client) post(path string, form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if c.csrf == "" {
+		c.get("/admin/login")
+	}
+	form.Set("gorilla.csrf.Token", c.csrf)
+	return c.do(http.MethodPost, path, form)
+}
+
+func (c *client) login(user string) {
+	c.t.Helper()
+	resp, body := c.post("/admin/login", url.Values{"username": {user}, "password": {testPassword}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/" {
+		c.t.Fatalf("login %s: %d %s", user, resp.StatusCode, body)
+	}
+	c.get("/admin/") // a fresh token for the next form
+}
+
+// fakeWebhooks is an in-memory WebhookAdmin.
+type fakeWebhooks struct {
+	mu        sync.Mutex
+	endpoints []model.WebhookEndpoint
+	replayed  []int64
+}
+
+func (f *fakeWebhooks) Endpoints(context.Context) ([]model.WebhookEndpoint, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]model.WebhookEndpoint(nil), f.endpoints...), nil
+}
+
+func (f *fakeWebhooks) CreateEndpoint(_ context.Context, u string, types []string) (model.WebhookEndpoint, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ep := model.WebhookEndpoint{ID: int64(len(f.endpoints) + 1), URL: u, EventTypes: strings.Join(types, ","), Enabled: true}
+	f.endpoints = append(f.endpoints, ep)
+	return ep, "whsec_new_secret_1", nil
+}
+
+func (f *fakeWebhooks) set(id int64, fn func(*model.WebhookEndpoint)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.endpoints {
+		if f.endpoints[i].ID == id {
+			fn(&f.endpoints[i])
+			return nil
+		}
+	}
+	return fmt.Errorf("no endpoint %d", id)
+}
+
+func (f *fakeWebhooks) DisableEndpoint(_ context.Context, id int64, reason string) error {
+	return f.set(id, func(e *model.WebhookEndpoint) { e.Enabled, e.DisabledReason = false, reason })
+}
+
+func (f *fakeWebhooks) EnableEndpoint(_ context.Context, id int64) error {
+	return f.set(id, func(e *model.WebhookEndpoint) { e.Enabled = true })
+}
+
+func (f *fakeWebhooks) RotateSecret(_ context.Context, id int64) (string, error) {
+	return "whsec_rotated_2", f.set(id, func(*model.WebhookEndpoint) {})
+}
+
+func (f *fakeWebhooks) Deliveries(context.Context, DeliveryFilter) ([]model.WebhookDelivery, error) {
+	return []model.WebhookDelivery{{ID: 7, EventID: "evt_1", EndpointID: 1, Status: "failed", Attempts: 5, LastStatus: 500}}, nil
+}
+
+func (f *fakeWebhooks) Attempts(context.Context, int64) ([]model.WebhookAttempt, error) {
+	return []model.WebhookAttempt{{ID: 1, DeliveryID: 7, StatusCode: 500, Response: "<html>oops</html>"}}, nil
+}
+
+func (f *fakeWebhooks) ReplayDelivery(_ context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.replayed = append(f.replayed, id)
+	return nil
+}
+
+func (f *fakeWebhooks) ReplayFailed(context.Context, int64, time.Time) (int, error) { return 3, nil }
+
+type fakeTokens struct{}
+
+func (fakeTokens) Status() []token.Status {
+	return []token.Status{{AppID: "wxtest", Cached: true, ExpiresAt: time.Now().Add(time.Hour), RefreshAt: time.Now().Add(50 * time.Minute)}}
+}
