@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -352,4 +353,56 @@ func TestAllowListReachesPrivateDestinations(t *testing.T) {
 	run(t, s)
 	eventually(t, 20*time.Second, "the deliveries", func() bool { n, _ := rcv.received(); return n == 3 })
 	rcv.check()
+}
+
+// TestSweepNeverPausesAnEnabledEndpoint races the sweep, which pauses the
+// pending deliveries of disabled endpoints, against enabling the endpoint:
+// whatever the interleaving, once the enable has returned no delivery of
+// that endpoint may stay paused.
+func TestSweepNeverPausesAnEnabledEndpoint(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s, _ := newService(t, db, testRing(t), fastOptions())
+		ep, _, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: "https://receiver.example/hook"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := insertEvents(t, db, 20, 20, 0)
+		later := time.Now().UTC().Add(time.Hour)
+		for _, id := range ids {
+			if err := db.Create(&model.WebhookDelivery{EventID: id, EndpointID: ep.ID, Status: webhook.StatusPending,
+				NextAttemptAt: later}).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for round := range 60 {
+			if err := s.DisableEndpoint(ctx, ep.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err := s.Sweep(ctx); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+			time.Sleep(time.Duration(round%5) * time.Millisecond)
+			if err := s.EnableEndpoint(ctx, ep.ID); err != nil {
+				t.Fatal(err)
+			}
+			close(stop)
+			wg.Wait()
+			if n := deliveryStates(t, db)[webhook.StatusPaused]; n != 0 {
+				t.Fatalf("round %d: %d deliveries paused while their endpoint is enabled", round, n)
+			}
+		}
+	})
 }

@@ -95,6 +95,14 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 func (s *Service) sweep(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
+	if err := s.reclaim(ctx); err != nil {
+		return err
+	}
+	return s.pauseStranded(ctx)
+}
+
+// reclaim requeues deliveries whose lease ran out.
+func (s *Service) reclaim(ctx context.Context) error {
 	now := s.now()
 	var reclaimed int64
 	err := s.queueTx(ctx, func(tx *gorm.DB) error {
@@ -108,31 +116,13 @@ func (s *Service) sweep(ctx context.Context) error {
 		reclaimed = 0
 		var expired []int64
 		if err := tx.Model(&model.WebhookDelivery{}).Where("status = ? AND next_attempt_at <= ?", StatusDelivering, now).
-			Limit(1000).Pluck("id", &expired).Error; err != nil {
+			Limit(1000).Pluck("id", &expired).Error; err != nil || len(expired) == 0 {
 			return err
 		}
-		if len(expired) > 0 {
-			res := tx.Model(&model.WebhookDelivery{}).Where("id IN ? AND status = ? AND next_attempt_at <= ?", expired, StatusDelivering, now).
-				Updates(map[string]any{"status": StatusPending, "updated_at": now})
-			if res.Error != nil {
-				return res.Error
-			}
-			reclaimed = res.RowsAffected
-		}
-		var disabled []int64
-		if err := tx.Model(&model.WebhookEndpoint{}).Where("enabled = ?", false).Pluck("id", &disabled).Error; err != nil {
-			return err
-		}
-		if len(disabled) == 0 {
-			return nil
-		}
-		var stranded []int64
-		if err := tx.Model(&model.WebhookDelivery{}).Where("status = ? AND endpoint_id IN ?", StatusPending, disabled).
-			Limit(1000).Pluck("id", &stranded).Error; err != nil || len(stranded) == 0 {
-			return err
-		}
-		return tx.Model(&model.WebhookDelivery{}).Where("id IN ? AND status = ?", stranded, StatusPending).
-			Updates(map[string]any{"status": StatusPaused, "updated_at": now}).Error
+		res := tx.Model(&model.WebhookDelivery{}).Where("id IN ? AND status = ? AND next_attempt_at <= ?", expired, StatusDelivering, now).
+			Updates(map[string]any{"status": StatusPending, "updated_at": now})
+		reclaimed = res.RowsAffected
+		return res.Error
 	})
 	if err != nil {
 		return fmt.Errorf("webhook: sweep: %w", err)
@@ -140,6 +130,35 @@ func (s *Service) sweep(ctx context.Context) error {
 	if reclaimed > 0 {
 		s.metrics.reclaimed.Add(float64(reclaimed))
 		s.log.Warn("webhook deliveries reclaimed from workers whose lease ran out", "count", reclaimed)
+	}
+	return nil
+}
+
+// pauseStranded pauses pending deliveries of disabled endpoints: a result
+// recorded after its endpoint was disabled leaves its delivery pending.
+//
+// The disabled endpoints are read with a row lock, taken in the same order
+// (endpoint, then its deliveries) as EnableEndpoint's. A plain read could
+// see an endpoint as disabled just before an enable commits and then pause
+// the deliveries that enable had just resumed, stranding them while the
+// endpoint is enabled.
+func (s *Service) pauseStranded(ctx context.Context) error {
+	err := s.queueTx(ctx, func(tx *gorm.DB) error {
+		var disabled []int64
+		if err := s.forUpdate(tx.Model(&model.WebhookEndpoint{}).Where("enabled = ?", false)).
+			Pluck("id", &disabled).Error; err != nil || len(disabled) == 0 {
+			return err
+		}
+		var stranded []int64
+		if err := tx.Model(&model.WebhookDelivery{}).Where("status = ? AND endpoint_id IN ?", StatusPending, disabled).
+			Limit(1000).Pluck("id", &stranded).Error; err != nil || len(stranded) == 0 {
+			return err
+		}
+		return tx.Model(&model.WebhookDelivery{}).Where("id IN ? AND status = ?", stranded, StatusPending).
+			Updates(map[string]any{"status": StatusPaused, "updated_at": s.now()}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("webhook: sweep: %w", err)
 	}
 	return nil
 }
