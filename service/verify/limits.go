@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -58,33 +57,55 @@ func (s *Service) left(ctx context.Context, kind string, userID int64, limit int
 	return max(0, limit-n)
 }
 
-// ensureConsent records consent given with this call, or checks one was
-// given before. Consent to an older notice does not count.
-func (s *Service) ensureConsent(ctx context.Context, userID int64, version string) (string, error) {
+// consentGiven is the consent that applies to a call: the current notice's
+// version, and whether this call gave it and it is not on record yet.
+type consentGiven struct {
+	version string
+	record  bool
+}
+
+// checkConsent checks that the user agreed to the current notice, with
+// this call (version) or before. It writes nothing: the caller records a
+// consent given now with recordConsent, in the transaction that uses it.
+// Consent to an older notice does not count.
+func (s *Service) checkConsent(ctx context.Context, userID int64, version string) (consentGiven, error) {
 	want := s.policy.ConsentVersion
-	if version != "" {
-		if version != want {
-			return "", fmt.Errorf("%w: agreed to %q, current is %q", ErrConsentOutdated, version, want)
-		}
-		var n int64
-		if err := s.db.WithContext(ctx).Model(&model.Consent{}).Where("user_id = ? AND version = ?", userID, want).Count(&n).Error; err != nil {
-			return "", fmt.Errorf("verify: consent: %w", err)
-		}
-		if n == 0 {
-			c := model.Consent{UserID: userID, Version: want, AgreedAt: s.now()}
-			if err := s.db.WithContext(ctx).Create(&c).Error; err != nil {
-				return "", fmt.Errorf("verify: record consent: %w", err)
-			}
-		}
-		return want, nil
+	if version != "" && version != want {
+		return consentGiven{}, fmt.Errorf("%w: agreed to %q, current is %q", ErrConsentOutdated, version, want)
 	}
-	var c model.Consent
-	err := s.db.WithContext(ctx).Where("user_id = ? AND version = ?", userID, want).Order("id DESC").Take(&c).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return "", ErrConsentRequired
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&model.Consent{}).Where("user_id = ? AND version = ?", userID, want).
+		Count(&n).Error; err != nil {
+		return consentGiven{}, fmt.Errorf("verify: consent: %w", err)
 	}
+	if n == 0 && version == "" {
+		return consentGiven{}, ErrConsentRequired
+	}
+	return consentGiven{version: want, record: n == 0}, nil
+}
+
+// recordConsent stores a consent given with this call, in tx.
+func (s *Service) recordConsent(ctx context.Context, tx *gorm.DB, userID int64, c consentGiven) error {
+	if !c.record {
+		return nil
+	}
+	if err := tx.WithContext(ctx).Create(&model.Consent{UserID: userID, Version: c.version, AgreedAt: s.now()}).Error; err != nil {
+		return fmt.Errorf("verify: record consent: %w", err)
+	}
+	return nil
+}
+
+// recordConsentNow stores a consent given with this call on its own, for
+// calls that write nothing else.
+func (s *Service) recordConsentNow(ctx context.Context, userID int64, c consentGiven) error {
+	return s.recordConsent(ctx, s.db, userID, c)
+}
+
+// ensureConsent is checkConsent followed by recordConsentNow.
+func (s *Service) ensureConsent(ctx context.Context, userID int64, version string) (string, error) {
+	c, err := s.checkConsent(ctx, userID, version)
 	if err != nil {
-		return "", fmt.Errorf("verify: consent: %w", err)
+		return "", err
 	}
-	return want, nil
+	return c.version, s.recordConsentNow(ctx, userID, c)
 }

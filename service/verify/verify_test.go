@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -371,6 +373,44 @@ func TestConcurrentAccountsOneNumber(t *testing.T) {
 		db.Model(&model.IDBinding{}).Count(&bindings)
 		if verified != 1 || checking != 0 || bindings != 1 {
 			t.Fatalf("verified %d, checking %d, bindings %d; want 1, 0, 1", verified, checking, bindings)
+		}
+	})
+}
+
+// TestParallelFirstUploads: a Mini Program that sends both sides at once
+// for a new user gets one verification holding both, not two drafts.
+func TestParallelFirstUploads(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		for i := range 3 {
+			u := f.user(t, fmt.Sprintf("o-parallel-%d", i))
+			_, front, back := sampleCard(t, "longterm")
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for j, img := range [][]byte{front, back} {
+				wg.Go(func() { _, errs[j] = f.svc.Upload(ctx, u, UploadInput{Image: img, Consent: "v1"}) })
+			}
+			wg.Wait()
+			if errs[0] != nil || errs[1] != nil {
+				t.Fatalf("uploads: %v, %v", errs[0], errs[1])
+			}
+			var vs []model.Verification
+			if err := db.Where("user_id = ?", u.ID).Find(&vs).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) != 1 || vs[0].State != model.StateRecognized {
+				states := make([]string, len(vs))
+				for k := range vs {
+					states[k] = vs[k].State
+				}
+				t.Fatalf("user %d: verifications in states %v, want one recognized", i, states)
+			}
+			var consents int64
+			db.Model(&model.Consent{}).Where("user_id = ?", u.ID).Count(&consents)
+			if consents == 0 {
+				t.Fatalf("user %d: consent not recorded", i)
+			}
 		}
 	})
 }
