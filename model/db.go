@@ -57,7 +57,12 @@ func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*gorm.DB,
 		// three databases agree on every value they hand back.
 		NowFunc:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
 		TranslateError: true,
-		Logger:         newGormLogger(log),
+		// Our models have no associations, so a single Create, Update or
+		// Delete is one statement and atomic on its own; gorm's default
+		// BEGIN/COMMIT around it only adds two round trips. Work of several
+		// statements opens its transaction explicitly.
+		SkipDefaultTransaction: true,
+		Logger:                 newGormLogger(log),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("model: open %s: %w", dialectorName(dsn), err)
