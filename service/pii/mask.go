@@ -11,16 +11,23 @@ import (
 // the first 2 and last 2; anything shorter is all stars, since a couple of
 // visible characters of a short value reveal too much of it.
 func MaskIDNumber(s string) string {
+	return string(AppendMaskIDNumber(make([]byte, 0, len(s)), s))
+}
+
+// AppendMaskIDNumber appends MaskIDNumber(s) to dst. With room in dst it
+// does not allocate, for callers that mask in a loop or into a buffer they
+// reuse.
+func AppendMaskIDNumber(dst []byte, s string) []byte {
 	n := utf8.RuneCountInString(s)
 	switch {
 	case n == 18:
-		return keepEnds(s, n, 4, 4)
+		return appendKeepEnds(dst, s, n, 4, 4)
 	case n == 15:
-		return keepEnds(s, n, 4, 3)
+		return appendKeepEnds(dst, s, n, 4, 3)
 	case n < 8:
-		return strings.Repeat("*", n)
+		return appendKeepEnds(dst, s, n, 0, 0)
 	default:
-		return keepEnds(s, n, 2, 2)
+		return appendKeepEnds(dst, s, n, 2, 2)
 	}
 }
 
@@ -31,11 +38,17 @@ func MaskIDNumber(s string) string {
 // (欧阳, 司马…), which would need a surname list and still guess wrong for
 // minority names.
 func MaskName(s string) string {
+	return string(AppendMaskName(make([]byte, 0, len(s)), s))
+}
+
+// AppendMaskName appends MaskName(s) to dst, without allocating when dst
+// has room.
+func AppendMaskName(dst []byte, s string) []byte {
 	n := utf8.RuneCountInString(s)
 	if n <= 1 {
-		return strings.Repeat("*", n)
+		return appendKeepEnds(dst, s, n, 0, 0)
 	}
-	return keepEnds(s, n, 1, 0)
+	return appendKeepEnds(dst, s, n, 1, 0)
 }
 
 // MaskPhone masks a phone number. A mainland mobile number (11 digits,
@@ -164,6 +177,20 @@ func keepEnds(s string, n, head, tail int) string {
 	b.Grow(len(s))
 	writeKeepEnds(&b, s, n, head, tail)
 	return b.String()
+}
+
+// appendKeepEnds is keepEnds appending to dst.
+func appendKeepEnds(dst []byte, s string, n, head, tail int) []byte {
+	i := 0
+	for _, r := range s {
+		if i < head || i >= n-tail {
+			dst = utf8.AppendRune(dst, r)
+		} else {
+			dst = append(dst, '*')
+		}
+		i++
+	}
+	return dst
 }
 
 func writeKeepEnds(b *strings.Builder, s string, n, head, tail int) {
