@@ -56,10 +56,10 @@ type Verification struct {
 	FrontHash       []byte `gorm:"size:32"`
 	BackHash        []byte `gorm:"size:32"`
 	ConsentVersion  string `gorm:"size:32;not null;default:''"`
-	PhotosDeletedAt *time.Time
+	PhotosDeletedAt *time.Time `gorm:"index:ix_verifications_photos,priority:1"`
 	ErasedAt        *time.Time // personal fields wiped at the user's request
 	CreatedAt       time.Time  `gorm:"not null;index:ix_verifications_user,priority:2"`
-	UpdatedAt       time.Time  `gorm:"not null;index:ix_verifications_queue,priority:2"`
+	UpdatedAt       time.Time  `gorm:"not null;index:ix_verifications_queue,priority:2;index:ix_verifications_photos,priority:2"`
 }
 
 // Consent records that a user agreed to a version of the personal-data
