@@ -53,9 +53,9 @@ type Verification struct {
 	DecidedAt      *time.Time
 	// Keyed hashes of the uploaded photos: an identical re-upload reuses
 	// the stored reading instead of paying for OCR again.
-	FrontHash       []byte `gorm:"size:32"`
-	BackHash        []byte `gorm:"size:32"`
-	ConsentVersion  string `gorm:"size:32;not null;default:''"`
+	FrontHash       []byte     `gorm:"size:32"`
+	BackHash        []byte     `gorm:"size:32"`
+	ConsentVersion  string     `gorm:"size:32;not null;default:''"`
 	PhotosDeletedAt *time.Time `gorm:"index:ix_verifications_photos,priority:1"`
 	ErasedAt        *time.Time // personal fields wiped at the user's request
 	CreatedAt       time.Time  `gorm:"not null;index:ix_verifications_user,priority:2"`
