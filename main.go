@@ -438,6 +438,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Admin: &handler.AdminDeps{Accounts: accounts, Review: reviews, Tokens: tokens, Webhooks: handler.NewWebhookAdmin(hooks),
 			CSRFKey: ring.Hash("admin_csrf", []byte("v1"))},
 	})
+	if cfg.PprofAddr != "" {
+		if _, err := startPprof(ctx, cfg.PprofAddr, log); err != nil {
+			return err
+		}
+	}
 	return listenAndServe(ctx, cfg, log, engine)
 }
 

@@ -27,6 +27,7 @@ const (
 type Config struct {
 	Env             string        `env:"ENV" yaml:"env" help:"development or production; production refuses dev conveniences (generated keys, in-process Redis, sandbox)"`
 	HTTPAddr        string        `env:"HTTP_ADDR" yaml:"http_addr" help:"listen address of the HTTP server"`
+	PprofAddr       string        `env:"PPROF_ADDR" yaml:"pprof_addr" help:"listen address of a Go profiling endpoint (/debug/pprof/), e.g. 127.0.0.1:6060; off when empty; loopback addresses only"`
 	DataDir         string        `env:"DATA_DIR" yaml:"data_dir" help:"directory for the SQLite file, blobs and the dev master key"`
 	DatabaseURL     string        `env:"DATABASE_URL" yaml:"database_url" secret:"true" help:"empty: SQLite in DATA_DIR; postgres://… or mysql://…"`
 	DBMaxConns      int           `env:"DB_MAX_CONNS" yaml:"db_max_conns" help:"connections per instance to PostgreSQL/MySQL (all kept open between bursts); instances × this must stay under the server's max_connections"`
@@ -200,6 +201,12 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("HTTP_ADDR", "not a host:port address: %v", err)
+	}
+	if c.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			bad("PPROF_ADDR", "must be a loopback host:port such as 127.0.0.1:6060 (profiles show request data in memory)")
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.SandboxAddr); err != nil {
 		bad("SANDBOX_ADDR", "not a host:port address: %v", err)

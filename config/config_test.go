@@ -79,6 +79,9 @@ func TestBadInputNamesTheVariable(t *testing.T) {
 		{[]string{"REALNAME_ENV=production"}, "REALNAME_MASTER_KEY: is required in production"},
 		{[]string{"REALNAME_ENV=production", "REALNAME_SANDBOX=true"}, "REALNAME_SANDBOX: cannot be on in production"},
 		{[]string{"REALNAME_CONFIG=/nonexistent.yaml"}, "REALNAME_CONFIG"},
+		{[]string{"REALNAME_PPROF_ADDR=0.0.0.0:6060"}, "REALNAME_PPROF_ADDR: must be a loopback"},
+		{[]string{"REALNAME_PPROF_ADDR=:6060"}, "REALNAME_PPROF_ADDR: must be a loopback"},
+		{[]string{"REALNAME_PPROF_ADDR=6060"}, "REALNAME_PPROF_ADDR: must be a loopback"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -119,5 +122,13 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `"WECHAT_APPID":"wx1"`) {
 		t.Fatalf("non-secret values should be logged: %s", buf.String())
+	}
+}
+
+func TestPprofAddrOnLoopback(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:6060", "localhost:6060", "[::1]:6060"} {
+		if _, err := Load([]string{"REALNAME_PPROF_ADDR=" + addr}); err != nil {
+			t.Errorf("%s: %v", addr, err)
+		}
 	}
 }
