@@ -27,6 +27,7 @@ type flowConfig struct {
 	db, redis string
 	bare      bool
 	fakeCache bool
+	profile   string // file for a CPU profile of instance 0
 }
 
 func parseFlowFlags(args []string, stderr io.Writer) (flowConfig, error) {
@@ -48,6 +49,7 @@ func parseFlowFlags(args []string, stderr io.Writer) (flowConfig, error) {
 	fs.StringVar(&c.db, "db", "", "PostgreSQL DSN used as is; default: a fresh database on "+localPostgres+", dropped at the end; \"private\": a PostgreSQL of the bench's own (initdb, max_connections=300); \"sqlite\" with -instances 1")
 	fs.StringVar(&c.redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL the instances share (keys get a prefix unique to the run, deleted at the end)")
 	fs.BoolVar(&c.bare, "bare", true, "also run the load against a bare gin handler and report the ratio")
+	fs.StringVar(&c.profile, "cpuprofile", "", "write a CPU profile of instance 0, up to 10 s taken after the first quarter of the run, to this file (go tool pprof -top FILE)")
 	fs.BoolVar(&c.fakeCache, "fake-cache", true, "reuse the fakes' OCR answer per sample image instead of decoding every photo again in the bench process (calls are still counted and delayed)")
 	if err := parseArgs(fs, args); err != nil {
 		return c, err
@@ -95,7 +97,8 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.close()
-	if err := st.start(ctx, stackConfig{instances: cfg.instances, db: cfg.db, redis: cfg.redis, latency: cfg.latency, fakeCache: cfg.fakeCache}); err != nil {
+	if err := st.start(ctx, stackConfig{instances: cfg.instances, db: cfg.db, redis: cfg.redis, latency: cfg.latency, fakeCache: cfg.fakeCache,
+		pprof: cfg.profile != ""}); err != nil {
 		st.keep = true
 		return err
 	}
@@ -130,7 +133,25 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 	if st.dialect == model.DialectPostgres {
 		conns = sampleConnections(ctx, st.db)
 	}
+	profDone := make(chan error, 1)
+	var profSecs int
+	if cfg.profile != "" {
+		run := cfg.duration
+		if cfg.count > 0 {
+			run = 20 * time.Second // a guess: count-bound runs rarely last less
+		}
+		var delay time.Duration
+		delay, profSecs = profileWindow(run)
+		go func() { profDone <- cpuProfile(ctx, st.children[0].pprof, delay, profSecs, cfg.profile) }()
+	}
 	svc := runLoad(ctx, load, cards)
+	if cfg.profile != "" {
+		if err := <-profDone; err != nil {
+			fmt.Fprintf(stdout, "flow: service cpu_profile error: %v\n", err)
+		} else {
+			fmt.Fprintf(stdout, "flow: service cpu_profile=%s instance=0 seconds=%d (go tool pprof -top %s)\n", cfg.profile, profSecs, cfg.profile)
+		}
+	}
 	calls, cpu, self := st.fakes.calls().sub(before), st.cpu()-cpuBefore, selfCPU()-selfBefore
 	busyAfter, totalAfter := machineCPU()
 	pgCPU := st.pgCPU() - pgBefore

@@ -47,12 +47,15 @@ type stackConfig struct {
 	fakeCache bool
 	// env adds or overrides REALNAME_* variables of every instance.
 	env map[string]string
+	// pprof has instance 0 serve Go's profiles (REALNAME_PPROF_ADDR).
+	pprof bool
 }
 
 // instance is one running service process.
 type instance struct {
 	*child
-	url string
+	url   string
+	pprof string // host:port of its profiling endpoint, if any
 }
 
 // stack is the service under test: the binary, the fakes, the stores and
@@ -179,7 +182,7 @@ func (s *stack) start(ctx context.Context, cfg stackConfig) error {
 		shared[k] = v
 	}
 	for i := range cfg.instances {
-		if err := s.startInstance(i, shared); err != nil {
+		if err := s.startInstance(i, shared, cfg.pprof && i == 0); err != nil {
 			return err
 		}
 	}
@@ -203,10 +206,16 @@ func (s *stack) start(ctx context.Context, cfg stackConfig) error {
 }
 
 // startInstance starts instance i with its own port, data directory and log.
-func (s *stack) startInstance(i int, shared map[string]string) error {
+func (s *stack) startInstance(i int, shared map[string]string, pprof bool) error {
 	addr, err := freeAddr()
 	if err != nil {
 		return err
+	}
+	var pprofAddr string
+	if pprof {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return err
+		}
 	}
 	dataDir := filepath.Join(s.tmp, fmt.Sprintf("instance-%d", i))
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
@@ -216,12 +225,15 @@ func (s *stack) startInstance(i int, shared map[string]string) error {
 	for k, v := range shared {
 		env[k] = v
 	}
+	if pprofAddr != "" {
+		env["REALNAME_PPROF_ADDR"] = pprofAddr
+	}
 	name := fmt.Sprintf("instance-%d", i)
 	c, err := startChild(name, s.bin, []string{"serve"}, childEnv(env), filepath.Join(s.tmp, name+".log"), nil)
 	if err != nil {
 		return err
 	}
-	s.children = append(s.children, &instance{child: c, url: "http://" + addr})
+	s.children = append(s.children, &instance{child: c, url: "http://" + addr, pprof: pprofAddr})
 	return nil
 }
 
