@@ -517,7 +517,7 @@ func buildFlow(cfg config.Config, db *gorm.DB, rdb *redisconn.Conn, ring *pii.Ke
 	policy := verify.DefaultPolicy()
 	policy.AttemptsPerDay, policy.UploadsPerDay, policy.MinAge = cfg.Policy.AttemptsPerDay, cfg.Policy.UploadsPerDay, cfg.Policy.MinAge
 	policy.RequireBack, policy.AccountsPerID, policy.RefuseExpired = cfg.Policy.RequireBack, cfg.Policy.AccountsPerID, cfg.Policy.RefuseExpired
-	policy.AllowCheck, policy.IdleExpiry = cfg.Policy.AllowCheck, cfg.Policy.IdleExpiry
+	policy.AllowCheck, policy.IdleExpiry, policy.StuckChecking = cfg.Policy.AllowCheck, cfg.Policy.IdleExpiry, cfg.Policy.StuckChecking
 	policy.ConsentVersion, policy.PhotoRetention = cfg.ConsentVersion, cfg.PhotoRetention
 	return verify.New(db, rdb.Client, rdb.Prefix, ocrChain, checkChain, ring, blobs, policy, log), nil
 }

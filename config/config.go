@@ -82,6 +82,7 @@ type Policy struct {
 	RefuseExpired  bool          `env:"REFUSE_EXPIRED" yaml:"refuse_expired" help:"reject an expired card (card_expired)"`
 	AllowCheck     bool          `env:"ALLOW_CHECK" yaml:"allow_check" help:"open POST /api/v1/verification/check (name and number without photos)"`
 	IdleExpiry     time.Duration `env:"IDLE_EXPIRY" yaml:"idle_expiry" help:"unfinished verifications expire after this idle time"`
+	StuckChecking  time.Duration `env:"STUCK_CHECKING" yaml:"stuck_checking" help:"a check left in checking this long (its instance crashed mid-decision) goes to review as interrupted; at least 2m, past the decision's own retries"`
 }
 
 // Webhook configures the signed callbacks to business systems. The URL and
@@ -166,7 +167,7 @@ func Default() Config {
 		SandboxAddr:     "127.0.0.1:0",
 		WeChat:          WeChat{APIBase: "https://api.weixin.qq.com", TokenMode: "stable"},
 		Policy: Policy{AttemptsPerDay: 5, UploadsPerDay: 20, RequireBack: true, AccountsPerID: 1,
-			RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour},
+			RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour, StuckChecking: 10 * time.Minute},
 		ConsentVersion:  "v1",
 		PhotoRetention:  72 * time.Hour,
 		ProviderTimeout: 8 * time.Second,
@@ -352,6 +353,12 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	}
 	if p.IdleExpiry < time.Minute {
 		bad("POLICY_IDLE_EXPIRY", "must be at least 1m")
+	}
+	if p.StuckChecking < 2*time.Minute {
+		// A decision is written for up to a minute after the check answers
+		// (retried while the database is away); rescuing it sooner would
+		// race that write.
+		bad("POLICY_STUCK_CHECKING", "must be at least 2m")
 	}
 	if c.ConsentVersion == "" || len(c.ConsentVersion) > 32 {
 		bad("CONSENT_VERSION", "must be 1 to 32 characters")

@@ -79,6 +79,7 @@ func TestBadInputNamesTheVariable(t *testing.T) {
 		{[]string{"REALNAME_ENV=production"}, "REALNAME_MASTER_KEY: is required in production"},
 		{[]string{"REALNAME_ENV=production", "REALNAME_SANDBOX=true"}, "REALNAME_SANDBOX: cannot be on in production"},
 		{[]string{"REALNAME_CONFIG=/nonexistent.yaml"}, "REALNAME_CONFIG"},
+		{[]string{"REALNAME_POLICY_STUCK_CHECKING=30s"}, "REALNAME_POLICY_STUCK_CHECKING: must be at least 2m"},
 		{[]string{"REALNAME_PPROF_ADDR=0.0.0.0:6060"}, "REALNAME_PPROF_ADDR: must be a loopback"},
 		{[]string{"REALNAME_PPROF_ADDR=:6060"}, "REALNAME_PPROF_ADDR: must be a loopback"},
 		{[]string{"REALNAME_PPROF_ADDR=6060"}, "REALNAME_PPROF_ADDR: must be a loopback"},
