@@ -536,8 +536,12 @@ func webhookOptions(w config.Webhook) (webhook.Options, error) {
 	if disable == 0 {
 		disable = -1 // configuration's "never"; the service's zero means its default
 	}
+	retention := w.Retention
+	if retention == 0 {
+		retention = -1 // configuration's "forever"
+	}
 	return webhook.Options{Schedule: schedule, Timeout: w.Timeout, Lease: w.Lease, Workers: w.Workers, BatchSize: w.BatchSize,
-		PollInterval: w.PollInterval, DisableAfter: disable, RotationGrace: w.RotationGrace,
+		PollInterval: w.PollInterval, DisableAfter: disable, RotationGrace: w.RotationGrace, Retention: retention,
 		AllowPrivate: w.AllowPrivate, AllowCIDRs: cidrs}, nil
 }
 

@@ -101,6 +101,7 @@ type Webhook struct {
 	PollInterval  time.Duration `env:"POLL_INTERVAL" yaml:"poll_interval" help:"how often idle workers look for due deliveries and new events"`
 	DisableAfter  time.Duration `env:"DISABLE_AFTER" yaml:"disable_after" help:"disable an endpoint whose deliveries all failed for this long (0s: never)"`
 	RotationGrace time.Duration `env:"ROTATION_GRACE" yaml:"rotation_grace" help:"how long the previous secret keeps signing after a rotation"`
+	Retention     time.Duration `env:"RETENTION" yaml:"retention" help:"how long finished deliveries, their attempts and events are kept for the admin pages and replays (0s: forever)"`
 }
 
 // WeChat configures the Mini Program(s) whose users are verified.
@@ -175,7 +176,7 @@ func Default() Config {
 		SweepInterval:   time.Minute,
 		Webhook: Webhook{Schedule: []string{"5s", "5m", "30m", "2h", "5h", "10h", "10h"}, Timeout: 10 * time.Second,
 			Lease: time.Minute, Workers: 4, BatchSize: 50, PollInterval: time.Second, DisableAfter: 5 * 24 * time.Hour,
-			RotationGrace: 24 * time.Hour},
+			RotationGrace: 24 * time.Hour, Retention: 30 * 24 * time.Hour},
 		OCROrder:     []string{"wechat", "apizero", "apistore", "acedata"},
 		IDCheckOrder: []string{"acedata"},
 		Admin:        Admin{SessionTTL: 8 * time.Hour, ClaimTTL: 30 * time.Minute, MaxFailures: 5, LockFor: 15 * time.Minute},
@@ -419,6 +420,11 @@ func (c *Config) validateWebhook(bad func(key, format string, args ...any)) {
 	}
 	if w.DisableAfter < 0 || w.RotationGrace < 0 {
 		bad("WEBHOOK_DISABLE_AFTER", "durations must not be negative")
+	}
+	if w.Retention != 0 && w.Retention < 48*time.Hour {
+		// Shorter than the retry schedule's ~28 hours, history would vanish
+		// while business systems still ask about recent deliveries.
+		bad("WEBHOOK_RETENTION", "must be 0s (forever) or at least 48h")
 	}
 	if c.Production() && w.AllowPrivate {
 		bad("WEBHOOK_ALLOW_PRIVATE", "cannot be on in production; list the receivers' networks in REALNAME_WEBHOOK_ALLOW_CIDRS")

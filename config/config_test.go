@@ -80,6 +80,7 @@ func TestBadInputNamesTheVariable(t *testing.T) {
 		{[]string{"REALNAME_ENV=production", "REALNAME_SANDBOX=true"}, "REALNAME_SANDBOX: cannot be on in production"},
 		{[]string{"REALNAME_CONFIG=/nonexistent.yaml"}, "REALNAME_CONFIG"},
 		{[]string{"REALNAME_POLICY_STUCK_CHECKING=30s"}, "REALNAME_POLICY_STUCK_CHECKING: must be at least 2m"},
+		{[]string{"REALNAME_WEBHOOK_RETENTION=1h"}, "REALNAME_WEBHOOK_RETENTION: must be"},
 		{[]string{"REALNAME_PPROF_ADDR=0.0.0.0:6060"}, "REALNAME_PPROF_ADDR: must be a loopback"},
 		{[]string{"REALNAME_PPROF_ADDR=:6060"}, "REALNAME_PPROF_ADDR: must be a loopback"},
 		{[]string{"REALNAME_PPROF_ADDR=6060"}, "REALNAME_PPROF_ADDR: must be a loopback"},

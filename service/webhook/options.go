@@ -39,6 +39,12 @@ type Options struct {
 	MaxRetryAfter time.Duration
 	// MetricsInterval is how often the backlog gauges are refreshed.
 	MetricsInterval time.Duration
+	// Retention is how long finished deliveries (succeeded or failed), their
+	// attempts and their events are kept, for the admin pages and replays;
+	// negative keeps them forever.
+	Retention time.Duration
+	// PruneInterval is how often each instance deletes what Retention lets go.
+	PruneInterval time.Duration
 	// AllowPrivate lets every endpoint reach loopback, private and
 	// link-local addresses (development, or a receiver on the same network).
 	AllowPrivate bool
@@ -72,6 +78,8 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.RotationGrace, 24*time.Hour)
 	def(&o.MaxRetryAfter, 24*time.Hour)
 	def(&o.MetricsInterval, 15*time.Second)
+	def(&o.Retention, 30*24*time.Hour)
+	def(&o.PruneInterval, 10*time.Minute)
 	if o.BatchSize == 0 {
 		o.BatchSize = 50
 	}
@@ -87,7 +95,7 @@ func (o Options) withDefaults() (Options, error) {
 			errs = append(errs, fmt.Errorf("schedule entry %d is not positive", i+1))
 		}
 	}
-	if o.Timeout < 0 || o.PollInterval < 0 || o.RotationGrace < 0 || o.MaxRetryAfter < 0 || o.MetricsInterval < 0 {
+	if o.Timeout < 0 || o.PollInterval < 0 || o.RotationGrace < 0 || o.MaxRetryAfter < 0 || o.MetricsInterval < 0 || o.PruneInterval < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
 	}
 	if o.Lease < 2*o.Timeout {

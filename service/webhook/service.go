@@ -114,6 +114,7 @@ func (s *Service) Run(ctx context.Context) {
 		wg.Go(func() { s.workerLoop(ctx, i) })
 	}
 	wg.Go(func() { s.metricsLoop(ctx) })
+	wg.Go(func() { s.pruneLoop(ctx) })
 	wg.Wait()
 	s.strict.CloseIdleConnections()
 	s.open.CloseIdleConnections()
@@ -135,13 +136,17 @@ func (s *Service) kick() {
 
 // sleep waits for d, a kick or the end of ctx; it reports whether ctx is
 // still alive.
-func (s *Service) sleep(ctx context.Context, d time.Duration) bool {
+func (s *Service) sleep(ctx context.Context, d time.Duration) bool { return wait(ctx, d, s.wake) }
+
+// wait waits for d, a value on wake (nil: none) or the end of ctx; it
+// reports whether ctx is still alive.
+func wait(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
-	case <-s.wake:
+	case <-wake:
 	case <-t.C:
 	}
 	return true
