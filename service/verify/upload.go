@@ -31,8 +31,8 @@ type UploadInput struct {
 //
 // Everything the upload records (a consent given with it, a new
 // verification, the provider attempts, the reading and the transition) is
-// written in one transaction after the OCR call: one commit per upload
-// instead of four, and a failed upload leaves no half-made row behind.
+// written in one transaction after the OCR call: one commit per upload, and
+// a request refused before the vendors are called writes nothing.
 func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, error) {
 	consent, err := s.checkConsent(ctx, u.ID, in.Consent)
 	if err != nil {
