@@ -23,3 +23,23 @@ func BenchmarkPrepare(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFit is the per-provider-attempt check of a photo that already
+// fits the vendor's limits: the end-marker fast path, no decode.
+func BenchmarkFit(b *testing.B) {
+	cards, _ := idcard.Cards()
+	img, err := idcard.Image(cards[0].Front)
+	if err != nil {
+		b.Fatal(err)
+	}
+	photo, err := ocr.Prepare(img, ocr.IntakeLimits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ocr.Fit(photo.Data, 2_000_000, 4096); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
