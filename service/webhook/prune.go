@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -49,65 +50,87 @@ func (s *Service) Prune(ctx context.Context) (PruneStats, error) {
 	if s.opts.Retention < 0 {
 		return st, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
-	defer cancel()
 	cutoff := s.now().Add(-s.opts.Retention)
+	// Each batch gets its own deadline: a first pass over years of history
+	// takes as many batches as it needs, none of them long.
 	for _, status := range []string{StatusSucceeded, StatusFailed} {
 		for {
-			var ids []int64
-			if err := s.db.WithContext(ctx).Model(&model.WebhookDelivery{}).
-				Where("status = ? AND next_attempt_at < ?", status, cutoff).
-				Order("next_attempt_at").Limit(pruneBatch).Pluck("id", &ids).Error; err != nil {
-				return st, fmt.Errorf("webhook: prune: %w", err)
-			}
-			if len(ids) == 0 {
-				break
-			}
-			err := s.queueTx(ctx, func(tx *gorm.DB) error {
-				res := tx.Where("delivery_id IN ?", ids).Delete(&model.WebhookAttempt{})
-				if res.Error != nil {
-					return res.Error
-				}
-				st.Attempts += res.RowsAffected
-				res = tx.Where("id IN ? AND status = ?", ids, status).Delete(&model.WebhookDelivery{})
-				st.Deliveries += res.RowsAffected
-				return res.Error
-			})
+			n, err := s.pruneDeliveries(ctx, status, cutoff, &st)
 			if err != nil {
-				return st, fmt.Errorf("webhook: prune: %w", err)
+				return st, err
 			}
-			if len(ids) < pruneBatch {
+			if n < pruneBatch {
 				break
 			}
 		}
 	}
 	for {
-		var ids []string
-		left := s.db.Model(&model.WebhookDelivery{}).Select("1").Where("webhook_deliveries.event_id = webhook_events.id")
-		if err := s.db.WithContext(ctx).Model(&model.WebhookEvent{}).
-			Where("fanned_out_at < ? AND created_at < ? AND NOT EXISTS (?)", cutoff, cutoff, left).
-			Limit(pruneBatch).Pluck("id", &ids).Error; err != nil {
-			return st, fmt.Errorf("webhook: prune events: %w", err)
-		}
-		if len(ids) == 0 {
-			break
-		}
-		var n int64
-		err := s.queueTx(ctx, func(tx *gorm.DB) error {
-			// Checked again under the delete: a replay may have queued one
-			// of these events to an endpoint since the read.
-			again := tx.Model(&model.WebhookDelivery{}).Select("1").Where("webhook_deliveries.event_id = webhook_events.id")
-			res := tx.Where("id IN ? AND NOT EXISTS (?)", ids, again).Delete(&model.WebhookEvent{})
-			n = res.RowsAffected
-			return res.Error
-		})
+		n, err := s.pruneEvents(ctx, cutoff, &st)
 		if err != nil {
-			return st, fmt.Errorf("webhook: prune events: %w", err)
+			return st, err
 		}
-		st.Events += n
-		if len(ids) < pruneBatch {
+		if n < pruneBatch {
 			break
 		}
 	}
 	return st, nil
+}
+
+// pruneDeliveries deletes one batch of deliveries in status that finished
+// before cutoff, with their attempts; it returns the batch's size.
+func (s *Service) pruneDeliveries(ctx context.Context, status string, cutoff time.Time, st *PruneStats) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	var ids []int64
+	if err := s.db.WithContext(ctx).Model(&model.WebhookDelivery{}).
+		Where("status = ? AND next_attempt_at < ?", status, cutoff).
+		Order("next_attempt_at").Limit(pruneBatch).Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+		return 0, wrapPrune(err)
+	}
+	err := s.queueTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("delivery_id IN ?", ids).Delete(&model.WebhookAttempt{})
+		if res.Error != nil {
+			return res.Error
+		}
+		attempts := res.RowsAffected
+		res = tx.Where("id IN ? AND status = ?", ids, status).Delete(&model.WebhookDelivery{})
+		if res.Error == nil {
+			st.Attempts += attempts
+			st.Deliveries += res.RowsAffected
+		}
+		return res.Error
+	})
+	return len(ids), wrapPrune(err)
+}
+
+// pruneEvents deletes one batch of fanned-out events older than cutoff
+// that have no delivery left; it returns the batch's size.
+func (s *Service) pruneEvents(ctx context.Context, cutoff time.Time, st *PruneStats) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
+	defer cancel()
+	var ids []string
+	left := s.db.Model(&model.WebhookDelivery{}).Select("1").Where("webhook_deliveries.event_id = webhook_events.id")
+	if err := s.db.WithContext(ctx).Model(&model.WebhookEvent{}).
+		Where("fanned_out_at < ? AND created_at < ? AND NOT EXISTS (?)", cutoff, cutoff, left).
+		Limit(pruneBatch).Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+		return 0, wrapPrune(err)
+	}
+	err := s.queueTx(ctx, func(tx *gorm.DB) error {
+		// Checked again under the delete: a replay may have queued one of
+		// these events to an endpoint since the read.
+		again := tx.Model(&model.WebhookDelivery{}).Select("1").Where("webhook_deliveries.event_id = webhook_events.id")
+		res := tx.Where("id IN ? AND NOT EXISTS (?)", ids, again).Delete(&model.WebhookEvent{})
+		if res.Error == nil {
+			st.Events += res.RowsAffected
+		}
+		return res.Error
+	})
+	return len(ids), wrapPrune(err)
+}
+
+func wrapPrune(err error) error {
+	if err != nil {
+		return fmt.Errorf("webhook: prune: %w", err)
+	}
+	return nil
 }
