@@ -68,9 +68,14 @@ func (b *FileBlobs) Put(ctx context.Context, data []byte) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return "", fmt.Errorf("pii: blob dir: %w", err)
 	}
-	// Write then rename: a crash never leaves a half-written photo.
+	// Write, sync, then rename: neither a crash of the process nor one of
+	// the machine leaves a half-written or empty photo under a reference
+	// the database holds. (Without the sync, a power loss after the rename
+	// can leave the name pointing at no data.) At worst the rename itself is
+	// lost, and the photo reads as missing.
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, sealed, 0o600); err != nil {
+	if err := writeSynced(tmp, sealed); err != nil {
+		_ = os.Remove(tmp)
 		return "", fmt.Errorf("pii: write blob: %w", err)
 	}
 	if err := os.Rename(tmp, p); err != nil {
@@ -155,9 +160,28 @@ func (b *FileBlobs) Reseal(ctx context.Context, ref string, needs func([]byte) b
 	if err != nil {
 		return false, err
 	}
+	// Synced before the rename replaces the only copy (see Put).
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, fresh, 0o600); err != nil {
+	if err := writeSynced(tmp, fresh); err != nil {
+		_ = os.Remove(tmp)
 		return false, err
 	}
 	return true, os.Rename(tmp, p)
+}
+
+// writeSynced writes data to a new file at path and flushes it to disk.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
