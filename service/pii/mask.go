@@ -111,10 +111,13 @@ func MaskText(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
+	// A match is at most 18 ASCII digits and an 'X': it is masked in a
+	// buffer on the stack.
+	var scratch [32]byte
 	last := 0
 	for start >= 0 {
 		b.WriteString(s[last:start])
-		writeKeepEnds(&b, s[start:end], end-start, head, tail)
+		b.Write(appendKeepEnds(scratch[:0], s[start:end], end-start, head, tail))
 		last = end
 		start, end, head, tail = nextMatch(s, end)
 	}
@@ -173,10 +176,7 @@ func isMobile(d string) bool { return d[0] == '1' && '3' <= d[1] && d[1] <= '9' 
 // keepEnds returns s (n runes) with all but the first head and last tail
 // runes replaced by '*'.
 func keepEnds(s string, n, head, tail int) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	writeKeepEnds(&b, s, n, head, tail)
-	return b.String()
+	return string(appendKeepEnds(make([]byte, 0, len(s)), s, n, head, tail))
 }
 
 // appendKeepEnds is keepEnds appending to dst.
@@ -191,18 +191,6 @@ func appendKeepEnds(dst []byte, s string, n, head, tail int) []byte {
 		i++
 	}
 	return dst
-}
-
-func writeKeepEnds(b *strings.Builder, s string, n, head, tail int) {
-	i := 0
-	for _, r := range s {
-		if i < head || i >= n-tail {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('*')
-		}
-		i++
-	}
 }
 
 func allDigits(s string) bool {
