@@ -84,7 +84,7 @@ func (s *Service) checkConsent(ctx context.Context, userID int64, version string
 	return consentGiven{version: want, record: n == 0}, nil
 }
 
-// recordConsent stores a consent given with this call, in tx.
+// recordConsent stores a consent given with this call, in tx (or s.db).
 func (s *Service) recordConsent(ctx context.Context, tx *gorm.DB, userID int64, c consentGiven) error {
 	if !c.record {
 		return nil
@@ -95,17 +95,12 @@ func (s *Service) recordConsent(ctx context.Context, tx *gorm.DB, userID int64, 
 	return nil
 }
 
-// recordConsentNow stores a consent given with this call on its own, for
-// calls that write nothing else.
-func (s *Service) recordConsentNow(ctx context.Context, userID int64, c consentGiven) error {
-	return s.recordConsent(ctx, s.db, userID, c)
-}
-
-// ensureConsent is checkConsent followed by recordConsentNow.
+// ensureConsent is checkConsent followed by recordConsent on its own, for
+// calls that write nothing else with it.
 func (s *Service) ensureConsent(ctx context.Context, userID int64, version string) (string, error) {
 	c, err := s.checkConsent(ctx, userID, version)
 	if err != nil {
 		return "", err
 	}
-	return c.version, s.recordConsentNow(ctx, userID, c)
+	return c.version, s.recordConsent(ctx, s.db, userID, c)
 }

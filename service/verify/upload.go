@@ -48,7 +48,7 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 	}
 	hash := s.crypto.Hash("photo", photo.SHA256[:])
 	if v.ID != 0 && (bytes.Equal(hash, v.FrontHash) || bytes.Equal(hash, v.BackHash)) {
-		if err := s.recordConsentNow(ctx, u.ID, consent); err != nil {
+		if err := s.recordConsent(ctx, s.db, u.ID, consent); err != nil {
 			return View{}, err
 		}
 		return s.view(&v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
