@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"realname/model"
-	"realname/service/pii"
 	"realname/service/review"
 )
 
@@ -73,22 +72,11 @@ func runAdmin(parent context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer os.RemoveAll(tmp)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := model.Open(ctx, dsn, tmp, quiet)
+	db, ring, err := openMigrated(ctx, dsn, tmp, quiet)
 	if err != nil {
 		return err
 	}
 	defer model.Close(db)
-	if err := model.Migrate(ctx, db); err != nil {
-		return err
-	}
-	spec, err := pii.GenerateKeySpec()
-	if err != nil {
-		return err
-	}
-	ring, err := pii.ParseKeyRing(spec)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "bench admin: rows=%d queries=%d loadavg=%s\n", cfg.rows, cfg.queries, loadAvg())
 
 	began := time.Now()

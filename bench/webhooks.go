@@ -23,7 +23,6 @@ import (
 	"gorm.io/gorm"
 
 	"realname/model"
-	"realname/service/pii"
 	"realname/service/webhook"
 )
 
@@ -94,22 +93,11 @@ func runWebhooks(parent context.Context, args []string, stdout, stderr io.Writer
 		defer os.RemoveAll(dir)
 		dsn = "sqlite://" + filepath.Join(dir, "bench.db")
 	}
-	db, err := model.Open(ctx, dsn, "", quiet)
+	db, ring, err := openMigrated(ctx, dsn, "", quiet)
 	if err != nil {
 		return err
 	}
 	defer model.Close(db)
-	if err := model.Migrate(ctx, db); err != nil {
-		return err
-	}
-	spec, err := pii.GenerateKeySpec()
-	if err != nil {
-		return err
-	}
-	ring, err := pii.ParseKeyRing(spec)
-	if err != nil {
-		return err
-	}
 	opts := webhook.Options{Workers: cfg.workers, BatchSize: cfg.batch}
 	services := make([]*webhook.Service, cfg.instances)
 	for i := range services {
