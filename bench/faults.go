@@ -88,15 +88,11 @@ func runFaults(parent context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	ctx, cancel := context.WithTimeout(parent, 2*cfg.duration+15*time.Minute)
 	defer cancel()
-	repo, err := repoRoot(cfg.repo)
-	if err != nil {
-		return err
-	}
 	cards, err := prepareCards()
 	if err != nil {
 		return err
 	}
-	st, err := newStack(ctx, repo)
+	st, err := newStack(ctx, cfg.repo)
 	if err != nil {
 		return err
 	}

@@ -84,15 +84,11 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 	ctx, cancel := context.WithTimeout(parent, budget)
 	defer cancel()
 
-	repo, err := repoRoot(cfg.repo)
-	if err != nil {
-		return err
-	}
 	cards, err := prepareCards()
 	if err != nil {
 		return err
 	}
-	st, err := newStack(ctx, repo)
+	st, err := newStack(ctx, cfg.repo)
 	if err != nil {
 		return err
 	}

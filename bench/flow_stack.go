@@ -75,8 +75,14 @@ type stack struct {
 	keep bool
 }
 
-// newStack builds the service into a fresh temporary directory.
-func newStack(ctx context.Context, repo string) (*stack, error) {
+// newStack builds the service from the repository at repoFlag (the -repo
+// flag; empty: found from the working directory) into a fresh temporary
+// directory.
+func newStack(ctx context.Context, repoFlag string) (*stack, error) {
+	repo, err := repoRoot(repoFlag)
+	if err != nil {
+		return nil, err
+	}
 	tmp, err := os.MkdirTemp("", "bench-flow-")
 	if err != nil {
 		return nil, err
