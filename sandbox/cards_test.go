@@ -2,10 +2,8 @@ package sandbox
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -168,7 +166,7 @@ func TestCardsRejects(t *testing.T) {
 		{"empty", nil, ErrNotImage},
 		{"truncated png", testSamples(t)[0].png[:2000], ErrNotImage},
 		{"gif", gifBuf.Bytes(), ErrNotImage},
-		{"header says 50 megapixels", pngClaiming(t, 10000, 5000), ErrImageTooLarge},
+		{"header says 50 megapixels", idcard.PNGClaiming(10000, 5000), ErrImageTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, _, err := c.Recognize(tc.data); !errors.Is(err, tc.want) {
@@ -179,20 +177,4 @@ func TestCardsRejects(t *testing.T) {
 			}
 		})
 	}
-}
-
-// pngClaiming returns a small PNG whose header announces w x h pixels, the
-// shape of a decompression bomb.
-func pngClaiming(t *testing.T, w, h uint32) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 16, 16))); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
-	// 8-byte signature, then IHDR: length, type, width, height, …, CRC.
-	binary.BigEndian.PutUint32(data[16:], w)
-	binary.BigEndian.PutUint32(data[20:], h)
-	binary.BigEndian.PutUint32(data[29:], crc32.ChecksumIEEE(data[12:29]))
-	return data
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/image/bmp"
 
 	"realname/service/ocr"
+	"realname/testdata/idcard"
 )
 
 // picture is 400×300 with a dark left half, so rotation is visible.
@@ -147,11 +148,7 @@ func TestPrepareRefuses(t *testing.T) {
 		t.Errorf("PDF: %v", err)
 	}
 	// A PNG header claiming 60000×60000: refused from the header alone.
-	ihdr := binary.BigEndian.AppendUint32(nil, 60000)
-	ihdr = binary.BigEndian.AppendUint32(ihdr, 60000)
-	ihdr = append(ihdr, 8, 2, 0, 0, 0)
-	bomb := append([]byte("\x89PNG\r\n\x1a\n"), pngChunk("IHDR", ihdr)...)
-	if _, err := ocr.Prepare(bomb, ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrBadImage) {
+	if _, err := ocr.Prepare(idcard.PNGClaiming(60000, 60000), ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrBadImage) {
 		t.Errorf("bomb: %v", err)
 	}
 	small := encode(t, func(b *bytes.Buffer) error { return png.Encode(b, image.NewGray(image.Rect(0, 0, 100, 60))) })

@@ -17,8 +17,12 @@ package idcard
 import (
 	"bytes"
 	"embed"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/png"
 	"path"
 )
 
@@ -104,5 +108,22 @@ func NotACard() []byte {
 	if err != nil {
 		panic("idcard: embedded not_a_card.png missing: " + err.Error())
 	}
+	return data
+}
+
+// PNGClaiming returns a 1×1 PNG whose header announces w×h pixels, with a
+// valid header checksum: the shape of a decompression bomb, for tests that
+// intake refuses it from the header alone rather than allocate for it.
+func PNGClaiming(w, h uint32) []byte {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		panic("idcard: encode a 1x1 PNG: " + err.Error())
+	}
+	data := buf.Bytes()
+	// 8-byte signature, then the IHDR chunk: length(4) "IHDR"(4) width(4)
+	// height(4) 5 more bytes, CRC over type and data.
+	binary.BigEndian.PutUint32(data[16:], w)
+	binary.BigEndian.PutUint32(data[20:], h)
+	binary.BigEndian.PutUint32(data[29:], crc32.ChecksumIEEE(data[12:29]))
 	return data
 }
