@@ -16,6 +16,7 @@ import (
 	"realname/config"
 	"realname/model"
 	"realname/service/admin"
+	"realname/service/clock"
 	"realname/service/keys"
 	"realname/service/pii"
 	"realname/service/review"
@@ -84,7 +85,7 @@ func openCmdEnv(environ []string, stderr io.Writer) (*cmdEnv, error) {
 	}
 	log := newLogger(cfg.LogLevel, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	db, err := model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+	db, err := model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log, clock.System{}.Now)
 	if err != nil {
 		stop()
 		return nil, err
@@ -167,7 +168,7 @@ func webhooksCmd(args, environ []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return nil, err
 		}
-		if db, err = model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log); err != nil {
+		if db, err = model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log, clock.System{}.Now); err != nil {
 			return nil, err
 		}
 		opts, err := webhookOptions(cfg.Webhook)

@@ -24,6 +24,7 @@ import (
 	"realname/model"
 	"realname/sandbox"
 	"realname/service/admin"
+	"realname/service/clock"
 	"realname/service/idcheck"
 	"realname/service/idempotency"
 	"realname/service/login"
@@ -98,7 +99,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	db, err := model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log)
+	clk := clock.System{}
+	db, err := model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log, clk.Now)
 	if err != nil {
 		return err
 	}
@@ -144,11 +146,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	tokens := token.New(rdb.Client, rdb.Prefix, tokenApps, token.NewWeChatFetcher(apiBase, cfg.WeChat.TokenMode), log, reg, token.Options{})
 	sessions := session.NewStore(rdb.Client, rdb.Prefix, cfg.SessionTTL)
 	logins := login.New(db, wechat.NewClient(wxApps, tokens), sessions, ring, apps[0].AppID)
-	flow, err := buildFlow(cfg, db, rdb, ring, tokens, apiBase, sandboxURL, apps[0].AppID, log, reg)
+	flow, err := buildFlow(cfg, db, rdb, ring, tokens, apiBase, sandboxURL, apps[0].AppID, clk, log, reg)
 	if err != nil {
 		return err
 	}
-	hooks, err := buildWebhooks(ctx, cfg, db, ring, log, reg)
+	hooks, err := buildWebhooks(ctx, cfg, db, ring, clk, log, reg)
 	if err != nil {
 		return err
 	}
@@ -162,7 +164,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	go func() { defer close(sweepDone); flow.RunSweeper(sweepCtx, cfg.SweepInterval) }()
 	// Stop the sweeper before the stores close (defers run last-in first-out).
 	defer func() { stopSweep(); <-sweepDone }()
-	accounts, err := admin.New(db, rdb.Client, rdb.Prefix, admin.Options{SessionTTL: cfg.Admin.SessionTTL,
+	accounts, err := admin.New(db, rdb.Client, rdb.Prefix, admin.Options{Clock: clk, SessionTTL: cfg.Admin.SessionTTL,
 		MaxFailures: cfg.Admin.MaxFailures, LockFor: cfg.Admin.LockFor}, log)
 	if err != nil {
 		return err
@@ -171,7 +173,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	reviews := review.New(db, ring, photos, flow, review.Options{ClaimTTL: cfg.Admin.ClaimTTL}, log)
+	reviews := review.New(db, ring, photos, flow, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, Clock: clk}, log)
 	engine := handler.New(handler.Deps{
 		Log:      log,
 		Registry: reg,
@@ -212,7 +214,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // the configured order (a vendor only when its credentials are set; all of
 // them, at the sandbox, in sandbox mode), the photo store and the policy.
 func buildFlow(cfg config.Config, db *gorm.DB, rdb *redisconn.Conn, ring *pii.KeyRing, tokens *token.Service,
-	wechatBase, sandboxURL, appID string, log *slog.Logger, reg prometheus.Registerer) (*verify.Service, error) {
+	wechatBase, sandboxURL, appID string, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) (*verify.Service, error) {
 	if sandboxURL != "" {
 		cfg.Apizero = config.Apizero{Key: sandbox.SandboxApizeroKey, BaseURL: sandboxURL + sandbox.ApizeroPrefix}
 		cfg.Apistore = config.Apistore{AppID: sandbox.SandboxApistoreAppID, Secret: sandbox.SandboxApistoreSecret, URL: sandboxURL + sandbox.ApistoreEndpoint}
@@ -281,7 +283,7 @@ func buildFlow(cfg config.Config, db *gorm.DB, rdb *redisconn.Conn, ring *pii.Ke
 	policy.RequireBack, policy.AccountsPerID, policy.RefuseExpired = cfg.Policy.RequireBack, cfg.Policy.AccountsPerID, cfg.Policy.RefuseExpired
 	policy.AllowCheck, policy.IdleExpiry, policy.StuckChecking = cfg.Policy.AllowCheck, cfg.Policy.IdleExpiry, cfg.Policy.StuckChecking
 	policy.ConsentVersion, policy.PhotoRetention = cfg.ConsentVersion, cfg.PhotoRetention
-	return verify.New(db, rdb.Client, rdb.Prefix, ocrChain, checkChain, ring, blobs, policy, log), nil
+	return verify.New(db, rdb.Client, rdb.Prefix, ocrChain, checkChain, ring, blobs, policy, clk, log), nil
 }
 
 // webhookOptions turns the configuration into dispatcher options.
@@ -309,8 +311,9 @@ func webhookOptions(w config.Webhook) (webhook.Options, error) {
 
 // buildWebhooks makes the webhook service and brings the configured
 // endpoint in line with the configuration, before the dispatcher runs.
-func buildWebhooks(ctx context.Context, cfg config.Config, db *gorm.DB, ring *pii.KeyRing, log *slog.Logger, reg prometheus.Registerer) (*webhook.Service, error) {
+func buildWebhooks(ctx context.Context, cfg config.Config, db *gorm.DB, ring *pii.KeyRing, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) (*webhook.Service, error) {
 	opts, err := webhookOptions(cfg.Webhook)
+	opts.Clock = clk
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"realname/model"
+	"realname/service/clock"
 	"realname/service/pii"
 	"realname/service/review"
 )
@@ -19,7 +20,7 @@ import (
 // as review.Queue built it, so the plan is of the query the pages run.
 func explainQueue(ctx context.Context, dsn, dataDir string, ring *pii.KeyRing, queries []adminQuery, w io.Writer) error {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := model.Open(ctx, dsn, dataDir, quiet)
+	db, err := model.Open(ctx, dsn, dataDir, quiet, clock.System{}.Now)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"realname/model"
 	"realname/sandbox"
+	"realname/service/clock"
 	"realname/service/pii"
 )
 
@@ -202,7 +203,7 @@ func (s *stack) start(ctx context.Context, cfg stackConfig) error {
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dataDir := filepath.Join(s.tmp, "instance-0")
-	if s.db, err = model.Open(ctx, s.dbURL, dataDir, quiet); err != nil {
+	if s.db, err = model.Open(ctx, s.dbURL, dataDir, quiet, clock.System{}.Now); err != nil {
 		return err
 	}
 	s.dialect = s.db.Name()

@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm"
 
 	"realname/model"
+	"realname/service/clock"
 	"realname/service/webhook"
 )
 
@@ -103,7 +104,7 @@ func runWebhooks(parent context.Context, args []string, stdout, stderr io.Writer
 	for i := range services {
 		idb := db
 		if i > 0 {
-			if idb, err = model.Open(ctx, dsn, "", quiet); err != nil {
+			if idb, err = model.Open(ctx, dsn, "", quiet, clock.System{}.Now); err != nil {
 				return err
 			}
 			defer model.Close(idb)

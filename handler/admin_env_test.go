@@ -25,6 +25,7 @@ import (
 	"realname/model/modeltest"
 	"realname/sandbox"
 	"realname/service/admin"
+	"realname/service/clock"
 	"realname/service/idcheck"
 	"realname/service/ocr"
 	"realname/service/pii"
@@ -89,7 +90,7 @@ func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 		o = ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg)
 		check = idcheck.NewChain([]idcheck.Provider{ace}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg)
 	}
-	flow := verify.New(db, conn.Client, conn.Prefix, o, check, ring, blobs, verify.DefaultPolicy(), quiet)
+	flow := verify.New(db, conn.Client, conn.Prefix, o, check, ring, blobs, verify.DefaultPolicy(), clock.System{}, quiet)
 	accounts, err := admin.New(db, conn.Client, conn.Prefix, admin.Options{BcryptCost: bcrypt.MinCost}, quiet)
 	if err != nil {
 		t.Fatal(err)

@@ -9,11 +9,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"realname/model"
+	"realname/service/clock"
 	"realname/service/review"
 )
-
-// china is the staff's calendar for the queue's date filters.
-var china = time.FixedZone("CST", 8*60*60)
 
 var queueStates = []string{model.StateReview, review.StateAny, model.StateDraft, model.StateRecognized,
 	model.StateChecking, model.StateVerified, model.StateRejected, model.StateExpired}
@@ -40,10 +38,10 @@ func (p *adminPages) queue(c *gin.Context) {
 		form.State = model.StateReview
 	}
 	f := review.QueueFilter{State: form.State, Reason: form.Reason, Provider: form.Provider, OpenID: form.OpenID}
-	if t, err := time.ParseInLocation("2006-01-02", form.From, china); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", form.From, clock.China()); err == nil {
 		f.From = t
 	}
-	if t, err := time.ParseInLocation("2006-01-02", form.To, china); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", form.To, clock.China()); err == nil {
 		f.To = t.AddDate(0, 0, 1) // the whole "to" day
 	}
 	if cur, err := review.ParseCursor(c.Query("after")); err == nil {

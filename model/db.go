@@ -47,15 +47,17 @@ func SetPool(sqlDB interface {
 // Open connects to the database named by dsn: empty means the SQLite file
 // realname.db in dataDir; otherwise a postgres://, mysql:// or sqlite:// URL.
 // It pings before returning so a wrong DSN fails at start, not at first use.
-func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger) (*gorm.DB, error) {
+// now is the process's one clock (clock.Clock.Now): gorm stamps created_at
+// and updated_at with it, so they agree with every time the services write.
+func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger, now func() time.Time) (*gorm.DB, error) {
 	dialector, err := dialectorFor(dsn, dataDir)
 	if err != nil {
 		return nil, err
 	}
 	db, err := gorm.Open(dialector, &gorm.Config{
-		// Stored times are UTC, in milliseconds (MySQL's DATETIME(3)), so the
-		// three databases agree on every value they hand back.
-		NowFunc:        func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) },
+		// The caller's clock reads UTC in milliseconds (MySQL's DATETIME(3)),
+		// so the three databases agree on every value they hand back.
+		NowFunc:        now,
 		TranslateError: true,
 		// Our models have no associations, so a single Create, Update or
 		// Delete is one statement and atomic on its own; gorm's default

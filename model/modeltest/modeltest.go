@@ -19,6 +19,7 @@ import (
 	"gorm.io/gorm"
 
 	"realname/model"
+	"realname/service/clock"
 )
 
 // Backend is one database the store suites run against.
@@ -101,7 +102,7 @@ func OpenDSN(t *testing.T, b Backend, migrate bool) (*gorm.DB, string) {
 
 func mustOpen(t *testing.T, ctx context.Context, dsn string, log *slog.Logger) *gorm.DB {
 	t.Helper()
-	db, err := model.Open(ctx, dsn, "", log)
+	db, err := model.Open(ctx, dsn, "", log, clock.System{}.Now)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
+
+	"realname/service/clock"
 )
 
 // Roles. Reviewers decide cases; admins also manage accounts and webhooks.
@@ -30,6 +32,7 @@ type Options struct {
 	LoginsPerIP   int           // login attempts per client address per window (30)
 	LoginsPerUser int           // login attempts per username per window (10)
 	BcryptCost    int           // 12; tests use bcrypt.MinCost
+	Clock         clock.Clock   // the process's clock (the wall clock when nil)
 }
 
 func (o Options) withDefaults() Options {
@@ -47,6 +50,9 @@ func (o Options) withDefaults() Options {
 	def(&o.LockFor, 15*time.Minute)
 	def(&o.LoginWindow, 15*time.Minute)
 	defInt(&o.MaxFailures, 5)
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
 	defInt(&o.LoginsPerIP, 30)
 	defInt(&o.LoginsPerUser, 10)
 	defInt(&o.BcryptCost, 12)
@@ -91,7 +97,7 @@ func New(db *gorm.DB, rdb redis.UniversalClient, prefix string, opts Options, lo
 		return nil, fmt.Errorf("admin: %w", err)
 	}
 	return &Service{db: db, rdb: rdb, prefix: prefix + "admin:", opts: opts, log: log.With("component", "admin"),
-		now: func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }, dummy: dummy}, nil
+		now: opts.Clock.Now, dummy: dummy}, nil
 }
 
 // SessionTTL is how long a session lasts, for the cookie's Max-Age.

@@ -41,7 +41,7 @@ const (
 func AppendEvent(ctx context.Context, tx *gorm.DB, e model.VerificationEvent) (model.VerificationEvent, error) {
 	tx = tx.WithContext(ctx)
 	if e.CreatedAt.IsZero() {
-		e.CreatedAt = now()
+		e.CreatedAt = tx.NowFunc() // the process's clock, given to model.Open
 	}
 	e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Millisecond)
 	if e.Data == "" {

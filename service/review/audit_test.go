@@ -14,6 +14,7 @@ import (
 func TestAuditLogAndCSV(t *testing.T) {
 	db := modeltest.Open(t, modeltest.Backends()[0], true)
 	f := newFixture(t, db)
+	db = f.db // carries the fixture's clock
 	ctx := context.Background()
 	ann, bob := f.admin(t, "ann", "reviewer"), f.admin(t, "bob", "admin")
 	v := f.seedCase(t, seed{reason: verify.ReasonNoRecord})

@@ -16,6 +16,7 @@ import (
 func TestCaseMaskedAndReveal(t *testing.T) {
 	db := modeltest.Open(t, modeltest.Backends()[0], true)
 	f := newFixture(t, db)
+	db = f.db // carries the fixture's clock
 	ctx := context.Background()
 	ann, bob := f.admin(t, "ann", "reviewer"), f.admin(t, "bob", "reviewer")
 	v := f.seedCase(t, seed{reason: verify.ReasonOCRMismatch, photos: true, warnings: []string{"copy_suspected"},
@@ -75,12 +76,11 @@ func TestCaseMaskedAndReveal(t *testing.T) {
 	if _, err := f.svc.Photo(ctx, v.ID, ann, "../etc"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("bad side: %v", err)
 	}
-	f.svc.now = func() time.Time { return time.Now().UTC().Add(16 * time.Minute) }
+	f.clk.Advance(16 * time.Minute)
 	if _, err := f.svc.Photo(ctx, v.ID, ann, "front"); !errors.Is(err, ErrRevealRequired) {
 		t.Fatalf("photo after the reveal window: %v", err)
 	}
-	f.svc.now = now
-	now := time.Now()
+	now := f.clk.Now()
 	db.Model(&model.Verification{}).Where("id = ?", v.ID).Update("photos_deleted_at", &now)
 	if _, err := f.svc.Photo(ctx, v.ID, ann, "front"); !errors.Is(err, ErrPhotosGone) {
 		t.Fatalf("photo after deletion: %v", err)
@@ -98,6 +98,7 @@ func TestCaseMaskedAndReveal(t *testing.T) {
 func TestCaseWebhookDeliveries(t *testing.T) {
 	db := modeltest.Open(t, modeltest.Backends()[0], true)
 	f := newFixture(t, db)
+	db = f.db // carries the fixture's clock
 	v := f.seedCase(t, seed{reason: verify.ReasonNoRecord})
 	ep := model.WebhookEndpoint{URL: "https://biz.example/hook", SecretEnc: []byte("x"), Enabled: true}
 	if err := db.Create(&ep).Error; err != nil {
@@ -106,7 +107,7 @@ func TestCaseWebhookDeliveries(t *testing.T) {
 	var ev model.WebhookEvent
 	db.Where("verification_id = ?", v.ID).First(&ev)
 	d := model.WebhookDelivery{EventID: ev.ID, EndpointID: ep.ID, Status: "failed", Attempts: 3, LastStatus: 502,
-		NextAttemptAt: time.Now().UTC().Truncate(time.Millisecond)}
+		NextAttemptAt: f.clk.Now()}
 	if err := db.Create(&d).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +126,7 @@ func TestCaseWebhookDeliveries(t *testing.T) {
 func TestDashboard(t *testing.T) {
 	db := modeltest.Open(t, modeltest.Backends()[0], true)
 	f := newFixture(t, db)
+	db = f.db // carries the fixture's clock
 	ann := f.admin(t, "ann", "reviewer")
 	f.seedCase(t, seed{reason: verify.ReasonNoRecord, check: "no_record"})
 	v := f.seedCase(t, seed{reason: verify.ReasonNoRecord, check: "failed"})

@@ -22,6 +22,7 @@ import (
 func TestVerifyChainDetectsTampering(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
+		db = f.db // carries the fixture's clock
 		ctx := context.Background()
 		ann := f.admin(t, "ann", "reviewer")
 		v := f.seedCase(t, seed{reason: verify.ReasonNoRecord})
@@ -101,6 +102,7 @@ func TestChainOverRealFlow(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = srv.Close(context.Background()) })
 		f := newFixture(t, db)
+		db = f.db // carries the fixture's clock
 		conn := redistest.Open(t)
 		reg := prometheus.NewRegistry()
 		az := ocr.NewApizero(srv.URL()+sandbox.ApizeroPrefix, sandbox.SandboxApizeroKey, nil)
@@ -110,8 +112,8 @@ func TestChainOverRealFlow(t *testing.T) {
 		}
 		flow := verify.New(db, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
 			idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, f.ring, idcheck.ChainOptions{}, quiet, reg),
-			f.ring, f.blobs, verify.DefaultPolicy(), quiet)
-		f.svc = New(db, f.ring, f.blobs, flow, Options{}, quiet)
+			f.ring, f.blobs, verify.DefaultPolicy(), f.clk, quiet)
+		f.svc = New(db, f.ring, f.blobs, flow, Options{Clock: f.clk}, quiet)
 		vid := runToReview(t, db, flow, "norecord")
 		ann := f.admin(t, "ann", "reviewer")
 		if err := f.svc.Claim(ctx, vid, ann); err != nil {

@@ -18,6 +18,7 @@ import (
 func TestClaimAndApprove(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
+		db = f.db // carries the fixture's clock
 		ctx := context.Background()
 		ann, bob := f.admin(t, "ann", "reviewer"), f.admin(t, "bob", "reviewer")
 		v := f.seedCase(t, seed{reason: verify.ReasonNoRecord, check: "no_record"})
@@ -69,14 +70,14 @@ func TestClaimAndApprove(t *testing.T) {
 func TestClaimExpires(t *testing.T) {
 	db := modeltest.Open(t, modeltest.Backends()[0], true)
 	f := newFixture(t, db)
+	db = f.db // carries the fixture's clock
 	ctx := context.Background()
 	ann, bob := f.admin(t, "ann", "reviewer"), f.admin(t, "bob", "reviewer")
 	v := f.seedCase(t, seed{reason: verify.ReasonNoRecord})
 	if err := f.svc.Claim(ctx, v.ID, ann); err != nil {
 		t.Fatal(err)
 	}
-	clock := time.Now().UTC().Add(31 * time.Minute).Truncate(time.Millisecond)
-	f.svc.now = func() time.Time { return clock }
+	f.clk.Advance(31 * time.Minute)
 	if err := f.svc.Claim(ctx, v.ID, bob); err != nil {
 		t.Fatalf("claim after expiry: %v", err)
 	}
@@ -96,6 +97,7 @@ func TestClaimExpires(t *testing.T) {
 func TestConcurrentClaims(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
+		db = f.db // carries the fixture's clock
 		v := f.seedCase(t, seed{reason: verify.ReasonNoRecord})
 		var ids []int64
 		for _, n := range []string{"a1", "a2", "a3", "a4", "a5", "a6"} {
@@ -129,6 +131,7 @@ func TestConcurrentClaims(t *testing.T) {
 func TestFourEyes(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
+		db = f.db // carries the fixture's clock
 		ctx := context.Background()
 		ann, bob := f.admin(t, "ann", "reviewer"), f.admin(t, "bob", "reviewer")
 		// The check said mismatch; staff think the vendor is wrong.
@@ -179,6 +182,7 @@ func TestFourEyes(t *testing.T) {
 func TestRejectAndResubmit(t *testing.T) {
 	db := modeltest.Open(t, modeltest.Backends()[0], true)
 	f := newFixture(t, db)
+	db = f.db // carries the fixture's clock
 	ctx := context.Background()
 	ann := f.admin(t, "ann", "reviewer")
 	v := f.seedCase(t, seed{reason: verify.ReasonOCRMismatch})

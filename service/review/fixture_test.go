@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"realname/model"
+	"realname/service/clock"
 	"realname/service/ocr"
 	"realname/service/pii"
 	"realname/service/redisconn/redistest"
@@ -31,6 +32,7 @@ type fixture struct {
 	ring  *pii.KeyRing
 	blobs *pii.FileBlobs
 	flow  *verify.Service
+	clk   *clock.Manual
 	n     int
 }
 
@@ -46,8 +48,12 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 		t.Fatal(err)
 	}
 	conn := redistest.Open(t)
-	flow := verify.New(db, conn.Client, conn.Prefix, nil, nil, ring, blobs, verify.DefaultPolicy(), quiet)
-	return &fixture{svc: New(db, ring, blobs, flow, Options{}, quiet), db: db, ring: ring, blobs: blobs, flow: flow}
+	// One clock for the services and the database, at a fixed moment: no
+	// test here depends on the calendar.
+	clk := clock.NewManual(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
+	db = db.Session(&gorm.Session{NowFunc: clk.Now})
+	flow := verify.New(db, conn.Client, conn.Prefix, nil, nil, ring, blobs, verify.DefaultPolicy(), clk, quiet)
+	return &fixture{svc: New(db, ring, blobs, flow, Options{Clock: clk}, quiet), db: db, ring: ring, blobs: blobs, flow: flow, clk: clk}
 }
 
 // admin inserts a staff account and returns its id.
@@ -89,7 +95,7 @@ func (f *fixture) seedCase(t *testing.T, s seed) model.Verification {
 		s.state = model.StateReview
 	}
 	if s.openid == "" {
-		s.openid = fmt.Sprintf("o-%d-%d", f.n, time.Now().UnixNano())
+		s.openid = fmt.Sprintf("o-%d-%d", f.n, f.clk.Now().UnixNano())
 	}
 	if s.name == "" {
 		s.name = "张三"
@@ -108,7 +114,7 @@ func (f *fixture) seedCase(t *testing.T, s seed) model.Verification {
 		s.back = &ocr.Fields{Side: ocr.SideBack, Authority: "北京市公安局朝阳分局", ValidFrom: "2015-01-01", ValidTo: "2035-01-01"}
 	}
 	if s.updatedAt.IsZero() {
-		s.updatedAt = time.Now().UTC().Truncate(time.Millisecond)
+		s.updatedAt = f.clk.Now()
 	}
 	u := model.User{AppID: "wxtest", OpenID: s.openid}
 	if err := f.db.Create(&u).Error; err != nil {

@@ -17,6 +17,7 @@ import (
 func TestQueueKeysetAndFilters(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
+		db = f.db // carries the fixture's clock
 		ctx := context.Background()
 		base := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 		var want []int64
@@ -102,6 +103,7 @@ func TestQueueKeysetAndFilters(t *testing.T) {
 func TestQueuePlanUsesIndex(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
+		db = f.db // carries the fixture's clock
 		for range 10 {
 			f.seedCase(t, seed{reason: verify.ReasonNoRecord})
 		}

@@ -20,6 +20,7 @@ import (
 	"gorm.io/gorm"
 
 	"realname/model"
+	"realname/service/clock"
 	"realname/service/verify"
 )
 
@@ -43,6 +44,7 @@ type Blobs interface {
 type Options struct {
 	ClaimTTL     time.Duration // how long a claim holds without a decision (30m)
 	RevealWindow time.Duration // how long after a reveal the reviewer may load the photos (15m)
+	Clock        clock.Clock   // the process's clock (the wall clock when nil)
 }
 
 // Service runs the review actions.
@@ -65,12 +67,12 @@ func New(db *gorm.DB, crypto Crypto, blobs Blobs, decide Decider, opts Options, 
 	if opts.RevealWindow <= 0 {
 		opts.RevealWindow = 15 * time.Minute
 	}
+	if opts.Clock == nil {
+		opts.Clock = clock.System{}
+	}
 	return &Service{db: db, crypto: crypto, blobs: blobs, decide: decide, opts: opts,
-		log: log.With("component", "review"), now: now, china: time.FixedZone("CST", 8*60*60)}
+		log: log.With("component", "review"), now: opts.Clock.Now, china: clock.China()}
 }
-
-// now is the stored-time clock: UTC, milliseconds, as the database keeps it.
-func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 // Errors the pages map to messages.
 var (

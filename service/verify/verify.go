@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
+	"realname/service/clock"
 	"realname/service/idcheck"
 	"realname/service/ocr"
 )
@@ -104,12 +105,12 @@ type Service struct {
 	china  *time.Location
 }
 
-// New builds the flow from its dependencies.
-func New(db *gorm.DB, rdb redis.UniversalClient, prefix string, o OCR, c IDCheck, crypto Crypto, blobs Blobs, policy Policy, log *slog.Logger) *Service {
+// New builds the flow from its dependencies. clk is the process's one
+// clock; db must stamp times with the same one (model.Open's now).
+func New(db *gorm.DB, rdb redis.UniversalClient, prefix string, o OCR, c IDCheck, crypto Crypto, blobs Blobs, policy Policy, clk clock.Clock, log *slog.Logger) *Service {
 	return &Service{
 		db: db, rdb: rdb, prefix: prefix + "verify:", ocr: o, check: c, crypto: crypto, blobs: blobs,
-		policy: policy, log: log.With("component", "verify"), now: func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }, // the stored precision, so event hashes recompute
-		china: time.FixedZone("CST", 8*60*60),
+		policy: policy, log: log.With("component", "verify"), now: clk.Now, china: clock.China(),
 	}
 }
 

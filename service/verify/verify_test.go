@@ -18,6 +18,7 @@ import (
 	"realname/model"
 	"realname/model/modeltest"
 	"realname/sandbox"
+	"realname/service/clock"
 	"realname/service/idcheck"
 	"realname/service/ocr"
 	"realname/service/pii"
@@ -54,11 +55,11 @@ func TestTransitionTable(t *testing.T) {
 // fixture is the flow over the sandbox fakes, a real database and Redis,
 // with a clock the test moves.
 type fixture struct {
-	svc   *Service
-	db    *gorm.DB
-	dir   string
-	clock time.Time
-	srv   *sandbox.Server
+	svc *Service
+	db  *gorm.DB
+	dir string
+	clk *clock.Manual
+	srv *sandbox.Server
 }
 
 func newFixture(t *testing.T, db *gorm.DB) *fixture {
@@ -91,11 +92,14 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	f := &fixture{db: db, dir: dir, srv: srv, clock: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}
+	// One clock for the flow and the database, at a fixed moment: no test
+	// here depends on the calendar.
+	clk := clock.NewManual(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
+	db = db.Session(&gorm.Session{NowFunc: clk.Now})
+	f := &fixture{db: db, dir: dir, srv: srv, clk: clk}
 	f.svc = New(db, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
 		idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
-		ring, blobs, DefaultPolicy(), quiet)
-	f.svc.now = func() time.Time { return f.clock }
+		ring, blobs, DefaultPolicy(), clk, quiet)
 	return f
 }
 
@@ -139,6 +143,7 @@ func (f *fixture) recognized(t *testing.T, u User, key string) (idcard.Card, Vie
 func TestSubmitDecisions(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
+		db = f.db // carries the fixture's clock
 		ctx := context.Background()
 		for _, tc := range []struct{ key, state, reason string }{
 			{"male", model.StateVerified, ""},
@@ -177,6 +182,7 @@ func TestSubmitDecisions(t *testing.T) {
 func TestMinAgeAndAttemptLimit(t *testing.T) {
 	db := modeltest.Open(t, modeltest.Backends()[0], true)
 	f := newFixture(t, db)
+	db = f.db // carries the fixture's clock
 	f.svc.policy.MinAge = 18
 	ctx := context.Background()
 	u := f.user(t, "o-minor")
@@ -203,9 +209,25 @@ func TestMinAgeAndAttemptLimit(t *testing.T) {
 	}
 }
 
+// sweepStarts are the moments the sweeper test starts at: the fixture's
+// day and a year later, so a sweep never depends on when the suite runs
+// (it once failed every run after the fixture's date had passed).
+var sweepStarts = []time.Time{
+	time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC),
+	time.Date(2027, 11, 23, 3, 0, 0, 0, time.UTC),
+}
+
 func TestSweepExpiresRescuesAndDeletesPhotos(t *testing.T) {
+	for _, start := range sweepStarts {
+		t.Run(start.Format("2006-01-02"), func(t *testing.T) { testSweep(t, start) })
+	}
+}
+
+func testSweep(t *testing.T, start time.Time) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
+		f.clk.Set(start)
+		db = f.db // carries the fixture's clock
 		ctx := context.Background()
 		idle := f.user(t, "o-idle")
 		f.recognized(t, idle, "female")
@@ -228,7 +250,7 @@ func TestSweepExpiresRescuesAndDeletesPhotos(t *testing.T) {
 		if n := photos(); n != 6 {
 			t.Fatalf("%d photos stored, want 6", n)
 		}
-		f.clock = f.clock.Add(25 * time.Hour)
+		f.clk.Advance(25 * time.Hour)
 		st, err := f.svc.Sweep(ctx, 100)
 		if err != nil {
 			t.Fatal(err)
@@ -236,7 +258,7 @@ func TestSweepExpiresRescuesAndDeletesPhotos(t *testing.T) {
 		if st.Expired != 1 || st.Rescued != 1 || st.PhotosDeleted != 0 {
 			t.Fatalf("first sweep: %+v", st)
 		}
-		f.clock = f.clock.Add(73 * time.Hour)
+		f.clk.Advance(73 * time.Hour)
 		// The decided and the expired lose their photos; the case now in
 		// review keeps them for the reviewer.
 		if st, err = f.svc.Sweep(ctx, 100); err != nil || st.PhotosDeleted != 2 {
@@ -260,6 +282,7 @@ func TestSweepExpiresRescuesAndDeletesPhotos(t *testing.T) {
 func TestEraseKeepsOnlyTheSkeleton(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
+		db = f.db // carries the fixture's clock
 		ctx := context.Background()
 		u := f.user(t, "o-erase")
 		c, _ := f.recognized(t, u, "male")
@@ -313,6 +336,7 @@ func TestEraseKeepsOnlyTheSkeleton(t *testing.T) {
 func TestReview(t *testing.T) {
 	db := modeltest.Open(t, modeltest.Backends()[0], true)
 	f := newFixture(t, db)
+	db = f.db // carries the fixture's clock
 	ctx := context.Background()
 	u := f.user(t, "o-review")
 	c, _ := f.recognized(t, u, "norecord")
@@ -335,6 +359,7 @@ func TestReview(t *testing.T) {
 func TestConcurrentAccountsOneNumber(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
+		db = f.db // carries the fixture's clock
 		ctx := context.Background()
 		var users []User
 		var c idcard.Card
@@ -382,6 +407,7 @@ func TestConcurrentAccountsOneNumber(t *testing.T) {
 func TestParallelFirstUploads(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		f := newFixture(t, db)
+		db = f.db // carries the fixture's clock
 		ctx := context.Background()
 		for i := range 3 {
 			u := f.user(t, fmt.Sprintf("o-parallel-%d", i))

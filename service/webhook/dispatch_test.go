@@ -12,6 +12,7 @@ import (
 
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/service/clock"
 	"realname/service/webhook"
 )
 
@@ -42,7 +43,7 @@ func TestEveryEventArrivesThroughAnOutage(t *testing.T) {
 			run(t, first)
 			if b.Name != model.DialectSQLite {
 				// A second instance: its own pool, its own workers.
-				db2, err := model.Open(ctx, dsn, "", quietLog())
+				db2, err := model.Open(ctx, dsn, "", quietLog(), clock.System{}.Now)
 				if err != nil {
 					t.Fatal(err)
 				}

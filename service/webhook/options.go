@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"realname/service/clock"
 	"strings"
 	"time"
 )
@@ -51,6 +52,9 @@ type Options struct {
 	// AllowCIDRs are destinations allowed even though they are private,
 	// e.g. the business system's subnet.
 	AllowCIDRs []netip.Prefix
+	// Clock is the process's clock, the one the database stamps rows with;
+	// the wall clock when nil.
+	Clock clock.Clock
 }
 
 // DefaultSchedule is the retry schedule when Options.Schedule is empty:
@@ -70,6 +74,9 @@ func (o Options) withDefaults() (Options, error) {
 		if *d == 0 {
 			*d = v
 		}
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
 	}
 	def(&o.Timeout, 10*time.Second)
 	def(&o.Lease, max(time.Minute, 2*o.Timeout))

@@ -120,8 +120,8 @@ func (s *Service) Run(ctx context.Context) {
 	s.open.CloseIdleConnections()
 }
 
-// now is the database's clock: UTC, milliseconds, as model.Open stores.
-func (s *Service) now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+// now reads the process's clock (Options.Clock), the one model.Open stamps rows with.
+func (s *Service) now() time.Time { return s.opts.Clock.Now() }
 
 // kick wakes idle workers without blocking when they are all awake.
 func (s *Service) kick() {
