@@ -20,6 +20,7 @@ import (
 	"realname/service/keys"
 	"realname/service/pii"
 	"realname/service/review"
+	"realname/service/store"
 	"realname/service/webhook"
 )
 
@@ -61,7 +62,7 @@ func keysCmd(args, environ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := keys.New(env.db, ring, blobs, *batch, env.log).Run(env.ctx)
+	st, err := keys.New(env.db, store.New(env.db, clock.System{}, env.log), ring, blobs, *batch, env.log).Run(env.ctx)
 	fmt.Fprintf(stdout, "re-encrypted: users=%d verifications=%d attempts=%d photos=%d webhook_secrets=%d; bindings rehashed=%d\n",
 		st.Users, st.Verifications, st.Attempts, st.Blobs, st.WebhookSecrets, st.Bindings)
 	return err

@@ -33,6 +33,7 @@ import (
 	"realname/service/redisconn"
 	"realname/service/review"
 	"realname/service/session"
+	"realname/service/store"
 	"realname/service/token"
 	"realname/service/verify"
 	"realname/service/webhook"
@@ -117,6 +118,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer closeLogged(log, "redis", rdb.Close)
 	log.Info("stores ready", "database", db.Name(), "redis", rdb.Kind)
+	verifications := store.New(db, clk, log)
 
 	templates, err := web.Templates()
 	if err != nil {
@@ -146,7 +148,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	tokens := token.New(rdb.Client, rdb.Prefix, tokenApps, token.NewWeChatFetcher(apiBase, cfg.WeChat.TokenMode), log, reg, token.Options{})
 	sessions := session.NewStore(rdb.Client, rdb.Prefix, cfg.SessionTTL)
 	logins := login.New(db, wechat.NewClient(wxApps, tokens), sessions, ring, apps[0].AppID)
-	flow, err := buildFlow(cfg, db, rdb, ring, tokens, apiBase, sandboxURL, apps[0].AppID, clk, log, reg)
+	flow, err := buildFlow(cfg, verifications, rdb, ring, tokens, apiBase, sandboxURL, apps[0].AppID, clk, log, reg)
 	if err != nil {
 		return err
 	}
@@ -173,7 +175,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	reviews := review.New(db, ring, photos, flow, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, Clock: clk}, log)
+	reviews := review.New(db, ring, photos, verifications, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, Clock: clk}, log)
 	engine := handler.New(handler.Deps{
 		Log:      log,
 		Registry: reg,
@@ -213,7 +215,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 // buildFlow assembles the verification flow: the OCR and name/ID chains in
 // the configured order (a vendor only when its credentials are set; all of
 // them, at the sandbox, in sandbox mode), the photo store and the policy.
-func buildFlow(cfg config.Config, db *gorm.DB, rdb *redisconn.Conn, ring *pii.KeyRing, tokens *token.Service,
+func buildFlow(cfg config.Config, st *store.Store, rdb *redisconn.Conn, ring *pii.KeyRing, tokens *token.Service,
 	wechatBase, sandboxURL, appID string, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) (*verify.Service, error) {
 	if sandboxURL != "" {
 		cfg.Apizero = config.Apizero{Key: sandbox.SandboxApizeroKey, BaseURL: sandboxURL + sandbox.ApizeroPrefix}
@@ -283,7 +285,7 @@ func buildFlow(cfg config.Config, db *gorm.DB, rdb *redisconn.Conn, ring *pii.Ke
 	policy.RequireBack, policy.AccountsPerID, policy.RefuseExpired = cfg.Policy.RequireBack, cfg.Policy.AccountsPerID, cfg.Policy.RefuseExpired
 	policy.AllowCheck, policy.IdleExpiry, policy.StuckChecking = cfg.Policy.AllowCheck, cfg.Policy.IdleExpiry, cfg.Policy.StuckChecking
 	policy.ConsentVersion, policy.PhotoRetention = cfg.ConsentVersion, cfg.PhotoRetention
-	return verify.New(db, rdb.Client, rdb.Prefix, ocrChain, checkChain, ring, blobs, policy, clk, log), nil
+	return verify.New(st, rdb.Client, rdb.Prefix, ocrChain, checkChain, ring, blobs, policy, clk, log), nil
 }
 
 // webhookOptions turns the configuration into dispatcher options.

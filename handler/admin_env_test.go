@@ -31,6 +31,7 @@ import (
 	"realname/service/pii"
 	"realname/service/redisconn/redistest"
 	"realname/service/review"
+	"realname/service/store"
 	"realname/service/token"
 	"realname/service/verify"
 	"realname/web"
@@ -90,7 +91,8 @@ func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 		o = ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg)
 		check = idcheck.NewChain([]idcheck.Provider{ace}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg)
 	}
-	flow := verify.New(db, conn.Client, conn.Prefix, o, check, ring, blobs, verify.DefaultPolicy(), clock.System{}, quiet)
+	st := store.New(db, clock.System{}, quiet)
+	flow := verify.New(st, conn.Client, conn.Prefix, o, check, ring, blobs, verify.DefaultPolicy(), clock.System{}, quiet)
 	accounts, err := admin.New(db, conn.Client, conn.Prefix, admin.Options{BcryptCost: bcrypt.MinCost}, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +103,7 @@ func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 	}
 	d := Deps{Log: quiet, Registry: prometheus.NewRegistry(), Version: "test", MaxBodyBytes: 64 << 10,
 		MaxUploadBytes: 1 << 20, RequestTimeout: 10 * time.Second, Templates: templates, Static: web.Static()}
-	a := AdminDeps{Accounts: accounts, Review: review.New(db, ring, blobs, flow, review.Options{}, quiet),
+	a := AdminDeps{Accounts: accounts, Review: review.New(db, ring, blobs, st, review.Options{}, quiet),
 		Webhooks: hooks, Tokens: fakeTokens{}, CSRFKey: ring.Hash("admin_csrf", nil)}
 	d.Admin = &a
 	e := New(d)

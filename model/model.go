@@ -4,7 +4,8 @@ package model
 
 import "time"
 
-// Verification states; the transition table lives in service/verify.
+// Verification states as stored; the typed states and their transition
+// table live in service/store, the one writer of verifications.
 const (
 	StateDraft      = "draft"
 	StateRecognized = "recognized"
@@ -13,6 +14,7 @@ const (
 	StateRejected   = "rejected"
 	StateReview     = "review"
 	StateExpired    = "expired"
+	StateErased     = "erased"
 )
 
 // User is one Mini Program user, keyed by (app id, openid).
@@ -58,8 +60,12 @@ type Verification struct {
 	ConsentVersion  string     `gorm:"size:32;not null;default:''"`
 	PhotosDeletedAt *time.Time `gorm:"index:ix_verifications_photos,priority:1"`
 	ErasedAt        *time.Time // personal fields wiped at the user's request
-	CreatedAt       time.Time  `gorm:"not null;index:ix_verifications_user,priority:2"`
-	UpdatedAt       time.Time  `gorm:"not null;index:ix_verifications_queue,priority:2;index:ix_verifications_photos,priority:2"`
+	// ChainHead is the hash of the newest audit event of this verification:
+	// appending an event reads it with the row lock the step already holds,
+	// instead of a locking read of the events table.
+	ChainHead string    `gorm:"size:64;not null;default:''"`
+	CreatedAt time.Time `gorm:"not null;index:ix_verifications_user,priority:2"`
+	UpdatedAt time.Time `gorm:"not null;index:ix_verifications_queue,priority:2;index:ix_verifications_photos,priority:2"`
 }
 
 // Consent records that a user agreed to a version of the personal-data

@@ -12,6 +12,7 @@ import (
 	"realname/model"
 	"realname/service/login"
 	"realname/service/pii"
+	"realname/service/store"
 	"realname/service/verify"
 	"realname/service/webhook"
 )
@@ -34,18 +35,20 @@ type Stats struct {
 // stopped and restarted at any point.
 type Rotator struct {
 	db    *gorm.DB
+	store *store.Store
 	ring  Ring
 	blobs *pii.FileBlobs
 	batch int
 	log   *slog.Logger
 }
 
-// New returns a rotator; blobs may be nil to skip photos.
-func New(db *gorm.DB, ring Ring, blobs *pii.FileBlobs, batch int, log *slog.Logger) *Rotator {
+// New returns a rotator; blobs may be nil to skip photos. Verifications
+// and their attempts are rewritten through st, their one writer.
+func New(db *gorm.DB, st *store.Store, ring Ring, blobs *pii.FileBlobs, batch int, log *slog.Logger) *Rotator {
 	if batch <= 0 {
 		batch = 500
 	}
-	return &Rotator{db: db, ring: ring, blobs: blobs, batch: batch, log: log}
+	return &Rotator{db: db, store: st, ring: ring, blobs: blobs, batch: batch, log: log}
 }
 
 // reseal re-encrypts ct under aad when it is not sealed with the primary key.
@@ -127,59 +130,56 @@ func (r *Rotator) users(ctx context.Context, st *Stats) error {
 
 // verifications re-seals every personal column and recomputes the ID
 // number's lookup hash (and its bindings), which changes when the hash
-// key follows the primary key.
+// key follows the primary key. Each row is re-read under its lock, so a
+// step committing meanwhile is never overwritten with an older reading.
 func (r *Rotator) verifications(ctx context.Context, st *Stats) error {
 	var last int64
 	for {
-		var rows []model.Verification
-		if err := r.db.WithContext(ctx).Where("id > ?", last).Order("id").Limit(r.batch).Find(&rows).Error; err != nil {
+		var ids []int64
+		if err := r.db.WithContext(ctx).Model(&model.Verification{}).Where("id > ?", last).Order("id").Limit(r.batch).Pluck("id", &ids).Error; err != nil {
 			return err
 		}
-		if len(rows) == 0 {
+		if len(ids) == 0 {
 			return nil
 		}
-		err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			for _, v := range rows {
-				set := map[string]any{}
-				for col, ct := range map[string][]byte{"name_enc": v.NameEnc, "id_number_enc": v.IDNumberEnc,
-					"fields_enc": v.FieldsEnc, "corrections_enc": v.CorrectionsEnc} {
-					out, changed, err := r.reseal(ct, verify.FieldAAD(col, v.ID))
-					if err != nil {
-						return fmt.Errorf("verification %d %s: %w", v.ID, col, err)
-					}
-					if changed {
-						set[col] = out
-					}
-				}
-				if len(v.IDNumberEnc) > 0 {
-					num, err := r.ring.Decrypt(v.IDNumberEnc, verify.FieldAAD("id_number_enc", v.ID))
-					if err != nil {
-						return fmt.Errorf("verification %d id number: %w", v.ID, err)
-					}
-					if h := r.ring.Hash(pii.PurposeIDNumber, num); string(h) != string(v.IDNumberHash) {
-						set["id_number_hash"] = h
-						res := tx.Model(&model.IDBinding{}).Where("verification_id = ?", v.ID).Update("id_number_hash", h)
-						if res.Error != nil {
-							return res.Error
-						}
-						st.Bindings += int(res.RowsAffected)
-					}
-				}
-				if len(set) == 0 {
-					continue
-				}
-				if err := tx.Model(&model.Verification{}).Where("id = ?", v.ID).Updates(set).Error; err != nil {
-					return err
-				}
+		for _, id := range ids {
+			changed, bound, err := r.store.Reseal(ctx, id, r.resealVerification)
+			if err != nil {
+				return fmt.Errorf("verification %d: %w", id, err)
+			}
+			if changed {
 				st.Verifications++
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			st.Bindings += bound
 		}
-		last = rows[len(rows)-1].ID
+		last = ids[len(ids)-1]
 	}
+}
+
+func (r *Rotator) resealVerification(v model.Verification) (store.Resealed, error) {
+	var out store.Resealed
+	for _, col := range []struct {
+		name string
+		ct   []byte
+		dst  *[]byte
+	}{{"name_enc", v.NameEnc, &out.NameEnc}, {"id_number_enc", v.IDNumberEnc, &out.IDNumberEnc},
+		{"fields_enc", v.FieldsEnc, &out.FieldsEnc}, {"corrections_enc", v.CorrectionsEnc, &out.CorrectionsEnc}} {
+		ct, changed, err := r.reseal(col.ct, verify.FieldAAD(col.name, v.ID))
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", col.name, err)
+		}
+		if changed {
+			*col.dst = ct
+		}
+	}
+	if len(v.IDNumberEnc) > 0 {
+		num, err := r.ring.Decrypt(v.IDNumberEnc, verify.FieldAAD("id_number_enc", v.ID))
+		if err != nil {
+			return out, fmt.Errorf("id number: %w", err)
+		}
+		out.IDNumberHash = r.ring.Hash(pii.PurposeIDNumber, num)
+	}
+	return out, nil
 }
 
 func (r *Rotator) attempts(ctx context.Context, st *Stats) error {
@@ -192,14 +192,14 @@ func (r *Rotator) attempts(ctx context.Context, st *Stats) error {
 		if len(rows) == 0 {
 			return nil
 		}
-		err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := r.store.InTx(ctx, func(ctx context.Context) error {
 			for _, a := range rows {
 				ct, changed, err := r.reseal(a.FieldsEnc, verify.AttemptAAD(a.VerificationID))
 				if err != nil {
 					return fmt.Errorf("attempt %d: %w", a.ID, err)
 				}
 				if changed {
-					if err := tx.Model(&model.ProviderAttempt{}).Where("id = ?", a.ID).Update("fields_enc", ct).Error; err != nil {
+					if err := r.store.ResealAttempt(ctx, a.ID, ct); err != nil {
 						return err
 					}
 					st.Attempts++

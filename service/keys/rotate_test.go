@@ -11,9 +11,11 @@ import (
 
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/service/clock"
 	"realname/service/keys"
 	"realname/service/login"
 	"realname/service/pii"
+	"realname/service/store"
 	"realname/service/verify"
 )
 
@@ -57,7 +59,7 @@ func TestRotateReencryptsEverything(t *testing.T) {
 		}
 		blobs, _ := pii.NewFileBlobs(dir, ring)
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-		st, err := keys.New(db, ring, blobs, 1, quiet).Run(ctx)
+		st, err := keys.New(db, store.New(db, clock.System{}, quiet), ring, blobs, 1, quiet).Run(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +91,7 @@ func TestRotateReencryptsEverything(t *testing.T) {
 			t.Fatalf("photo: %v", err)
 		}
 		// A second run has nothing left to do.
-		if st, err := keys.New(db, ring, blobs, 100, quiet).Run(ctx); err != nil || st != (keys.Stats{}) {
+		if st, err := keys.New(db, store.New(db, clock.System{}, quiet), ring, blobs, 100, quiet).Run(ctx); err != nil || st != (keys.Stats{}) {
 			t.Fatalf("second run: %+v %v", st, err)
 		}
 	})

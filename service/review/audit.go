@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"realname/model"
-	"realname/service/verify"
+	"realname/service/store"
 )
 
 // Audit event types written by staff actions. Decisions themselves are
@@ -30,65 +28,11 @@ const (
 	EventAccountChanged    = "admin_account_changed"
 )
 
-// AppendEvent writes e at the end of its hash chain inside tx and returns it
-// with its hashes. A verification's events form one chain; events about no
-// verification (logins, account changes) form one chain per actor.
-//
-// The chain head is read under a row lock (the verification's, or the
-// acting admin's), so two appends never fork the chain. The lock is a
-// locking read, which on MySQL also sees rows committed after the
-// transaction's snapshot.
+// AppendEvent writes e at the end of its hash chain inside tx
+// (store.Append): a verification's chain, or the acting admin's for events
+// about no verification.
 func AppendEvent(ctx context.Context, tx *gorm.DB, e model.VerificationEvent) (model.VerificationEvent, error) {
-	tx = tx.WithContext(ctx)
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = tx.NowFunc() // the process's clock, given to model.Open
-	}
-	e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Millisecond)
-	if e.Data == "" {
-		e.Data = "{}"
-	}
-	head := tx.Model(&model.VerificationEvent{}).Order("id DESC").Limit(1)
-	if e.VerificationID != nil {
-		if err := lockRow(tx, &model.Verification{}, *e.VerificationID); err != nil {
-			return e, err
-		}
-		head = head.Where("verification_id = ?", *e.VerificationID)
-	} else {
-		if id, ok := actorID(e.Actor); ok {
-			if err := lockRow(tx, &model.AdminUser{}, id); err != nil {
-				return e, err
-			}
-		}
-		head = head.Where("verification_id IS NULL AND actor = ?", e.Actor)
-	}
-	if tx.Name() != model.DialectSQLite {
-		head = head.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	var prev model.VerificationEvent
-	if err := head.Find(&prev).Error; err != nil {
-		return e, fmt.Errorf("review: chain head: %w", err)
-	}
-	e.ID = 0
-	e.PrevHash = prev.Hash
-	e.Hash = verify.EventHash(e)
-	if err := tx.Create(&e).Error; err != nil {
-		return e, fmt.Errorf("review: append event: %w", err)
-	}
-	return e, nil
-}
-
-// lockRow takes the row lock that serialises appends to one chain. SQLite
-// transactions here are IMMEDIATE: the database write lock is already held.
-func lockRow(tx *gorm.DB, m any, id int64) error {
-	if tx.Name() == model.DialectSQLite {
-		return nil
-	}
-	var got []int64
-	err := tx.Model(m).Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Pluck("id", &got).Error
-	if err != nil {
-		return fmt.Errorf("review: lock chain: %w", err)
-	}
-	return nil
+	return store.Append(ctx, tx, e)
 }
 
 // staffEvent is a non-transition event on a case in its current state.
@@ -204,8 +148,8 @@ func csvSafe(v string) string {
 // endpoint added or disabled, say) to the acting admin's chain.
 func (s *Service) RecordStaffAction(ctx context.Context, adminID int64, typ string, data map[string]any) error {
 	raw, _ := json.Marshal(data)
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		_, err := AppendEvent(ctx, tx, model.VerificationEvent{Type: typ, Actor: Actor(adminID), Data: string(raw)})
+	return s.store.InTx(ctx, func(ctx context.Context) error {
+		_, err := store.Append(ctx, s.store.Conn(ctx), model.VerificationEvent{Type: typ, Actor: Actor(adminID), Data: string(raw)})
 		return err
 	})
 }

@@ -110,10 +110,10 @@ func TestChainOverRealFlow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		flow := verify.New(db, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
+		flow := verify.New(f.st, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
 			idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, f.ring, idcheck.ChainOptions{}, quiet, reg),
 			f.ring, f.blobs, verify.DefaultPolicy(), f.clk, quiet)
-		f.svc = New(db, f.ring, f.blobs, flow, Options{Clock: f.clk}, quiet)
+		f.svc = New(db, f.ring, f.blobs, f.st, Options{Clock: f.clk}, quiet)
 		vid := runToReview(t, db, flow, "norecord")
 		ann := f.admin(t, "ann", "reviewer")
 		if err := f.svc.Claim(ctx, vid, ann); err != nil {

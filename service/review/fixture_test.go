@@ -19,6 +19,7 @@ import (
 	"realname/service/ocr"
 	"realname/service/pii"
 	"realname/service/redisconn/redistest"
+	"realname/service/store"
 	"realname/service/verify"
 )
 
@@ -33,6 +34,7 @@ type fixture struct {
 	blobs *pii.FileBlobs
 	flow  *verify.Service
 	clk   *clock.Manual
+	st    *store.Store
 	n     int
 }
 
@@ -52,8 +54,9 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	// test here depends on the calendar.
 	clk := clock.NewManual(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
 	db = db.Session(&gorm.Session{NowFunc: clk.Now})
-	flow := verify.New(db, conn.Client, conn.Prefix, nil, nil, ring, blobs, verify.DefaultPolicy(), clk, quiet)
-	return &fixture{svc: New(db, ring, blobs, flow, Options{Clock: clk}, quiet), db: db, ring: ring, blobs: blobs, flow: flow, clk: clk}
+	st := store.New(db, clk, quiet)
+	flow := verify.New(st, conn.Client, conn.Prefix, nil, nil, ring, blobs, verify.DefaultPolicy(), clk, quiet)
+	return &fixture{svc: New(db, ring, blobs, st, Options{Clock: clk}, quiet), db: db, ring: ring, blobs: blobs, flow: flow, clk: clk, st: st}
 }
 
 // admin inserts a staff account and returns its id.

@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"gorm.io/gorm"
-
 	"realname/model"
+	"realname/service/store"
 )
 
 // Reveal opens a case's personal values for one reviewer and records that
@@ -21,13 +20,10 @@ func (s *Service) Reveal(ctx context.Context, vid, adminID int64) (Case, error) 
 	if v.ErasedAt != nil {
 		return Case{}, ErrErased
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		_, err := AppendEvent(ctx, tx, staffEvent(v, EventRevealed, adminID,
-			map[string]any{"fields": []string{"name", "id_number", "card", "photos"}}))
-		return err
-	})
+	v, err = s.store.AppendEvent(ctx, vid, store.Event{Type: EventRevealed, Actor: Actor(adminID),
+		Data: map[string]any{"fields": []string{"name", "id_number", "card", "photos"}}})
 	if err != nil {
-		return Case{}, err
+		return Case{}, wrapState(err)
 	}
 	return s.build(ctx, v, true)
 }

@@ -2,10 +2,10 @@
 // settle: the queue, the case file, reveals of personal data, claims and
 // decisions, and the tamper-evident audit trail that records all of it.
 //
-// Decisions go through verify.Service.Review, so every one of them is a
-// state transition with its audit event and webhook outbox row. Staff
-// actions that are not transitions (claims, reveals, a first approval) are
-// appended here to the same hash chain.
+// Every write goes through service/store: a decision is one step (claim
+// check, state check, transition, binding, note, audit event and webhook
+// outbox row in one transaction); staff actions that are not transitions
+// (claims, reveals, a first approval) are steps that keep the state.
 package review
 
 import (
@@ -21,13 +21,8 @@ import (
 
 	"realname/model"
 	"realname/service/clock"
-	"realname/service/verify"
+	"realname/service/store"
 )
-
-// Decider performs the review transition (verify.Service.Review).
-type Decider interface {
-	Review(ctx context.Context, vid, adminID int64, approve bool, reason, note string) (model.Verification, error)
-}
 
 // Crypto opens sealed fields and keys lookups (pii.KeyRing).
 type Crypto interface {
@@ -52,15 +47,16 @@ type Service struct {
 	db     *gorm.DB
 	crypto Crypto
 	blobs  Blobs
-	decide Decider
+	store  *store.Store
 	opts   Options
 	log    *slog.Logger
 	now    func() time.Time
 	china  *time.Location
 }
 
-// New builds the review service.
-func New(db *gorm.DB, crypto Crypto, blobs Blobs, decide Decider, opts Options, log *slog.Logger) *Service {
+// New builds the review service: db for the queue and case reads, st for
+// every write.
+func New(db *gorm.DB, crypto Crypto, blobs Blobs, st *store.Store, opts Options, log *slog.Logger) *Service {
 	if opts.ClaimTTL <= 0 {
 		opts.ClaimTTL = 30 * time.Minute
 	}
@@ -70,7 +66,7 @@ func New(db *gorm.DB, crypto Crypto, blobs Blobs, decide Decider, opts Options, 
 	if opts.Clock == nil {
 		opts.Clock = clock.System{}
 	}
-	return &Service{db: db, crypto: crypto, blobs: blobs, decide: decide, opts: opts,
+	return &Service{db: db, crypto: crypto, blobs: blobs, store: st, opts: opts,
 		log: log.With("component", "review"), now: opts.Clock.Now, china: clock.China()}
 }
 
@@ -78,23 +74,16 @@ func New(db *gorm.DB, crypto Crypto, blobs Blobs, decide Decider, opts Options, 
 var (
 	ErrNotFound       = errors.New("review: no such case")
 	ErrInvalidState   = errors.New("review: the case is not in review")
-	ErrNotClaimed     = errors.New("review: claim the case before deciding it")
+	ErrNotClaimed     = store.ErrNotClaimed // claim the case before deciding it
 	ErrSameReviewer   = errors.New("review: a second, different reviewer must confirm this approval")
 	ErrUnknownReason  = errors.New("review: unknown reason code")
-	ErrErased         = errors.New("review: the user's personal data was erased")
+	ErrErased         = store.ErrErased // the user's personal data was erased: nothing more is decided
 	ErrPhotosGone     = errors.New("review: the photos are no longer retained")
 	ErrRevealRequired = errors.New("review: reveal the case before loading its photos")
 )
 
 // ClaimedError says another reviewer holds the case.
-type ClaimedError struct {
-	By    int64
-	Until time.Time
-}
-
-func (e *ClaimedError) Error() string {
-	return fmt.Sprintf("review: claimed by admin %d until %s", e.By, e.Until.Format(time.RFC3339))
-}
+type ClaimedError = store.ClaimedError
 
 // Actor is how staff appear in the audit trail: "admin:<id>".
 func Actor(adminID int64) string { return "admin:" + strconv.FormatInt(adminID, 10) }
@@ -140,10 +129,10 @@ func (s *Service) usernames(ctx context.Context, ids []int64) (map[int64]string,
 
 // wrapState turns verify's state error into ours, keeping both for errors.Is.
 func wrapState(err error) error {
-	if errors.Is(err, verify.ErrInvalidState) {
+	if errors.Is(err, store.ErrInvalidState) {
 		return fmt.Errorf("%w: %w", ErrInvalidState, err)
 	}
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, gorm.ErrRecordNotFound) {
 		return ErrNotFound
 	}
 	return err

@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"gorm.io/gorm"
-
-	"realname/model"
 )
 
 // dayKey is the user's counter for kind today, China time: WeChat users
@@ -73,26 +69,23 @@ func (s *Service) checkConsent(ctx context.Context, userID int64, version string
 	if version != "" && version != want {
 		return consentGiven{}, fmt.Errorf("%w: agreed to %q, current is %q", ErrConsentOutdated, version, want)
 	}
-	var n int64
-	if err := s.db.WithContext(ctx).Model(&model.Consent{}).Where("user_id = ? AND version = ?", userID, want).
-		Count(&n).Error; err != nil {
+	has, err := s.store.HasConsent(ctx, userID, want)
+	if err != nil {
 		return consentGiven{}, fmt.Errorf("verify: consent: %w", err)
 	}
-	if n == 0 && version == "" {
+	if !has && version == "" {
 		return consentGiven{}, ErrConsentRequired
 	}
-	return consentGiven{version: want, record: n == 0}, nil
+	return consentGiven{version: want, record: !has}, nil
 }
 
-// recordConsent stores a consent given with this call, in tx (or s.db).
-func (s *Service) recordConsent(ctx context.Context, tx *gorm.DB, userID int64, c consentGiven) error {
+// recordConsent stores a consent given with this call, in ctx's
+// transaction when there is one.
+func (s *Service) recordConsent(ctx context.Context, userID int64, c consentGiven) error {
 	if !c.record {
 		return nil
 	}
-	if err := tx.WithContext(ctx).Create(&model.Consent{UserID: userID, Version: c.version, AgreedAt: s.now()}).Error; err != nil {
-		return fmt.Errorf("verify: record consent: %w", err)
-	}
-	return nil
+	return s.store.RecordConsent(ctx, userID, c.version)
 }
 
 // ensureConsent is checkConsent followed by recordConsent on its own, for
@@ -102,5 +95,5 @@ func (s *Service) ensureConsent(ctx context.Context, userID int64, version strin
 	if err != nil {
 		return "", err
 	}
-	return c.version, s.recordConsent(ctx, s.db, userID, c)
+	return c.version, s.recordConsent(ctx, userID, c)
 }

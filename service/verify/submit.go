@@ -11,12 +11,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"gorm.io/gorm"
-
 	"realname/model"
 	"realname/service/idcard"
 	"realname/service/idcheck"
 	"realname/service/pii"
+	"realname/service/store"
 )
 
 // Reasons a verification ends rejected or in review; stable codes.
@@ -72,16 +71,21 @@ func (s *Service) validate(c Claim) (string, idcard.Number, error) {
 // Submit checks the name and number the user confirmed for their
 // recognised card.
 func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
-	v, err := latest(ctx, s.db, u.ID)
+	v, err := s.store.Latest(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return View{}, ErrNoVerification
+	}
 	if err != nil {
 		return View{}, err
 	}
-	switch v.State {
-	case model.StateRecognized:
-	case model.StateDraft:
+	switch store.State(v.State) {
+	case store.Recognized:
+	case store.Draft:
 		return View{}, ErrSideMissing
-	case model.StateVerified:
+	case store.Verified:
 		return View{}, ErrAlreadyVerified
+	case store.Erased:
+		return View{}, ErrErased
 	default:
 		return View{}, fmt.Errorf("%w: %s", ErrInvalidState, v.State)
 	}
@@ -121,7 +125,9 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	v, err := s.openDraft(ctx, u, modeCheck, consent)
+	v, err := s.store.Open(ctx, u.ID, modeCheck, consent, actorUser(u.ID), func(latest *model.Verification) (*model.Verification, error) {
+		return reusable(latest, modeCheck)
+	})
 	if err != nil {
 		return View{}, err
 	}
@@ -142,19 +148,25 @@ func (s *Service) run(ctx context.Context, u User, v *model.Verification, name s
 	if err != nil {
 		return View{}, err
 	}
-	set := map[string]any{
-		"name_enc": nameEnc, "name_masked": pii.MaskName(name),
-		"id_number_enc": idEnc, "id_number_masked": num.Masked(), "id_number_hash": s.idHash(num.Value),
+	set := store.Patch{
+		NameEnc: nameEnc, NameMasked: store.Ptr(pii.MaskName(name)),
+		IDNumberEnc: idEnc, IDNumberMasked: store.Ptr(num.Masked()), IDNumberHash: s.idHash(num.Value),
 	}
 	if len(corrected) > 0 {
 		raw, _ := json.Marshal(map[string]any{"fields": corrected})
-		if set["corrections_enc"], err = s.crypto.Encrypt(raw, aad(v, "corrections_enc")); err != nil {
+		if set.CorrectionsEnc, err = s.crypto.Encrypt(raw, aad(v, "corrections_enc")); err != nil {
 			return View{}, err
 		}
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return s.apply(ctx, tx, v, change{to: model.StateChecking, event: "submitted", actor: actorUser(u.ID), set: set,
-			data: map[string]any{"corrected": corrected, "id_number": num.Masked(), "name": pii.MaskName(name)}})
+	seen := v.Version
+	*v, err = s.store.Step(ctx, v.ID, func(_ context.Context, cur *model.Verification) (store.Change, error) {
+		// What was checked (the card, the state) is what is written: a
+		// request that changed the case meanwhile wins.
+		if cur.Version != seen {
+			return store.Change{}, fmt.Errorf("%w: changed by another request", ErrInvalidState)
+		}
+		return store.Change{To: store.Checking, Event: "submitted", Actor: actorUser(u.ID), Set: set,
+			Data: map[string]any{"corrected": corrected, "id_number": num.Masked(), "name": pii.MaskName(name)}}, nil
 	})
 	if err != nil {
 		// A double tap that lost the race to another submit checks
@@ -181,71 +193,73 @@ func (s *Service) idHash(number string) []byte {
 
 // decide applies the local policy, then asks the check chain. Local
 // refusals cost nothing: no vendor is called.
-func (s *Service) decide(ctx context.Context, name string, num idcard.Number, cd *card) (string, string, idcheck.Decision) {
+func (s *Service) decide(ctx context.Context, name string, num idcard.Number, cd *card) (store.State, string, idcheck.Decision) {
 	today := s.now().In(s.china)
 	if cd != nil && cd.Back != nil && s.policy.RefuseExpired {
 		val, err := idcard.CheckValidity(cd.Back.ValidFrom, cd.Back.ValidTo, cd.Back.LongTerm, num.Birth, today)
 		if err == nil && slices.Contains(val.Warnings, idcard.WarnCardExpired) {
-			return model.StateRejected, ReasonCardExpired, idcheck.Decision{}
+			return store.Rejected, ReasonCardExpired, idcheck.Decision{}
 		}
 	}
 	if s.policy.MinAge > 0 && num.Age(today) < s.policy.MinAge {
-		return model.StateRejected, ReasonUnderMinAge, idcheck.Decision{}
+		return store.Rejected, ReasonUnderMinAge, idcheck.Decision{}
 	}
 	d, err := s.check.Check(ctx, name, num.Value)
 	if err != nil {
-		return model.StateReview, ReasonSourceUnavailable, d
+		return store.Review, ReasonSourceUnavailable, d
 	}
 	switch d.Outcome {
 	case idcheck.Match:
 		if cd != nil && cd.Front != nil && len(idcard.CrossCheck(num, cd.Front.Birth, cd.Front.Sex)) > 0 {
-			return model.StateReview, ReasonOCRMismatch, d
+			return store.Review, ReasonOCRMismatch, d
 		}
-		return model.StateVerified, "", d
+		return store.Verified, "", d
 	case idcheck.Mismatch:
-		return model.StateRejected, ReasonMismatch, d
+		return store.Rejected, ReasonMismatch, d
 	case idcheck.InvalidID:
-		return model.StateRejected, ReasonIDInvalid, d
+		return store.Rejected, ReasonIDInvalid, d
 	case idcheck.InvalidName:
-		return model.StateRejected, ReasonNameInvalid, d
+		return store.Rejected, ReasonNameInvalid, d
 	case idcheck.NoRecord:
-		return model.StateReview, ReasonNoRecord, d
+		return store.Review, ReasonNoRecord, d
 	}
-	return model.StateReview, ReasonSourceUnavailable, d
+	return store.Review, ReasonSourceUnavailable, d
 }
-
-// errSlotTaken makes finish retry when another verification took the
-// binding slot it chose.
-var errSlotTaken = errors.New("verify: binding slot taken")
 
 // finish writes the decision: state, reason, attempts, the ID binding for
 // a verified one, audit event and webhook outbox row, in one transaction.
-func (s *Service) finish(ctx context.Context, v *model.Verification, actor, state, reason string, d idcheck.Decision, num idcard.Number) error {
+func (s *Service) finish(ctx context.Context, v *model.Verification, actor string, state store.State, reason string, d idcheck.Decision, num idcard.Number) error {
 	// Each retry re-reads the bindings in a new transaction and so sees the
 	// slot the winner took; after every slot has been contended, the number
 	// is being bound to other accounts right now: that is id_already_bound.
-	bindOK := true
 	for range s.policy.AccountsPerID + 3 {
-		err := s.finishOnce(ctx, v, actor, state, reason, d, num, bindOK)
-		if !errors.Is(err, errSlotTaken) {
+		err := s.finishOnce(ctx, v, actor, state, reason, d, num, true)
+		if !errors.Is(err, store.ErrSlotTaken) {
 			return err
 		}
-		if rerr := s.db.WithContext(ctx).First(v, v.ID).Error; rerr != nil {
-			return rerr
-		}
 	}
-	bindOK = false
-	return s.finishOnce(ctx, v, actor, state, reason, d, num, bindOK)
+	return s.finishOnce(ctx, v, actor, state, reason, d, num, false)
 }
 
 // finishRetrying keeps trying to write a paid decision while the database
 // is briefly away (a failover, a restart): giving up would leave the case
-// in checking for the sweeper and the vendor's answer unused.
-func (s *Service) finishRetrying(ctx context.Context, v *model.Verification, actor, state, reason string, d idcheck.Decision, num idcard.Number) error {
+// in checking for the sweeper and the vendor's answer unused. A case that
+// left checking meanwhile (erased, or rescued) ends the attempts.
+func (s *Service) finishRetrying(ctx context.Context, v *model.Verification, actor string, state store.State, reason string, d idcheck.Decision, num idcard.Number) error {
 	wait := 250 * time.Millisecond
-	for {
+	for failed := false; ; failed = true {
 		err := s.finish(ctx, v, actor, state, reason, d, num)
-		if err == nil || errors.Is(err, ErrInvalidState) {
+		if failed && errors.Is(err, ErrInvalidState) {
+			// The failed attempt may have committed after all (a lost
+			// reply): the case has left checking, by our hand or another's.
+			cur, gerr := s.store.Get(ctx, v.ID)
+			if gerr != nil {
+				return err
+			}
+			*v = cur
+			return nil
+		}
+		if err == nil || errors.Is(err, ErrInvalidState) || errors.Is(err, ErrErased) {
 			return err
 		}
 		s.log.Warn("writing the decision failed; retrying", "verification", v.ID, "err", err)
@@ -255,86 +269,48 @@ func (s *Service) finishRetrying(ctx context.Context, v *model.Verification, act
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 5*time.Second)
-		// The failed attempt may have committed after all (lost reply):
-		// reload, and stop if the case has left checking.
-		var cur model.Verification
-		if rerr := s.db.WithContext(ctx).First(&cur, v.ID).Error; rerr == nil {
-			*v = cur
-			if cur.State != model.StateChecking {
-				return nil
-			}
-		}
 	}
 }
 
 // finishOnce is one attempt of finish; with bind false a verified decision
 // goes to review as id_already_bound instead of taking a slot.
-func (s *Service) finishOnce(ctx context.Context, v *model.Verification, actor, state, reason string, d idcheck.Decision, num idcard.Number, bind bool) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+func (s *Service) finishOnce(ctx context.Context, v *model.Verification, actor string, state store.State, reason string, d idcheck.Decision, num idcard.Number, bind bool) error {
+	out, err := s.store.Step(ctx, v.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
+		if store.State(cur.State) != store.Checking {
+			return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
+		}
 		st, rs := state, reason
-		if st == model.StateVerified {
+		if st == store.Verified {
 			bound := false
 			if bind {
 				var err error
-				if bound, err = s.bind(ctx, tx, v, num); err != nil {
-					return err
+				if bound, err = s.store.Bind(ctx, cur, s.idHash(num.Value), s.policy.AccountsPerID); err != nil {
+					return store.Change{}, err
 				}
 			}
 			if !bound {
-				st, rs = model.StateReview, ReasonAlreadyBound
+				st, rs = store.Review, ReasonAlreadyBound
 			}
 		}
-		if err := s.recordCheckAttempts(ctx, tx, v.ID, d); err != nil {
-			return err
+		if err := s.recordCheckAttempts(ctx, cur.ID, d); err != nil {
+			return store.Change{}, err
 		}
-		now := s.now()
-		return s.apply(ctx, tx, v, change{to: st, event: "decided", actor: actor, hook: decisionHook(st),
-			set:  map[string]any{"reason": rs, "decided_at": &now},
-			data: map[string]any{"reason": rs, "outcome": d.Outcome, "cached": d.Cached, "attempts": checkAttemptViews(d)}})
+		return store.Change{To: st, Event: "decided", Actor: actor, Hook: decisionHook(st), Set: store.Patch{Reason: &rs},
+			Data: map[string]any{"reason": rs, "outcome": d.Outcome, "cached": d.Cached, "attempts": checkAttemptViews(d)}}, nil
 	})
+	if err == nil {
+		*v = out
+	}
+	return err
 }
 
-// bind takes a free slot for the number (AccountsPerID slots in all). It
-// reports false when every slot belongs to other accounts.
-func (s *Service) bind(ctx context.Context, tx *gorm.DB, v *model.Verification, num idcard.Number) (bool, error) {
-	hash := s.idHash(num.Value)
-	var rows []model.IDBinding
-	if err := tx.WithContext(ctx).Where("id_number_hash = ?", hash).Find(&rows).Error; err != nil {
-		return false, fmt.Errorf("verify: bindings: %w", err)
-	}
-	used := map[int]bool{}
-	for _, b := range rows {
-		if b.UserID == v.UserID {
-			return true, nil // re-verifying the same account
-		}
-		used[b.Slot] = true
-	}
-	for slot := range s.policy.AccountsPerID {
-		if used[slot] {
-			continue
-		}
-		err := tx.WithContext(ctx).Create(&model.IDBinding{IDNumberHash: hash, Slot: slot, UserID: v.UserID, VerificationID: v.ID}).Error
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			return false, errSlotTaken
-		}
-		if err != nil {
-			return false, fmt.Errorf("verify: bind: %w", err)
-		}
-		return true, nil
-	}
-	return false, nil
-}
-
-func (s *Service) recordCheckAttempts(ctx context.Context, tx *gorm.DB, vid int64, d idcheck.Decision) error {
-	if len(d.Attempts) == 0 {
-		return nil
-	}
+func (s *Service) recordCheckAttempts(ctx context.Context, vid int64, d idcheck.Decision) error {
 	rows := make([]model.ProviderAttempt, len(d.Attempts))
 	for i, a := range d.Attempts {
 		rows[i] = model.ProviderAttempt{VerificationID: vid, Kind: "idcheck", Provider: a.Provider, Outcome: a.Outcome,
-			ErrorCode: a.Code, LatencyMS: a.Latency.Milliseconds(), CreatedAt: s.now()}
+			ErrorCode: a.Code, LatencyMS: a.Latency.Milliseconds()}
 	}
-	return tx.WithContext(ctx).Create(&rows).Error
+	return s.store.RecordAttempts(ctx, rows)
 }
 
 func checkAttemptViews(d idcheck.Decision) []AttemptView {

@@ -6,12 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
+	"time"
 
 	"realname/model"
 	"realname/service/ocr"
+	"realname/service/store"
 )
 
 const (
@@ -32,8 +31,11 @@ type UploadInput struct {
 // Everything the upload records (a consent given with it, a new
 // verification, the provider attempts, the reading and the transition) is
 // written in one transaction after the OCR call: one commit per upload, and
-// a request refused before the vendors are called writes nothing.
+// a request refused before the vendors are called writes nothing. An
+// erasure that lands while the vendors read wins: the upload is refused
+// and its photo deleted.
 func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, error) {
+	started := s.now()
 	consent, err := s.checkConsent(ctx, u.ID, in.Consent)
 	if err != nil {
 		return View{}, err
@@ -42,13 +44,13 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 	if err != nil {
 		return View{}, err
 	}
-	v, err := s.openOrNew(ctx, s.db, u, modePhoto)
+	v, err := s.openOrNew(ctx, u, modePhoto)
 	if err != nil {
 		return View{}, err
 	}
 	hash := s.crypto.Hash("photo", photo.SHA256[:])
 	if v.ID != 0 && (bytes.Equal(hash, v.FrontHash) || bytes.Equal(hash, v.BackHash)) {
-		if err := s.recordConsent(ctx, s.db, u.ID, consent); err != nil {
+		if err := s.recordConsent(ctx, u.ID, consent); err != nil {
 			return View{}, err
 		}
 		return s.view(&v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
@@ -62,9 +64,10 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		// vendor failures), with the consent the user gave, on a context the
 		// user cannot cancel: the vendors were called either way.
 		wctx := context.WithoutCancel(ctx)
-		if rerr := s.db.WithContext(wctx).Transaction(func(tx *gorm.DB) error {
-			return s.recordUpload(wctx, tx, u, &v, consent, attempts, res)
-		}); rerr != nil {
+		if rerr := s.store.InTx(wctx, func(ctx context.Context) error {
+			_, err := s.recordUpload(ctx, u, v.ID, started, consent, attempts, res)
+			return err
+		}); rerr != nil && !errors.Is(rerr, ErrErased) {
 			s.log.Error("recording OCR attempts failed", "verification", v.ID, "err", rerr)
 		}
 		if errors.Is(err, ocr.ErrUnavailable) {
@@ -77,50 +80,20 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		return View{}, fmt.Errorf("verify: store photo: %w", err)
 	}
 	var replaced string
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.recordUpload(ctx, tx, u, &v, consent, attempts, res); err != nil {
-			return err
-		}
-		if v.State != model.StateDraft && v.State != model.StateRecognized {
-			return fmt.Errorf("%w: %s", ErrInvalidState, v.State)
-		}
-		c, err := s.readCard(&v)
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		vid, err := s.recordUpload(ctx, u, v.ID, started, consent, attempts, res)
 		if err != nil {
 			return err
 		}
-		f := res.Fields
-		side := f.Side
-		if side == ocr.SideAuto {
-			side = in.Side
-		}
-		if in.Side != ocr.SideAuto && side != in.Side {
-			c.Warnings = addWarning(c.Warnings, "other_side_than_announced")
-		}
-		c.Warnings = addWarning(c.Warnings, res.Warnings...)
-		set := map[string]any{"provider": res.Provider}
-		if side == ocr.SideBack {
-			c.Back, c.BackProvider = &f, res.Provider
-			replaced = v.BackBlob
-			set["back_blob"], set["back_hash"] = ref, hash
-		} else {
-			c.Front, c.FrontProvider = &f, res.Provider
-			replaced = v.FrontBlob
-			set["front_blob"], set["front_hash"] = ref, hash
-		}
-		sealed, err := s.sealCard(&v, c)
-		if err != nil {
-			return err
-		}
-		set["fields_enc"] = sealed
-		to, hook := model.StateDraft, ""
-		if len(s.missing(c)) == 0 {
-			to = model.StateRecognized
-			if v.State == model.StateDraft {
-				hook = HookRecognized
+		v, err = s.store.Step(ctx, vid, func(_ context.Context, cur *model.Verification) (store.Change, error) {
+			c, err := s.readingChange(cur, u, in.Side, res, attempts, ref, hash)
+			replaced = cur.FrontBlob
+			if c.Set.BackBlob != nil {
+				replaced = cur.BackBlob
 			}
-		}
-		return s.apply(ctx, tx, &v, change{to: to, event: "idcard_read", actor: actorUser(u.ID), set: set, hook: hook,
-			data: map[string]any{"side": side, "provider": res.Provider, "attempts": attemptViews(attempts), "warnings": c.Warnings}})
+			return c, err
+		})
+		return err
 	})
 	if err != nil {
 		_ = s.blobs.Delete(context.WithoutCancel(ctx), ref)
@@ -136,100 +109,116 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 	return out, err
 }
 
-// recordUpload writes, in tx, what every upload that reached the vendors
-// records: the consent given with it, the verification (created now when
-// the user had no open one, else reloaded, since the OCR call took time),
-// and the provider attempts.
-func (s *Service) recordUpload(ctx context.Context, tx *gorm.DB, u User, v *model.Verification, consent consentGiven, as []ocr.Attempt, res ocr.Result) error {
-	if err := s.recordConsent(ctx, tx, u.ID, consent); err != nil {
-		return err
+// readingChange is the step that files one side's reading into cur, which
+// must still take photos.
+func (s *Service) readingChange(cur *model.Verification, u User, announced ocr.Side, res ocr.Result, attempts []ocr.Attempt, ref string, hash []byte) (store.Change, error) {
+	if !store.Open(store.State(cur.State)) {
+		return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
 	}
-	if v.ID == 0 {
-		nv, err := s.create(ctx, tx, u, modePhoto, consent.version)
-		if err != nil {
-			return err
+	c, err := s.readCard(cur)
+	if err != nil {
+		return store.Change{}, err
+	}
+	f := res.Fields
+	side := f.Side
+	if side == ocr.SideAuto {
+		side = announced
+	}
+	if announced != ocr.SideAuto && side != announced {
+		c.Warnings = addWarning(c.Warnings, "other_side_than_announced")
+	}
+	c.Warnings = addWarning(c.Warnings, res.Warnings...)
+	set := store.Patch{Provider: store.Ptr(res.Provider)}
+	if side == ocr.SideBack {
+		c.Back, c.BackProvider = &f, res.Provider
+		set.BackBlob, set.BackHash = &ref, hash
+	} else {
+		c.Front, c.FrontProvider = &f, res.Provider
+		set.FrontBlob, set.FrontHash = &ref, hash
+	}
+	if set.FieldsEnc, err = s.sealCard(cur, c); err != nil {
+		return store.Change{}, err
+	}
+	to, hook := store.Draft, ""
+	if len(s.missing(c)) == 0 {
+		to = store.Recognized
+		if cur.State == model.StateDraft {
+			hook = HookRecognized
 		}
-		*v = nv
-	} else if err := tx.WithContext(ctx).First(v, v.ID).Error; err != nil {
-		return fmt.Errorf("verify: reload: %w", err)
 	}
-	return s.recordOCRAttempts(ctx, tx, v.ID, as, res)
+	return store.Change{To: to, Event: "idcard_read", Actor: actorUser(u.ID), Set: set, Hook: hook,
+		Data: map[string]any{"side": side, "provider": res.Provider, "attempts": attemptViews(attempts), "warnings": c.Warnings}}, nil
+}
+
+// recordUpload writes, in ctx's transaction, what every upload that
+// reached the vendors records: the consent given with it, the
+// verification (vid, or one opened now when the user had none) and the
+// provider attempts. It returns the verification's id. An erasure since
+// started refuses it.
+func (s *Service) recordUpload(ctx context.Context, u User, vid int64, started time.Time, consent consentGiven, as []ocr.Attempt, res ocr.Result) (int64, error) {
+	if vid == 0 {
+		v, err := s.store.Open(ctx, u.ID, modePhoto, consent.version, actorUser(u.ID), func(latest *model.Verification) (*model.Verification, error) {
+			if latest != nil && latest.ErasedAt != nil && !latest.ErasedAt.Before(started) {
+				return nil, ErrErased
+			}
+			return reusable(latest, modePhoto)
+		})
+		if err != nil {
+			return 0, err
+		}
+		vid = v.ID
+	}
+	if err := s.recordConsent(ctx, u.ID, consent); err != nil {
+		return 0, err
+	}
+	return vid, s.recordOCRAttempts(ctx, vid, as, res)
 }
 
 // AttemptAAD binds an attempt's sealed reading to its verification.
 func AttemptAAD(vid int64) []byte { return []byte(fmt.Sprintf("provider_attempts.fields_enc:%d", vid)) }
 
-func actorUser(id int64) string { return fmt.Sprintf("user:%d", id) }
+// reusable says what a new request of mode does with the user's latest
+// verification: reuse it (draft/recognized of the same mode), open a new
+// one (nil: none yet, or finished), or refuse (verified, checking, review).
+func reusable(latest *model.Verification, mode string) (*model.Verification, error) {
+	if latest == nil {
+		return nil, nil
+	}
+	switch st := store.State(latest.State); {
+	case st == store.Verified:
+		return nil, ErrAlreadyVerified
+	case st == store.Checking || st == store.Review:
+		return nil, fmt.Errorf("%w: %s", ErrInvalidState, st)
+	case store.Open(st) && latest.Mode == mode:
+		return latest, nil
+	}
+	return nil, nil
+}
 
 // openOrNew returns the user's open verification of mode, or a zero one
-// (ID 0) when a new one is needed: the latest is finished (rejected,
-// expired) or there is none. Verified, checking and review refuse.
-func (s *Service) openOrNew(ctx context.Context, db *gorm.DB, u User, mode string) (model.Verification, error) {
-	v, err := latest(ctx, db, u.ID)
-	switch {
-	case errors.Is(err, ErrNoVerification):
-	case err != nil:
-		return v, err
-	case v.State == model.StateVerified:
-		return v, ErrAlreadyVerified
-	case v.State == model.StateChecking || v.State == model.StateReview:
-		return v, fmt.Errorf("%w: %s", ErrInvalidState, v.State)
-	case (v.State == model.StateDraft || v.State == model.StateRecognized) && v.Mode == mode && v.ErasedAt == nil:
-		return v, nil
+// (ID 0) when a new one is needed.
+func (s *Service) openOrNew(ctx context.Context, u User, mode string) (model.Verification, error) {
+	v, err := s.store.Latest(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return model.Verification{}, nil
 	}
-	return model.Verification{}, nil
-}
-
-// create opens a verification in tx. The user's row is locked first and
-// the latest verification read again under that lock, so two first
-// uploads at once (front and back sent in parallel) share one verification
-// instead of each opening its own.
-func (s *Service) create(ctx context.Context, tx *gorm.DB, u User, mode, consent string) (model.Verification, error) {
-	lock := tx.WithContext(ctx).Model(&model.User{}).Select("id").Where("id = ?", u.ID)
-	if tx.Name() != model.DialectSQLite { // SQLite's immediate transactions already serialise writers
-		lock = lock.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
-	}
-	var ids []int64
-	if err := lock.Pluck("id", &ids).Error; err != nil {
-		return model.Verification{}, fmt.Errorf("verify: lock user: %w", err)
-	}
-	v, err := s.openOrNew(ctx, tx, u, mode)
-	if err != nil || v.ID != 0 {
+	if err != nil {
 		return v, err
 	}
-	nv := model.Verification{UserID: u.ID, State: model.StateDraft, Version: 1, Mode: mode, ConsentVersion: consent}
-	if err := tx.WithContext(ctx).Create(&nv).Error; err != nil {
-		return nv, fmt.Errorf("verify: create: %w", err)
+	keep, err := reusable(&v, mode)
+	if err != nil || keep == nil {
+		return model.Verification{}, err
 	}
-	err = s.appendEvent(ctx, tx, nv.ID, "created", "", model.StateDraft, actorUser(u.ID),
-		map[string]any{"mode": mode, "consent_version": consent}, s.now())
-	return nv, err
-}
-
-// openDraft is openOrNew that creates the new verification at once, for
-// the check path, which has no vendor call to wait for first.
-func (s *Service) openDraft(ctx context.Context, u User, mode, consent string) (model.Verification, error) {
-	v, err := s.openOrNew(ctx, s.db, u, mode)
-	if err != nil || v.ID != 0 {
-		return v, err
-	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		v, err = s.create(ctx, tx, u, mode, consent)
-		return err
-	})
-	return v, err
+	return *keep, nil
 }
 
 // recordOCRAttempts stores every provider call; the successful one keeps
 // its reading, sealed, for reviewers to compare vendors.
-func (s *Service) recordOCRAttempts(ctx context.Context, tx *gorm.DB, vid int64, as []ocr.Attempt, res ocr.Result) error {
-	if len(as) == 0 {
-		return nil
-	}
+func (s *Service) recordOCRAttempts(ctx context.Context, vid int64, as []ocr.Attempt, res ocr.Result) error {
 	rows := make([]model.ProviderAttempt, len(as))
 	for i, a := range as {
 		rows[i] = model.ProviderAttempt{VerificationID: vid, Kind: "ocr", Provider: a.Provider, Outcome: a.Outcome,
-			ErrorCode: a.Code, LatencyMS: a.Latency.Milliseconds(), CreatedAt: s.now()}
+			ErrorCode: a.Code, LatencyMS: a.Latency.Milliseconds()}
 		if a.Outcome == ocr.OutcomeOK {
 			raw, _ := json.Marshal(res.Fields)
 			sealed, err := s.crypto.Encrypt(raw, AttemptAAD(vid))
@@ -239,8 +228,5 @@ func (s *Service) recordOCRAttempts(ctx context.Context, tx *gorm.DB, vid int64,
 			rows[i].FieldsEnc = sealed
 		}
 	}
-	if err := tx.WithContext(ctx).Create(&rows).Error; err != nil {
-		return fmt.Errorf("verify: record attempts: %w", err)
-	}
-	return nil
+	return s.store.RecordAttempts(ctx, rows)
 }

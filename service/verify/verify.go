@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"gorm.io/gorm"
 
 	"realname/service/clock"
 	"realname/service/idcheck"
 	"realname/service/ocr"
+	"realname/service/store"
 )
 
 // OCR reads card photos (the ocr.Chain).
@@ -70,7 +70,8 @@ func DefaultPolicy() Policy {
 var (
 	ErrConsentRequired = errors.New("verify: consent to the personal-data notice is required")
 	ErrConsentOutdated = errors.New("verify: consent was given to an outdated notice")
-	ErrInvalidState    = errors.New("verify: not allowed in the verification's current state")
+	ErrInvalidState    = store.ErrInvalidState
+	ErrErased          = store.ErrErased // the user erased their data: this verification takes no more writes
 	ErrAlreadyVerified = errors.New("verify: the user is already verified")
 	ErrSideMissing     = errors.New("verify: a required side of the card has not been uploaded")
 	ErrNoVerification  = errors.New("verify: the user has no verification")
@@ -92,7 +93,7 @@ type User struct {
 
 // Service runs the flow.
 type Service struct {
-	db     *gorm.DB
+	store  *store.Store
 	rdb    redis.UniversalClient
 	prefix string
 	ocr    OCR
@@ -106,10 +107,10 @@ type Service struct {
 }
 
 // New builds the flow from its dependencies. clk is the process's one
-// clock; db must stamp times with the same one (model.Open's now).
-func New(db *gorm.DB, rdb redis.UniversalClient, prefix string, o OCR, c IDCheck, crypto Crypto, blobs Blobs, policy Policy, clk clock.Clock, log *slog.Logger) *Service {
+// clock, the store's too.
+func New(st *store.Store, rdb redis.UniversalClient, prefix string, o OCR, c IDCheck, crypto Crypto, blobs Blobs, policy Policy, clk clock.Clock, log *slog.Logger) *Service {
 	return &Service{
-		db: db, rdb: rdb, prefix: prefix + "verify:", ocr: o, check: c, crypto: crypto, blobs: blobs,
+		store: st, rdb: rdb, prefix: prefix + "verify:", ocr: o, check: c, crypto: crypto, blobs: blobs,
 		policy: policy, log: log.With("component", "verify"), now: clk.Now, china: clock.China(),
 	}
 }

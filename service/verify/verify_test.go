@@ -23,34 +23,11 @@ import (
 	"realname/service/ocr"
 	"realname/service/pii"
 	"realname/service/redisconn/redistest"
+	"realname/service/store"
 	"realname/testdata/idcard"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-func TestTransitionTable(t *testing.T) {
-	allowed := [][2]string{
-		{"draft", "recognized"}, {"draft", "expired"}, {"draft", "checking"}, {"recognized", "checking"},
-		{"recognized", "expired"}, {"checking", "verified"}, {"checking", "rejected"}, {"checking", "review"},
-		{"review", "verified"}, {"review", "rejected"},
-	}
-	for _, p := range allowed {
-		if !Allowed(p[0], p[1]) {
-			t.Errorf("%s → %s refused", p[0], p[1])
-		}
-	}
-	for _, p := range [][2]string{{"verified", "rejected"}, {"rejected", "verified"}, {"expired", "draft"},
-		{"review", "checking"}, {"checking", "recognized"}, {"recognized", "verified"}, {"draft", "verified"}} {
-		if Allowed(p[0], p[1]) {
-			t.Errorf("%s → %s allowed", p[0], p[1])
-		}
-	}
-	for _, s := range []string{"verified", "rejected", "expired"} {
-		if !Terminal(s) {
-			t.Errorf("%s not terminal", s)
-		}
-	}
-}
 
 // fixture is the flow over the sandbox fakes, a real database and Redis,
 // with a clock the test moves.
@@ -97,7 +74,7 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	clk := clock.NewManual(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
 	db = db.Session(&gorm.Session{NowFunc: clk.Now})
 	f := &fixture{db: db, dir: dir, srv: srv, clk: clk}
-	f.svc = New(db, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
+	f.svc = New(store.New(db, clk, quiet), conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
 		idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
 		ring, blobs, DefaultPolicy(), clk, quiet)
 	return f
@@ -296,7 +273,7 @@ func TestEraseKeepsOnlyTheSkeleton(t *testing.T) {
 		var got model.Verification
 		db.First(&got, v.ID)
 		if got.NameEnc != nil || got.IDNumberEnc != nil || got.FieldsEnc != nil || got.IDNumberHash != nil ||
-			got.NameMasked != "" || got.FrontBlob != "" || got.ErasedAt == nil || got.State != model.StateVerified {
+			got.NameMasked != "" || got.FrontBlob != "" || got.ErasedAt == nil || got.State != model.StateErased {
 			t.Fatalf("not erased: %+v", got)
 		}
 		files, _ := filepath.Glob(filepath.Join(f.dir, "*", "*"))
@@ -327,30 +304,19 @@ func TestEraseKeepsOnlyTheSkeleton(t *testing.T) {
 			prev = e.Hash
 		}
 		cur, _ := f.svc.Current(ctx, u)
-		if !cur.Erased || cur.Front != nil {
+		if !cur.Erased || cur.Front != nil || cur.State != model.StateErased {
 			t.Fatalf("view after erase: %+v", cur)
 		}
+		// A repeated erasure answers as done and tells nobody again.
+		if err := f.svc.Erase(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		var erasedEvents int64
+		db.Model(&model.WebhookEvent{}).Where("type = ?", HookDataErased).Count(&erasedEvents)
+		if erasedEvents != 1 {
+			t.Fatalf("%d user.data_erased events after two erasures, want 1", erasedEvents)
+		}
 	})
-}
-
-func TestReview(t *testing.T) {
-	db := modeltest.Open(t, modeltest.Backends()[0], true)
-	f := newFixture(t, db)
-	db = f.db // carries the fixture's clock
-	ctx := context.Background()
-	u := f.user(t, "o-review")
-	c, _ := f.recognized(t, u, "norecord")
-	v, _ := f.svc.Submit(ctx, u, Claim{Name: c.Name, IDNumber: c.IDNumber})
-	if v.State != model.StateReview {
-		t.Fatalf("state %s", v.State)
-	}
-	got, err := f.svc.Review(ctx, v.ID, 7, true, "", "called the user")
-	if err != nil || got.State != model.StateVerified || got.DecidedBy == nil || *got.DecidedBy != 7 {
-		t.Fatalf("approve: %+v %v", got, err)
-	}
-	if _, err := f.svc.Review(ctx, v.ID, 7, false, "", ""); !errors.Is(err, ErrInvalidState) {
-		t.Fatalf("second decision: %v", err)
-	}
 }
 
 // TestConcurrentAccountsOneNumber: several accounts submitting the same

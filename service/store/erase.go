@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"realname/model"
+)
+
+// HookDataErased is the webhook event type that tells business systems to
+// erase their copy of a user's data.
+const HookDataErased = "user.data_erased"
+
+// Erasure is what an erasure did.
+type Erasure struct {
+	VerificationIDs []int64  // verifications erased now
+	Blobs           []string // photo refs to delete once committed
+	Emitted         bool     // a user.data_erased event was written
+}
+
+// Erase wipes the user's personal data on their request (PIPL's right to
+// deletion) and wins every race: under the user's and each verification's
+// row lock, every verification not yet erased moves to Erased (from any
+// state, a check in flight included) with its personal columns wiped, its
+// attempts' readings and webhook payloads blanked, and the user's ID
+// bindings released. Every later write to those verifications is refused
+// with ErrErased. An erasure that finds nothing new to erase (a repeated
+// DELETE) writes nothing and emits no event.
+func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure, error) {
+	var out Erasure
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		out = Erasure{}
+		tx := s.Conn(ctx)
+		var u model.User
+		if err := locking(tx.Where("id = ?", userID)).Take(&u).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return fmt.Errorf("store: user %d: %w", userID, ErrNotFound)
+			}
+			return fmt.Errorf("store: lock user: %w", err)
+		}
+		var vs []model.Verification
+		if err := locking(tx.Where("user_id = ? AND erased_at IS NULL", userID)).Order("id").Find(&vs).Error; err != nil {
+			return fmt.Errorf("store: erase: %w", err)
+		}
+		now := s.clk.Now()
+		var events []model.VerificationEvent
+		for _, v := range vs {
+			for _, ref := range []string{v.FrontBlob, v.BackBlob} {
+				if ref != "" {
+					out.Blobs = append(out.Blobs, ref)
+				}
+			}
+			e, err := s.newEvent(v.ID, "erased", actor, map[string]any{}, State(v.State), Erased, v.ChainHead, now)
+			if err != nil {
+				return err
+			}
+			events = append(events, e)
+			cols := map[string]any{
+				"state": string(Erased), "version": v.Version + 1, "updated_at": now, "erased_at": now, "chain_head": e.Hash,
+				"name_enc": nil, "name_masked": "", "id_number_enc": nil, "id_number_hash": nil, "id_number_masked": "",
+				"fields_enc": nil, "corrections_enc": nil, "front_blob": "", "back_blob": "", "front_hash": nil, "back_hash": nil,
+				"claimed_by": nil, "claimed_until": nil,
+			}
+			if v.PhotosDeletedAt == nil {
+				cols["photos_deleted_at"] = now
+			}
+			if err := tx.Model(&model.Verification{}).Where("id = ?", v.ID).UpdateColumns(cols).Error; err != nil {
+				return fmt.Errorf("store: erase verification: %w", err)
+			}
+			if err := tx.Model(&model.WebhookEvent{}).Where("verification_id = ?", v.ID).
+				UpdateColumn("payload", fmt.Sprintf(`{"verification_id":%d,"erased":true}`, v.ID)).Error; err != nil {
+				return fmt.Errorf("store: erase payloads: %w", err)
+			}
+			out.VerificationIDs = append(out.VerificationIDs, v.ID)
+		}
+		if len(out.VerificationIDs) > 0 {
+			if err := tx.Model(&model.ProviderAttempt{}).Where("verification_id IN ?", out.VerificationIDs).
+				UpdateColumn("fields_enc", nil).Error; err != nil {
+				return fmt.Errorf("store: erase attempts: %w", err)
+			}
+			if err := tx.Create(&events).Error; err != nil {
+				return fmt.Errorf("store: append event: %w", err)
+			}
+		}
+		if err := tx.Where("user_id = ?", userID).Delete(&model.IDBinding{}).Error; err != nil {
+			return fmt.Errorf("store: release bindings: %w", err)
+		}
+		if u.ErasedAt != nil && len(out.VerificationIDs) == 0 {
+			return nil // erased before, nothing since: no new event
+		}
+		cols := map[string]any{"session_key_enc": nil, "updated_at": now}
+		if u.ErasedAt == nil {
+			cols["erased_at"] = now
+		}
+		if err := tx.Model(&model.User{}).Where("id = ?", userID).UpdateColumns(cols).Error; err != nil {
+			return fmt.Errorf("store: erase user: %w", err)
+		}
+		// Business systems hold their own copy of what we told them: tell
+		// them to erase it too, in the same transaction.
+		raw, err := json.Marshal(map[string]any{"appid": u.AppID, "openid": u.OpenID, "unionid": u.UnionID,
+			"verifications": len(out.VerificationIDs), "final": true, "at": now})
+		if err != nil {
+			return err
+		}
+		if err := tx.Create(&model.WebhookEvent{ID: NewEventID(), Type: HookDataErased, Payload: string(raw), CreatedAt: now}).Error; err != nil {
+			return fmt.Errorf("store: outbox: %w", err)
+		}
+		out.Emitted = true
+		return nil
+	})
+	return out, err
+}

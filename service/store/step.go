@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"realname/model"
+)
+
+// Change is what one step writes: a transition (To) or, with To empty, a
+// staff action on the case as it stands (a reveal, a first approval), with
+// its audit event, any further events in the same chain, and the webhook
+// outbox row.
+type Change struct {
+	To     State          // new state; "" keeps the state and the version
+	Event  string         // audit event type, e.g. "idcard_read", "decided"
+	Actor  string         // user:<id>, admin:<id>, system
+	Data   map[string]any // audit data: codes, attempts, masked values only
+	Hook   string         // webhook event type for the outbox; "" for none
+	Set    Patch          // columns written with it
+	Extra  []Event        // events appended after the main one (a reviewer's note)
+	Cancel bool           // the callback decided to write nothing
+}
+
+// Event is one audit entry appended with a change.
+type Event struct {
+	Type  string
+	Actor string
+	Data  map[string]any
+}
+
+// Patch is the typed set of verification columns a step may write; nil
+// fields are left as they are.
+type Patch struct {
+	Reason         *string
+	Provider       *string
+	NameEnc        []byte
+	NameMasked     *string
+	IDNumberEnc    []byte
+	IDNumberHash   []byte
+	IDNumberMasked *string
+	FieldsEnc      []byte
+	CorrectionsEnc []byte
+	FrontBlob      *string
+	FrontHash      []byte
+	BackBlob       *string
+	BackHash       []byte
+	DecidedBy      *int64
+	ClaimedBy      *int64     // with ClaimedUntil: a reviewer's claim
+	ClaimedUntil   *time.Time //
+	ReleaseClaim   bool       // clears claimed_by and claimed_until
+}
+
+// Ptr returns a pointer to v, for Patch fields.
+func Ptr[T any](v T) *T { return &v }
+
+// apply writes p into v and the column set.
+func (p Patch) apply(v *model.Verification, cols map[string]any) {
+	str := func(col string, src *string, dst *string) {
+		if src != nil {
+			*dst, cols[col] = *src, *src
+		}
+	}
+	byt := func(col string, src []byte, dst *[]byte) {
+		if src != nil {
+			*dst, cols[col] = src, src
+		}
+	}
+	str("reason", p.Reason, &v.Reason)
+	str("provider", p.Provider, &v.Provider)
+	byt("name_enc", p.NameEnc, &v.NameEnc)
+	str("name_masked", p.NameMasked, &v.NameMasked)
+	byt("id_number_enc", p.IDNumberEnc, &v.IDNumberEnc)
+	byt("id_number_hash", p.IDNumberHash, &v.IDNumberHash)
+	str("id_number_masked", p.IDNumberMasked, &v.IDNumberMasked)
+	byt("fields_enc", p.FieldsEnc, &v.FieldsEnc)
+	byt("corrections_enc", p.CorrectionsEnc, &v.CorrectionsEnc)
+	str("front_blob", p.FrontBlob, &v.FrontBlob)
+	byt("front_hash", p.FrontHash, &v.FrontHash)
+	str("back_blob", p.BackBlob, &v.BackBlob)
+	byt("back_hash", p.BackHash, &v.BackHash)
+	if p.DecidedBy != nil {
+		v.DecidedBy, cols["decided_by"] = p.DecidedBy, *p.DecidedBy
+	}
+	if p.ClaimedBy != nil && p.ClaimedUntil != nil {
+		v.ClaimedBy, v.ClaimedUntil = p.ClaimedBy, p.ClaimedUntil
+		cols["claimed_by"], cols["claimed_until"] = *p.ClaimedBy, *p.ClaimedUntil
+	}
+	if p.ReleaseClaim {
+		v.ClaimedBy, v.ClaimedUntil = nil, nil
+		cols["claimed_by"], cols["claimed_until"] = nil, nil
+	}
+}
+
+// Step is one step of the flow on verification vid: it locks the row,
+// refuses an erased one (ErrErased), lets decide look at the row as it is
+// now and say what to write, and writes it. decide runs inside the
+// transaction (its ctx carries it, for reads and for other store calls
+// that must commit with it) and may run more than once when the
+// transaction is retried. v reflects the written row on success.
+func (s *Store) Step(ctx context.Context, vid int64, decide func(ctx context.Context, v *model.Verification) (Change, error)) (model.Verification, error) {
+	var out model.Verification
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		v, err := s.lock(ctx, vid)
+		if err != nil {
+			return err
+		}
+		if v.ErasedAt != nil || State(v.State) == Erased {
+			return ErrErased
+		}
+		c, err := decide(ctx, &v)
+		if err != nil {
+			return err
+		}
+		if c.Cancel {
+			out = v
+			return nil
+		}
+		if err := s.write(ctx, &v, c); err != nil {
+			return err
+		}
+		out = v
+		return nil
+	})
+	return out, err
+}
+
+// write is the versioned write of a locked row: state, version, columns,
+// chain head, then the events and the outbox row.
+func (s *Store) write(ctx context.Context, v *model.Verification, c Change) error {
+	now := s.clk.Now()
+	from := State(v.State)
+	cols := map[string]any{}
+	to := from
+	if c.To != "" {
+		if !Allowed(from, c.To) {
+			return fmt.Errorf("%w: %s → %s", ErrInvalidState, from, c.To)
+		}
+		to = c.To
+		cols["state"], cols["version"], cols["updated_at"] = string(to), v.Version+1, now
+		if Terminal(to) {
+			// Photo retention counts from here: a case waiting in review
+			// is not decided and keeps its photos.
+			cols["decided_at"] = now
+		}
+	}
+	c.Set.apply(v, cols)
+	events := make([]model.VerificationEvent, 0, 1+len(c.Extra))
+	head := v.ChainHead
+	add := func(typ, actor string, data map[string]any, fromS, toS State) error {
+		e, err := s.newEvent(v.ID, typ, actor, data, fromS, toS, head, now)
+		if err != nil {
+			return err
+		}
+		head = e.Hash
+		events = append(events, e)
+		return nil
+	}
+	if err := add(c.Event, c.Actor, c.Data, from, to); err != nil {
+		return err
+	}
+	for _, e := range c.Extra {
+		if err := add(e.Type, e.Actor, e.Data, to, to); err != nil {
+			return err
+		}
+	}
+	cols["chain_head"] = head
+	res := s.Conn(ctx).Model(&model.Verification{}).Where("id = ? AND version = ?", v.ID, v.Version).UpdateColumns(cols)
+	if res.Error != nil {
+		return fmt.Errorf("store: update verification: %w", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("%w: changed by another request", ErrInvalidState)
+	}
+	v.State, v.ChainHead = string(to), head
+	if c.To != "" {
+		v.Version++
+		v.UpdatedAt = now
+		if Terminal(to) {
+			v.DecidedAt = &now
+		}
+	}
+	if err := s.Conn(ctx).Create(&events).Error; err != nil {
+		return fmt.Errorf("store: append event: %w", err)
+	}
+	if c.Hook != "" {
+		return s.outbox(ctx, v, c.Hook, now)
+	}
+	return nil
+}
+
+// newEvent builds an event chained to prev.
+func (s *Store) newEvent(vid int64, typ, actor string, data map[string]any, from, to State, prev string, now time.Time) (model.VerificationEvent, error) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return model.VerificationEvent{}, fmt.Errorf("store: event data: %w", err)
+	}
+	e := model.VerificationEvent{VerificationID: &vid, Type: typ, FromState: string(from), ToState: string(to),
+		Actor: actor, Data: string(raw), PrevHash: prev, CreatedAt: now}
+	e.Hash = EventHash(e)
+	return e, nil
+}
+
+// WebhookPayload is what business systems receive about a verification:
+// masked values only, enough to find their own user by openid. Version only
+// grows, so receivers can order events and drop stale ones; Final says no
+// further change will come.
+type WebhookPayload struct {
+	VerificationID int64     `json:"verification_id"`
+	AppID          string    `json:"appid"`
+	OpenID         string    `json:"openid"`
+	UnionID        string    `json:"unionid,omitempty"`
+	State          string    `json:"state"`
+	Reason         string    `json:"reason,omitempty"`
+	Mode           string    `json:"mode"`
+	NameMasked     string    `json:"name_masked,omitempty"`
+	IDNumberMasked string    `json:"id_number_masked,omitempty"`
+	Version        int64     `json:"version"`
+	Final          bool      `json:"final"`
+	At             time.Time `json:"at"`
+}
+
+// outbox writes the webhook event in the step's transaction, so a decision
+// is never lost nor announced without being stored.
+func (s *Store) outbox(ctx context.Context, v *model.Verification, hook string, now time.Time) error {
+	var u model.User
+	if err := s.Conn(ctx).Select("id", "app_id", "open_id", "union_id").Take(&u, v.UserID).Error; err != nil {
+		return fmt.Errorf("store: outbox user: %w", err)
+	}
+	p := WebhookPayload{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: v.State,
+		Reason: v.Reason, Mode: v.Mode, NameMasked: v.NameMasked, IDNumberMasked: v.IDNumberMasked,
+		Version: v.Version, Final: Terminal(State(v.State)), At: now}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("store: outbox: %w", err)
+	}
+	vid := v.ID
+	ev := model.WebhookEvent{ID: NewEventID(), Type: hook, VerificationID: &vid, Payload: string(raw), CreatedAt: now}
+	if err := s.Conn(ctx).Create(&ev).Error; err != nil {
+		return fmt.Errorf("store: outbox: %w", err)
+	}
+	return nil
+}
+
+// NewEventID is a webhook event id: receivers deduplicate on it.
+func NewEventID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "evt_" + hex.EncodeToString(b)
+}

@@ -1,0 +1,160 @@
+// Package store is the one writer of the verification aggregate: the
+// verification row, its audit events (a hash chain whose head lives on the
+// row), provider attempts, ID bindings, review claims, consents and the
+// webhook outbox rows. The flow (service/verify) and the staff actions
+// (service/review) decide; this package writes what they decided, each
+// step in one transaction with one locked read of the verification and one
+// versioned write, and retries deadlocks so no caller ever sees one.
+//
+// A caller that must combine steps runs them inside InTx: the transaction
+// travels in the context, and every method called with that context joins it.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"realname/model"
+	"realname/service/clock"
+)
+
+// Errors callers map to answers.
+var (
+	ErrNotFound     = errors.New("store: no such verification")
+	ErrInvalidState = errors.New("store: not allowed in the verification's current state")
+	ErrErased       = errors.New("store: the verification's personal data was erased")
+	ErrSlotTaken    = errors.New("store: the ID binding slot was taken by another account")
+)
+
+// Store writes the verification aggregate.
+type Store struct {
+	db      *gorm.DB
+	clk     clock.Clock
+	log     *slog.Logger
+	retries int
+	backoff time.Duration
+}
+
+// New builds the store over db. clk is the process's one clock; db should
+// stamp times with the same one (model.Open's now).
+func New(db *gorm.DB, clk clock.Clock, log *slog.Logger) *Store {
+	return &Store{db: db, clk: clk, log: log.With("component", "store"), retries: 8, backoff: 5 * time.Millisecond}
+}
+
+// Now reads the store's clock.
+func (s *Store) Now() time.Time { return s.clk.Now() }
+
+type txKey struct{}
+
+// InTx runs fn in one transaction, carried in the context fn receives.
+// Called with a context that already carries one, fn joins it (the outer
+// InTx retries). A deadlock or serialization failure rolls back and runs
+// fn again, up to a bound, with jittered backoff: fn must derive all it
+// writes from what it reads inside.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
+	wait := s.backoff
+	for attempt := 0; ; attempt++ {
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(context.WithValue(ctx, txKey{}, tx))
+		})
+		if err == nil || !Retryable(err) || attempt >= s.retries || ctx.Err() != nil {
+			return err
+		}
+		s.log.Debug("retrying a transaction after a lock conflict", "attempt", attempt+1, "err", err)
+		sleep := wait/2 + rand.N(wait)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(sleep):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// Conn is the connection for ctx: its transaction inside InTx, else the
+// pool. Other aggregates' writes that must commit with a step (a webhook
+// receiver's stored answers blanked on erasure) go through it.
+func (s *Store) Conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx.WithContext(ctx)
+	}
+	return s.db.WithContext(ctx)
+}
+
+// Retryable reports whether err is a lock conflict a new attempt of the
+// same transaction can get past: PostgreSQL serialization failure or
+// deadlock (40001, 40P01), MySQL deadlock or lock wait timeout (1213,
+// 1205), SQLite busy.
+func Retryable(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "40001" || pg.Code == "40P01"
+	}
+	var my *mysqldriver.MySQLError
+	if errors.As(err, &my) {
+		return my.Number == 1213 || my.Number == 1205
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+// locking adds FOR UPDATE where the database has it. SQLite transactions
+// here are IMMEDIATE: the write lock is already held.
+func locking(q *gorm.DB) *gorm.DB {
+	if q.Name() == model.DialectSQLite {
+		return q
+	}
+	return q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+}
+
+// Get reads one verification, without a lock.
+func (s *Store) Get(ctx context.Context, vid int64) (model.Verification, error) {
+	var v model.Verification
+	err := s.Conn(ctx).Take(&v, vid).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return v, ErrNotFound
+	}
+	if err != nil {
+		return v, fmt.Errorf("store: get verification: %w", err)
+	}
+	return v, nil
+}
+
+// Latest reads the user's newest verification, or ErrNotFound.
+func (s *Store) Latest(ctx context.Context, userID int64) (model.Verification, error) {
+	var v model.Verification
+	err := s.Conn(ctx).Where("user_id = ?", userID).Order("id DESC").Limit(1).Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return v, ErrNotFound
+	}
+	if err != nil {
+		return v, fmt.Errorf("store: latest verification: %w", err)
+	}
+	return v, nil
+}
+
+// lock reads the verification under its row lock, inside ctx's transaction.
+func (s *Store) lock(ctx context.Context, vid int64) (model.Verification, error) {
+	var v model.Verification
+	err := locking(s.Conn(ctx).Where("id = ?", vid)).Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return v, ErrNotFound
+	}
+	if err != nil {
+		return v, fmt.Errorf("store: lock verification: %w", err)
+	}
+	return v, nil
+}
