@@ -18,6 +18,8 @@ func decisionProblem(err error) string {
 		return "claimed_by_other"
 	case errors.Is(err, review.ErrNotClaimed):
 		return "not_claimed"
+	case errors.Is(err, review.ErrErased):
+		return "erased"
 	case errors.Is(err, review.ErrInvalidState):
 		return "not_in_review"
 	case errors.Is(err, review.ErrSameReviewer):

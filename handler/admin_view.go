@@ -44,7 +44,7 @@ var problems = map[string]string{
 	"not_in_review":    "The case is no longer in review: it was decided or changed meanwhile.",
 	"same_reviewer":    "You gave the first approval. A different reviewer must confirm it.",
 	"unknown_reason":   "Pick a reason code for the rejection.",
-	"erased":           "The user erased their personal data; nothing can be revealed.",
+	"erased":           "The user erased their personal data; the case can no longer be revealed or decided.",
 	"self_disable":     "You cannot disable your own account.",
 }
 

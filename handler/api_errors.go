@@ -44,6 +44,7 @@ const (
 	CodeConsentRequired       = "consent_required"
 	CodeConsentOutdated       = "consent_outdated"
 	CodeInvalidState          = "invalid_state"
+	CodeVerificationErased    = "verification_erased"
 	CodeAlreadyVerified       = "already_verified"
 	CodeSideMissing           = "side_missing"
 	CodeNoVerification        = "no_verification"
@@ -72,6 +73,7 @@ var serviceErrors = []struct {
 	{verify.ErrConsentOutdated, http.StatusPreconditionRequired, CodeConsentOutdated, "the user agreed to an outdated notice; show the current one"},
 	{verify.ErrAlreadyVerified, http.StatusConflict, CodeAlreadyVerified, "the user is already verified"},
 	{verify.ErrSideMissing, http.StatusConflict, CodeSideMissing, "upload the missing side of the card first"},
+	{verify.ErrErased, http.StatusConflict, CodeVerificationErased, "the verification was erased at the user's request; start a new one"},
 	{verify.ErrInvalidState, http.StatusConflict, CodeInvalidState, "not possible in the verification's current state"},
 	{verify.ErrNoVerification, http.StatusNotFound, CodeNoVerification, "no verification yet"},
 	{verify.ErrCheckDisabled, http.StatusForbidden, CodeCheckDisabled, "verification without photos is turned off"},

@@ -8,10 +8,11 @@ import (
 	"realname/model"
 )
 
-// Opening decides, from the user's latest verification (nil when there is
-// none), whether that one is reused (return it) or a new one is opened
-// (return nil), or the user may not start one (an error).
-type Opening func(latest *model.Verification) (*model.Verification, error)
+// Opening decides, from the user (read under its lock: id and erased_at)
+// and their latest verification (nil when there is none), whether that one
+// is reused (return it) or a new one is opened (return nil), or the user
+// may not start one (an error).
+type Opening func(user model.User, latest *model.Verification) (*model.Verification, error)
 
 // Open returns the user's verification to work on: the latest one when
 // reuse says so, else a new draft of mode with its "created" event. The
@@ -21,11 +22,11 @@ type Opening func(latest *model.Verification) (*model.Verification, error)
 func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor string, reuse Opening) (model.Verification, error) {
 	var out model.Verification
 	err := s.InTx(ctx, func(ctx context.Context) error {
-		var ids []int64
-		if err := locking(s.Conn(ctx).Model(&model.User{}).Where("id = ?", userID)).Pluck("id", &ids).Error; err != nil {
+		var users []model.User
+		if err := locking(s.Conn(ctx).Select("id", "erased_at").Where("id = ?", userID)).Find(&users).Error; err != nil {
 			return fmt.Errorf("store: lock user: %w", err)
 		}
-		if len(ids) == 0 {
+		if len(users) == 0 {
 			return fmt.Errorf("store: user %d: %w", userID, ErrNotFound)
 		}
 		var latest *model.Verification
@@ -36,7 +37,7 @@ func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor str
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
-		keep, err := reuse(latest)
+		keep, err := reuse(users[0], latest)
 		if err != nil {
 			return err
 		}

@@ -91,7 +91,7 @@ func (e *env) open(t *testing.T, openid string) model.Verification {
 	t.Helper()
 	uid := e.user(t, openid)
 	v, err := e.st.Open(context.Background(), uid, "photo", "v1", fmt.Sprintf("user:%d", uid),
-		func(*model.Verification) (*model.Verification, error) { return nil, nil })
+		func(model.User, *model.Verification) (*model.Verification, error) { return nil, nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	v, err := s.store.Open(ctx, u.ID, modeCheck, consent, actorUser(u.ID), func(latest *model.Verification) (*model.Verification, error) {
+	v, err := s.store.Open(ctx, u.ID, modeCheck, consent, actorUser(u.ID), func(_ model.User, latest *model.Verification) (*model.Verification, error) {
 		return reusable(latest, modeCheck)
 	})
 	if err != nil {

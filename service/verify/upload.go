@@ -157,9 +157,9 @@ func (s *Service) readingChange(cur *model.Verification, u User, announced ocr.S
 // started refuses it.
 func (s *Service) recordUpload(ctx context.Context, u User, vid int64, started time.Time, consent consentGiven, as []ocr.Attempt, res ocr.Result) (int64, error) {
 	if vid == 0 {
-		v, err := s.store.Open(ctx, u.ID, modePhoto, consent.version, actorUser(u.ID), func(latest *model.Verification) (*model.Verification, error) {
-			if latest != nil && latest.ErasedAt != nil && !latest.ErasedAt.Before(started) {
-				return nil, ErrErased
+		v, err := s.store.Open(ctx, u.ID, modePhoto, consent.version, actorUser(u.ID), func(user model.User, latest *model.Verification) (*model.Verification, error) {
+			if user.ErasedAt != nil && !user.ErasedAt.Before(started) {
+				return nil, ErrErased // the user erased their data while the vendors read
 			}
 			return reusable(latest, modePhoto)
 		})

@@ -28,6 +28,7 @@ const ERROR_TEXT = {
   side_missing: '请先拍摄身份证人像面和国徽面',
   already_verified: '您已完成实名认证',
   invalid_state: '认证正在处理中，请稍后刷新',
+  verification_erased: '您的认证信息已删除，如需认证请重新开始',
   no_verification: '请先拍摄身份证',
   name_invalid: '姓名格式不正确',
   id_number_invalid: '身份证号码有误，请逐位核对',
@@ -63,7 +64,7 @@ const WARNING_TEXT = {
   image_status_unknown: '照片质量存疑'
 };
 
-const RESULT_TITLE = { verified: '认证成功', rejected: '认证未通过', review: '已提交人工审核' };
+const RESULT_TITLE = { verified: '认证成功', rejected: '认证未通过', review: '已提交人工审核', erased: '认证信息已删除' };
 
 const FIELD_ROWS = [
   ['name', '姓名'], ['sex', '性别'], ['ethnicity', '民族'], ['birth', '出生'], ['address', '住址'],
@@ -176,7 +177,8 @@ Page({
   },
 
   applyView(view) {
-    const done = view.state === 'verified' || view.state === 'rejected' || view.state === 'review';
+    const done = view.state === 'verified' || view.state === 'rejected' || view.state === 'review' ||
+      view.state === 'erased';
     this.setData({
       state: view.state,
       'front.rows': rows(view.front),
@@ -269,6 +271,7 @@ Page({
         break;
       case 'already_verified':
       case 'invalid_state':
+      case 'verification_erased':
         this.refresh();
         break;
       case 'unauthorized':
