@@ -46,7 +46,7 @@ func parseFlowFlags(args []string, stderr io.Writer) (flowConfig, error) {
 	fs.DurationVar(&c.latency, "latency", 0, "delay of every upstream answer (WeChat and the vendors), e.g. 200ms")
 	fs.DurationVar(&c.think, "think", 0, "each user's pause between two verifications")
 	fs.DurationVar(&c.ramp, "ramp", time.Second, "users start spread over this, not all in the same millisecond")
-	fs.StringVar(&c.db, "db", "", "PostgreSQL DSN used as is; default: a fresh database on "+localPostgres+", dropped at the end; \"private\": a PostgreSQL of the bench's own (initdb, max_connections=300); \"sqlite\" with -instances 1")
+	fs.StringVar(&c.db, "db", "", "PostgreSQL DSN used as is; default: a fresh database on "+localPostgres+", dropped at the end; \"private\": a PostgreSQL of the bench's own (initdb, max_connections=300, pg_stat_statements); \"mysql\": a fresh database on "+localMySQL+", dropped at the end; \"sqlite\" with -instances 1")
 	fs.StringVar(&c.redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL the instances share (keys get a prefix unique to the run, deleted at the end)")
 	fs.BoolVar(&c.bare, "bare", true, "also run the load against a bare gin handler and report the ratio")
 	fs.StringVar(&c.profile, "cpuprofile", "", "write a CPU profile of instance 0, up to 10 s taken after the first quarter of the run, to this file (go tool pprof -top FILE)")
@@ -257,13 +257,31 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 		st.keep = true
 		fmt.Fprintf(stdout, "flow: FAILED: want errors=0, panics=0, every instance up and verifications > 0; logs: %s\n", st.logs())
 	}
-	// The summary line goes last: scripts read it.
-	fmt.Fprintf(stdout, "flow: instances=%d users=%d verifications_per_s=%.1f p99_ms=%s paid_calls_per_verification=%.2f ratio_vs_bare=%.3f\n",
-		cfg.instances, cfg.users, svc.perSecond(), ms(worst), perV(calls.paid()), ratio)
+	// The summary line goes last: scripts read it. Statements and commits
+	// are the database server's own counts (see pgStats); -1 where it has
+	// none (SQLite, PostgreSQL without pg_stat_statements).
+	stmts, commits := -1.0, -1.0
+	if statsErr == nil {
+		commits = perV(int(statsAfter.Commits - statsBefore.Commits))
+		if statsAfter.Statements >= 0 && statsBefore.Statements >= 0 {
+			stmts = perV(int(statsAfter.Statements - statsBefore.Statements))
+		}
+	}
+	fmt.Fprintf(stdout, "flow: db=%s instances=%d users=%d verifications_per_s=%.1f p99_ms=%s errors=%d statements_per_verification=%.1f commits_per_verification=%.1f service_cpu_ms_per_verification=%.2f paid_calls_per_verification=%.2f ratio_vs_bare=%.3f\n",
+		dbLabel(st.dialect), cfg.instances, cfg.users, svc.perSecond(), ms(worst), svc.errorCount(), stmts, commits,
+		1000*perV(1)*cpu.Seconds(), perV(calls.paid()), ratio)
 	if failed {
 		return errFailed
 	}
 	return nil
+}
+
+// dbLabel names the backend in the summary line.
+func dbLabel(dialect string) string {
+	if dialect == model.DialectMySQL {
+		return "mysql"
+	}
+	return dialect
 }
 
 // printTargets says whether the run meets the targets. They are

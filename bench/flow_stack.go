@@ -31,6 +31,7 @@ import (
 const (
 	dbSQLite  = "sqlite"
 	dbPrivate = "private"
+	dbMySQL   = "mysql" // a fresh database on the machine's MariaDB/MySQL, dropped at the end
 )
 
 // stackConfig says how to run the service for a scenario.
@@ -142,6 +143,13 @@ func (s *stack) start(ctx context.Context, cfg stackConfig) error {
 			return err
 		}
 		s.dbURL, s.pg = pg.dsn("bench"), pg
+	case dbMySQL:
+		dsn, drop, err := freshMySQLDatabase(ctx, localMySQL)
+		if err != nil {
+			return err
+		}
+		s.dbURL = dsn
+		s.cleanups = append(s.cleanups, drop)
 	case "":
 		dsn, drop, err := freshDatabase(ctx, localPostgres)
 		if err != nil {
@@ -355,22 +363,67 @@ func (s *stack) states(ctx context.Context) (map[string]int64, error) {
 type dbStats struct {
 	Commits, Inserted, Updated, Fetched int64
 	Sessions                            int64 // connections opened (PostgreSQL 14+)
+	// Statements is what the server counted as executed: PostgreSQL's
+	// pg_stat_statements calls (with -db private, which loads it), MySQL's
+	// Com_select+insert+update+delete; -1 where the server cannot say.
+	Statements int64
 }
 
-// pgStats reads pg_stat_database for the run's database. PostgreSQL
-// publishes a backend's counters at its transaction ends, at most once a
-// second, and when it exits: read after the instances stopped, the
-// figures are complete.
+// pgStats reads the database's own counters. PostgreSQL publishes a
+// backend's pg_stat_database counters at its transaction ends, at most
+// once a second, and when it exits: read after the instances stopped, the
+// figures are complete. On MySQL/MariaDB the counters are the server's
+// global status (the bench's database is the only busy one here);
+// Handler_commit counts every commit, autocommit statements included, as
+// PostgreSQL's xact_commit does.
 func (s *stack) pgStats(ctx context.Context) (dbStats, error) {
-	var st dbStats
-	if s.dialect != model.DialectPostgres {
-		return st, errors.New("not PostgreSQL")
-	}
+	st := dbStats{Statements: -1}
 	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	err := s.db.WithContext(qctx).Raw(`SELECT xact_commit AS commits, tup_inserted AS inserted, tup_updated AS updated,
-		tup_fetched AS fetched, sessions FROM pg_stat_database WHERE datname = current_database()`).Scan(&st).Error
-	return st, err
+	switch s.dialect {
+	case model.DialectPostgres:
+		err := s.db.WithContext(qctx).Raw(`SELECT xact_commit AS commits, tup_inserted AS inserted, tup_updated AS updated,
+			tup_fetched AS fetched, sessions FROM pg_stat_database WHERE datname = current_database()`).Scan(&st).Error
+		if err != nil {
+			return st, err
+		}
+		st.Statements = -1
+		if s.pg != nil {
+			var calls int64
+			if err := s.db.WithContext(qctx).Raw(`SELECT COALESCE(SUM(calls), 0) FROM pg_stat_statements
+				WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat%'`).Scan(&calls).Error; err == nil {
+				st.Statements = calls
+			}
+		}
+		return st, nil
+	case model.DialectMySQL:
+		var rows []struct {
+			VariableName string `gorm:"column:Variable_name"`
+			Value        int64  `gorm:"column:Value"`
+		}
+		if err := s.db.WithContext(qctx).Raw("SHOW GLOBAL STATUS WHERE Variable_name IN ('Handler_commit','Com_select','Com_insert','Com_update','Com_delete','Innodb_rows_inserted','Innodb_rows_updated','Innodb_rows_read','Connections')").Scan(&rows).Error; err != nil {
+			return st, err
+		}
+		st.Statements = 0
+		for _, r := range rows {
+			switch r.VariableName {
+			case "Handler_commit":
+				st.Commits = r.Value
+			case "Com_select", "Com_insert", "Com_update", "Com_delete":
+				st.Statements += r.Value
+			case "Innodb_rows_inserted":
+				st.Inserted = r.Value
+			case "Innodb_rows_updated":
+				st.Updated = r.Value
+			case "Innodb_rows_read":
+				st.Fetched = r.Value
+			case "Connections":
+				st.Sessions = r.Value
+			}
+		}
+		return st, nil
+	}
+	return st, errors.New("no server counters on " + s.dialect)
 }
 
 // failureCauses groups the instances' "request failed" log lines by

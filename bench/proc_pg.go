@@ -6,12 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"realname/model"
+	"realname/service/clock"
 	"strconv"
 	"syscall"
 	"time"
@@ -197,4 +201,34 @@ func (c *pgCluster) crash() {
 func (c *pgCluster) close() {
 	c.crash()
 	os.RemoveAll(c.dir)
+}
+
+// localMySQL is the machine's MariaDB (standing in for MySQL), for -db mysql.
+const localMySQL = "mysql://root@127.0.0.1:3306/test"
+
+// freshMySQLDatabase is freshDatabase on a MySQL/MariaDB server.
+func freshMySQLDatabase(ctx context.Context, serverDSN string) (dsn string, drop func(), err error) {
+	u, err := url.Parse(serverDSN)
+	if err != nil {
+		return "", nil, errors.New("the database URL does not parse")
+	}
+	admin, err := model.Open(ctx, serverDSN, "", slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{}.Now)
+	if err != nil {
+		return "", nil, err
+	}
+	name := "bench_" + randomSuffix()
+	if err := admin.WithContext(ctx).Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci").Error; err != nil {
+		_ = model.Close(admin)
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	u.Path = "/" + name
+	drop = func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := admin.WithContext(dctx).Exec("DROP DATABASE IF EXISTS " + name).Error; err != nil {
+			fmt.Fprintf(os.Stderr, "bench: drop database %s: %v\n", name, err)
+		}
+		_ = model.Close(admin)
+	}
+	return u.String(), drop, nil
 }
