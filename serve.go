@@ -138,6 +138,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "realname_db_statements_total",
+			Help: "SQL statements this instance sent to the database."},
+			func() float64 { return float64(model.StatementCounts(db).Statements) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "realname_db_commits_total",
+			Help: "Transactions this instance committed; a statement outside a transaction counts as one."},
+			func() float64 { return float64(model.StatementCounts(db).Commits) }))
 	wechat.RedirectSDK(apiBase)
 	tokenApps := make([]token.App, len(apps))
 	wxApps := make([]wechat.App, len(apps))

@@ -123,6 +123,7 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 	before, cpuBefore, selfBefore := st.fakes.calls(), st.cpu(), selfCPU()
 	busyBefore, totalBefore := machineCPU()
 	pgBefore := st.pgCPU()
+	stmtsBefore, commitsBefore, countsErr := st.dbCounts(ctx)
 	st.resetStatements(ctx)
 	statsBefore, statsErr := st.pgStats(ctx)
 	var conns *connSampler
@@ -149,6 +150,8 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	calls, cpu, self := st.fakes.calls().sub(before), st.cpu()-cpuBefore, selfCPU()-selfBefore
+	stmtsAfter, commitsAfter, err := st.dbCounts(ctx)
+	countsErr = errors.Join(countsErr, err)
 	busyAfter, totalAfter := machineCPU()
 	pgCPU := st.pgCPU() - pgBefore
 	machineBusy := 0.0
@@ -215,7 +218,10 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "%s upstream_calls_per_verification token=%.3f login=%.2f ocr=%.2f check=%.2f paid=%.2f new_connections=%.2f\n",
 		p, perV(calls.token), perV(calls.login), perV(calls.ocr), perV(calls.check), perV(calls.paid()), perV(calls.conns))
 	if statsErr == nil {
-		fmt.Fprintf(stdout, "%s db_per_verification commits=%.1f rows_inserted=%.1f rows_updated=%.1f rows_fetched=%.1f new_connections=%.2f\n", p,
+		if statsAfter.Statements >= 0 && statsBefore.Statements >= 0 {
+			fmt.Fprintf(stdout, "%s db_server_statements_per_verification=%.1f\n", p, perV(int(statsAfter.Statements-statsBefore.Statements)))
+		}
+		fmt.Fprintf(stdout, "%s db_server_per_verification commits=%.1f rows_inserted=%.1f rows_updated=%.1f rows_fetched=%.1f new_connections=%.2f\n", p,
 			perV(int(statsAfter.Commits-statsBefore.Commits)), perV(int(statsAfter.Inserted-statsBefore.Inserted)),
 			perV(int(statsAfter.Updated-statsBefore.Updated)), perV(int(statsAfter.Fetched-statsBefore.Fetched)),
 			perV(int(statsAfter.Sessions-statsBefore.Sessions)))
@@ -258,14 +264,13 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "flow: FAILED: want errors=0, panics=0, every instance up and verifications > 0; logs: %s\n", st.logs())
 	}
 	// The summary line goes last: scripts read it. Statements and commits
-	// are the database server's own counts (see pgStats); -1 where it has
-	// none (SQLite, PostgreSQL without pg_stat_statements).
+	// are what the instances counted themselves (realname_db_*_total), the
+	// same measure on every backend; -1 when /metrics could not be read.
 	stmts, commits := -1.0, -1.0
-	if statsErr == nil {
-		commits = perV(int(statsAfter.Commits - statsBefore.Commits))
-		if statsAfter.Statements >= 0 && statsBefore.Statements >= 0 {
-			stmts = perV(int(statsAfter.Statements - statsBefore.Statements))
-		}
+	if countsErr == nil {
+		stmts, commits = perV(int(stmtsAfter-stmtsBefore)), perV(int(commitsAfter-commitsBefore))
+	} else {
+		fmt.Fprintf(stdout, "%s db counts from /metrics: %v\n", p, countsErr)
 	}
 	fmt.Fprintf(stdout, "flow: db=%s instances=%d users=%d verifications_per_s=%.1f p99_ms=%s errors=%d statements_per_verification=%.1f commits_per_verification=%.1f service_cpu_ms_per_verification=%.2f paid_calls_per_verification=%.2f ratio_vs_bare=%.3f\n",
 		dbLabel(st.dialect), cfg.instances, cfg.users, svc.perSecond(), ms(worst), svc.errorCount(), stmts, commits,

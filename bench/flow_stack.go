@@ -9,11 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -475,4 +477,50 @@ func (s *stack) close() {
 		s.cleanups[i]()
 	}
 	s.cleanups = nil
+}
+
+// dbCounts sums the instances' realname_db_statements_total and
+// realname_db_commits_total: what the service itself sent and committed,
+// counted the same way on every backend (model.StatementCounts).
+func (s *stack) dbCounts(ctx context.Context) (statements, commits float64, err error) {
+	for _, in := range s.children {
+		st, cm, e := scrapeDBCounts(ctx, in.url+"/metrics")
+		if e != nil {
+			return 0, 0, e
+		}
+		statements += st
+		commits += cm
+	}
+	return statements, commits, nil
+}
+
+func scrapeDBCounts(ctx context.Context, url string) (statements, commits float64, err error) {
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 16<<20))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		v, perr := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		switch {
+		case perr != nil:
+		case name == "realname_db_statements_total":
+			statements = v
+		case name == "realname_db_commits_total":
+			commits = v
+		}
+	}
+	return statements, commits, sc.Err()
 }
