@@ -3,15 +3,17 @@ package model
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync/atomic"
 
 	"gorm.io/gorm"
 )
 
 // Counts are the statements this process sent to the database and the
-// transactions it committed (a statement outside a transaction commits on
-// its own and counts as one): a request's database cost, measured the same
-// way on SQLite, PostgreSQL and MySQL, whose own counters differ or do not
+// commits it made: every COMMIT of a transaction, and every write sent
+// outside one (it commits on its own; a lone SELECT writes nothing and is
+// not a commit). They are a request's database cost, measured the same way
+// on SQLite, PostgreSQL and MySQL, whose own counters differ or do not
 // exist.
 type Counts struct {
 	Statements, Commits int64
@@ -42,24 +44,36 @@ func StatementCounts(db *gorm.DB) Counts {
 // GetDBConn lets gorm's DB() find the pool.
 func (c *counter) GetDBConn() (*sql.DB, error) { return c.db, nil }
 
-func (c *counter) autocommit() { c.statements.Add(1); c.commits.Add(1) }
+// autocommit counts a statement sent outside a transaction.
+func (c *counter) autocommit(query string) {
+	c.statements.Add(1)
+	if !isSelect(query) {
+		c.commits.Add(1)
+	}
+}
+
+// isSelect reports whether query is a plain read.
+func isSelect(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "select")
+}
 
 func (c *counter) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
 	return c.db.PrepareContext(ctx, query)
 }
 
 func (c *counter) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	c.autocommit()
+	c.autocommit(query)
 	return c.db.ExecContext(ctx, query, args...)
 }
 
 func (c *counter) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	c.autocommit()
+	c.autocommit(query)
 	return c.db.QueryContext(ctx, query, args...)
 }
 
 func (c *counter) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	c.autocommit()
+	c.autocommit(query)
 	return c.db.QueryRowContext(ctx, query, args...)
 }
 

@@ -95,17 +95,23 @@ func (s *Service) upsert(ctx context.Context, ws wechat.Session) (model.User, er
 	if ws.UnionID != "" {
 		update = append(update, "union_id")
 	}
+	set := clause.AssignmentColumns(update)
+	if s.db.Name() == model.DialectMySQL {
+		// MySQL reports no id for an updated row unless the update names
+		// it: then LAST_INSERT_ID is the existing row's id.
+		set = append(set, clause.Assignment{Column: clause.Column{Name: "id"}, Value: gorm.Expr("LAST_INSERT_ID(id)")})
+	}
+	// PostgreSQL and SQLite hand the row's id back (RETURNING) whether it
+	// was inserted or updated, so the one statement is all a login costs.
 	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "app_id"}, {Name: "open_id"}},
-		DoUpdates: clause.AssignmentColumns(update),
+		DoUpdates: set,
 	}).Create(&u).Error
 	if err != nil {
 		return model.User{}, fmt.Errorf("login: upsert user: %w", err)
 	}
-	// MySQL does not return the id of an updated row; read it back.
-	var got model.User
-	if err := s.db.WithContext(ctx).Where("app_id = ? AND open_id = ?", ws.AppID, ws.OpenID).First(&got).Error; err != nil {
-		return model.User{}, fmt.Errorf("login: read user: %w", err)
+	if u.ID == 0 {
+		return model.User{}, errors.New("login: upsert user: the database returned no id")
 	}
-	return got, nil
+	return u, nil
 }

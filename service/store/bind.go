@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"realname/model"
 )
@@ -16,6 +17,25 @@ import (
 // verification took the chosen slot at the same moment (retry: a new
 // transaction sees the winner).
 func (s *Store) Bind(ctx context.Context, v *model.Verification, hash []byte, slots int) (bool, error) {
+	if slots == 1 {
+		// One account per number (the default): take the slot outright; a
+		// conflict means it is held, by this account (re-verifying) or
+		// another, which the read below tells.
+		q := s.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true})
+		if q.Name() == model.DialectMySQL {
+			// gorm writes DoNothing as ON DUPLICATE KEY UPDATE id=id, which
+			// MySQL reports as a changed row; IGNORE reports none.
+			q = s.Conn(ctx).Clauses(clause.Insert{Modifier: "IGNORE"})
+		}
+		res := q.Create(&model.IDBinding{IDNumberHash: hash, Slot: 0,
+			UserID: v.UserID, VerificationID: v.ID, CreatedAt: s.clk.Now()})
+		if res.Error != nil {
+			return false, fmt.Errorf("store: bind: %w", res.Error)
+		}
+		if res.RowsAffected == 1 {
+			return true, nil
+		}
+	}
 	var rows []model.IDBinding
 	if err := s.Conn(ctx).Where("id_number_hash = ?", hash).Find(&rows).Error; err != nil {
 		return false, fmt.Errorf("store: bindings: %w", err)

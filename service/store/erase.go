@@ -34,6 +34,10 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 	var out Erasure
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		out = Erasure{}
+		t := state(ctx)
+		if err := t.flush(); err != nil { // the chains below start from the rows' written heads
+			return err
+		}
 		tx := s.Conn(ctx)
 		var u model.User
 		if err := locking(tx.Where("id = ?", userID)).Take(&u).Error; err != nil {
@@ -76,6 +80,7 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 				return fmt.Errorf("store: erase payloads: %w", err)
 			}
 			out.VerificationIDs = append(out.VerificationIDs, v.ID)
+			delete(t.rows, v.ID)
 		}
 		if len(out.VerificationIDs) > 0 {
 			if err := tx.Model(&model.ProviderAttempt{}).Where("verification_id IN ?", out.VerificationIDs).

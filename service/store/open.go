@@ -55,17 +55,16 @@ func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor str
 		if err := s.Conn(ctx).Create(&nv).Error; err != nil {
 			return fmt.Errorf("store: create verification: %w", err)
 		}
-		// The event hashes its verification's id, known only now.
+		// The event hashes its verification's id, known only now. It is
+		// written with the row's next change in this transaction, or at
+		// commit (txState.flush).
 		vid := nv.ID
 		e.VerificationID = &vid
 		e.Hash = EventHash(e)
-		if err := s.Conn(ctx).Create(&e).Error; err != nil {
-			return fmt.Errorf("store: append event: %w", err)
-		}
-		if err := s.Conn(ctx).Model(&model.Verification{}).Where("id = ?", vid).UpdateColumn("chain_head", e.Hash).Error; err != nil {
-			return fmt.Errorf("store: chain head: %w", err)
-		}
 		nv.ChainHead = e.Hash
+		t := state(ctx)
+		t.pending[vid] = []model.VerificationEvent{e}
+		t.rows[vid] = nv
 		out = nv
 		return nil
 	})

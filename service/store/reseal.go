@@ -52,6 +52,7 @@ func (s *Store) Reseal(ctx context.Context, vid int64, reseal func(v model.Verif
 		if err := s.Conn(ctx).Model(&model.Verification{}).Where("id = ?", vid).UpdateColumns(cols).Error; err != nil {
 			return fmt.Errorf("store: reseal: %w", err)
 		}
+		delete(state(ctx).rows, vid)
 		changed = true
 		return nil
 	})

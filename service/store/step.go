@@ -149,7 +149,8 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 		}
 	}
 	c.Set.apply(v, cols)
-	events := make([]model.VerificationEvent, 0, 1+len(c.Extra))
+	t := state(ctx)
+	events := append(make([]model.VerificationEvent, 0, 2+len(c.Extra)), t.pending[v.ID]...)
 	head := v.ChainHead
 	add := func(typ, actor string, data map[string]any, fromS, toS State) error {
 		e, err := s.newEvent(v.ID, typ, actor, data, fromS, toS, head, now)
@@ -187,6 +188,8 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 	if err := s.Conn(ctx).Create(&events).Error; err != nil {
 		return fmt.Errorf("store: append event: %w", err)
 	}
+	delete(t.pending, v.ID)
+	t.rows[v.ID] = *v
 	if c.Hook != "" {
 		return s.outbox(ctx, v, c.Hook, now)
 	}

@@ -56,19 +56,56 @@ func (s *Store) Now() time.Time { return s.clk.Now() }
 
 type txKey struct{}
 
+// txState is what one transaction knows of the rows it works on: the
+// verifications it locked or created (their current values, so a second
+// step on the same row in the same transaction needs no second read) and
+// the events of a verification created in it, written with that row's
+// next change (or at commit), so opening a verification costs no extra
+// UPDATE of its chain head.
+type txState struct {
+	db      *gorm.DB
+	rows    map[int64]model.Verification
+	pending map[int64][]model.VerificationEvent
+}
+
+// flush writes the pending events and the chain heads they leave.
+func (t *txState) flush() error {
+	for vid, events := range t.pending {
+		if err := t.db.Create(&events).Error; err != nil {
+			return fmt.Errorf("store: append event: %w", err)
+		}
+		head := events[len(events)-1].Hash
+		if err := t.db.Model(&model.Verification{}).Where("id = ?", vid).UpdateColumn("chain_head", head).Error; err != nil {
+			return fmt.Errorf("store: chain head: %w", err)
+		}
+		delete(t.pending, vid)
+	}
+	return nil
+}
+
+// state is ctx's transaction state, or nil outside InTx.
+func state(ctx context.Context) *txState {
+	t, _ := ctx.Value(txKey{}).(*txState)
+	return t
+}
+
 // InTx runs fn in one transaction, carried in the context fn receives.
 // Called with a context that already carries one, fn joins it (the outer
 // InTx retries). A deadlock or serialization failure rolls back and runs
 // fn again, up to a bound, with jittered backoff: fn must derive all it
 // writes from what it reads inside.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+	if state(ctx) != nil {
 		return fn(ctx)
 	}
 	wait := s.backoff
 	for attempt := 0; ; attempt++ {
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(context.WithValue(ctx, txKey{}, tx))
+			t := &txState{db: tx, rows: map[int64]model.Verification{}, pending: map[int64][]model.VerificationEvent{}}
+			if err := fn(context.WithValue(ctx, txKey{}, t)); err != nil {
+				return err
+			}
+			return t.flush()
 		})
 		if err == nil || !Retryable(err) || attempt >= s.retries || ctx.Err() != nil {
 			return err
@@ -88,8 +125,8 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 // pool. Other aggregates' writes that must commit with a step (a webhook
 // receiver's stored answers blanked on erasure) go through it.
 func (s *Store) Conn(ctx context.Context) *gorm.DB {
-	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return tx.WithContext(ctx)
+	if t := state(ctx); t != nil {
+		return t.db.WithContext(ctx)
 	}
 	return s.db.WithContext(ctx)
 }
@@ -146,10 +183,19 @@ func (s *Store) Latest(ctx context.Context, userID int64) (model.Verification, e
 	return v, nil
 }
 
-// lock reads the verification under its row lock, inside ctx's transaction.
+// lock reads the verification under its row lock, inside ctx's
+// transaction; a row this transaction already locked or created is not
+// read again.
 func (s *Store) lock(ctx context.Context, vid int64) (model.Verification, error) {
+	t := state(ctx)
+	if v, ok := t.rows[vid]; ok {
+		return v, nil
+	}
 	var v model.Verification
 	err := locking(s.Conn(ctx).Where("id = ?", vid)).Take(&v).Error
+	if err == nil {
+		t.rows[vid] = v
+	}
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return v, ErrNotFound
 	}
@@ -157,4 +203,26 @@ func (s *Store) lock(ctx context.Context, vid int64) (model.Verification, error)
 		return v, fmt.Errorf("store: lock verification: %w", err)
 	}
 	return v, nil
+}
+
+// StepLatest is Step on the user's latest verification, found under its
+// row lock: a request that acts on "the user's current verification" needs
+// no separate read to learn which one that is. ErrNotFound when the user
+// has none.
+func (s *Store) StepLatest(ctx context.Context, userID int64, decide func(ctx context.Context, v *model.Verification) (Change, error)) (model.Verification, error) {
+	var out model.Verification
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var v model.Verification
+		err := locking(s.Conn(ctx).Where("user_id = ?", userID)).Order("id DESC").Limit(1).Take(&v).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: lock latest verification: %w", err)
+		}
+		state(ctx).rows[v.ID] = v
+		out, err = s.Step(ctx, v.ID, decide)
+		return err
+	})
+	return out, err
 }

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"realname/model"
 	"strconv"
 	"time"
 )
@@ -61,22 +62,30 @@ type consentGiven struct {
 }
 
 // checkConsent checks that the user agreed to the current notice, with
-// this call (version) or before. It writes nothing: the caller records a
-// consent given now with recordConsent, in the transaction that uses it.
-// Consent to an older notice does not count.
-func (s *Service) checkConsent(ctx context.Context, userID int64, version string) (consentGiven, error) {
+// this call (version) or before. latest is the user's latest verification
+// (nil for none): it was opened under the notice it names, so when that is
+// the current one the consent is on record without a query. It writes
+// nothing: the caller records a consent given now with recordConsent, in
+// the transaction that uses it. Consent to an older notice does not count.
+func (s *Service) checkConsent(ctx context.Context, userID int64, version string, latest *model.Verification) (consentGiven, error) {
 	want := s.policy.ConsentVersion
 	if version != "" && version != want {
 		return consentGiven{}, fmt.Errorf("%w: agreed to %q, current is %q", ErrConsentOutdated, version, want)
+	}
+	if latest != nil && latest.ConsentVersion == want {
+		return consentGiven{version: want}, nil
+	}
+	if version != "" {
+		return consentGiven{version: want, record: true}, nil
 	}
 	has, err := s.store.HasConsent(ctx, userID, want)
 	if err != nil {
 		return consentGiven{}, fmt.Errorf("verify: consent: %w", err)
 	}
-	if !has && version == "" {
+	if !has {
 		return consentGiven{}, ErrConsentRequired
 	}
-	return consentGiven{version: want, record: !has}, nil
+	return consentGiven{version: want}, nil
 }
 
 // recordConsent stores a consent given with this call, in ctx's
@@ -86,14 +95,4 @@ func (s *Service) recordConsent(ctx context.Context, userID int64, c consentGive
 		return nil
 	}
 	return s.store.RecordConsent(ctx, userID, c.version)
-}
-
-// ensureConsent is checkConsent followed by recordConsent on its own, for
-// calls that write nothing else with it.
-func (s *Service) ensureConsent(ctx context.Context, userID int64, version string) (string, error) {
-	c, err := s.checkConsent(ctx, userID, version)
-	if err != nil {
-		return "", err
-	}
-	return c.version, s.recordConsent(ctx, userID, c)
 }

@@ -69,55 +69,64 @@ func (s *Service) validate(c Claim) (string, idcard.Number, error) {
 }
 
 // Submit checks the name and number the user confirmed for their
-// recognised card.
+// recognised card: the local rules first (free), then one step that finds
+// the latest verification under its lock, checks its state and moves it
+// to checking; then the paid check and the decision.
 func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
-	v, err := s.store.Latest(ctx, u.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return View{}, ErrNoVerification
-	}
-	if err != nil {
-		return View{}, err
-	}
-	switch store.State(v.State) {
-	case store.Recognized:
-	case store.Draft:
-		return View{}, ErrSideMissing
-	case store.Verified:
-		return View{}, ErrAlreadyVerified
-	case store.Erased:
-		return View{}, ErrErased
-	default:
-		return View{}, fmt.Errorf("%w: %s", ErrInvalidState, v.State)
-	}
 	name, num, err := s.validate(c)
-	if err != nil {
-		return View{}, err
-	}
-	cd, err := s.readCard(&v)
 	if err != nil {
 		return View{}, err
 	}
 	if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
 		return View{}, err
 	}
-	var corrected []string
-	if cd.Front != nil {
-		if cd.Front.Name != name {
-			corrected = append(corrected, "name")
+	var cd card
+	v, err := s.store.StepLatest(ctx, u.ID, func(_ context.Context, cur *model.Verification) (store.Change, error) {
+		switch store.State(cur.State) {
+		case store.Recognized:
+		case store.Draft:
+			return store.Change{}, ErrSideMissing
+		case store.Verified:
+			return store.Change{}, ErrAlreadyVerified
+		default:
+			return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
 		}
-		if cd.Front.IDNumber != num.Value {
-			corrected = append(corrected, "id_number")
+		var err error
+		if cd, err = s.readCard(cur); err != nil {
+			return store.Change{}, err
 		}
+		var corrected []string
+		if cd.Front != nil {
+			if cd.Front.Name != name {
+				corrected = append(corrected, "name")
+			}
+			if cd.Front.IDNumber != num.Value {
+				corrected = append(corrected, "id_number")
+			}
+		}
+		return s.checking(cur, u, name, num, corrected)
+	})
+	if err != nil {
+		// Nothing was checked (no verification, the wrong state, a double
+		// tap that lost the race): it must not use up one of the day's
+		// attempts.
+		s.refund(ctx, "check", u.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return View{}, ErrNoVerification
+		}
+		return View{}, err
 	}
-	return s.run(ctx, u, &v, name, num, &cd, corrected)
+	return s.run(ctx, u, &v, name, num, &cd)
 }
 
-// Check decides on a name and number alone, without photos.
+// Check decides on a name and number alone, without photos: the consent
+// given with it, the verification and its move to checking are one
+// transaction.
 func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 	if !s.policy.AllowCheck {
 		return View{}, ErrCheckDisabled
 	}
-	consent, err := s.ensureConsent(ctx, u.ID, c.Consent)
+	consent, err := s.checkConsent(ctx, u.ID, c.Consent, nil)
 	if err != nil {
 		return View{}, err
 	}
@@ -125,28 +134,42 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	v, err := s.store.Open(ctx, u.ID, modeCheck, consent, actorUser(u.ID), func(_ model.User, latest *model.Verification) (*model.Verification, error) {
-		return reusable(latest, modeCheck)
-	})
-	if err != nil {
-		return View{}, err
-	}
 	if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
 		return View{}, err
 	}
-	return s.run(ctx, u, &v, name, num, nil, nil)
-}
-
-// run moves v to checking (one request wins; concurrent ones get
-// ErrInvalidState), decides, and records the decision.
-func (s *Service) run(ctx context.Context, u User, v *model.Verification, name string, num idcard.Number, cd *card, corrected []string) (View, error) {
-	nameEnc, err := s.crypto.Encrypt([]byte(name), aad(v, "name_enc"))
+	var v model.Verification
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.recordConsent(ctx, u.ID, consent); err != nil {
+			return err
+		}
+		open, err := s.store.Open(ctx, u.ID, modeCheck, consent.version, actorUser(u.ID), func(_ model.User, latest *model.Verification) (*model.Verification, error) {
+			return reusable(latest, modeCheck)
+		})
+		if err != nil {
+			return err
+		}
+		v, err = s.store.Step(ctx, open.ID, func(_ context.Context, cur *model.Verification) (store.Change, error) {
+			return s.checking(cur, u, name, num, nil)
+		})
+		return err
+	})
 	if err != nil {
+		s.refund(ctx, "check", u.ID)
 		return View{}, err
 	}
-	idEnc, err := s.crypto.Encrypt([]byte(num.Value), aad(v, "id_number_enc"))
+	return s.run(ctx, u, &v, name, num, nil)
+}
+
+// checking is the step to checking: the submitted name and number sealed
+// to cur's row, and what the user corrected of the OCR reading.
+func (s *Service) checking(cur *model.Verification, u User, name string, num idcard.Number, corrected []string) (store.Change, error) {
+	nameEnc, err := s.crypto.Encrypt([]byte(name), aad(cur, "name_enc"))
 	if err != nil {
-		return View{}, err
+		return store.Change{}, err
+	}
+	idEnc, err := s.crypto.Encrypt([]byte(num.Value), aad(cur, "id_number_enc"))
+	if err != nil {
+		return store.Change{}, err
 	}
 	set := store.Patch{
 		NameEnc: nameEnc, NameMasked: store.Ptr(pii.MaskName(name)),
@@ -154,26 +177,16 @@ func (s *Service) run(ctx context.Context, u User, v *model.Verification, name s
 	}
 	if len(corrected) > 0 {
 		raw, _ := json.Marshal(map[string]any{"fields": corrected})
-		if set.CorrectionsEnc, err = s.crypto.Encrypt(raw, aad(v, "corrections_enc")); err != nil {
-			return View{}, err
+		if set.CorrectionsEnc, err = s.crypto.Encrypt(raw, aad(cur, "corrections_enc")); err != nil {
+			return store.Change{}, err
 		}
 	}
-	seen := v.Version
-	*v, err = s.store.Step(ctx, v.ID, func(_ context.Context, cur *model.Verification) (store.Change, error) {
-		// What was checked (the card, the state) is what is written: a
-		// request that changed the case meanwhile wins.
-		if cur.Version != seen {
-			return store.Change{}, fmt.Errorf("%w: changed by another request", ErrInvalidState)
-		}
-		return store.Change{To: store.Checking, Event: "submitted", Actor: actorUser(u.ID), Set: set,
-			Data: map[string]any{"corrected": corrected, "id_number": num.Masked(), "name": pii.MaskName(name)}}, nil
-	})
-	if err != nil {
-		// A double tap that lost the race to another submit checks
-		// nothing, so it must not use up one of the day's attempts.
-		s.refund(ctx, "check", u.ID)
-		return View{}, err
-	}
+	return store.Change{To: store.Checking, Event: "submitted", Actor: actorUser(u.ID), Set: set,
+		Data: map[string]any{"corrected": corrected, "id_number": num.Masked(), "name": pii.MaskName(name)}}, nil
+}
+
+// run decides a verification now in checking and records the decision.
+func (s *Service) run(ctx context.Context, u User, v *model.Verification, name string, num idcard.Number, cd *card) (View, error) {
 	// The decision must land even if the user's request is cancelled now:
 	// a verification left in checking would need the sweeper to rescue it.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)

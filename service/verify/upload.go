@@ -36,15 +36,30 @@ type UploadInput struct {
 // and its photo deleted.
 func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, error) {
 	started := s.now()
-	consent, err := s.checkConsent(ctx, u.ID, in.Consent)
+	latest, err := s.store.Latest(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		err = nil
+	}
+	if err != nil {
+		return View{}, err
+	}
+	var v model.Verification // the open verification to pin to; ID 0 for a new one
+	var seen *model.Verification
+	if latest.ID != 0 {
+		seen = &latest
+		keep, err := reusable(seen, modePhoto)
+		if err != nil {
+			return View{}, err
+		}
+		if keep != nil {
+			v = *keep
+		}
+	}
+	consent, err := s.checkConsent(ctx, u.ID, in.Consent, seen)
 	if err != nil {
 		return View{}, err
 	}
 	photo, err := ocr.Prepare(in.Image, ocr.IntakeLimits{})
-	if err != nil {
-		return View{}, err
-	}
-	v, err := s.openOrNew(ctx, u, modePhoto)
 	if err != nil {
 		return View{}, err
 	}
@@ -193,23 +208,6 @@ func reusable(latest *model.Verification, mode string) (*model.Verification, err
 		return latest, nil
 	}
 	return nil, nil
-}
-
-// openOrNew returns the user's open verification of mode, or a zero one
-// (ID 0) when a new one is needed.
-func (s *Service) openOrNew(ctx context.Context, u User, mode string) (model.Verification, error) {
-	v, err := s.store.Latest(ctx, u.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return model.Verification{}, nil
-	}
-	if err != nil {
-		return v, err
-	}
-	keep, err := reusable(&v, mode)
-	if err != nil || keep == nil {
-		return model.Verification{}, err
-	}
-	return *keep, nil
 }
 
 // recordOCRAttempts stores every provider call; the successful one keeps
