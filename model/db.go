@@ -73,7 +73,9 @@ func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger, now func()
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	count(db, sqlDB)
+	if err := count(db, sqlDB); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
 	if db.Name() == DialectSQLite {
 		// One writer at a time is all SQLite allows; a small pool with a busy
 		// timeout queues writers instead of failing them with SQLITE_BUSY.

@@ -1,0 +1,56 @@
+package model_test
+
+import (
+	"errors"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"realname/model"
+	"realname/model/modeltest"
+)
+
+func TestStatementCounts(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		diff := func(before model.Counts) model.Counts {
+			now := model.StatementCounts(db)
+			return model.Counts{Statements: now.Statements - before.Statements, Commits: now.Commits - before.Commits}
+		}
+		c := model.StatementCounts(db)
+		var n int64
+		db.Model(&model.User{}).Count(&n)
+		if d := diff(c); d != (model.Counts{Statements: 1}) {
+			t.Fatalf("a lone read: %+v", d)
+		}
+		c = model.StatementCounts(db)
+		if err := db.Create(&model.User{AppID: "wx1", OpenID: "o-count"}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if d := diff(c); d != (model.Counts{Statements: 1, Commits: 1}) {
+			t.Fatalf("a lone write: %+v", d)
+		}
+		c = model.StatementCounts(db)
+		err := db.Transaction(func(tx *gorm.DB) error {
+			var u model.User
+			if err := tx.Where("open_id = ?", "o-count").Take(&u).Error; err != nil {
+				return err
+			}
+			return tx.Model(&u).UpdateColumn("union_id", "u-1").Error
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := diff(c); d != (model.Counts{Statements: 2, Commits: 1}) {
+			t.Fatalf("a transaction: %+v", d)
+		}
+		c = model.StatementCounts(db)
+		boom := errors.New("boom")
+		_ = db.Transaction(func(tx *gorm.DB) error {
+			tx.Model(&model.User{}).Where("open_id = ?", "o-count").UpdateColumn("union_id", "u-2")
+			return boom
+		})
+		if d := diff(c); d != (model.Counts{Statements: 1}) {
+			t.Fatalf("a rolled-back transaction: %+v", d)
+		}
+	})
+}
