@@ -14,7 +14,7 @@ import (
 )
 
 var queueStates = []string{model.StateReview, review.StateAny, model.StateDraft, model.StateRecognized,
-	model.StateChecking, model.StateVerified, model.StateRejected, model.StateExpired}
+	model.StateChecking, model.StateVerified, model.StateRejected, model.StateExpired, model.StateErased}
 
 // queueForm is the filter as typed, to fill the form again.
 type queueForm struct {

@@ -26,6 +26,7 @@
     side_missing: 'Upload the missing side of the card first.',
     already_verified: 'This user is already verified. Erase the data or log in as someone else.',
     invalid_state: 'Not possible in the current state (for example while a case is in review).',
+    verification_erased: 'The data was erased while this request ran; the erasure wins. Upload photos again to start anew.',
     no_verification: 'No verification yet: upload a photo first.',
     name_invalid: 'The name is not valid.',
     id_number_invalid: 'The ID number fails the national rules (check digit, region, birth date).',
@@ -299,12 +300,12 @@
   function renderDecision(v) {
     var box = $('decision');
     clear(box);
-    if (v.state !== 'verified' && v.state !== 'rejected' && v.state !== 'review') { return; }
+    if (v.state !== 'verified' && v.state !== 'rejected' && v.state !== 'review' && v.state !== 'erased') { return; }
     box.className = 'decision decision-' + v.state;
     box.appendChild(el('p', 'Decision: ' + v.state, 'big'));
     if (v.name || v.id_number) { box.appendChild(el('p', 'Submitted as ' + (v.name || '') + ' ' + (v.id_number || ''))); }
     if (v.reason) { box.appendChild(el('p', (reasonHints[v.reason] || 'Reason') + ' (' + v.reason + ')')); }
-    if (v.state === 'rejected') { box.appendChild(el('p', 'Upload photos again to start a new verification.', 'hint')); }
+    if (v.state === 'rejected' || v.state === 'erased') { box.appendChild(el('p', 'Upload photos again to start a new verification.', 'hint')); }
   }
 
   function refresh() {
