@@ -23,12 +23,13 @@ func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor str
 	var out model.Verification
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		var users []model.User
-		if err := locking(s.Conn(ctx).Select("id", "erased_at").Where("id = ?", userID)).Find(&users).Error; err != nil {
+		if err := locking(s.Conn(ctx).Select("id", "app_id", "open_id", "union_id", "erased_at").Where("id = ?", userID)).Find(&users).Error; err != nil {
 			return fmt.Errorf("store: lock user: %w", err)
 		}
 		if len(users) == 0 {
 			return fmt.Errorf("store: user %d: %w", userID, ErrNotFound)
 		}
+		state(ctx).users[userID] = identity{AppID: users[0].AppID, OpenID: users[0].OpenID, UnionID: users[0].UnionID}
 		var latest *model.Verification
 		v, err := s.Latest(ctx, userID)
 		switch {

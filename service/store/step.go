@@ -233,9 +233,9 @@ type WebhookPayload struct {
 // outbox writes the webhook event in the step's transaction, so a decision
 // is never lost nor announced without being stored.
 func (s *Store) outbox(ctx context.Context, v *model.Verification, hook string, now time.Time) error {
-	var u model.User
-	if err := s.Conn(ctx).Select("id", "app_id", "open_id", "union_id").Take(&u, v.UserID).Error; err != nil {
-		return fmt.Errorf("store: outbox user: %w", err)
+	u, err := s.whose(ctx, v.UserID)
+	if err != nil {
+		return err
 	}
 	p := WebhookPayload{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: v.State,
 		Reason: v.Reason, Mode: v.Mode, NameMasked: v.NameMasked, IDNumberMasked: v.IDNumberMasked,

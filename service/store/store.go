@@ -66,6 +66,7 @@ type txState struct {
 	db      *gorm.DB
 	rows    map[int64]model.Verification
 	pending map[int64][]model.VerificationEvent
+	users   map[int64]identity // read with a lock, for the outbox rows
 }
 
 // flush writes the pending events and the chain heads they leave.
@@ -101,7 +102,8 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	wait := s.backoff
 	for attempt := 0; ; attempt++ {
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			t := &txState{db: tx, rows: map[int64]model.Verification{}, pending: map[int64][]model.VerificationEvent{}}
+			t := &txState{db: tx, rows: map[int64]model.Verification{}, pending: map[int64][]model.VerificationEvent{},
+				users: map[int64]identity{}}
 			if err := fn(context.WithValue(ctx, txKey{}, t)); err != nil {
 				return err
 			}
@@ -181,48 +183,4 @@ func (s *Store) Latest(ctx context.Context, userID int64) (model.Verification, e
 		return v, fmt.Errorf("store: latest verification: %w", err)
 	}
 	return v, nil
-}
-
-// lock reads the verification under its row lock, inside ctx's
-// transaction; a row this transaction already locked or created is not
-// read again.
-func (s *Store) lock(ctx context.Context, vid int64) (model.Verification, error) {
-	t := state(ctx)
-	if v, ok := t.rows[vid]; ok {
-		return v, nil
-	}
-	var v model.Verification
-	err := locking(s.Conn(ctx).Where("id = ?", vid)).Take(&v).Error
-	if err == nil {
-		t.rows[vid] = v
-	}
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return v, ErrNotFound
-	}
-	if err != nil {
-		return v, fmt.Errorf("store: lock verification: %w", err)
-	}
-	return v, nil
-}
-
-// StepLatest is Step on the user's latest verification, found under its
-// row lock: a request that acts on "the user's current verification" needs
-// no separate read to learn which one that is. ErrNotFound when the user
-// has none.
-func (s *Store) StepLatest(ctx context.Context, userID int64, decide func(ctx context.Context, v *model.Verification) (Change, error)) (model.Verification, error) {
-	var out model.Verification
-	err := s.InTx(ctx, func(ctx context.Context) error {
-		var v model.Verification
-		err := locking(s.Conn(ctx).Where("user_id = ?", userID)).Order("id DESC").Limit(1).Take(&v).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("store: lock latest verification: %w", err)
-		}
-		state(ctx).rows[v.ID] = v
-		out, err = s.Step(ctx, v.ID, decide)
-		return err
-	})
-	return out, err
 }
