@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"realname/model"
@@ -16,29 +15,44 @@ type Opening func(user model.User, latest *model.Verification) (*model.Verificat
 
 // Open returns the user's verification to work on: the latest one when
 // reuse says so, else a new draft of mode with its "created" event. The
-// user's row is locked first and the latest read again under that lock,
-// so two first uploads at once (front and back in parallel) share one
-// verification instead of each opening its own.
-func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor string, reuse Opening) (model.Verification, error) {
+// user's row is locked first and the latest looked up again under that
+// lock, so two first uploads at once (front and back in parallel) share
+// one verification instead of each opening its own.
+//
+// known is the latest verification as the caller read it before (nil: it
+// found none). When it is still the latest and was final then, it is final
+// now (final states only move to erased, which the user row tells), so it
+// is not read again.
+func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor string, known *model.Verification, reuse Opening) (model.Verification, error) {
 	var out model.Verification
 	err := s.InTx(ctx, func(ctx context.Context) error {
-		var users []model.User
-		if err := locking(s.Conn(ctx).Select("id", "app_id", "open_id", "union_id", "erased_at").Where("id = ?", userID)).Find(&users).Error; err != nil {
+		var users []struct {
+			model.User `gorm:"embedded"`
+			LatestID   *int64
+		}
+		q := s.Conn(ctx).Model(&model.User{}).Select("id", "app_id", "open_id", "union_id", "erased_at",
+			"(SELECT MAX(v.id) FROM verifications v WHERE v.user_id = users.id) AS latest_id").Where("id = ?", userID)
+		if err := locking(q).Scan(&users).Error; err != nil {
 			return fmt.Errorf("store: lock user: %w", err)
 		}
 		if len(users) == 0 {
 			return fmt.Errorf("store: user %d: %w", userID, ErrNotFound)
 		}
-		state(ctx).users[userID] = identity{AppID: users[0].AppID, OpenID: users[0].OpenID, UnionID: users[0].UnionID}
+		u := users[0]
+		state(ctx).users[userID] = identity{AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID}
 		var latest *model.Verification
-		v, err := s.Latest(ctx, userID)
 		switch {
-		case err == nil:
+		case u.LatestID == nil:
+		case known != nil && known.ID == *u.LatestID && Terminal(State(known.State)):
+			latest = known
+		default:
+			v, err := s.Latest(ctx, userID)
+			if err != nil {
+				return err
+			}
 			latest = &v
-		case !errors.Is(err, ErrNotFound):
-			return err
 		}
-		keep, err := reuse(users[0], latest)
+		keep, err := reuse(u.User, latest)
 		if err != nil {
 			return err
 		}

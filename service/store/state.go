@@ -40,5 +40,5 @@ func Allowed(from, to State) bool {
 // Terminal reports whether a state is an end: no further transition.
 func Terminal(s State) bool { return len(transitions[s]) == 0 }
 
-// Open reports whether a verification in s still takes photos.
-func Open(s State) bool { return s == Draft || s == Recognized }
+// TakesPhotos reports whether a verification in s still takes photos.
+func TakesPhotos(s State) bool { return s == Draft || s == Recognized }

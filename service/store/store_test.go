@@ -90,7 +90,7 @@ func (e *env) user(t *testing.T, openid string) int64 {
 func (e *env) open(t *testing.T, openid string) model.Verification {
 	t.Helper()
 	uid := e.user(t, openid)
-	v, err := e.st.Open(context.Background(), uid, "photo", "v1", fmt.Sprintf("user:%d", uid),
+	v, err := e.st.Open(context.Background(), uid, "photo", "v1", fmt.Sprintf("user:%d", uid), nil,
 		func(model.User, *model.Verification) (*model.Verification, error) { return nil, nil })
 	if err != nil {
 		t.Fatal(err)

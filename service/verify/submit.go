@@ -142,7 +142,7 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 		if err := s.recordConsent(ctx, u.ID, consent); err != nil {
 			return err
 		}
-		open, err := s.store.Open(ctx, u.ID, modeCheck, consent.version, actorUser(u.ID), func(_ model.User, latest *model.Verification) (*model.Verification, error) {
+		open, err := s.store.Open(ctx, u.ID, modeCheck, consent.version, actorUser(u.ID), nil, func(_ model.User, latest *model.Verification) (*model.Verification, error) {
 			return reusable(latest, modeCheck)
 		})
 		if err != nil {

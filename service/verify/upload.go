@@ -80,7 +80,7 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		// user cannot cancel: the vendors were called either way.
 		wctx := context.WithoutCancel(ctx)
 		if rerr := s.store.InTx(wctx, func(ctx context.Context) error {
-			_, err := s.recordUpload(ctx, u, v.ID, started, consent, attempts, res)
+			_, err := s.recordUpload(ctx, u, v.ID, seen, started, consent, attempts, res)
 			return err
 		}); rerr != nil && !errors.Is(rerr, ErrErased) {
 			s.log.Error("recording OCR attempts failed", "verification", v.ID, "err", rerr)
@@ -96,7 +96,7 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 	}
 	var replaced string
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		vid, err := s.recordUpload(ctx, u, v.ID, started, consent, attempts, res)
+		vid, err := s.recordUpload(ctx, u, v.ID, seen, started, consent, attempts, res)
 		if err != nil {
 			return err
 		}
@@ -127,7 +127,7 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 // readingChange is the step that files one side's reading into cur, which
 // must still take photos.
 func (s *Service) readingChange(cur *model.Verification, u User, announced ocr.Side, res ocr.Result, attempts []ocr.Attempt, ref string, hash []byte) (store.Change, error) {
-	if !store.Open(store.State(cur.State)) {
+	if !store.TakesPhotos(store.State(cur.State)) {
 		return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
 	}
 	c, err := s.readCard(cur)
@@ -168,11 +168,12 @@ func (s *Service) readingChange(cur *model.Verification, u User, announced ocr.S
 // recordUpload writes, in ctx's transaction, what every upload that
 // reached the vendors records: the consent given with it, the
 // verification (vid, or one opened now when the user had none) and the
-// provider attempts. It returns the verification's id. An erasure since
+// provider attempts. seen is the latest verification as Upload read it
+// (nil for none). It returns the verification's id. An erasure since
 // started refuses it.
-func (s *Service) recordUpload(ctx context.Context, u User, vid int64, started time.Time, consent consentGiven, as []ocr.Attempt, res ocr.Result) (int64, error) {
+func (s *Service) recordUpload(ctx context.Context, u User, vid int64, seen *model.Verification, started time.Time, consent consentGiven, as []ocr.Attempt, res ocr.Result) (int64, error) {
 	if vid == 0 {
-		v, err := s.store.Open(ctx, u.ID, modePhoto, consent.version, actorUser(u.ID), func(user model.User, latest *model.Verification) (*model.Verification, error) {
+		v, err := s.store.Open(ctx, u.ID, modePhoto, consent.version, actorUser(u.ID), seen, func(user model.User, latest *model.Verification) (*model.Verification, error) {
 			if user.ErasedAt != nil && !user.ErasedAt.Before(started) {
 				return nil, ErrErased // the user erased their data while the vendors read
 			}
@@ -204,7 +205,7 @@ func reusable(latest *model.Verification, mode string) (*model.Verification, err
 		return nil, ErrAlreadyVerified
 	case st == store.Checking || st == store.Review:
 		return nil, fmt.Errorf("%w: %s", ErrInvalidState, st)
-	case store.Open(st) && latest.Mode == mode:
+	case store.TakesPhotos(st) && latest.Mode == mode:
 		return latest, nil
 	}
 	return nil, nil
