@@ -217,10 +217,11 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "%s upstream_calls_per_verification token=%.3f login=%.2f ocr=%.2f check=%.2f paid=%.2f new_connections=%.2f\n",
 		p, perV(calls.token), perV(calls.login), perV(calls.ocr), perV(calls.check), perV(calls.paid()), perV(calls.conns))
-	if statsErr == nil {
-		if statsAfter.Statements >= 0 && statsBefore.Statements >= 0 {
-			fmt.Fprintf(stdout, "%s db_server_statements_per_verification=%.1f\n", p, perV(int(statsAfter.Statements-statsBefore.Statements)))
-		}
+	if statsErr == nil && statsAfter.Statements >= 0 && statsBefore.Statements >= 0 {
+		fmt.Fprintf(stdout, "%s db_server_statements_per_verification=%.1f (the server's count, BEGIN and COMMIT included where it counts them)\n",
+			p, perV(int(statsAfter.Statements-statsBefore.Statements)))
+	}
+	if statsErr == nil && st.dialect == model.DialectPostgres {
 		fmt.Fprintf(stdout, "%s db_server_per_verification commits=%.1f rows_inserted=%.1f rows_updated=%.1f rows_fetched=%.1f new_connections=%.2f\n", p,
 			perV(int(statsAfter.Commits-statsBefore.Commits)), perV(int(statsAfter.Inserted-statsBefore.Inserted)),
 			perV(int(statsAfter.Updated-statsBefore.Updated)), perV(int(statsAfter.Fetched-statsBefore.Fetched)),
