@@ -15,8 +15,8 @@ import (
 // Audit event types written by staff actions. Decisions themselves are
 // verify's "reviewed" events.
 const (
-	EventClaimed           = "claimed"
-	EventReleased          = "released"
+	EventClaimed           = store.EventClaimed
+	EventReleased          = store.EventReleased
 	EventRevealed          = "revealed"
 	EventApprovalRequested = "approval_requested" // first of two approvals (four eyes)
 	EventNote              = "review_note"
@@ -33,14 +33,6 @@ const (
 // about no verification.
 func AppendEvent(ctx context.Context, tx *gorm.DB, e model.VerificationEvent) (model.VerificationEvent, error) {
 	return store.Append(ctx, tx, e)
-}
-
-// staffEvent is a non-transition event on a case in its current state.
-func staffEvent(v model.Verification, typ string, adminID int64, data map[string]any) model.VerificationEvent {
-	raw, _ := json.Marshal(data)
-	vid := v.ID
-	return model.VerificationEvent{VerificationID: &vid, Type: typ, FromState: v.State, ToState: v.State,
-		Actor: Actor(adminID), Data: string(raw)}
 }
 
 // AuditEntry is one staff action as the audit log shows it.

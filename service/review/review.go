@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -89,14 +88,7 @@ type ClaimedError = store.ClaimedError
 func Actor(adminID int64) string { return "admin:" + strconv.FormatInt(adminID, 10) }
 
 // actorID parses "admin:<id>"; ok is false for users and the system.
-func actorID(actor string) (int64, bool) {
-	rest, found := strings.CutPrefix(actor, "admin:")
-	if !found {
-		return 0, false
-	}
-	id, err := strconv.ParseInt(rest, 10, 64)
-	return id, err == nil
-}
+func actorID(actor string) (int64, bool) { return store.AdminID(actor) }
 
 // load reads one verification or ErrNotFound.
 func (s *Service) load(ctx context.Context, db *gorm.DB, vid int64) (model.Verification, error) {

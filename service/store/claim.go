@@ -9,9 +9,13 @@ import (
 	"realname/model"
 )
 
-// Claim errors.
-var (
-	ErrNotClaimed = errors.New("store: the case is not claimed by this reviewer")
+// ErrNotClaimed says the reviewer holds no live claim on the case.
+var ErrNotClaimed = errors.New("store: the case is not claimed by this reviewer")
+
+// Audit event types of claims.
+const (
+	EventClaimed  = "claimed"
+	EventReleased = "released"
 )
 
 // ClaimedError says another reviewer holds a live claim.
@@ -50,7 +54,7 @@ func (s *Store) Claim(ctx context.Context, vid, adminID int64, actor string, unt
 		if err := HeldBy(v, adminID, now); err != nil && !errors.Is(err, ErrNotClaimed) {
 			return Change{}, err
 		}
-		return Change{Event: "claimed", Actor: actor, Data: map[string]any{"until": until},
+		return Change{Event: EventClaimed, Actor: actor, Data: map[string]any{"until": until},
 			Set: Patch{ClaimedBy: &adminID, ClaimedUntil: &until}}, nil
 	})
 	return err
@@ -62,7 +66,7 @@ func (s *Store) Release(ctx context.Context, vid, adminID int64, actor string) e
 		if v.ClaimedBy == nil || *v.ClaimedBy != adminID {
 			return Change{}, ErrNotClaimed
 		}
-		return Change{Event: "released", Actor: actor, Set: Patch{ReleaseClaim: true}}, nil
+		return Change{Event: EventReleased, Actor: actor, Set: Patch{ReleaseClaim: true}}, nil
 	})
 	return err
 }

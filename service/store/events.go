@@ -68,7 +68,7 @@ func Append(ctx context.Context, tx *gorm.DB, e model.VerificationEvent) (model.
 		}
 		return e, nil
 	}
-	if id, ok := adminID(e.Actor); ok {
+	if id, ok := AdminID(e.Actor); ok {
 		var got []int64
 		if err := locking(tx.Model(&model.AdminUser{}).Where("id = ?", id)).Pluck("id", &got).Error; err != nil {
 			return e, fmt.Errorf("store: lock actor chain: %w", err)
@@ -87,8 +87,9 @@ func Append(ctx context.Context, tx *gorm.DB, e model.VerificationEvent) (model.
 	return e, nil
 }
 
-// adminID parses "admin:<id>".
-func adminID(actor string) (int64, bool) {
+// AdminID parses a staff actor, "admin:<id>"; ok is false for users and
+// the system.
+func AdminID(actor string) (int64, bool) {
 	rest, found := strings.CutPrefix(actor, "admin:")
 	if !found {
 		return 0, false
