@@ -95,12 +95,15 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		return View{}, fmt.Errorf("verify: store photo: %w", err)
 	}
 	var replaced string
+	var done model.Verification
+	// The closure may run again (a lock conflict is retried): it reads v,
+	// the verification this upload is pinned to, and writes only done.
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		vid, err := s.recordUpload(ctx, u, v.ID, seen, started, consent, attempts, res)
 		if err != nil {
 			return err
 		}
-		v, err = s.store.Step(ctx, vid, func(_ context.Context, cur *model.Verification) (store.Change, error) {
+		done, err = s.store.Step(ctx, vid, func(_ context.Context, cur *model.Verification) (store.Change, error) {
 			c, err := s.readingChange(cur, u, in.Side, res, attempts, ref, hash)
 			replaced = cur.FrontBlob
 			if c.Set.BackBlob != nil {
@@ -114,6 +117,7 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		_ = s.blobs.Delete(context.WithoutCancel(ctx), ref)
 		return View{}, err
 	}
+	v = done
 	if replaced != "" {
 		if err := s.blobs.Delete(ctx, replaced); err != nil {
 			s.log.Warn("deleting a replaced photo failed; the sweeper retries", "verification", v.ID, "err", err)
