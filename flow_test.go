@@ -74,7 +74,7 @@ func startService(t *testing.T, b modeltest.Backend, mutate func(*config.Config)
 	logs := &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, newLogger(cfg.LogLevel, logs)) }()
+	go func() { done <- serve(ctx, cfg, testClock(), newLogger(cfg.LogLevel, logs)) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -19,6 +19,7 @@ import (
 	"realname/config"
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/service/clock"
 	"realname/service/redisconn/redistest"
 )
 
@@ -75,7 +76,7 @@ func TestServeOnEveryBackend(t *testing.T) {
 			var logs bytes.Buffer
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- serve(ctx, cfg, slog.New(slog.NewJSONHandler(&logs, nil))) }()
+			go func() { done <- serve(ctx, cfg, testClock(), slog.New(slog.NewJSONHandler(&logs, nil))) }()
 			url := "http://" + cfg.HTTPAddr
 			var status int
 			for i := 0; i < 600; i++ { // up to 30 s: CI machines can be slow
@@ -236,3 +237,8 @@ func checkTokenServer(t *testing.T, url string) {
 		t.Fatalf("after invalidate: %d, same token: %v", st, tok.AccessToken == first)
 	}
 }
+
+// testClock is the servers' clock under test: a fixed calendar (the
+// sample cards' validity and the holders' ages do not change with the day
+// the suite runs), running at the wall clock's pace.
+func testClock() clock.Clock { return clock.NewRunning(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)) }

@@ -92,15 +92,16 @@ func serveCmd(args, environ []string, stdout, stderr io.Writer) error {
 	log.Info("starting realname", "version", version, "config", cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return serve(ctx, cfg, log)
+	return serve(ctx, cfg, clock.System{}, log)
 }
 
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+// serve runs the server until ctx ends. clk is the process's one clock:
+// the wall clock in production, a fixed calendar in tests.
+func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger) error {
 	ring, err := masterKeyRing(cfg, log)
 	if err != nil {
 		return err
 	}
-	clk := clock.System{}
 	db, err := model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log, clk.Now)
 	if err != nil {
 		return err

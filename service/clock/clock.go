@@ -64,3 +64,17 @@ var china = time.FixedZone("CST", 8*60*60)
 // China returns China Standard Time (UTC+8), in which users' "today"
 // (daily limits, card validity, age) is counted.
 func China() *time.Location { return china }
+
+// Running is a clock that starts at a given moment and runs at the wall
+// clock's pace: a whole server under test sees a fixed calendar while its
+// timeouts, retries and leases still elapse.
+type Running struct {
+	start time.Time
+	base  time.Time // the wall clock (with its monotonic reading) at start
+}
+
+// NewRunning returns a clock standing at start now and moving from there.
+func NewRunning(start time.Time) *Running { return &Running{start: Stored(start), base: time.Now()} }
+
+// Now returns start plus the time elapsed since NewRunning.
+func (r *Running) Now() time.Time { return Stored(r.start.Add(time.Since(r.base))) }
