@@ -209,7 +209,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		TrustedProxies:    cfg.TrustedProxies,
 		// The CSRF key is derived from the key ring: the same on every
 		// instance, and never the key itself.
-		Admin: &handler.AdminDeps{Accounts: accounts, Review: reviews, Tokens: tokens, Webhooks: handler.NewWebhookAdmin(hooks),
+		Admin: &handler.AdminDeps{Accounts: accounts, Review: reviews, Tokens: tokens, Webhooks: handler.NewWebhookAdmin(hooks), Clock: clk,
 			CSRFKey: ring.Hash("admin_csrf", []byte("v1"))},
 	})
 	if cfg.PprofAddr != "" {

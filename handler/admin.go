@@ -16,6 +16,7 @@ import (
 
 	"realname/model"
 	"realname/service/admin"
+	"realname/service/clock"
 	"realname/service/review"
 	"realname/service/token"
 )
@@ -29,6 +30,9 @@ type AdminDeps struct {
 	// CSRFKey signs the CSRF cookie: 32 bytes, the same on every instance
 	// (main derives it from the master key ring).
 	CSRFKey []byte
+	// Clock is the process's clock, against which stored times (lock-outs,
+	// replay windows) are compared; the wall clock when nil.
+	Clock clock.Clock
 }
 
 // AdminAccounts is staff sign-in and account management (admin.Service).
@@ -103,6 +107,7 @@ type adminPages struct {
 	review    AdminReview
 	webhooks  WebhookAdmin
 	tokens    TokenStatus
+	clock     clock.Clock
 	css, js   string // static URLs with a content hash
 }
 
@@ -115,8 +120,11 @@ func mountAdmin(r *gin.Engine, d Deps, a AdminDeps) {
 			panic(fmt.Sprintf("handler: admin view %s is missing", name))
 		}
 	}
+	if a.Clock == nil {
+		a.Clock = clock.System{}
+	}
 	p := &adminPages{log: d.Log.With("component", "admin"), templates: d.Templates, accounts: a.Accounts, review: a.Review,
-		webhooks: a.Webhooks, tokens: a.Tokens, css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
+		webhooks: a.Webhooks, tokens: a.Tokens, clock: a.Clock, css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
 	g := r.Group("/admin", adminHeaders, p.csrf(a.CSRFKey))
 	g.GET("/login", p.loginPage)
 	g.POST("/login", p.login)

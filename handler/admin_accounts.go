@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -36,7 +35,7 @@ func (p *adminPages) renderAccounts(c *gin.Context, status int, d accountsData) 
 		p.fail(c, err)
 		return
 	}
-	now := time.Now()
+	now := p.clock.Now()
 	for _, u := range list {
 		d.Accounts = append(d.Accounts, accountRow{AdminUser: u, Locked: u.LockedUntil != nil && u.LockedUntil.After(now)})
 	}

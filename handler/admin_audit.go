@@ -3,7 +3,6 @@ package handler
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -49,7 +48,7 @@ func (p *adminPages) auditCSV(c *gin.Context) {
 	f := auditFilter(c)
 	f.Before = 0
 	c.Header("Content-Type", "text/csv; charset=utf-8")
-	c.Header("Content-Disposition", `attachment; filename="realname-audit-`+time.Now().UTC().Format("20060102-150405")+`.csv"`)
+	c.Header("Content-Disposition", `attachment; filename="realname-audit-`+p.clock.Now().Format("20060102-150405")+`.csv"`)
 	c.Status(http.StatusOK)
 	if err := p.review.WriteAuditCSV(c.Request.Context(), c.Writer, f); err != nil {
 		// The header is sent; all that is left is to log and cut the stream.

@@ -118,7 +118,7 @@ func (p *adminPages) replayFailed(c *gin.Context) {
 	if err != nil || hours <= 0 || hours > 24*30 {
 		hours = 24
 	}
-	n, err := p.webhooks.ReplayFailed(c.Request.Context(), id, time.Now().Add(-time.Duration(hours)*time.Hour))
+	n, err := p.webhooks.ReplayFailed(c.Request.Context(), id, p.clock.Now().Add(-time.Duration(hours)*time.Hour))
 	if err != nil {
 		p.fail(c, err)
 		return
