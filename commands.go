@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -58,11 +57,12 @@ func keysCmd(args, environ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	blobs, err := pii.NewFileBlobs(filepath.Join(env.cfg.DataDir, "blobs"), ring)
+	verifications := store.New(env.db, clock.System{}, env.log)
+	blobs, err := openPhotos(env.cfg, env.db.Name(), verifications, ring, clock.System{})
 	if err != nil {
 		return err
 	}
-	st, err := keys.New(env.db, store.New(env.db, clock.System{}, env.log), ring, blobs, *batch, env.log).Run(env.ctx)
+	st, err := keys.New(env.db, verifications, ring, blobs, *batch, env.log).Run(env.ctx)
 	fmt.Fprintf(stdout, "re-encrypted: users=%d verifications=%d attempts=%d photos=%d webhook_secrets=%d; bindings rehashed=%d\n",
 		st.Users, st.Verifications, st.Attempts, st.Blobs, st.WebhookSecrets, st.Bindings)
 	return err

@@ -156,7 +156,11 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	tokens := token.New(rdb.Client, rdb.Prefix, tokenApps, token.NewWeChatFetcher(apiBase, cfg.WeChat.TokenMode), log, reg, token.Options{})
 	sessions := session.NewStore(rdb.Client, rdb.Prefix, cfg.SessionTTL)
 	logins := login.New(db, wechat.NewClient(wxApps, tokens), sessions, ring, apps[0].AppID)
-	flow, err := buildFlow(cfg, verifications, rdb, ring, tokens, apiBase, sandboxURL, apps[0].AppID, clk, log, reg)
+	photos, err := openPhotos(cfg, db.Name(), verifications, ring, clk)
+	if err != nil {
+		return err
+	}
+	flow, err := buildFlow(cfg, verifications, photos, rdb, ring, tokens, apiBase, sandboxURL, apps[0].AppID, clk, log, reg)
 	if err != nil {
 		return err
 	}
@@ -176,10 +180,6 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	defer func() { stopSweep(); <-sweepDone }()
 	accounts, err := admin.New(db, rdb.Client, rdb.Prefix, admin.Options{Clock: clk, SessionTTL: cfg.Admin.SessionTTL,
 		MaxFailures: cfg.Admin.MaxFailures, LockFor: cfg.Admin.LockFor}, log)
-	if err != nil {
-		return err
-	}
-	photos, err := pii.NewFileBlobs(filepath.Join(cfg.DataDir, "blobs"), ring)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 // buildFlow assembles the verification flow: the OCR and name/ID chains in
 // the configured order (a vendor only when its credentials are set; all of
 // them, at the sandbox, in sandbox mode), the photo store and the policy.
-func buildFlow(cfg config.Config, st *store.Store, rdb *redisconn.Conn, ring *pii.KeyRing, tokens *token.Service,
+func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redisconn.Conn, ring *pii.KeyRing, tokens *token.Service,
 	wechatBase, sandboxURL, appID string, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) (*verify.Service, error) {
 	if sandboxURL != "" {
 		cfg.Apizero = config.Apizero{Key: sandbox.SandboxApizeroKey, BaseURL: sandboxURL + sandbox.ApizeroPrefix}
@@ -276,10 +276,6 @@ func buildFlow(cfg config.Config, st *store.Store, rdb *redisconn.Conn, ring *pi
 	}
 	if len(checks) == 0 {
 		log.Warn("no name/ID check provider has credentials: every submission goes to manual review")
-	}
-	blobs, err := pii.NewFileBlobs(filepath.Join(cfg.DataDir, "blobs"), ring)
-	if err != nil {
-		return nil, err
 	}
 	ocrChain := ocr.NewChain(ocrs, ocr.ChainOptions{Timeout: cfg.ProviderTimeout}, log, reg)
 	cacheTTL := cfg.IDCheckCacheTTL

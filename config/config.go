@@ -30,6 +30,7 @@ type Config struct {
 	PprofAddr       string        `env:"PPROF_ADDR" yaml:"pprof_addr" help:"listen address of a Go profiling endpoint (/debug/pprof/), e.g. 127.0.0.1:6060; off when empty; loopback addresses only"`
 	DataDir         string        `env:"DATA_DIR" yaml:"data_dir" help:"directory for the SQLite file, blobs and the dev master key"`
 	DatabaseURL     string        `env:"DATABASE_URL" yaml:"database_url" secret:"true" help:"empty: SQLite in DATA_DIR; postgres://… or mysql://…"`
+	BlobURL         string        `env:"BLOB_URL" yaml:"blob_url" help:"where ID-card photos are kept, sealed: sql (in the database; the default with PostgreSQL/MySQL) or file:// (DATA_DIR/blobs; file:///path for another directory; the default with SQLite); every instance must see the same store"`
 	DBMaxConns      int           `env:"DB_MAX_CONNS" yaml:"db_max_conns" help:"connections per instance to PostgreSQL/MySQL (all kept open between bursts); instances × this must stay under the server's max_connections"`
 	RedisURL        string        `env:"REDIS_URL" yaml:"redis_url" secret:"true" help:"empty: in-process Redis (not for production); redis://, rediss://, redis-sentinel://, redis-cluster://"`
 	RedisPrefix     string        `env:"REDIS_PREFIX" yaml:"redis_prefix" help:"prefix of every Redis key, so several deployments can share one Redis"`
@@ -219,6 +220,11 @@ func (c *Config) Validate() error {
 	if c.DatabaseURL != "" {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || !slices.Contains([]string{"postgres", "postgresql", "mysql", "sqlite"}, u.Scheme) {
 			bad("DATABASE_URL", "must be a postgres://, mysql:// or sqlite:// URL")
+		}
+	}
+	if c.BlobURL != "" && c.BlobURL != "sql" {
+		if u, err := url.Parse(c.BlobURL); err != nil || u.Scheme != "file" {
+			bad("BLOB_URL", "must be sql or a file:// URL (an S3-compatible store is not available yet)")
 		}
 	}
 	if c.RedisURL != "" {

@@ -19,6 +19,7 @@ func migrations() []*gormigrate.Migration {
 		migration0004(),
 		migration0005(),
 		migration0006(),
+		migration0007(),
 	}
 }
 

@@ -194,3 +194,11 @@ type WebhookAttempt struct {
 	Error      string    `gorm:"size:512;not null;default:''"`
 	CreatedAt  time.Time `gorm:"not null"`
 }
+
+// Photo is one ID-card photo, sealed (AES-GCM, the reference as associated
+// data), in the database's blob store. Data holds no clear byte of it.
+type Photo struct {
+	Ref       string    `gorm:"primaryKey;size:32"`
+	Data      []byte    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+}

@@ -37,14 +37,20 @@ type Rotator struct {
 	db    *gorm.DB
 	store *store.Store
 	ring  Ring
-	blobs *pii.FileBlobs
+	blobs Blobs
 	batch int
 	log   *slog.Logger
 }
 
+// Blobs is the photo store as rotation walks it (pii.FileBlobs, pii.SQLBlobs).
+type Blobs interface {
+	Walk(ctx context.Context, fn func(ref string) error) error
+	Reseal(ctx context.Context, ref string, needs func([]byte) bool) (bool, error)
+}
+
 // New returns a rotator; blobs may be nil to skip photos. Verifications
 // and their attempts are rewritten through st, their one writer.
-func New(db *gorm.DB, st *store.Store, ring Ring, blobs *pii.FileBlobs, batch int, log *slog.Logger) *Rotator {
+func New(db *gorm.DB, st *store.Store, ring Ring, blobs Blobs, batch int, log *slog.Logger) *Rotator {
 	if batch <= 0 {
 		batch = 500
 	}

@@ -185,3 +185,7 @@ func writeSynced(path string, data []byte) error {
 	}
 	return f.Close()
 }
+
+// InDatabase reports that files are written outside any transaction: a
+// caller deletes them after the commit that stops referencing them.
+func (b *FileBlobs) InDatabase() bool { return false }

@@ -143,15 +143,7 @@ func TestChainOverRealFlow(t *testing.T) {
 func runToReview(t *testing.T, db *gorm.DB, flow *verify.Service, key string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	all, _ := idcard.Cards()
-	var c idcard.Card
-	for _, x := range all {
-		if x.Key == key {
-			c = x
-		}
-	}
-	front, _ := idcard.Image(c.Front)
-	back, _ := idcard.Image(c.Back)
+	c, front, back := cardImages(t, key)
 	u := model.User{AppID: "wxtest", OpenID: "o-flow-" + key + "-" + strings.ToLower(t.Name()[len(t.Name())-4:])}
 	if err := db.Create(&u).Error; err != nil {
 		t.Fatal(err)
@@ -168,4 +160,19 @@ func runToReview(t *testing.T, db *gorm.DB, flow *verify.Service, key string) in
 		t.Fatalf("submit: %+v %v", view, err)
 	}
 	return view.ID
+}
+
+// cardImages returns a sample card and its two photos.
+func cardImages(t *testing.T, key string) (idcard.Card, []byte, []byte) {
+	t.Helper()
+	all, _ := idcard.Cards()
+	for _, c := range all {
+		if c.Key == key {
+			front, _ := idcard.Image(c.Front)
+			back, _ := idcard.Image(c.Back)
+			return c, front, back
+		}
+	}
+	t.Fatalf("no sample card %q", key)
+	return idcard.Card{}, nil, nil
 }

@@ -28,14 +28,15 @@ var quiet = slog.New(slog.DiscardHandler)
 // fixture is the review service over a real database and Redis, with the
 // real verify transitions behind it; cases are inserted as rows.
 type fixture struct {
-	svc   *Service
-	db    *gorm.DB
-	ring  *pii.KeyRing
-	blobs *pii.FileBlobs
-	flow  *verify.Service
-	clk   *clock.Manual
-	st    *store.Store
-	n     int
+	svc      *Service
+	db       *gorm.DB
+	ring     *pii.KeyRing
+	blobs    *pii.FileBlobs
+	flow     *verify.Service
+	clk      *clock.Manual
+	st       *store.Store
+	ringSpec string // the key ring's spec, for rotation tests
+	n        int
 }
 
 func newFixture(t *testing.T, db *gorm.DB) *fixture {
@@ -56,7 +57,7 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	db = db.Session(&gorm.Session{NowFunc: clk.Now})
 	st := store.New(db, clk, quiet)
 	flow := verify.New(st, conn.Client, conn.Prefix, nil, nil, ring, blobs, verify.DefaultPolicy(), clk, quiet)
-	return &fixture{svc: New(db, ring, blobs, st, Options{Clock: clk}, quiet), db: db, ring: ring, blobs: blobs, flow: flow, clk: clk, st: st}
+	return &fixture{svc: New(db, ring, blobs, st, Options{Clock: clk}, quiet), db: db, ring: ring, blobs: blobs, flow: flow, clk: clk, st: st, ringSpec: spec}
 }
 
 // admin inserts a staff account and returns its id.

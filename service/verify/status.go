@@ -38,10 +38,20 @@ func (s *Service) Erase(ctx context.Context, u User) error {
 		if er, err = s.store.Erase(ctx, u.ID, actorUser(u.ID)); err != nil {
 			return err
 		}
+		if s.blobs.InDatabase() {
+			for _, ref := range er.Blobs {
+				if err := s.blobs.Delete(ctx, ref); err != nil {
+					return err
+				}
+			}
+		}
 		return webhook.Erase(ctx, s.store.Conn(ctx), er.VerificationIDs)
 	})
 	if err != nil {
 		return fmt.Errorf("verify: erase: %w", err)
+	}
+	if s.blobs.InDatabase() {
+		return nil // gone with the commit
 	}
 	wctx := context.WithoutCancel(ctx)
 	for _, ref := range er.Blobs {
@@ -133,14 +143,19 @@ func (s *Service) deleteOldPhotos(ctx context.Context, now time.Time, batch int)
 	}
 	done := 0
 	for _, v := range old {
-		for _, ref := range []string{v.FrontBlob, v.BackBlob} {
-			if ref != "" {
-				if err := s.blobs.Delete(ctx, ref); err != nil {
-					return done, err
+		// Photos in the database go in the transaction that marks them
+		// gone; files before it, so a crash leaves no unmarked photo.
+		err := s.store.InTx(ctx, func(ctx context.Context) error {
+			for _, ref := range []string{v.FrontBlob, v.BackBlob} {
+				if ref != "" {
+					if err := s.blobs.Delete(ctx, ref); err != nil {
+						return err
+					}
 				}
 			}
-		}
-		if err := s.store.PhotosDeleted(ctx, v); err != nil {
+			return s.store.PhotosDeleted(ctx, v)
+		})
+		if err != nil {
 			return done, err
 		}
 		if v.FrontBlob != "" || v.BackBlob != "" {

@@ -90,9 +90,14 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		}
 		return View{Attempts: attemptViews(attempts)}, err
 	}
-	ref, err := s.blobs.Put(ctx, photo.Data)
-	if err != nil {
-		return View{}, fmt.Errorf("verify: store photo: %w", err)
+	// A photo in files is written before the transaction (no file I/O
+	// under the database's locks) and deleted again if the step fails; one
+	// in the database is written inside it and rolls back with it.
+	var ref string
+	if !s.blobs.InDatabase() {
+		if ref, err = s.blobs.Put(ctx, photo.Data); err != nil {
+			return View{}, fmt.Errorf("verify: store photo: %w", err)
+		}
 	}
 	var replaced string
 	var done model.Verification
@@ -103,24 +108,35 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		if err != nil {
 			return err
 		}
+		stored := ref
+		if s.blobs.InDatabase() {
+			if stored, err = s.blobs.Put(ctx, photo.Data); err != nil {
+				return fmt.Errorf("verify: store photo: %w", err)
+			}
+		}
 		done, err = s.store.Step(ctx, vid, func(_ context.Context, cur *model.Verification) (store.Change, error) {
-			c, err := s.readingChange(cur, u, in.Side, res, attempts, ref, hash)
+			c, err := s.readingChange(cur, u, in.Side, res, attempts, stored, hash)
 			replaced = cur.FrontBlob
 			if c.Set.BackBlob != nil {
 				replaced = cur.BackBlob
 			}
 			return c, err
 		})
+		if err == nil && replaced != "" && s.blobs.InDatabase() {
+			err = s.blobs.Delete(ctx, replaced)
+		}
 		return err
 	})
 	if err != nil {
-		_ = s.blobs.Delete(context.WithoutCancel(ctx), ref)
+		if ref != "" {
+			_ = s.blobs.Delete(context.WithoutCancel(ctx), ref)
+		}
 		return View{}, err
 	}
 	v = done
-	if replaced != "" {
+	if replaced != "" && !s.blobs.InDatabase() {
 		if err := s.blobs.Delete(ctx, replaced); err != nil {
-			s.log.Warn("deleting a replaced photo failed; the sweeper retries", "verification", v.ID, "err", err)
+			s.log.Warn("deleting a replaced photo failed", "verification", v.ID, "err", err)
 		}
 	}
 	out, err := s.view(&v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))

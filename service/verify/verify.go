@@ -37,10 +37,14 @@ type Crypto interface {
 	Hash(purpose string, value []byte) []byte
 }
 
-// Blobs stores photos sealed (pii.FileBlobs).
+// Blobs stores photos sealed (pii.FileBlobs, pii.SQLBlobs).
 type Blobs interface {
 	Put(ctx context.Context, data []byte) (string, error)
 	Delete(ctx context.Context, ref string) error
+	// InDatabase reports whether Put and Delete join the store step's
+	// transaction (photos in the database); otherwise a photo is written
+	// before the step and deleted after the commit that unreferences it.
+	InDatabase() bool
 }
 
 // Policy is what a company decides about verification; see config.

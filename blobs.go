@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+
+	"realname/config"
+	"realname/model"
+	"realname/service/clock"
+	"realname/service/pii"
+	"realname/service/store"
+)
+
+// photoStore is a blob store as the flow, the review pages and key
+// rotation use it (pii.FileBlobs, pii.SQLBlobs).
+type photoStore interface {
+	Put(ctx context.Context, data []byte) (string, error)
+	Get(ctx context.Context, ref string) ([]byte, error)
+	Delete(ctx context.Context, ref string) error
+	InDatabase() bool
+	Walk(ctx context.Context, fn func(ref string) error) error
+	Reseal(ctx context.Context, ref string, needs func([]byte) bool) (bool, error)
+}
+
+// openPhotos opens the blob store REALNAME_BLOB_URL names: "sql" (the
+// default with PostgreSQL and MySQL, so every instance sees every photo)
+// or file:// (the default with SQLite; DATA_DIR/blobs unless a path is
+// given).
+func openPhotos(cfg config.Config, dialect string, st *store.Store, ring *pii.KeyRing, clk clock.Clock) (photoStore, error) {
+	blobURL := cfg.BlobURL
+	if blobURL == "" {
+		blobURL = "file://"
+		if dialect != model.DialectSQLite {
+			blobURL = "sql"
+		}
+	}
+	if blobURL == "sql" {
+		return pii.NewSQLBlobs(st.Conn, ring, clk.Now), nil
+	}
+	u, err := url.Parse(blobURL)
+	if err != nil || u.Scheme != "file" {
+		return nil, fmt.Errorf("REALNAME_BLOB_URL: unsupported %q", blobURL)
+	}
+	dir := u.Path
+	if dir == "" {
+		dir = filepath.Join(cfg.DataDir, "blobs")
+	}
+	return pii.NewFileBlobs(dir, ring)
+}

@@ -1,0 +1,163 @@
+package review
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
+
+	"realname/model"
+	"realname/model/modeltest"
+	"realname/sandbox"
+	"realname/service/idcheck"
+	"realname/service/keys"
+	"realname/service/ocr"
+	"realname/service/pii"
+	"realname/service/redisconn/redistest"
+	"realname/service/store"
+	"realname/service/verify"
+)
+
+// instance is one realname process as far as photos go: its own store,
+// flow and review pages over the shared database, photos in the database.
+type instance struct {
+	flow   *verify.Service
+	review *Service
+	blobs  *pii.SQLBlobs
+}
+
+// TestPhotosSharedByEveryInstance: with photos in the database, the front
+// read by A and the back by B are both shown to staff on A, B and C; an
+// erasure through C and the retention sweep leave no photo row; after a
+// key rotation and dropping the old key every photo still opens.
+func TestPhotosSharedByEveryInstance(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		cards, err := sandbox.LoadCards()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := sandbox.New(quiet)
+		sandbox.NewApizero(cards, "").Mount(srv)
+		sandbox.NewAcedata(cards, "").Mount(srv)
+		if err := srv.Start("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Close(context.Background()) })
+		f := newFixture(t, db)
+		db = f.db
+		conn := redistest.Open(t)
+		build := func(ring *pii.KeyRing) instance {
+			reg := prometheus.NewRegistry()
+			st := store.New(db, f.clk, quiet)
+			blobs := pii.NewSQLBlobs(st.Conn, ring, f.clk.Now)
+			az := ocr.NewApizero(srv.URL()+sandbox.ApizeroPrefix, sandbox.SandboxApizeroKey, nil)
+			check, err := idcheck.NewAcedata(srv.URL()+"/acedata", sandbox.SandboxAcedataKey, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			flow := verify.New(st, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
+				idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
+				ring, blobs, verify.DefaultPolicy(), f.clk, quiet)
+			return instance{flow: flow, review: New(db, ring, blobs, st, Options{Clock: f.clk}, quiet), blobs: blobs}
+		}
+		a, b, c := build(f.ring), build(f.ring), build(f.ring)
+		photos := func() int64 {
+			var n int64
+			db.Model(&model.Photo{}).Count(&n)
+			return n
+		}
+		// One case in review, its sides read by two instances.
+		vid, u := uploadAcross(t, db, a.flow, b.flow, c.flow, "norecord", "o-shared-1")
+		ann := f.admin(t, "ann", "reviewer")
+		if err := a.review.Claim(ctx, vid, ann); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.review.Reveal(ctx, vid, ann); err != nil {
+			t.Fatal(err)
+		}
+		for name, in := range map[string]instance{"A": a, "B": b, "C": c} {
+			for _, side := range []string{"front", "back"} {
+				if img, err := in.review.Photo(ctx, vid, ann, side); err != nil || len(img) < 100 {
+					t.Fatalf("%s on instance %s: %v", side, name, err)
+				}
+			}
+		}
+		if n := photos(); n != 2 {
+			t.Fatalf("%d photo rows, want 2", n)
+		}
+		// Erasure through C: nothing of the photos is left anywhere.
+		if err := c.flow.Erase(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if n := photos(); n != 0 {
+			t.Fatalf("%d photo rows after erasure", n)
+		}
+		// Retention: a verified case's photos go after the retention time.
+		uploadAcross(t, db, b.flow, c.flow, a.flow, "male", "o-shared-2")
+		if n := photos(); n != 2 {
+			t.Fatalf("%d photo rows, want 2", n)
+		}
+		f.clk.Advance(verify.DefaultPolicy().PhotoRetention + time.Hour)
+		if st, err := b.flow.Sweep(ctx, 100); err != nil || st.PhotosDeleted != 1 {
+			t.Fatalf("sweep: %+v %v", st, err)
+		}
+		if n := photos(); n != 0 {
+			t.Fatalf("%d photo rows after retention", n)
+		}
+		// Rotation: a new primary key, `keys rotate`, the old key dropped.
+		vid3, _ := uploadAcross(t, db, c.flow, a.flow, b.flow, "norecord", "o-shared-3")
+		newSpec, _ := pii.GenerateKeySpec()
+		both, err := pii.ParseKeyRing(newSpec + "," + f.ringSpec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := store.New(db, f.clk, quiet)
+		stats, err := keys.New(db, st, both, pii.NewSQLBlobs(st.Conn, both, f.clk.Now), 100, quiet).Run(ctx)
+		if err != nil || stats.Blobs != 2 {
+			t.Fatalf("rotate: %+v %v", stats, err)
+		}
+		onlyNew, _ := pii.ParseKeyRing(newSpec)
+		after := build(onlyNew)
+		bob := f.admin(t, "bob", "reviewer")
+		if err := after.review.Claim(ctx, vid3, bob); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := after.review.Reveal(ctx, vid3, bob); err != nil {
+			t.Fatal(err)
+		}
+		for _, side := range []string{"front", "back"} {
+			img, err := after.review.Photo(ctx, vid3, bob, side)
+			if err != nil || !bytes.HasPrefix(img, []byte("\x89PNG")) && !bytes.HasPrefix(img, []byte("\xff\xd8")) {
+				t.Fatalf("%s after rotation: %v", side, err)
+			}
+		}
+	})
+}
+
+// uploadAcross reads a card's front through one instance, its back
+// through another and submits through a third.
+func uploadAcross(t *testing.T, db *gorm.DB, front, back, submit *verify.Service, key, openid string) (int64, verify.User) {
+	t.Helper()
+	ctx := context.Background()
+	c, frontImg, backImg := cardImages(t, key)
+	u := model.User{AppID: "wxtest", OpenID: openid}
+	if err := db.Create(&u).Error; err != nil {
+		t.Fatal(err)
+	}
+	vu := verify.User{ID: u.ID, AppID: u.AppID}
+	if _, err := front.Upload(ctx, vu, verify.UploadInput{Image: frontImg, Side: ocr.SideFront, Consent: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := back.Upload(ctx, vu, verify.UploadInput{Image: backImg, Side: ocr.SideBack}); err != nil {
+		t.Fatal(err)
+	}
+	view, err := submit.Submit(ctx, vu, verify.Claim{Name: c.Name, IDNumber: c.IDNumber})
+	if err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	return view.ID, vu
+}
