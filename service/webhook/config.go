@@ -27,9 +27,12 @@ func (s *Service) EnsureConfigured(ctx context.Context, spec EndpointSpec) error
 		return fmt.Errorf("webhook: configured endpoint: %w", err)
 	}
 	if spec.URL == "" {
+		// The endpoint is declared by the instances that configure it; one
+		// started without the variable (a rolling deploy, a typo) must not
+		// switch it off for all of them. Disabling or deleting it is an
+		// admin's act, in the admin pages.
 		if found && e.Enabled {
-			s.log.Warn("webhook: the configured endpoint was removed from the configuration; disabling it", "endpoint", e.ID)
-			return s.disable(ctx, e.ID, reasonNotConfigured, nil)
+			s.log.Warn("webhook: this instance has no REALNAME_WEBHOOK_URL, but other instances configured an endpoint; it stays as they declared it (disable or delete it in the admin pages to stop it)", "endpoint", e.ID)
 		}
 		return nil
 	}
@@ -60,6 +63,7 @@ func (s *Service) EnsureConfigured(ctx context.Context, spec EndpointSpec) error
 	}
 	set := map[string]any{}
 	if e.URL != spec.URL {
+		s.log.Warn("webhook: the configured endpoint's URL differs from this instance's REALNAME_WEBHOOK_URL; the newest start's value wins", "endpoint", e.ID)
 		set["url"] = spec.URL
 	}
 	if joined := strings.Join(types, ","); e.EventTypes != joined {

@@ -41,8 +41,10 @@ type EndpointSpec struct {
 // configKey marks the endpoint that comes from configuration.
 const configKey = "default"
 
-// reasonNotConfigured is the DisabledReason of a configured endpoint whose
-// URL was removed from the configuration; setting it again re-enables it.
+// reasonNotConfigured is the DisabledReason earlier versions gave the
+// configured endpoint when an instance started without REALNAME_WEBHOOK_URL
+// (now it stays enabled); a start with the configuration enables such an
+// endpoint again.
 const reasonNotConfigured = "removed from configuration (REALNAME_WEBHOOK_URL is empty)"
 
 func secretAAD(id int64) []byte { return fmt.Appendf(nil, "webhook_endpoints.secret_enc:%d", id) }

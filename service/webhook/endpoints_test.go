@@ -159,12 +159,13 @@ func TestEnsureConfigured(t *testing.T) {
 		if err := s.EnableEndpoint(ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		// Removed from the configuration: disabled; put back: enabled.
+		// An instance started without the variable leaves the endpoint
+		// as the others declared it.
 		if err := s.EnsureConfigured(ctx, webhook.EndpointSpec{}); err != nil {
 			t.Fatal(err)
 		}
-		if e, _ := s.Endpoint(ctx, id); e.Enabled {
-			t.Error("an endpoint removed from the configuration is still enabled")
+		if e, _ := s.Endpoint(ctx, id); !e.Enabled {
+			t.Error("an instance without REALNAME_WEBHOOK_URL disabled the configured endpoint")
 		}
 		if err := s.EnsureConfigured(ctx, spec); err != nil {
 			t.Fatal(err)
@@ -221,7 +222,8 @@ func TestReplay(t *testing.T) {
 		if err := s.Replay(ctx, 999999); !errors.Is(err, webhook.ErrNotFound) {
 			t.Errorf("replay of a missing delivery: %v", err)
 		}
-		// Missed while disabled: the fan-out gave it no delivery.
+		// Created while disabled: the fan-out gives the endpoint paused
+		// deliveries, which the enable sends.
 		if err := s.DisableEndpoint(ctx, ep.ID, ""); err != nil {
 			t.Fatal(err)
 		}
@@ -233,12 +235,15 @@ func TestReplay(t *testing.T) {
 			b, err := s.Backlog(ctx)
 			return err == nil && b.Unfanned == 0
 		})
+		if st := deliveryStates(t, db); st[webhook.StatusPaused] != 3 {
+			t.Fatalf("deliveries while disabled: %v, want 3 paused", st)
+		}
 		if err := s.EnableEndpoint(ctx, ep.ID); err != nil {
 			t.Fatal(err)
 		}
 		r, err := s.ReplaySince(ctx, ep.ID, start)
-		if err != nil || r.Requeued != 1 || r.Backfilled != 3 {
-			t.Fatalf("ReplaySince = %+v, %v; want 1 requeued, 3 backfilled", r, err)
+		if err != nil || r.Requeued != 1 || r.Backfilled != 0 {
+			t.Fatalf("ReplaySince = %+v, %v; want 1 requeued, nothing to backfill", r, err)
 		}
 		eventually(t, 20*time.Second, "everything", func() bool {
 			n, _ := rcv.received()

@@ -36,9 +36,12 @@ func (s *Service) fanoutLoop(ctx context.Context) {
 }
 
 // fanout creates, in one transaction with marking the events fanned out,
-// a delivery per event and enabled endpoint subscribed to its type. A crash
-// before the commit leaves the events unmarked for the next pass; the
-// unique (event, endpoint) pair makes a repeated insert harmless.
+// a delivery per event and endpoint subscribed to its type: pending for an
+// enabled endpoint, paused for a disabled one (it goes out when the
+// endpoint is enabled again), so no event is marked fanned out without a
+// delivery for every endpoint there is. A crash before the commit leaves
+// the events unmarked for the next pass; the unique (event, endpoint) pair
+// makes a repeated insert harmless.
 func (s *Service) fanout(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
@@ -56,7 +59,7 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 			return nil
 		}
 		var endpoints []model.WebhookEndpoint
-		if err := tx.Select("id", "event_types").Where("enabled = ?", true).Find(&endpoints).Error; err != nil {
+		if err := tx.Select("id", "event_types", "enabled").Find(&endpoints).Error; err != nil {
 			return err
 		}
 		now := s.now()
@@ -66,8 +69,12 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 			ids[i] = ev.ID
 			for _, ep := range endpoints {
 				if subscribed(ep.EventTypes, ev.Type) {
+					status := StatusPending
+					if !ep.Enabled {
+						status = StatusPaused
+					}
 					deliveries = append(deliveries, model.WebhookDelivery{EventID: ev.ID, EndpointID: ep.ID,
-						Status: StatusPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now})
+						Status: status, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now})
 				}
 			}
 		}
@@ -98,7 +105,10 @@ func (s *Service) sweep(ctx context.Context) error {
 	if err := s.reclaim(ctx); err != nil {
 		return err
 	}
-	return s.pauseStranded(ctx)
+	if err := s.pauseStranded(ctx); err != nil {
+		return err
+	}
+	return s.resumeStranded(ctx)
 }
 
 // reclaim requeues deliveries whose lease ran out.
@@ -159,6 +169,39 @@ func (s *Service) pauseStranded(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("webhook: sweep: %w", err)
+	}
+	return nil
+}
+
+// resumeStranded queues paused deliveries of enabled endpoints: a fan-out
+// that read an endpoint as disabled just before an enable committed leaves
+// its new deliveries paused after the enable resumed the others. Same lock
+// order as EnableEndpoint (endpoint, then its deliveries).
+func (s *Service) resumeStranded(ctx context.Context) error {
+	var resumed int64
+	err := s.queueTx(ctx, func(tx *gorm.DB) error {
+		resumed = 0
+		var enabled []int64
+		if err := s.forUpdate(tx.Model(&model.WebhookEndpoint{}).Where("enabled = ?", true)).
+			Pluck("id", &enabled).Error; err != nil || len(enabled) == 0 {
+			return err
+		}
+		var stranded []int64
+		if err := tx.Model(&model.WebhookDelivery{}).Where("status = ? AND endpoint_id IN ?", StatusPaused, enabled).
+			Limit(1000).Pluck("id", &stranded).Error; err != nil || len(stranded) == 0 {
+			return err
+		}
+		now := s.now()
+		res := tx.Model(&model.WebhookDelivery{}).Where("id IN ? AND status = ?", stranded, StatusPaused).
+			Updates(map[string]any{"status": StatusPending, "next_attempt_at": now, "updated_at": now})
+		resumed = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return fmt.Errorf("webhook: sweep: %w", err)
+	}
+	if resumed > 0 {
+		s.kick()
 	}
 	return nil
 }
