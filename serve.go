@@ -173,6 +173,11 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	go func() { defer close(hooksDone); hooks.Run(hooksCtx) }()
 	// Stop the dispatcher (it finishes its in-flight POSTs) before the database closes.
 	defer func() { stopHooks(); <-hooksDone }()
+	// Other instances' token invalidations, until the stores close.
+	tokensCtx, stopTokens := context.WithCancel(ctx)
+	tokensDone := make(chan struct{})
+	go func() { defer close(tokensDone); tokens.Run(tokensCtx) }()
+	defer func() { stopTokens(); <-tokensDone }()
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	sweepDone := make(chan struct{})
 	go func() { defer close(sweepDone); flow.RunSweeper(sweepCtx, cfg.SweepInterval) }()

@@ -130,11 +130,23 @@ func (s *Service) Token(ctx context.Context, appID string) (string, error) {
 func (s *Service) HasApp(appID string) bool { return s.apps[appID] != nil }
 
 // Current is Token with its expiry, for the central token endpoint: other
-// services cache it until ExpiresAt and so must know it.
+// services cache it until ExpiresAt and so must know it. Other services
+// report tokens WeChat rejected to any instance, so before handing one out
+// Current checks Redis's record of the rejected token: a token reported
+// invalid is never served, even before the announcement arrives.
 func (s *Service) Current(ctx context.Context, appID string) (Token, error) {
 	v, err := s.Token(ctx, appID)
 	if err != nil {
 		return Token{}, err
+	}
+	if st := s.apps[appID]; s.redisUsable() {
+		bad, err := s.rdb.HGet(ctx, s.tokenKey(st), "bad").Result()
+		if err == nil && bad == v {
+			s.drop(st, v)
+			if v, err = s.Token(ctx, appID); err != nil {
+				return Token{}, err
+			}
+		}
 	}
 	if c := s.apps[appID].cur.Load(); c != nil && c.Value == v {
 		return c.Token, nil
@@ -192,13 +204,14 @@ func (s *Service) Invalidate(ctx context.Context, appID, token string) {
 	if st == nil || token == "" {
 		return
 	}
-	st.bad.Store(&token)
-	if c := st.cur.Load(); c != nil && c.Value == token {
-		st.cur.CompareAndSwap(c, nil)
-	}
+	s.drop(st, token)
 	s.m.invalidations.Inc()
 	if s.redisUsable() {
-		if err := s.invalidateShared(ctx, st, token); err != nil {
+		err := s.invalidateShared(ctx, st, token)
+		if err == nil {
+			err = s.announce(ctx, appID, token)
+		}
+		if err != nil {
 			s.redisFailed(err)
 		}
 	}

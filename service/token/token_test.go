@@ -319,3 +319,82 @@ func BenchmarkCachedToken(b *testing.B) {
 		}
 	})
 }
+
+// TestInvalidationReachesEveryInstance: a token reported invalid on one
+// instance is served by none of them a second later, and the central
+// endpoint's Current never hands it out again.
+func TestInvalidationReachesEveryInstance(t *testing.T) {
+	f := newFake(t, time.Hour)
+	conn := redistest.Open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var services []*token.Service
+	var wg sync.WaitGroup
+	for range 3 {
+		s := newService(f, conn.Client, conn.Prefix, token.ModeStable, prometheus.NewRegistry())
+		services = append(services, s)
+		wg.Go(func() { s.Run(ctx) })
+	}
+	defer wg.Wait()
+	defer cancel()
+	old, err := services[0].Token(ctx, appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range services[1:] {
+		if tok, err := s.Token(ctx, appID); err != nil || tok != old {
+			t.Fatalf("shared token: %q %v", tok, err)
+		}
+	}
+	for i := 0; ; i++ { // the three subscriptions are up
+		n, err := conn.Client.PubSubNumSub(ctx, conn.Prefix+"wxtoken:invalidated").Result()
+		if err == nil && n[conn.Prefix+"wxtoken:invalidated"] == 3 {
+			break
+		}
+		if i > 500 {
+			t.Fatalf("subscriptions: %v %v", n, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.wx.InvalidateTokens(appID)
+	services[0].Invalidate(ctx, appID, old)
+	deadline := time.Now().Add(time.Second)
+	for i, s := range services {
+		for {
+			tok, err := s.Token(ctx, appID)
+			if err == nil && tok != old {
+				if err := f.wx.ValidToken(appID, tok); err != nil {
+					t.Fatalf("instance %d serves %v", i, err)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("instance %d still serves the invalidated token after 1 s", i)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if cur, err := s.Current(ctx, appID); err != nil || cur.Value == old {
+			t.Fatalf("instance %d Current: %q %v", i, cur.Value, err)
+		}
+	}
+}
+
+// TestCurrentNeverServesAReportedToken: the central endpoint checks
+// Redis's record even before the announcement arrives (no Run here).
+func TestCurrentNeverServesAReportedToken(t *testing.T) {
+	f := newFake(t, time.Hour)
+	conn := redistest.Open(t)
+	ctx := context.Background()
+	a := newService(f, conn.Client, conn.Prefix, token.ModeStable, prometheus.NewRegistry())
+	b := newService(f, conn.Client, conn.Prefix, token.ModeStable, prometheus.NewRegistry())
+	old, err := b.Token(ctx, appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.wx.InvalidateTokens(appID)
+	a.Invalidate(ctx, appID, old)
+	cur, err := b.Current(ctx, appID)
+	if err != nil || cur.Value == old || f.wx.ValidToken(appID, cur.Value) != nil {
+		t.Fatalf("Current after the report: %q %v", cur.Value, err)
+	}
+}
