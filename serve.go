@@ -30,6 +30,7 @@ import (
 	"realname/service/login"
 	"realname/service/ocr"
 	"realname/service/pii"
+	"realname/service/ratelimit"
 	"realname/service/redisconn"
 	"realname/service/review"
 	"realname/service/session"
@@ -231,9 +232,9 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redisconn.Conn, ring *pii.KeyRing, tokens *token.Service,
 	wechatBase, sandboxURL, appID string, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) (*verify.Service, error) {
 	if sandboxURL != "" {
-		cfg.Apizero = config.Apizero{Key: sandbox.SandboxApizeroKey, BaseURL: sandboxURL + sandbox.ApizeroPrefix}
-		cfg.Apistore = config.Apistore{AppID: sandbox.SandboxApistoreAppID, Secret: sandbox.SandboxApistoreSecret, URL: sandboxURL + sandbox.ApistoreEndpoint}
-		cfg.Acedata = config.Acedata{Key: sandbox.SandboxAcedataKey, BaseURL: sandboxURL + "/acedata"}
+		cfg.Apizero = config.Apizero{Key: sandbox.SandboxApizeroKey, BaseURL: sandboxURL + sandbox.ApizeroPrefix, QPS: cfg.Apizero.QPS}
+		cfg.Apistore = config.Apistore{AppID: sandbox.SandboxApistoreAppID, Secret: sandbox.SandboxApistoreSecret, URL: sandboxURL + sandbox.ApistoreEndpoint, QPS: cfg.Apistore.QPS}
+		cfg.Acedata = config.Acedata{Key: sandbox.SandboxAcedataKey, BaseURL: sandboxURL + "/acedata", QPS: cfg.Acedata.QPS}
 	}
 	orDefault := func(v, def string) string {
 		if v == "" {
@@ -267,6 +268,14 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 				return nil, err
 			}
 			ocrs = append(ocrs, p)
+		}
+	}
+	// Each vendor's QPS is per API key, so it is counted in Redis for all
+	// instances together; a call whose turn is too far off moves on.
+	qps := map[string]int{wechat.OCRName: cfg.WeChat.QPS, ocr.ApizeroName: cfg.Apizero.QPS, ocr.ApistoreName: cfg.Apistore.QPS, ocr.AcedataName: cfg.Acedata.QPS}
+	for i, p := range ocrs {
+		if n := qps[p.Name()]; n > 0 {
+			ocrs[i] = ocr.Throttled(p, ratelimit.New(rdb.Client, rdb.Prefix+"ratelimit:{"+p.Name()+"}", n, cfg.RateLimitWait))
 		}
 	}
 	var checks []idcheck.Provider

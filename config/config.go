@@ -56,6 +56,7 @@ type Config struct {
 	ConsentVersion  string        `env:"CONSENT_VERSION" yaml:"consent_version" help:"version of the personal-data notice users must agree to (consent_version in the API)"`
 	PhotoRetention  time.Duration `env:"PHOTO_RETENTION" yaml:"photo_retention" help:"ID-card photos are deleted this long after the decision"`
 	ProviderTimeout time.Duration `env:"PROVIDER_TIMEOUT" yaml:"provider_timeout" help:"timeout of each OCR or name/ID check vendor call"`
+	RateLimitWait   time.Duration `env:"RATE_LIMIT_WAIT" yaml:"rate_limit_wait" help:"longest an OCR call waits for its turn under a vendor's QPS before the chain moves to the next vendor"`
 	IDCheckCacheTTL time.Duration `env:"IDCHECK_CACHE_TTL" yaml:"idcheck_cache_ttl" help:"how long a name/ID verdict is reused instead of paying again (0s: never)"`
 	SweepInterval   time.Duration `env:"SWEEP_INTERVAL" yaml:"sweep_interval" help:"how often abandoned verifications expire and old photos are deleted"`
 
@@ -115,6 +116,7 @@ type WeChat struct {
 	// TokenServerSecret turns on the central token endpoint for the
 	// company's other services; without it the endpoint does not exist.
 	TokenServerSecret string `env:"TOKEN_SERVER_SECRET" yaml:"token_server_secret" secret:"true" help:"shared secret (32+ characters) for GET /internal/v1/wechat/token; empty: the endpoint is off"`
+	QPS               int    `env:"QPS" yaml:"qps" help:"OCR calls per second to WeChat, counted across every instance in Redis; 0: no limit of ours"`
 }
 
 // AppList returns every configured Mini Program: the single-app variables
@@ -137,6 +139,7 @@ type WeChatApp struct {
 type Apizero struct {
 	Key     string `env:"KEY" yaml:"key" secret:"true" help:"apizero API key (X-Api-Key)"`
 	BaseURL string `env:"BASE_URL" yaml:"base_url" help:"apizero base URL"`
+	QPS     int    `env:"QPS" yaml:"qps" help:"calls per second, counted across every instance in Redis (the vendor allows 2 per key); 0: no limit of ours"`
 }
 
 // Apistore configures the API-store 身份证信息识别 vendor.
@@ -144,12 +147,14 @@ type Apistore struct {
 	AppID  string `env:"APPID" yaml:"appid" help:"API-store appid"`
 	Secret string `env:"SECRET" yaml:"secret" secret:"true" help:"API-store signing secret"`
 	URL    string `env:"URL" yaml:"url" help:"full API-store endpoint URL (the vendor's document hides it behind a login)"`
+	QPS    int    `env:"QPS" yaml:"qps" help:"OCR calls per second, counted across every instance in Redis; 0: no limit of ours"`
 }
 
 // Acedata configures the Acedata-style recognition and name/ID check vendor.
 type Acedata struct {
 	Key     string `env:"KEY" yaml:"key" secret:"true" help:"Acedata API key (authorization header)"`
 	BaseURL string `env:"BASE_URL" yaml:"base_url" help:"Acedata base URL"`
+	QPS     int    `env:"QPS" yaml:"qps" help:"OCR calls per second, counted across every instance in Redis; 0: no limit of ours"`
 }
 
 // Default returns the configuration used when nothing is set.
@@ -173,6 +178,8 @@ func Default() Config {
 		ConsentVersion:  "v1",
 		PhotoRetention:  72 * time.Hour,
 		ProviderTimeout: 8 * time.Second,
+		RateLimitWait:   2 * time.Second,
+		Apizero:         Apizero{QPS: 2},
 		IDCheckCacheTTL: 24 * time.Hour,
 		SweepInterval:   time.Minute,
 		Webhook: Webhook{Schedule: []string{"5s", "5m", "30m", "2h", "5h", "10h", "10h"}, Timeout: 10 * time.Second,
@@ -372,6 +379,14 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	}
 	if c.PhotoRetention < 0 {
 		bad("PHOTO_RETENTION", "must not be negative")
+	}
+	if c.RateLimitWait < 0 || c.RateLimitWait > time.Minute {
+		bad("RATE_LIMIT_WAIT", "must be between 0s and 1m")
+	}
+	for key, qps := range map[string]int{"WECHAT_QPS": c.WeChat.QPS, "APIZERO_QPS": c.Apizero.QPS, "APISTORE_QPS": c.Apistore.QPS, "ACEDATA_QPS": c.Acedata.QPS} {
+		if qps < 0 || qps > 10000 {
+			bad(key, "must be between 0 (no limit of ours) and 10000")
+		}
 	}
 	if c.ProviderTimeout < 100*time.Millisecond || c.ProviderTimeout > time.Minute {
 		bad("PROVIDER_TIMEOUT", "must be between 100ms and 1m")

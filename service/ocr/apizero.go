@@ -69,9 +69,10 @@ const (
 //     识别") is the one definitive answer (ErrNoCard). Everything else —
 //     undocumented codes, HTTP 401/403/429/5xx without a code, transport
 //     errors, timeouts — is ErrProvider with the code (or "http_NNN") kept.
-//   - The 2 req/s limit is per API key; the limiter here is per process, so
-//     several instances sharing a key may still be refused, which is an
-//     ErrProvider like any other.
+//   - The 2 req/s limit is per API key; the limiter here is per process.
+//     Instances sharing a key are kept under it together by a limit counted
+//     in Redis (Throttled with ratelimit.Shared, REALNAME_APIZERO_QPS); a
+//     refusal that still comes is an ErrProvider like any other.
 type Apizero struct {
 	endpoint string
 	key      string
