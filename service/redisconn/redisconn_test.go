@@ -2,6 +2,8 @@ package redisconn_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,8 +23,12 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil || got != "v" {
 		t.Fatalf("get = %q, %v", got, err)
 	}
-	if redistest.Real() && conn.Kind != "single" {
-		t.Fatalf("REALNAME_TEST_REDIS set but kind = %s", conn.Kind)
+	want := "single"
+	if strings.HasPrefix(os.Getenv("REALNAME_TEST_REDIS"), "redis-cluster://") {
+		want = "cluster"
+	}
+	if redistest.Real() && conn.Kind != want {
+		t.Fatalf("REALNAME_TEST_REDIS set but kind = %s, want %s", conn.Kind, want)
 	}
 }
 

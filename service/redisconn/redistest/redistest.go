@@ -12,6 +12,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"realname/service/redisconn"
 )
 
@@ -28,9 +30,17 @@ func Open(t testing.TB) *redisconn.Conn {
 	}
 	t.Cleanup(func() {
 		ctx := context.Background()
-		iter := conn.Client.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		for iter.Next(ctx) {
-			conn.Client.Del(ctx, iter.Val())
+		sweep := func(c redis.Cmdable) {
+			iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+			for iter.Next(ctx) {
+				c.Del(ctx, iter.Val())
+			}
+		}
+		// A cluster keeps each key on one master: scan every one of them.
+		if cc, ok := conn.Client.(*redis.ClusterClient); ok {
+			_ = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { sweep(c); return nil })
+		} else {
+			sweep(conn.Client)
 		}
 		_ = conn.Close()
 	})
