@@ -43,6 +43,8 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		err = webhooksCmd(args, environ, stdout, stderr)
 	case "keys":
 		err = keysCmd(args, environ, stdout, stderr)
+	case "blobs":
+		err = blobsCmd(args, environ, stdout, stderr)
 	case "admin":
 		err = adminCmd(args, environ, os.Stdin, stdout, stderr)
 	case "audit":
@@ -74,6 +76,7 @@ Commands:
   migrate   apply or inspect database migrations
   webhooks  replay deliveries (--delivery ID | --endpoint ID --since RFC3339), or print a new signing secret
   keys      generate a personal-data key, or rotate: re-encrypt everything with the primary key
+  blobs     migrate --to sql: move the photos of a file store into the database
   admin     create a staff account for the admin pages (password on standard input)
   audit     verify the audit trail's hash chains
   version   print the version

@@ -189,3 +189,19 @@ func writeSynced(path string, data []byte) error {
 // InDatabase reports that files are written outside any transaction: a
 // caller deletes them after the commit that stops referencing them.
 func (b *FileBlobs) InDatabase() bool { return false }
+
+// ReadSealed returns the stored bytes of ref as they are, sealed, for a
+// move to another store that seals the same way.
+func (b *FileBlobs) ReadSealed(ref string) ([]byte, error) {
+	if !validRef(ref) {
+		return nil, ErrNoBlob
+	}
+	sealed, err := os.ReadFile(b.path(ref))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNoBlob
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pii: read blob: %w", err)
+	}
+	return sealed, nil
+}

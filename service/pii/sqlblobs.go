@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"realname/model"
 )
@@ -130,4 +131,17 @@ func (b *SQLBlobs) Reseal(ctx context.Context, ref string, needs func([]byte) bo
 		return false, fmt.Errorf("pii: reseal blob: %w", res.Error)
 	}
 	return res.RowsAffected == 1, nil
+}
+
+// Import stores sealed, already sealed under ref by a store that seals the
+// same way (a FileBlobs being moved), unless ref is there already.
+func (b *SQLBlobs) Import(ctx context.Context, ref string, sealed []byte) error {
+	if !validRef(ref) {
+		return ErrNoBlob
+	}
+	err := b.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&model.Photo{Ref: ref, Data: sealed, CreatedAt: b.now()}).Error
+	if err != nil {
+		return fmt.Errorf("pii: import blob: %w", err)
+	}
+	return nil
 }
