@@ -25,7 +25,6 @@ type counter struct {
 	statements, commits atomic.Int64
 }
 
-
 // count installs the counter on db.
 func count(db *gorm.DB, sqlDB *sql.DB) error {
 	c := &counter{db: sqlDB}
