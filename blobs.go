@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
 
 	"realname/config"
 	"realname/model"
@@ -16,7 +17,7 @@ import (
 // photoStore is a blob store as the flow, the review pages and key
 // rotation use it (pii.FileBlobs, pii.SQLBlobs).
 type photoStore interface {
-	Put(ctx context.Context, data []byte) (string, error)
+	PutRef(ctx context.Context, ref string, data []byte) error
 	Get(ctx context.Context, ref string) ([]byte, error)
 	Delete(ctx context.Context, ref string) error
 	InDatabase() bool
@@ -25,10 +26,10 @@ type photoStore interface {
 }
 
 // openPhotos opens the blob store REALNAME_BLOB_URL names: "sql" (the
-// default with PostgreSQL and MySQL, so every instance sees every photo)
-// or file:// (the default with SQLite; DATA_DIR/blobs unless a path is
-// given).
-func openPhotos(cfg config.Config, dialect string, st *store.Store, ring *pii.KeyRing, clk clock.Clock) (photoStore, error) {
+// default with PostgreSQL and MySQL, so every instance sees every photo),
+// s3://… (an S3-compatible store) or file:// (the default with SQLite;
+// DATA_DIR/blobs unless a path is given).
+func openPhotos(ctx context.Context, cfg config.Config, dialect string, st *store.Store, ring *pii.KeyRing, clk clock.Clock) (photoStore, error) {
 	blobURL := cfg.BlobURL
 	if blobURL == "" {
 		blobURL = "file://"
@@ -38,6 +39,13 @@ func openPhotos(cfg config.Config, dialect string, st *store.Store, ring *pii.Ke
 	}
 	if blobURL == "sql" {
 		return pii.NewSQLBlobs(st.Conn, ring, clk.Now), nil
+	}
+	if strings.HasPrefix(blobURL, "s3://") {
+		loc, err := pii.ParseS3URL(blobURL)
+		if err != nil {
+			return nil, err
+		}
+		return pii.NewS3Blobs(ctx, loc, cfg.S3.AccessKey, cfg.S3.SecretKey, ring)
 	}
 	u, err := url.Parse(blobURL)
 	if err != nil || u.Scheme != "file" {

@@ -47,7 +47,7 @@ func blobsCmd(args, environ []string, stdout, stderr io.Writer) error {
 	src := env.cfg
 	src.BlobURL = *from
 	verifications := store.New(env.db, clock.System{}, env.log)
-	files, err := openPhotos(src, env.db.Name(), verifications, ring, clock.System{})
+	files, err := openPhotos(env.ctx, src, env.db.Name(), verifications, ring, clock.System{})
 	if err != nil {
 		return err
 	}

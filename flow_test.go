@@ -76,6 +76,9 @@ func startService(t *testing.T, b modeltest.Backend, mutate func(*config.Config)
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, testClock(), newLogger(cfg.LogLevel, logs)) }()
 	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server logs:\n%s", logs.String())
+		}
 		cancel()
 		select {
 		case err := <-done:

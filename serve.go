@@ -157,7 +157,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	tokens := token.New(rdb.Client, rdb.Prefix, tokenApps, token.NewWeChatFetcher(apiBase, cfg.WeChat.TokenMode), log, reg, token.Options{})
 	sessions := session.NewStore(rdb.Client, rdb.Prefix, cfg.SessionTTL)
 	logins := login.New(db, wechat.NewClient(wxApps, tokens), sessions, ring, apps[0].AppID)
-	photos, err := openPhotos(cfg, db.Name(), verifications, ring, clk)
+	photos, err := openPhotos(ctx, cfg, db.Name(), verifications, ring, clk)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ type Config struct {
 	PprofAddr       string        `env:"PPROF_ADDR" yaml:"pprof_addr" help:"listen address of a Go profiling endpoint (/debug/pprof/), e.g. 127.0.0.1:6060; off when empty; loopback addresses only"`
 	DataDir         string        `env:"DATA_DIR" yaml:"data_dir" help:"directory for the SQLite file, blobs and the dev master key"`
 	DatabaseURL     string        `env:"DATABASE_URL" yaml:"database_url" secret:"true" help:"empty: SQLite in DATA_DIR; postgres://… or mysql://…"`
-	BlobURL         string        `env:"BLOB_URL" yaml:"blob_url" help:"where ID-card photos are kept, sealed: sql (in the database; the default with PostgreSQL/MySQL) or file:// (DATA_DIR/blobs; file:///path for another directory; the default with SQLite); every instance must see the same store"`
+	BlobURL         string        `env:"BLOB_URL" yaml:"blob_url" help:"where ID-card photos are kept, sealed: sql (in the database; the default with PostgreSQL/MySQL), s3://bucket/prefix?endpoint=host:port&region=…[&secure=false][&path_style=true] (any S3-compatible store; keys in REALNAME_S3_ACCESS_KEY/SECRET_KEY), or file:// (DATA_DIR/blobs; file:///path for another directory; the default with SQLite); every instance must see the same store"`
 	DBMaxConns      int           `env:"DB_MAX_CONNS" yaml:"db_max_conns" help:"connections per instance to PostgreSQL/MySQL (all kept open between bursts); instances × this must stay under the server's max_connections"`
 	RedisURL        string        `env:"REDIS_URL" yaml:"redis_url" secret:"true" help:"empty: in-process Redis (not for production); redis://, rediss://, redis-sentinel://, redis-cluster://"`
 	RedisPrefix     string        `env:"REDIS_PREFIX" yaml:"redis_prefix" help:"prefix of every Redis key, so several deployments can share one Redis"`
@@ -46,6 +46,7 @@ type Config struct {
 	SessionTTL      time.Duration `env:"SESSION_TTL" yaml:"session_ttl" help:"lifetime of a Mini Program session token"`
 
 	WeChat   WeChat   `env:"WECHAT_" yaml:"wechat"`
+	S3       S3       `env:"S3_" yaml:"s3"`
 	Apizero  Apizero  `env:"APIZERO_" yaml:"apizero"`
 	Apistore Apistore `env:"APISTORE_" yaml:"apistore"`
 	Acedata  Acedata  `env:"ACEDATA_" yaml:"acedata"`
@@ -133,6 +134,12 @@ func (w WeChat) AppList() []WeChatApp {
 type WeChatApp struct {
 	AppID  string `yaml:"appid"`
 	Secret string `yaml:"secret" secret:"true"`
+}
+
+// S3 holds the credentials of an s3:// blob store.
+type S3 struct {
+	AccessKey string `env:"ACCESS_KEY" yaml:"access_key" secret:"true" help:"S3 access key id of the photo store"`
+	SecretKey string `env:"SECRET_KEY" yaml:"secret_key" secret:"true" help:"S3 secret access key of the photo store"`
 }
 
 // Apizero configures the apizero ocr-idcard vendor.
@@ -230,8 +237,14 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.BlobURL != "" && c.BlobURL != "sql" {
-		if u, err := url.Parse(c.BlobURL); err != nil || u.Scheme != "file" {
-			bad("BLOB_URL", "must be sql or a file:// URL (an S3-compatible store is not available yet)")
+		u, err := url.Parse(c.BlobURL)
+		switch {
+		case err != nil || (u.Scheme != "file" && u.Scheme != "s3"):
+			bad("BLOB_URL", "must be sql, s3://bucket/prefix?endpoint=host:port or a file:// URL")
+		case u.Scheme == "s3" && (u.Host == "" || u.Query().Get("endpoint") == ""):
+			bad("BLOB_URL", "an s3:// URL needs a bucket and endpoint=host:port")
+		case u.Scheme == "s3" && (c.S3.AccessKey == "" || c.S3.SecretKey == ""):
+			bad("S3_ACCESS_KEY", "and REALNAME_S3_SECRET_KEY are required with an s3:// REALNAME_BLOB_URL")
 		}
 	}
 	if c.RedisURL != "" {

@@ -20,6 +20,7 @@ func migrations() []*gormigrate.Migration {
 		migration0005(),
 		migration0006(),
 		migration0007(),
+		migration0008(),
 	}
 }
 

@@ -18,7 +18,9 @@ func migration0007() *gormigrate.Migration {
 			return tx.Migrator().CreateTable(&v7Photo{})
 		},
 		Rollback: func(tx *gorm.DB) error {
-			return tx.Migrator().DropTable(&v7Photo{})
+			// Plain DDL: gorm's MySQL DropTable opens a connection of its
+			// own, which the migration lock's connection cannot.
+			return tx.Exec("DROP TABLE photos").Error
 		},
 	}
 }

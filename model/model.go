@@ -202,3 +202,15 @@ type Photo struct {
 	Data      []byte    `gorm:"not null"`
 	CreatedAt time.Time `gorm:"not null"`
 }
+
+// BlobJournal names a photo in a file or S3 store that no verification may
+// name: written for a step not yet committed, or unreferenced by one that
+// has. The row goes in the transaction that names the photo; what is left
+// after a grace period is deleted by the sweeper.
+type BlobJournal struct {
+	Ref       string    `gorm:"primaryKey;size:32"`
+	CreatedAt time.Time `gorm:"not null;index:ix_blob_journal_created"`
+}
+
+// TableName is blob_journal, as migration 0008 created it.
+func (BlobJournal) TableName() string { return "blob_journal" }

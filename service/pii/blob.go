@@ -50,23 +50,36 @@ func (b *FileBlobs) path(ref string) string {
 	return filepath.Join(b.dir, ref[:2], ref)
 }
 
+// NewRef is a fresh blob reference: 128 random bits in hex, the names
+// every store accepts. A caller that must record a photo before writing
+// it (the blob journal) takes one and writes with PutRef.
+func NewRef() string {
+	raw := make([]byte, 16)
+	_, _ = rand.Read(raw)
+	return hex.EncodeToString(raw)
+}
+
 // Put seals data and returns its reference.
 func (b *FileBlobs) Put(ctx context.Context, data []byte) (string, error) {
+	ref := NewRef()
+	return ref, b.PutRef(ctx, ref, data)
+}
+
+// PutRef seals data and stores it under ref (from NewRef).
+func (b *FileBlobs) PutRef(ctx context.Context, ref string, data []byte) error {
 	if err := ctx.Err(); err != nil {
-		return "", err
+		return err
 	}
-	raw := make([]byte, 16)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
+	if !validRef(ref) {
+		return ErrNoBlob
 	}
-	ref := hex.EncodeToString(raw)
 	sealed, err := b.seal.Encrypt(data, []byte("blob:"+ref))
 	if err != nil {
-		return "", fmt.Errorf("pii: seal blob: %w", err)
+		return fmt.Errorf("pii: seal blob: %w", err)
 	}
 	p := b.path(ref)
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return "", fmt.Errorf("pii: blob dir: %w", err)
+		return fmt.Errorf("pii: blob dir: %w", err)
 	}
 	// Write, sync, then rename: neither a crash of the process nor one of
 	// the machine leaves a half-written or empty photo under a reference
@@ -76,13 +89,13 @@ func (b *FileBlobs) Put(ctx context.Context, data []byte) (string, error) {
 	tmp := p + ".tmp"
 	if err := writeSynced(tmp, sealed); err != nil {
 		_ = os.Remove(tmp)
-		return "", fmt.Errorf("pii: write blob: %w", err)
+		return fmt.Errorf("pii: write blob: %w", err)
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		_ = os.Remove(tmp)
-		return "", fmt.Errorf("pii: write blob: %w", err)
+		return fmt.Errorf("pii: write blob: %w", err)
 	}
-	return ref, nil
+	return nil
 }
 
 // Get returns the data stored under ref.

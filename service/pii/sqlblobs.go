@@ -2,8 +2,6 @@ package pii
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -35,19 +33,23 @@ func (b *SQLBlobs) InDatabase() bool { return true }
 
 // Put seals data and stores it, in ctx's transaction when there is one.
 func (b *SQLBlobs) Put(ctx context.Context, data []byte) (string, error) {
-	raw := make([]byte, 16)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
+	ref := NewRef()
+	return ref, b.PutRef(ctx, ref, data)
+}
+
+// PutRef seals data and stores it under ref (from NewRef).
+func (b *SQLBlobs) PutRef(ctx context.Context, ref string, data []byte) error {
+	if !validRef(ref) {
+		return ErrNoBlob
 	}
-	ref := hex.EncodeToString(raw)
 	sealed, err := b.seal.Encrypt(data, []byte("blob:"+ref))
 	if err != nil {
-		return "", fmt.Errorf("pii: seal blob: %w", err)
+		return fmt.Errorf("pii: seal blob: %w", err)
 	}
 	if err := b.conn(ctx).Create(&model.Photo{Ref: ref, Data: sealed, CreatedAt: b.now()}).Error; err != nil {
-		return "", fmt.Errorf("pii: write blob: %w", err)
+		return fmt.Errorf("pii: write blob: %w", err)
 	}
-	return ref, nil
+	return nil
 }
 
 // Get returns the data stored under ref.

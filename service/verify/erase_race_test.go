@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -12,6 +13,7 @@ import (
 	"realname/model/modeltest"
 	"realname/service/idcheck"
 	"realname/service/ocr"
+	"realname/service/pii"
 )
 
 // gatedOCR holds every recognition until the test opens the gate, so an
@@ -203,6 +205,49 @@ func TestErasedNumberVerifiesElsewhere(t *testing.T) {
 		}
 		if cur, _ := f.svc.Current(ctx, a); cur.State != model.StateErased {
 			t.Fatalf("erased account reads %s", cur.State)
+		}
+	})
+}
+
+// TestSweepDeletesOrphanedPhotos: a photo written for a step that never
+// committed (the process died in between) is journaled; the sweeper
+// deletes it once the grace time has passed, and never a photo a
+// verification names.
+func TestSweepDeletesOrphanedPhotos(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		f := newFixture(t, db)
+		ctx := context.Background()
+		u := f.user(t, "o-orphan")
+		f.recognized(t, u, "male")
+		// A crash between writing a photo and committing its step.
+		ref := pii.NewRef()
+		if err := f.svc.store.Journal(ctx, ref); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.blobs.PutRef(ctx, ref, []byte("never named")); err != nil {
+			t.Fatal(err)
+		}
+		files := func() int {
+			got, _ := filepath.Glob(filepath.Join(f.dir, "*", "*"))
+			return len(got)
+		}
+		if n := files(); n != 3 {
+			t.Fatalf("%d photos, want 3", n)
+		}
+		if st, err := f.svc.Sweep(ctx, 100); err != nil || st.Orphans != 0 {
+			t.Fatalf("sweep within the grace time: %+v %v", st, err)
+		}
+		f.clk.Advance(orphanGrace + time.Minute)
+		if st, err := f.svc.Sweep(ctx, 100); err != nil || st.Orphans != 1 {
+			t.Fatalf("sweep: %+v %v", st, err)
+		}
+		if n := files(); n != 2 {
+			t.Fatalf("%d photos after the sweep, want the 2 the verification names", n)
+		}
+		var journaled int64
+		f.db.Model(&model.BlobJournal{}).Count(&journaled)
+		if journaled != 0 {
+			t.Fatalf("%d journal entries left", journaled)
 		}
 	})
 }

@@ -38,35 +38,68 @@ func (s *Service) Erase(ctx context.Context, u User) error {
 		if er, err = s.store.Erase(ctx, u.ID, actorUser(u.ID)); err != nil {
 			return err
 		}
-		if s.blobs.InDatabase() {
-			for _, ref := range er.Blobs {
-				if err := s.blobs.Delete(ctx, ref); err != nil {
-					return err
-				}
-			}
+		if err := s.unname(ctx, er.Blobs...); err != nil {
+			return err
 		}
 		return webhook.Erase(ctx, s.store.Conn(ctx), er.VerificationIDs)
 	})
 	if err != nil {
 		return fmt.Errorf("verify: erase: %w", err)
 	}
-	if s.blobs.InDatabase() {
-		return nil // gone with the commit
+	if !s.blobs.InDatabase() {
+		s.dropPhotos(context.WithoutCancel(ctx), er.Blobs...)
 	}
-	wctx := context.WithoutCancel(ctx)
-	for _, ref := range er.Blobs {
-		if err := s.blobs.Delete(wctx, ref); err != nil {
-			// Unreferenced and sealed; but say so, an operator may sweep it.
-			s.log.Error("deleting an erased photo failed", "ref", ref, "err", err)
+	return nil
+}
+
+// unname is the part of a step that stops naming photos: in the database
+// they are deleted in the step's transaction; in files or S3 they are
+// journaled there and deleted after the commit (dropPhotos).
+func (s *Service) unname(ctx context.Context, refs ...string) error {
+	if !s.blobs.InDatabase() {
+		return s.store.Journal(ctx, refs...)
+	}
+	for _, ref := range refs {
+		if ref != "" {
+			if err := s.blobs.Delete(ctx, ref); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
+// dropPhotos deletes photos in files or S3 that no verification names
+// and forgets their journal entries; one that fails stays journaled and
+// the sweeper tries again.
+func (s *Service) dropPhotos(ctx context.Context, refs ...string) int {
+	n := 0
+	for _, ref := range refs {
+		if ref == "" {
+			continue
+		}
+		if err := s.blobs.Delete(ctx, ref); err != nil {
+			s.log.Warn("deleting a photo failed; the sweeper retries", "err", err)
+			continue
+		}
+		if err := s.store.Unjournal(ctx, ref); err != nil {
+			s.log.Warn("forgetting a deleted photo failed; the sweeper retries", "err", err)
+			continue
+		}
+		n++
+	}
+	return n
+}
+
 // SweepStats counts what one sweep did.
 type SweepStats struct {
 	Expired, Rescued, PhotosDeleted int
+	Orphans                         int // photos no verification names, left by a crash or a failed delete
 }
+
+// orphanGrace is how long a journaled photo may wait for the step that
+// names it: far longer than any upload's transaction.
+const orphanGrace = time.Hour
 
 // Sweep expires abandoned verifications, sends checks interrupted by a
 // crash to review, and deletes photos past their retention. It works in
@@ -112,7 +145,15 @@ func (s *Service) Sweep(ctx context.Context, batch int) (SweepStats, error) {
 	}
 	n, err := s.deleteOldPhotos(ctx, now, batch)
 	st.PhotosDeleted = n
-	return st, err
+	if err != nil {
+		return st, err
+	}
+	orphans, err := s.store.JournalDue(ctx, now.Add(-orphanGrace), batch)
+	if err != nil {
+		return st, fmt.Errorf("verify: sweep orphans: %w", err)
+	}
+	st.Orphans = s.dropPhotos(ctx, orphans...)
+	return st, nil
 }
 
 // sweepStep writes c to vid if due still holds under the row lock. Another
@@ -143,20 +184,17 @@ func (s *Service) deleteOldPhotos(ctx context.Context, now time.Time, batch int)
 	}
 	done := 0
 	for _, v := range old {
-		// Photos in the database go in the transaction that marks them
-		// gone; files before it, so a crash leaves no unmarked photo.
 		err := s.store.InTx(ctx, func(ctx context.Context) error {
-			for _, ref := range []string{v.FrontBlob, v.BackBlob} {
-				if ref != "" {
-					if err := s.blobs.Delete(ctx, ref); err != nil {
-						return err
-					}
-				}
+			if err := s.unname(ctx, v.FrontBlob, v.BackBlob); err != nil {
+				return err
 			}
 			return s.store.PhotosDeleted(ctx, v)
 		})
 		if err != nil {
 			return done, err
+		}
+		if !s.blobs.InDatabase() {
+			s.dropPhotos(ctx, v.FrontBlob, v.BackBlob)
 		}
 		if v.FrontBlob != "" || v.BackBlob != "" {
 			done++
@@ -181,7 +219,7 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 		if err != nil {
 			s.log.Error("sweep failed", "err", err)
 		} else if st != (SweepStats{}) {
-			s.log.Info("swept", "expired", st.Expired, "rescued", st.Rescued, "photos_deleted", st.PhotosDeleted)
+			s.log.Info("swept", "expired", st.Expired, "rescued", st.Rescued, "photos_deleted", st.PhotosDeleted, "orphans", st.Orphans)
 		}
 	}
 }

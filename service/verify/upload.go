@@ -10,6 +10,7 @@ import (
 
 	"realname/model"
 	"realname/service/ocr"
+	"realname/service/pii"
 	"realname/service/store"
 )
 
@@ -90,12 +91,18 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		}
 		return View{Attempts: attemptViews(attempts)}, err
 	}
-	// A photo in files is written before the transaction (no file I/O
-	// under the database's locks) and deleted again if the step fails; one
-	// in the database is written inside it and rolls back with it.
-	var ref string
+	// A photo in the database is written inside the step's transaction
+	// and rolls back with it. One in files or S3 is journaled and written
+	// before (no slow I/O under the database's locks), unjournaled by the
+	// step that names it, and deleted again if the step fails; a crash in
+	// between leaves a journal entry for the sweeper.
+	ref := pii.NewRef()
 	if !s.blobs.InDatabase() {
-		if ref, err = s.blobs.Put(ctx, photo.Data); err != nil {
+		if err := s.store.Journal(ctx, ref); err != nil {
+			return View{}, err
+		}
+		if err := s.blobs.PutRef(ctx, ref, photo.Data); err != nil {
+			s.dropPhotos(context.WithoutCancel(ctx), ref)
 			return View{}, fmt.Errorf("verify: store photo: %w", err)
 		}
 	}
@@ -108,36 +115,42 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		if err != nil {
 			return err
 		}
-		stored := ref
 		if s.blobs.InDatabase() {
-			if stored, err = s.blobs.Put(ctx, photo.Data); err != nil {
+			if err := s.blobs.PutRef(ctx, ref, photo.Data); err != nil {
 				return fmt.Errorf("verify: store photo: %w", err)
 			}
 		}
 		done, err = s.store.Step(ctx, vid, func(_ context.Context, cur *model.Verification) (store.Change, error) {
-			c, err := s.readingChange(cur, u, in.Side, res, attempts, stored, hash)
+			c, err := s.readingChange(cur, u, in.Side, res, attempts, ref, hash)
 			replaced = cur.FrontBlob
 			if c.Set.BackBlob != nil {
 				replaced = cur.BackBlob
 			}
 			return c, err
 		})
-		if err == nil && replaced != "" && s.blobs.InDatabase() {
-			err = s.blobs.Delete(ctx, replaced)
+		if err != nil {
+			return err
 		}
-		return err
+		if s.blobs.InDatabase() {
+			if replaced != "" {
+				return s.blobs.Delete(ctx, replaced)
+			}
+			return nil
+		}
+		if err := s.store.Unjournal(ctx, ref); err != nil {
+			return err
+		}
+		return s.store.Journal(ctx, replaced)
 	})
 	if err != nil {
-		if ref != "" {
-			_ = s.blobs.Delete(context.WithoutCancel(ctx), ref)
+		if !s.blobs.InDatabase() {
+			s.dropPhotos(context.WithoutCancel(ctx), ref)
 		}
 		return View{}, err
 	}
 	v = done
 	if replaced != "" && !s.blobs.InDatabase() {
-		if err := s.blobs.Delete(ctx, replaced); err != nil {
-			s.log.Warn("deleting a replaced photo failed", "verification", v.ID, "err", err)
-		}
+		s.dropPhotos(ctx, replaced)
 	}
 	out, err := s.view(&v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
 	out.Attempts = attemptViews(attempts)

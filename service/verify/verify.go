@@ -37,13 +37,15 @@ type Crypto interface {
 	Hash(purpose string, value []byte) []byte
 }
 
-// Blobs stores photos sealed (pii.FileBlobs, pii.SQLBlobs).
+// Blobs stores photos sealed (pii.FileBlobs, pii.SQLBlobs, pii.S3Blobs).
 type Blobs interface {
-	Put(ctx context.Context, data []byte) (string, error)
+	PutRef(ctx context.Context, ref string, data []byte) error // ref from pii.NewRef
 	Delete(ctx context.Context, ref string) error
-	// InDatabase reports whether Put and Delete join the store step's
-	// transaction (photos in the database); otherwise a photo is written
-	// before the step and deleted after the commit that unreferences it.
+	// InDatabase reports whether PutRef and Delete join the store step's
+	// transaction (photos in the database). Otherwise a photo is journaled
+	// and written before the step, and deleted after the commit that
+	// unreferences it; the journal lets the sweeper find what a crash
+	// left in between.
 	InDatabase() bool
 }
 
