@@ -16,25 +16,58 @@ import (
 	"realname/service/keys"
 	"realname/service/ocr"
 	"realname/service/pii"
+	"realname/service/pii/piitest"
 	"realname/service/redisconn/redistest"
 	"realname/service/store"
 	"realname/service/verify"
 )
 
+// sharedPhotos is a photo store every instance reaches (pii.SQLBlobs,
+// pii.S3Blobs).
+type sharedPhotos interface {
+	verify.Blobs
+	keys.Blobs
+	Get(ctx context.Context, ref string) ([]byte, error)
+}
+
 // instance is one realname process as far as photos go: its own store,
-// flow and review pages over the shared database, photos in the database.
+// flow and review pages over the shared database and photo store.
 type instance struct {
 	flow   *verify.Service
 	review *Service
-	blobs  *pii.SQLBlobs
 }
 
-// TestPhotosSharedByEveryInstance: with photos in the database, the front
-// read by A and the back by B are both shown to staff on A, B and C; an
-// erasure through C and the retention sweep leave no photo row; after a
-// key rotation and dropping the old key every photo still opens.
+// TestPhotosSharedByEveryInstance: with photos in the database and in an
+// S3-compatible store, the front read by A and the back by B are both
+// shown to staff on A, B and C; an erasure through C and the retention
+// sweep leave no photo (no row, no object, no journal entry); after a key
+// rotation and dropping the old key every photo still opens.
 func TestPhotosSharedByEveryInstance(t *testing.T) {
-	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+	t.Run("sql", func(t *testing.T) {
+		modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+			testSharedPhotos(t, db, func(st *store.Store, ring *pii.KeyRing, now func() time.Time) sharedPhotos {
+				return pii.NewSQLBlobs(st.Conn, ring, now)
+			})
+		})
+	})
+	t.Run("s3", func(t *testing.T) {
+		modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+			spec, _ := pii.GenerateKeySpec()
+			probe, _ := pii.ParseKeyRing(spec)
+			_, loc, env := piitest.OpenS3(t, probe) // a prefix of this run's own
+			testSharedPhotos(t, db, func(_ *store.Store, ring *pii.KeyRing, _ func() time.Time) sharedPhotos {
+				b, err := pii.NewS3Blobs(context.Background(), loc, env.AccessKey, env.SecretKey, ring)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			})
+		})
+	})
+}
+
+func testSharedPhotos(t *testing.T, db *gorm.DB, open func(*store.Store, *pii.KeyRing, func() time.Time) sharedPhotos) {
+	{
 		ctx := context.Background()
 		cards, err := sandbox.LoadCards()
 		if err != nil {
@@ -53,7 +86,7 @@ func TestPhotosSharedByEveryInstance(t *testing.T) {
 		build := func(ring *pii.KeyRing) instance {
 			reg := prometheus.NewRegistry()
 			st := store.New(db, f.clk, quiet)
-			blobs := pii.NewSQLBlobs(st.Conn, ring, f.clk.Now)
+			blobs := open(st, ring, f.clk.Now)
 			az := ocr.NewApizero(srv.URL()+sandbox.ApizeroPrefix, sandbox.SandboxApizeroKey, nil)
 			check, err := idcheck.NewAcedata(srv.URL()+"/acedata", sandbox.SandboxAcedataKey, nil)
 			if err != nil {
@@ -62,12 +95,20 @@ func TestPhotosSharedByEveryInstance(t *testing.T) {
 			flow := verify.New(st, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
 				idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
 				ring, blobs, verify.DefaultPolicy(), f.clk, quiet)
-			return instance{flow: flow, review: New(db, ring, blobs, st, Options{Clock: f.clk}, quiet), blobs: blobs}
+			return instance{flow: flow, review: New(db, ring, blobs, st, Options{Clock: f.clk}, quiet)}
 		}
 		a, b, c := build(f.ring), build(f.ring), build(f.ring)
+		lister := open(store.New(db, f.clk, quiet), f.ring, f.clk.Now)
 		photos := func() int64 {
 			var n int64
-			db.Model(&model.Photo{}).Count(&n)
+			if err := lister.Walk(context.Background(), func(string) error { n++; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			var journaled int64
+			db.Model(&model.BlobJournal{}).Count(&journaled)
+			if journaled != 0 {
+				t.Fatalf("%d journal entries outlived their step", journaled)
+			}
 			return n
 		}
 		// One case in review, its sides read by two instances.
@@ -116,7 +157,7 @@ func TestPhotosSharedByEveryInstance(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := store.New(db, f.clk, quiet)
-		stats, err := keys.New(db, st, both, pii.NewSQLBlobs(st.Conn, both, f.clk.Now), 100, quiet).Run(ctx)
+		stats, err := keys.New(db, st, both, open(st, both, f.clk.Now), 100, quiet).Run(ctx)
 		if err != nil || stats.Blobs != 2 {
 			t.Fatalf("rotate: %+v %v", stats, err)
 		}
@@ -135,7 +176,7 @@ func TestPhotosSharedByEveryInstance(t *testing.T) {
 				t.Fatalf("%s after rotation: %v", side, err)
 			}
 		}
-	})
+	}
 }
 
 // uploadAcross reads a card's front through one instance, its back
