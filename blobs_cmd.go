@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"realname/model"
 	"realname/service/clock"
@@ -14,16 +15,18 @@ import (
 	"gorm.io/gorm"
 )
 
-// blobsCmd is "blobs migrate --to sql": the photos of a file store move
-// into the database, so instances with separate disks all see them. The
+// blobsCmd is "blobs migrate --to sql|s3": the photos of a file store
+// move into the database or the S3-compatible store REALNAME_BLOB_URL
+// names, so instances with separate disks all see them. The
 // sealed bytes are copied as they are (both stores seal with the
 // reference as associated data), then the file is removed. Safe to run
 // beside live instances and to run again.
 func blobsCmd(args, environ []string, stdout, stderr io.Writer) error {
 	sub, args := subcommand(args)
 	fs := newFlags("blobs "+sub, stderr, true, `Subcommands:
-  migrate --to sql   move the photos of the file store (REALNAME_DATA_DIR/blobs, or --from file:///path) into the database`)
-	to := fs.String("to", "sql", "target store: sql")
+  migrate --to sql|s3   move the photos of the file store (REALNAME_DATA_DIR/blobs, or --from file:///path)
+                        into the database, or into the s3:// store REALNAME_BLOB_URL names`)
+	to := fs.String("to", "sql", "target store: sql, or s3 (the s3:// REALNAME_BLOB_URL)")
 	from := fs.String("from", "file://", "source file store: file:// (REALNAME_DATA_DIR/blobs) or file:///path")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -32,8 +35,8 @@ func blobsCmd(args, environ []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errors.New("blobs: want migrate")
 	}
-	if *to != "sql" {
-		return fmt.Errorf("blobs: --to %s is not available (sql is)", *to)
+	if *to != "sql" && *to != "s3" {
+		return fmt.Errorf("blobs: --to must be sql or s3, not %q", *to)
 	}
 	env, err := openCmdEnv(environ, stderr)
 	if err != nil {
@@ -55,14 +58,31 @@ func blobsCmd(args, environ []string, stdout, stderr io.Writer) error {
 	if !ok {
 		return fmt.Errorf("blobs: --from must be a file:// store")
 	}
-	moved, missing, err := migrateBlobs(env.ctx, env.db, fileStore, pii.NewSQLBlobs(verifications.Conn, ring, clock.System{}.Now))
+	var target importer = pii.NewSQLBlobs(verifications.Conn, ring, clock.System{}.Now)
+	if *to == "s3" {
+		dst := env.cfg
+		if !strings.HasPrefix(dst.BlobURL, "s3://") {
+			return errors.New("blobs: --to s3 moves into the s3:// store REALNAME_BLOB_URL names; it is not set to one")
+		}
+		s3, err := openPhotos(env.ctx, dst, env.db.Name(), verifications, ring, clock.System{})
+		if err != nil {
+			return err
+		}
+		target = s3.(*pii.S3Blobs)
+	}
+	moved, missing, err := migrateBlobs(env.ctx, env.db, fileStore, target)
 	fmt.Fprintf(stdout, "moved=%d missing=%d\n", moved, missing)
 	return err
 }
 
+// importer takes sealed photos as they are (pii.SQLBlobs, pii.S3Blobs).
+type importer interface {
+	Import(ctx context.Context, ref string, sealed []byte) error
+}
+
 // migrateBlobs copies every photo a verification still names from files
-// into the photos table, in batches by verification id.
-func migrateBlobs(ctx context.Context, db *gorm.DB, files *pii.FileBlobs, rows *pii.SQLBlobs) (moved, missing int, err error) {
+// into the target store, in batches by verification id.
+func migrateBlobs(ctx context.Context, db *gorm.DB, files *pii.FileBlobs, rows importer) (moved, missing int, err error) {
 	var last int64
 	for {
 		var vs []model.Verification

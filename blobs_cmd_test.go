@@ -11,12 +11,33 @@ import (
 	"realname/model"
 	"realname/model/modeltest"
 	"realname/service/pii"
+	"realname/service/pii/piitest"
 )
 
 // TestMigrateBlobsToSQL: the photos a verification names move from the
 // file store into the database, still opening with the same key; the
 // files are gone; a second run moves nothing.
 func TestMigrateBlobsToSQL(t *testing.T) {
+	testMigrateBlobs(t, func(t *testing.T, db *gorm.DB, ring *pii.KeyRing) migrationTarget {
+		return pii.NewSQLBlobs(func(ctx context.Context) *gorm.DB { return db.WithContext(ctx) }, ring, time.Now)
+	})
+}
+
+// TestMigrateBlobsToS3 is the same move into the S3-compatible store.
+func TestMigrateBlobsToS3(t *testing.T) {
+	testMigrateBlobs(t, func(t *testing.T, _ *gorm.DB, ring *pii.KeyRing) migrationTarget {
+		b, _, _ := piitest.OpenS3(t, ring)
+		return b
+	})
+}
+
+// migrationTarget is a store photos move into, read back by the test.
+type migrationTarget interface {
+	importer
+	Get(ctx context.Context, ref string) ([]byte, error)
+}
+
+func testMigrateBlobs(t *testing.T, target func(*testing.T, *gorm.DB, *pii.KeyRing) migrationTarget) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		spec, _ := pii.GenerateKeySpec()
@@ -28,7 +49,7 @@ func TestMigrateBlobsToSQL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows := pii.NewSQLBlobs(func(ctx context.Context) *gorm.DB { return db.WithContext(ctx) }, ring, time.Now)
+		rows := target(t, db, ring)
 		front, _ := files.Put(ctx, []byte("front photo"))
 		back, _ := files.Put(ctx, []byte("back photo"))
 		orphan, _ := files.Put(ctx, []byte("named by nobody"))

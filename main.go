@@ -76,7 +76,7 @@ Commands:
   migrate   apply or inspect database migrations
   webhooks  replay deliveries (--delivery ID | --endpoint ID --since RFC3339), or print a new signing secret
   keys      generate a personal-data key, or rotate: re-encrypt everything with the primary key
-  blobs     migrate --to sql: move the photos of a file store into the database
+  blobs     migrate --to sql|s3: move the photos of a file store into the database or S3
   admin     create a staff account for the admin pages (password on standard input)
   audit     verify the audit trail's hash chains
   version   print the version

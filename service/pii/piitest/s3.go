@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	"realname/service/pii"
 )
@@ -49,9 +50,16 @@ func OpenS3(t testing.TB, seal pii.Sealer) (*pii.S3Blobs, pii.S3Location, S3Env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	blobs, err := pii.NewS3Blobs(context.Background(), loc, env.AccessKey, env.SecretKey, seal)
-	if err != nil {
-		t.Fatalf("S3 at %s: %v", loc.Endpoint, err)
+	// A server just started may still be creating its bucket.
+	var blobs *pii.S3Blobs
+	for i := 0; ; i++ {
+		if blobs, err = pii.NewS3Blobs(context.Background(), loc, env.AccessKey, env.SecretKey, seal); err == nil {
+			break
+		}
+		if i == 60 {
+			t.Fatalf("S3 at %s: %v", loc.Endpoint, err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	t.Cleanup(func() {
 		ctx := context.Background()
