@@ -131,16 +131,12 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		if err != nil {
 			return err
 		}
-		if s.blobs.InDatabase() {
-			if replaced != "" {
-				return s.blobs.Delete(ctx, replaced)
+		if !s.blobs.InDatabase() {
+			if err := s.store.Unjournal(ctx, ref); err != nil { // named now
+				return err
 			}
-			return nil
 		}
-		if err := s.store.Unjournal(ctx, ref); err != nil {
-			return err
-		}
-		return s.store.Journal(ctx, replaced)
+		return s.unname(ctx, replaced)
 	})
 	if err != nil {
 		if !s.blobs.InDatabase() {
