@@ -236,3 +236,41 @@ func TestIndexAndStatic(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestMethodsDoNotGrowMetrics: a client may send any token as its
+// method; 50 requests with 8 KB random method names leave /metrics small
+// and the log without them.
+func TestRequestMethodsDoNotGrowMetrics(t *testing.T) {
+	srv := newTestServer(t, nil)
+	const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	for i := range 50 {
+		b := make([]byte, 8<<10)
+		for j := range b {
+			b[j] = letters[(i*7+j*13+j/3)%len(letters)]
+		}
+		req, err := http.NewRequest(string(b), srv.URL+"/healthz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if len(b) > 2<<20 {
+		t.Fatalf("/metrics is %d bytes after 50 odd methods", len(b))
+	}
+	if !strings.Contains(string(b), `method="OTHER"`) {
+		t.Error("odd methods are not counted as OTHER")
+	}
+	if len(srv.logs.String()) > 200<<10 {
+		t.Errorf("the access log grew to %d bytes", len(srv.logs.String()))
+	}
+}

@@ -39,11 +39,7 @@ func (m *httpMetrics) middleware() gin.HandlerFunc {
 		m.inFlight.Inc()
 		defer m.inFlight.Dec()
 		c.Next()
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched"
-		}
-		m.duration.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).
+		m.duration.WithLabelValues(methodLabel(c.Request.Method), routeLabel(c), strconv.Itoa(c.Writer.Status())).
 			Observe(time.Since(start).Seconds())
 	}
 }

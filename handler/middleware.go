@@ -52,18 +52,14 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched"
-		}
 		level := slog.LevelInfo
 		if c.Writer.Status() >= 500 {
 			level = slog.LevelError
 		}
 		log.LogAttrs(c.Request.Context(), level, "http request",
 			slog.String("request_id", requestIDFrom(c)),
-			slog.String("method", c.Request.Method),
-			slog.String("route", route),
+			slog.String("method", methodLabel(c.Request.Method)),
+			slog.String("route", routeLabel(c)),
 			slog.Int("status", c.Writer.Status()),
 			slog.Int("bytes", c.Writer.Size()),
 			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
