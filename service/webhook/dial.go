@@ -49,6 +49,12 @@ func newGuard(allow []netip.Prefix) *guard {
 		"2001:20::/28",       // ORCHIDv2
 		"fd00:ec2::254/128",  // AWS metadata over IPv6 (also in fc00::/7)
 		"169.254.169.254/32", // cloud metadata (also link-local)
+		"::/96",              // IPv4-compatible (deprecated): [::7f00:1] is 127.0.0.1 to some stacks
+		"192.88.99.0/24",     // 6to4 relay anycast (deprecated)
+		"2001:2::/48",        // benchmarking
+		"2001:10::/28",       // ORCHID (deprecated)
+		"3fff::/20",          // documentation
+		"5f00::/16",          // SRv6 SIDs
 	} {
 		reserved = append(reserved, netip.MustParsePrefix(p))
 	}

@@ -35,6 +35,11 @@ func TestGuard(t *testing.T) {
 		{"64:ff9b::a9fe:a9fe", false},  // NAT64 of 169.254.169.254
 		{"64:ff9b::5db8:d822", true},   // NAT64 of a public address
 		{"2002:7f00:1::", false},       // 6to4 of 127.0.0.1
+		{"::7f00:1", false},            // IPv4-compatible 127.0.0.1
+		{"::a9fe:a9fe", false},         // IPv4-compatible metadata address
+		{"::5db8:d822", false},         // IPv4-compatible, even of a public address (deprecated form)
+		{"3fff::1", false},             // documentation
+		{"2001:2::1", false},           // benchmarking
 		{"2001:0:4136:e378::1", false}, // Teredo
 	} {
 		if got := g.allowed(netip.MustParseAddr(tc.addr)); got != tc.ok {
