@@ -1,8 +1,14 @@
 package model_test
 
 import (
+	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -53,4 +59,26 @@ func TestStatementCounts(t *testing.T) {
 			t.Fatalf("a rolled-back transaction: %+v", d)
 		}
 	})
+}
+
+// TestSQLiteFilesAreOwnerOnly: the database file and its WAL are 0600.
+func TestSQLiteFilesAreOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	db, err := model.Open(context.Background(), "", dir, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer model.Close(db)
+	if err := model.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"realname.db", "realname.db-wal"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s is %v", name, fi.Mode().Perm())
+		}
+	}
 }

@@ -135,6 +135,17 @@ func sqliteDialector(path string) (gorm.Dialector, error) {
 			return nil, fmt.Errorf("model: create %s: %w", dir, err)
 		}
 	}
+	// The file holds personal data (sealed, but also openids and states):
+	// owner-only, not the 0644 SQLite would create it with. Its -wal and
+	// -shm files take the database file's mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("model: create %s: %w", path, err)
+	}
+	_ = f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, fmt.Errorf("model: chmod %s: %w", path, err)
+	}
 	// WAL lets readers run beside the writer; IMMEDIATE transactions take the
 	// write lock up front so two read-then-write transactions cannot deadlock.
 	q := url.Values{}
