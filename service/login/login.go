@@ -60,7 +60,7 @@ func (s *Service) Login(ctx context.Context, appID, code string) (Result, error)
 	if appID == "" {
 		appID = s.defaultApp
 	}
-	if code == "" || len(code) > 128 {
+	if !plausibleCode(code) {
 		return Result{}, ErrBadCode
 	}
 	ws, err := s.wx.Code2Session(ctx, appID, code)
@@ -114,4 +114,21 @@ func (s *Service) upsert(ctx context.Context, ws wechat.Session) (model.User, er
 		return model.User{}, errors.New("login: upsert user: the database returned no id")
 	}
 	return u, nil
+}
+
+// plausibleCode checks a wx.login code before any call: WeChat issues
+// short tokens of letters and digits (the sandbox's are "name:nonce"). The
+// SDK puts the code into the jscode2session URL unescaped, so anything
+// else ("x&grant_type=…", "#") could change the request; it is refused.
+func plausibleCode(code string) bool {
+	if code == "" || len(code) > 128 {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == ':' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

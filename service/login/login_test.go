@@ -122,6 +122,11 @@ func TestLoginErrors(t *testing.T) {
 	for code, want := range map[string]error{
 		"":                        login.ErrBadCode,
 		string(make([]byte, 129)): login.ErrBadCode,
+		"x&grant_type=other":      login.ErrBadCode, // would add a parameter to jscode2session
+		"abc#fragment":            login.ErrBadCode, // would cut the URL
+		"abc def":                 login.ErrBadCode,
+		"码":                       login.ErrBadCode,
+		"abc\x00":                 login.ErrBadCode,
 		"invalid-1":               wechat.ErrInvalidCode,
 		"ratelimit-1":             wechat.ErrRateLimited,
 		"risky-1":                 wechat.ErrRiskyUser,
