@@ -1,12 +1,15 @@
 package handler
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 )
@@ -18,9 +21,24 @@ func bindJSON(c *gin.Context, dst any) bool {
 		abortWithError(c, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "send the body as application/json")
 		return false
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	raw, err := io.ReadAll(c.Request.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		abortWithError(c, http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit))
+		return false
+	}
+	if err != nil {
+		abortWithError(c, http.StatusBadRequest, CodeMalformedJSON, "the request body could not be read")
+		return false
+	}
+	// encoding/json would turn invalid UTF-8 into U+FFFD without a word.
+	if !utf8.Valid(raw) {
+		abortWithError(c, http.StatusBadRequest, CodeInvalidText, "request body is not valid UTF-8")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	err = dec.Decode(dst)
 	if err == nil && dec.More() {
 		err = errors.New("more than one JSON value")
 	}
@@ -30,9 +48,12 @@ func bindJSON(c *gin.Context, dst any) bool {
 		}
 	}
 	if err == nil {
+		if !stringsOK(reflect.ValueOf(dst)) {
+			abortWithError(c, http.StatusBadRequest, CodeInvalidText, "a text field holds a NUL character")
+			return false
+		}
 		return true
 	}
-	var tooLarge *http.MaxBytesError
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	switch {

@@ -274,3 +274,37 @@ func TestRequestMethodsDoNotGrowMetrics(t *testing.T) {
 		t.Errorf("the access log grew to %d bytes", len(srv.logs.String()))
 	}
 }
+
+// TestTextFieldsAreText: a NUL or invalid UTF-8 in a query parameter, a
+// form field or a JSON string is answered 400 invalid_text before any
+// handler (PostgreSQL answered such text with a 500).
+func TestTextFieldsAreText(t *testing.T) {
+	srv := newTestServer(t, nil)
+	for name, do := range map[string]func() (*http.Response, error){
+		"query NUL":     func() (*http.Response, error) { return http.Get(srv.URL + "/healthz?q=a%00b") },
+		"query invalid": func() (*http.Response, error) { return http.Get(srv.URL + "/healthz?q=%ff%fe") },
+		"form NUL": func() (*http.Response, error) {
+			return http.Post(srv.URL+"/echo", "application/x-www-form-urlencoded", strings.NewReader("username=ann%00"))
+		},
+		"json NUL": func() (*http.Response, error) {
+			return http.Post(srv.URL+"/echo", "application/json", strings.NewReader(`{"code":"a\u0000b"}`))
+		},
+		"json invalid UTF-8": func() (*http.Response, error) {
+			return http.Post(srv.URL+"/echo", "application/json", strings.NewReader("{\"code\":\"\xff\xfe\"}"))
+		},
+	} {
+		resp, err := do()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusBadRequest || decodeError(t, resp).Code != CodeInvalidText {
+			t.Errorf("%s: %d", name, resp.StatusCode)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Post(srv.URL+"/echo", "application/json", strings.NewReader(`{"code":"林浩然"}`))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("plain text refused: %v %d", err, resp.StatusCode)
+	}
+	resp.Body.Close()
+}

@@ -57,7 +57,7 @@ func New(d Deps) *gin.Engine {
 	}
 	metrics := newHTTPMetrics(d.Registry)
 	r.Use(requestID(), recovery(d.Log), accessLog(d.Log), metrics.middleware(),
-		bodyLimit(d.MaxBodyBytes, d.MaxUploadBytes), deadline(d.RequestTimeout))
+		bodyLimit(d.MaxBodyBytes, d.MaxUploadBytes), validText(), deadline(d.RequestTimeout))
 
 	r.NoRoute(func(c *gin.Context) {
 		abortWithError(c, http.StatusNotFound, CodeNotFound, "no such route")
