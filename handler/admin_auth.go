@@ -111,10 +111,10 @@ func (p *adminPages) login(c *gin.Context) {
 	case errors.As(err, &limited):
 		c.Header("Retry-After", retryAfter(limited.RetryAfter))
 		status, msg = http.StatusTooManyRequests, "Too many sign-in attempts. Wait a few minutes and try again."
-	case errors.Is(err, admin.ErrLocked):
-		msg = "This account is locked after repeated failed sign-ins. Try again later or ask an admin to unlock it."
 	case errors.Is(err, admin.ErrBadCredentials):
-		msg = "Wrong username or password."
+		// One message for a wrong password, an unknown username and a
+		// locked account: none of them may tell that an account exists.
+		msg = "Wrong username or password. After repeated failed sign-ins an account waits before it can sign in again."
 	default:
 		p.fail(c, err)
 		return

@@ -292,9 +292,16 @@ func TestAdminLoginPage(t *testing.T) {
 	for range 4 {
 		c.post("/admin/login", url.Values{"username": {"ann"}, "password": {"not the password"}})
 	}
+	// Locked, with the right password: the same answer as for a username
+	// that does not exist, so a lock-out does not reveal the account.
 	resp, body = c.post("/admin/login", url.Values{"username": {"ann"}, "password": {testPassword}})
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "locked") {
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong username or password") || strings.Contains(body, "locked") {
 		t.Fatalf("locked account: %d %s", resp.StatusCode, body)
+	}
+	respUnknown, bodyUnknown := env.client(t).post("/admin/login", url.Values{"username": {"nobody-here"}, "password": {testPassword}})
+	const msg = "Wrong username or password. After repeated failed sign-ins an account waits before it can sign in again."
+	if respUnknown.StatusCode != resp.StatusCode || !strings.Contains(bodyUnknown, msg) || !strings.Contains(body, msg) {
+		t.Errorf("an unknown username is answered differently from a locked account")
 	}
 	for range 10 {
 		resp, _ = c.post("/admin/login", url.Values{"username": {"ann"}, "password": {testPassword}})

@@ -35,6 +35,9 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (str
 	}
 	now := s.now()
 	if u.LockedUntil != nil && u.LockedUntil.After(now) {
+		// The same work as any other attempt, so the answer's time does not
+		// tell a locked account from a wrong password or a missing one.
+		_ = bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password))
 		return "", Session{}, errors.Join(ErrLocked, s.failed(ctx, u, ip, "locked"))
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
