@@ -184,7 +184,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	go func() { defer close(sweepDone); flow.RunSweeper(sweepCtx, cfg.SweepInterval) }()
 	// Stop the sweeper before the stores close (defers run last-in first-out).
 	defer func() { stopSweep(); <-sweepDone }()
-	accounts, err := admin.New(db, rdb.Client, rdb.Prefix, admin.Options{Clock: clk, SessionTTL: cfg.Admin.SessionTTL,
+	accounts, err := admin.New(db, rdb.Client, rdb.Prefix, admin.Options{Clock: clk, SessionTTL: cfg.Admin.SessionTTL, IdleTimeout: cfg.Admin.IdleTimeout,
 		MaxFailures: cfg.Admin.MaxFailures, LockFor: cfg.Admin.LockFor}, log)
 	if err != nil {
 		return err

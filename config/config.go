@@ -70,6 +70,7 @@ type Config struct {
 // Admin configures the staff pages under /admin/.
 type Admin struct {
 	SessionTTL  time.Duration `env:"SESSION_TTL" yaml:"session_ttl" help:"lifetime of a staff session on the admin pages, from sign-in"`
+	IdleTimeout time.Duration `env:"IDLE_TIMEOUT" yaml:"idle_timeout" help:"a staff session ends after this long without a request, before its lifetime is up"`
 	ClaimTTL    time.Duration `env:"CLAIM_TTL" yaml:"claim_ttl" help:"how long a reviewer's claim on a case holds without a decision"`
 	MaxFailures int           `env:"MAX_FAILURES" yaml:"max_failures" help:"failed sign-ins in a row that lock a staff account"`
 	LockFor     time.Duration `env:"LOCK_FOR" yaml:"lock_for" help:"how long a locked staff account stays locked"`
@@ -194,7 +195,7 @@ func Default() Config {
 			RotationGrace: 24 * time.Hour, Retention: 30 * 24 * time.Hour},
 		OCROrder:     []string{"wechat", "apizero", "apistore", "acedata"},
 		IDCheckOrder: []string{"acedata"},
-		Admin:        Admin{SessionTTL: 8 * time.Hour, ClaimTTL: 30 * time.Minute, MaxFailures: 5, LockFor: 15 * time.Minute},
+		Admin:        Admin{SessionTTL: 8 * time.Hour, IdleTimeout: 30 * time.Minute, ClaimTTL: 30 * time.Minute, MaxFailures: 5, LockFor: 15 * time.Minute},
 	}
 }
 
@@ -280,6 +281,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
 			bad("TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
 		}
+	}
+	if c.Admin.IdleTimeout < time.Minute || c.Admin.IdleTimeout > c.Admin.SessionTTL {
+		bad("ADMIN_IDLE_TIMEOUT", "must be between 1m and REALNAME_ADMIN_SESSION_TTL, got %v", c.Admin.IdleTimeout)
 	}
 	if c.Admin.SessionTTL < 5*time.Minute || c.Admin.SessionTTL > 24*time.Hour {
 		bad("ADMIN_SESSION_TTL", "must be between 5m and 24h, got %v", c.Admin.SessionTTL)

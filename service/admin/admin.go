@@ -26,6 +26,7 @@ const (
 // Options tune accounts and sessions; zero values take the defaults.
 type Options struct {
 	SessionTTL    time.Duration // a session's lifetime from login (8h)
+	IdleTimeout   time.Duration // a session ends after this long without a request (30m)
 	MaxFailures   int           // consecutive failed logins before a lock-out (5)
 	LockFor       time.Duration // lock-out duration (15m)
 	LoginWindow   time.Duration // rate-limit window (15m)
@@ -48,6 +49,7 @@ func (o Options) withDefaults() Options {
 	}
 	def(&o.SessionTTL, 8*time.Hour)
 	def(&o.LockFor, 15*time.Minute)
+	def(&o.IdleTimeout, min(30*time.Minute, o.SessionTTL))
 	def(&o.LoginWindow, 15*time.Minute)
 	defInt(&o.MaxFailures, 5)
 	if o.Clock == nil {

@@ -207,3 +207,35 @@ func TestCreateFromCLI(t *testing.T) {
 		t.Fatalf("audit %+v", e)
 	}
 }
+
+// TestIdleSessionsEnd: a staff session lives in Redis for the idle timeout
+// only, each request renews it, never past the session's lifetime.
+func TestIdleSessionsEnd(t *testing.T) {
+	db := modeltest.Open(t, modeltest.Backends()[0], true)
+	s := newService(t, db, Options{SessionTTL: time.Hour, IdleTimeout: 10 * time.Minute})
+	ctx := context.Background()
+	if _, err := s.Create(ctx, "ann", pw, RoleReviewer, ActorCLI); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := s.Login(ctx, "ann", pw, "10.0.0.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := s.sessionKey(token)
+	if ttl := s.rdb.TTL(ctx, key).Val(); ttl <= 0 || ttl > 10*time.Minute {
+		t.Fatalf("a new session lives %v in Redis, want the idle timeout", ttl)
+	}
+	// Nearly idle for too long; a request renews it.
+	s.rdb.Expire(ctx, key, 5*time.Second)
+	if _, err := s.Session(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := s.rdb.TTL(ctx, key).Val(); ttl < 9*time.Minute {
+		t.Fatalf("a request did not renew the session: %v left", ttl)
+	}
+	// Idle past the timeout: gone.
+	s.rdb.Del(ctx, key)
+	if _, err := s.Session(ctx, token); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("an idle session still works: %v", err)
+	}
+}

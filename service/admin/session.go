@@ -56,7 +56,9 @@ func (s *Service) createSession(ctx context.Context, u model.AdminUser) (string,
 	e := entry{AdminID: u.ID, ExpiresAt: s.now().Add(s.opts.SessionTTL)}
 	raw, _ := json.Marshal(e)
 	key, set := s.sessionKey(token), s.userSessionsKey(u.ID)
-	if err := s.rdb.Set(ctx, key, raw, s.opts.SessionTTL).Err(); err != nil {
+	// The key lives for the idle timeout; each request renews it, up to
+	// the session's lifetime.
+	if err := s.rdb.Set(ctx, key, raw, s.opts.IdleTimeout).Err(); err != nil {
 		return "", Session{}, fmt.Errorf("admin: store session: %w", err)
 	}
 	// The per-account index lets disabling an account end its sessions.
@@ -93,6 +95,9 @@ func (s *Service) Session(ctx context.Context, token string) (Session, error) {
 	}
 	if u.DisabledAt != nil {
 		return Session{}, ErrNoSession
+	}
+	if err := s.rdb.Expire(ctx, s.sessionKey(token), min(s.opts.IdleTimeout, e.ExpiresAt.Sub(s.now()))).Err(); err != nil {
+		return Session{}, fmt.Errorf("admin: session: %w", err)
 	}
 	return Session{AdminID: u.ID, Username: u.Username, Role: u.Role, ExpiresAt: e.ExpiresAt}, nil
 }
