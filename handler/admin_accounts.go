@@ -67,7 +67,7 @@ func accountProblem(err error) string {
 	case errors.Is(err, admin.ErrInvalidRole):
 		return "Pick a role."
 	}
-	return "Passwords are 12 to 72 bytes long."
+	return "Passwords are 12 to 72 bytes long and hard to guess: not a common password, a keyboard pattern or the username."
 }
 
 func (p *adminPages) changeAccount(c *gin.Context, fn func(id int64, actor string) error) {

@@ -73,7 +73,7 @@ var (
 	ErrNotFound     = errors.New("admin: no such account")
 	ErrInvalidRole  = errors.New("admin: role must be reviewer or admin")
 	ErrInvalidName  = errors.New("admin: username must be 3-64 letters, digits, '.', '_' or '-'")
-	ErrWeakPassword = errors.New("admin: password must be 12 to 72 bytes")
+	ErrWeakPassword = errors.New("admin: password must be 12 to 72 bytes and not guessable (a common password, a pattern, the username)")
 )
 
 // RateLimitError says too many login attempts came from one address or for

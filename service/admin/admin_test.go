@@ -48,6 +48,10 @@ func TestAccountsAndSessions(t *testing.T) {
 			{"ann", pw, RoleReviewer, ErrExists},
 			{"ANN", pw, RoleReviewer, ErrExists},
 			{"bob", "short", RoleReviewer, ErrWeakPassword},
+			{"bob", "aaaaaaaaaaaa", RoleReviewer, ErrWeakPassword},
+			{"bob", "password1234", RoleReviewer, ErrWeakPassword},
+			{"bob", "qwertyuiop12", RoleReviewer, ErrWeakPassword},
+			{"bob", "bob123456789", RoleReviewer, ErrWeakPassword},
 			{"bob", pw, "root", ErrInvalidRole},
 			{"b<o>b", pw, RoleAdmin, ErrInvalidName},
 		} {
