@@ -207,7 +207,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		Login:             logins,
 		Sessions:          sessions,
 		Verify:            flow,
-		Idempotency:       idempotency.NewStore(rdb.Client, rdb.Prefix, 24*time.Hour, 2*time.Minute),
+		Idempotency:       idempotency.NewStore(rdb.Client, rdb.Prefix, 24*time.Hour, 2*time.Minute, func(b []byte) []byte { return ring.Hash("idempotency", b) }),
 		Tokens:            tokens,
 		TokenServerSecret: cfg.WeChat.TokenServerSecret,
 		DefaultAppID:      apps[0].AppID,

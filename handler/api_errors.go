@@ -52,6 +52,7 @@ const (
 	CodeTooManyAttempts       = "too_many_attempts"
 	CodeIdempotencyInProgress = "idempotency_in_progress"
 	CodeIdempotencyKeyReused  = "idempotency_key_reused"
+	CodeIdempotencyKeyErased  = "idempotency_key_erased"
 )
 
 // serviceErrors maps service errors to status and code; the first match

@@ -30,6 +30,7 @@ type api struct {
 	login    Login
 	sessions Sessions
 	verify   Verifier
+	idem     Idempotency // nil: Idempotency-Key is ignored
 }
 
 const sessionInfoKey = "session"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -110,6 +111,14 @@ func (a *api) erase(c *gin.Context) {
 	if err := a.verify.Erase(c.Request.Context(), caller(c)); err != nil {
 		a.renderError(c, err)
 		return
+	}
+	// The stored answers of earlier requests held the erased data too
+	// (masked, but the user asked for all of it to go).
+	if a.idem != nil {
+		if err := a.idem.Erase(c.Request.Context(), strconv.FormatInt(caller(c).ID, 10)); err != nil {
+			a.renderError(c, err)
+			return
+		}
 	}
 	c.Status(http.StatusNoContent)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -307,4 +308,39 @@ func TestTextFieldsAreText(t *testing.T) {
 		t.Fatalf("plain text refused: %v %d", err, resp.StatusCode)
 	}
 	resp.Body.Close()
+}
+
+// TestMultipartFingerprintIgnoresTheBoundary: wx.uploadFile's retry sends
+// the same file under a new boundary; it is the same request. Another file
+// or another field value is not.
+func TestMultipartFingerprintIgnoresTheBoundary(t *testing.T) {
+	form := func(boundary, side string, file []byte) (string, []byte) {
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		_ = w.SetBoundary(boundary)
+		_ = w.WriteField("side", side)
+		fw, _ := w.CreateFormFile("image", "photo.jpg")
+		_, _ = fw.Write(file)
+		_ = w.Close()
+		return w.FormDataContentType(), buf.Bytes()
+	}
+	ct1, b1 := form("boundary-one-1111", "front", []byte("jpeg bytes"))
+	ct2, b2 := form("another-boundary-2222", "front", []byte("jpeg bytes"))
+	ct3, b3 := form("boundary-one-1111", "front", []byte("other jpeg"))
+	ct4, b4 := form("boundary-one-1111", "back", []byte("jpeg bytes"))
+	c1 := canonicalBody(ct1, b1)
+	if !bytes.Equal(c1, canonicalBody(ct2, b2)) {
+		t.Error("a new boundary made a different request")
+	}
+	if bytes.Equal(c1, canonicalBody(ct3, b3)) || bytes.Equal(c1, canonicalBody(ct4, b4)) {
+		t.Error("another file or field made the same request")
+	}
+	if bytes.Contains(c1, []byte("jpeg bytes")) {
+		t.Error("the canonical form holds the file itself")
+	}
+	j1 := canonicalBody("application/json", []byte(`{"name":"a", "id_number":"1"}`))
+	j2 := canonicalBody("application/json; charset=utf-8", []byte(`{"id_number":"1","name":"a"}`))
+	if !bytes.Equal(j1, j2) {
+		t.Error("the same JSON in another field order made a different request")
+	}
 }

@@ -3,21 +3,30 @@ package handler
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"realname/service/idempotency"
 )
 
-// Idempotency remembers answers by Idempotency-Key.
+// Idempotency remembers answers by Idempotency-Key (idempotency.Store).
 type Idempotency interface {
+	Fingerprint(parts ...[]byte) string
 	Begin(ctx context.Context, scope, key, fingerprint string) (*idempotency.Response, error)
 	Finish(ctx context.Context, scope, key, fingerprint string, r idempotency.Response) error
 	Abandon(ctx context.Context, scope, key string) error
+	Erase(ctx context.Context, scope string) error
 }
 
 // teeWriter keeps a copy of the answer for replays.
@@ -62,11 +71,14 @@ func idempotent(store Idempotency) gin.HandlerFunc {
 		}
 		c.Request.Body = io.NopCloser(bytes.NewReader(body))
 		scope := strconv.FormatInt(caller(c).ID, 10)
-		fp := idempotency.Fingerprint([]byte(c.Request.Method), []byte(c.FullPath()), []byte(c.ContentType()), body)
+		fp := store.Fingerprint([]byte(c.Request.Method), []byte(c.FullPath()), []byte(c.ContentType()), canonicalBody(c.GetHeader("Content-Type"), body))
 		prev, err := store.Begin(c.Request.Context(), scope, key, fp)
 		switch {
 		case errors.Is(err, idempotency.ErrInProgress):
 			abortWithError(c, http.StatusConflict, CodeIdempotencyInProgress, "a request with this Idempotency-Key is still running")
+			return
+		case errors.Is(err, idempotency.ErrErased):
+			abortWithError(c, http.StatusConflict, CodeIdempotencyKeyErased, "the answer of this Idempotency-Key was erased with the user's data; send the request with a new key")
 			return
 		case errors.Is(err, idempotency.ErrKeyReused):
 			abortWithError(c, http.StatusUnprocessableEntity, CodeIdempotencyKeyReused, "this Idempotency-Key was used for a different request")
@@ -94,4 +106,52 @@ func idempotent(store Idempotency) gin.HandlerFunc {
 			_ = store.Finish(ctx, scope, key, fp, idempotency.Response{Status: status, Body: body})
 		}
 	}
+}
+
+// canonicalBody is what a request's fingerprint covers: for JSON the
+// decoded value (field order and spacing aside); for a multipart form each
+// part's name with its value, or the SHA-256 of a file's content, in name
+// order, never the boundary, so wx.uploadFile's retry (a new boundary, the
+// same file) is the same request; anything else as sent.
+func canonicalBody(contentType string, body []byte) []byte {
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return body
+	}
+	switch mediaType {
+	case "application/json":
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if dec.Decode(&v) != nil {
+			return body
+		}
+		out, err := json.Marshal(v) // map keys sorted
+		if err != nil {
+			return body
+		}
+		return out
+	case "multipart/form-data":
+		r := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+		var parts []string
+		for {
+			p, err := r.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return body // not a form the handler will take either
+			}
+			h := sha256.New()
+			_, _ = io.Copy(h, p)
+			kind := "value"
+			if p.FileName() != "" {
+				kind = "file"
+			}
+			parts = append(parts, fmt.Sprintf("%q %s %x", p.FormName(), kind, h.Sum(nil)))
+		}
+		sort.Strings(parts)
+		return []byte(strings.Join(parts, "\n"))
+	}
+	return body
 }

@@ -113,6 +113,8 @@ func (oasIdempotency) Finish(context.Context, string, string, string, idempotenc
 	return nil
 }
 func (oasIdempotency) Abandon(context.Context, string, string) error { return nil }
+func (oasIdempotency) Erase(context.Context, string) error           { return nil }
+func (oasIdempotency) Fingerprint(...[]byte) string                  { return "" }
 
 func (oasTokens) Current(context.Context, string) (tokensvc.Token, error) {
 	return tokensvc.Token{}, tokensvc.ErrUnknownApp

@@ -78,7 +78,7 @@ func New(d Deps) *gin.Engine {
 	})
 	r.StaticFS("/static", http.FS(d.Static))
 	if d.Login != nil {
-		a := &api{log: d.Log, login: d.Login, sessions: d.Sessions, verify: d.Verify}
+		a := &api{log: d.Log, login: d.Login, sessions: d.Sessions, verify: d.Verify, idem: d.Idempotency}
 		r.POST("/api/v1/session", a.createSession)
 		v1 := r.Group("/api/v1", a.requireSession)
 		v1.GET("/session", a.showSession)

@@ -5,7 +5,6 @@ package idempotency
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,8 @@ var (
 	ErrInProgress = errors.New("idempotency: a request with this key is in progress")
 	// ErrKeyReused means the key was used before for a different request.
 	ErrKeyReused = errors.New("idempotency: key reused for a different request")
+	// ErrErased means the key's answer was forgotten with the user's data.
+	ErrErased = errors.New("idempotency: the answer of this key was erased with the user's data")
 )
 
 // Response is a stored answer. Bodies hold only what the API returned,
@@ -33,8 +34,12 @@ type Response struct {
 type entry struct {
 	Fingerprint string    `json:"f"`
 	Done        bool      `json:"d"`
+	Erased      bool      `json:"e,omitempty"`
 	Response    *Response `json:"r,omitempty"`
 }
+
+// MAC is a keyed hash (the key ring's Hash under a purpose of its own).
+type MAC func(data []byte) []byte
 
 // Store keeps keys in Redis under prefix.
 type Store struct {
@@ -42,28 +47,63 @@ type Store struct {
 	prefix  string
 	ttl     time.Duration
 	lockTTL time.Duration
+	mac     MAC
 }
 
 // NewStore returns a store that remembers answers for ttl; a request that
-// dies mid-way frees its key after lockTTL.
-func NewStore(rdb redis.UniversalClient, prefix string, ttl, lockTTL time.Duration) *Store {
-	return &Store{rdb: rdb, prefix: prefix + "idem:", ttl: ttl, lockTTL: lockTTL}
+// dies mid-way frees its key after lockTTL. mac keys the fingerprints, so
+// a request body (a name and an ID number) cannot be recomputed from
+// what Redis holds.
+func NewStore(rdb redis.UniversalClient, prefix string, ttl, lockTTL time.Duration, mac MAC) *Store {
+	return &Store{rdb: rdb, prefix: prefix + "idem:", ttl: ttl, lockTTL: lockTTL, mac: mac}
+}
+
+// scopePrefix is where a scope's keys live: one hash tag, so a Redis
+// Cluster keeps them on one node and Erase finds them with one scan.
+func (s *Store) scopePrefix(scope string) string {
+	return s.prefix + "{" + hex.EncodeToString(s.mac([]byte("scope\x00"+scope))[:12]) + "}:"
 }
 
 func (s *Store) key(scope, key string) string {
-	sum := sha256.Sum256([]byte(scope + "\x00" + key))
-	return s.prefix + hex.EncodeToString(sum[:])
+	return s.scopePrefix(scope) + hex.EncodeToString(s.mac([]byte(scope + "\x00" + key)))
 }
 
-// Fingerprint summarises a request so a reused key with another body is
-// caught.
-func Fingerprint(parts ...[]byte) string {
-	h := sha256.New()
+// Fingerprint summarises a request (its canonical parts) so a reused key
+// with another request is caught; keyed, so it reveals nothing of them.
+func (s *Store) Fingerprint(parts ...[]byte) string {
+	var buf []byte
 	for _, p := range parts {
-		fmt.Fprintf(h, "%d:", len(p))
-		h.Write(p)
+		buf = fmt.Appendf(buf, "%d:", len(p))
+		buf = append(buf, p...)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(s.mac(buf))
+}
+
+// Erase forgets every answer of scope (the user erased their data): each
+// becomes a marker, kept as long as the answer would have been, so a
+// retry with one of those keys gets ErrErased instead of running again or
+// replaying what was erased.
+func (s *Store) Erase(ctx context.Context, scope string) error {
+	marker, _ := json.Marshal(entry{Done: true, Erased: true})
+	sweep := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, s.scopePrefix(scope)+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			if err := c.Set(ctx, iter.Val(), marker, s.ttl).Err(); err != nil {
+				return err
+			}
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return sweep(ctx, c) })
+	} else {
+		err = sweep(ctx, s.rdb)
+	}
+	if err != nil {
+		return fmt.Errorf("idempotency: erase: %w", err)
+	}
+	return nil
 }
 
 // Begin claims key within scope (e.g. the user). It returns the stored
@@ -91,6 +131,8 @@ func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Res
 		return nil, fmt.Errorf("idempotency: corrupt entry: %w", err)
 	}
 	switch {
+	case e.Erased:
+		return nil, ErrErased
 	case e.Fingerprint != fingerprint:
 		return nil, ErrKeyReused
 	case !e.Done:
