@@ -29,6 +29,7 @@ import (
 	"realname/service/idcheck"
 	"realname/service/ocr"
 	"realname/service/pii"
+	"realname/service/redisconn"
 	"realname/service/redisconn/redistest"
 	"realname/service/review"
 	"realname/service/store"
@@ -52,6 +53,7 @@ type adminEnv struct {
 	accounts *admin.Service
 	hooks    *fakeWebhooks
 	admins   map[string]int64
+	redis    *redisconn.Conn
 }
 
 func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
@@ -107,7 +109,7 @@ func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 		Webhooks: hooks, Tokens: fakeTokens{}, CSRFKey: ring.Hash("admin_csrf", nil)}
 	d.Admin = &a
 	e := New(d)
-	env := &adminEnv{Server: httptest.NewServer(e), engine: e, db: db, ring: ring, blobs: blobs, flow: flow,
+	env := &adminEnv{Server: httptest.NewServer(e), engine: e, db: db, ring: ring, blobs: blobs, flow: flow, redis: conn,
 		accounts: accounts, admins: map[string]int64{}}
 	env.hooks, _ = hooks.(*fakeWebhooks)
 	t.Cleanup(env.Close)

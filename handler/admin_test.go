@@ -394,3 +394,19 @@ func TestAdminAccountsAndWebhookPages(t *testing.T) {
 		t.Fatalf("create without a webhook service: %d", resp.StatusCode)
 	}
 }
+
+// TestAdminPagesSayWhenAStoreIsDown: with Redis gone, a staff page answers
+// a clear 503 (retry soon), not a 500.
+func TestAdminPagesSayWhenAStoreIsDown(t *testing.T) {
+	env := newAdminEnv(t, false, nil)
+	c := env.client(t)
+	c.get("/admin/login")
+	if resp, _ := c.post("/admin/login", url.Values{"username": {"ann"}, "password": {testPassword}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", resp.StatusCode)
+	}
+	_ = env.redis.Client.Close()
+	resp, body := c.get("/admin/")
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "unavailable") {
+		t.Fatalf("queue with Redis down: %d %q", resp.StatusCode, body)
+	}
+}

@@ -82,8 +82,15 @@ func (p *adminPages) writeError(w http.ResponseWriter, status int, msg string) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// fail logs an unexpected error and shows a 500 naming the request id.
+// fail logs an unexpected error and shows a 500 naming the request id,
+// or a 503 when a store is down: that is not a bug, and a retry may work.
 func (p *adminPages) fail(c *gin.Context, err error) {
+	if storeUnavailable(err) {
+		p.log.Warn("admin page: store unavailable", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
+		c.Header("Retry-After", "5")
+		p.errorPage(c, http.StatusServiceUnavailable, "The database or Redis is unavailable right now. Retry in a moment. Request id: "+requestIDFrom(c))
+		return
+	}
 	p.log.Error("admin page failed", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
 	p.errorPage(c, http.StatusInternalServerError, "Something went wrong. Request id: "+requestIDFrom(c))
 }
