@@ -133,13 +133,15 @@ func badImage(format string, args ...any) error {
 	return &imageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// complete reports whether data ends the way a whole file of its format
-// does: a PNG with its IEND chunk, a JPEG with its EOI marker (padding
-// after it, which some cameras write, is allowed).
+// complete reports whether data holds a whole file of its format: a PNG
+// ends with its IEND chunk; a JPEG has its EOI marker after the start of
+// its scan (within entropy-coded data 0xFF is always stuffed, so FF D9 is
+// only ever EOI). Bytes after EOI, which cameras and editors write
+// (padding, a second image, trailers), are allowed.
 func complete(data []byte, format string) bool {
 	if format == "png" {
 		return bytes.HasSuffix(data, []byte("IEND\xaeB`\x82"))
 	}
-	end := bytes.TrimRight(data, "\x00")
-	return len(end) >= 2 && end[len(end)-2] == 0xFF && end[len(end)-1] == 0xD9
+	sos := bytes.Index(data, []byte{0xFF, 0xDA})
+	return sos >= 0 && bytes.LastIndex(data, []byte{0xFF, 0xD9}) > sos
 }

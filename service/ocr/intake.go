@@ -108,9 +108,11 @@ func reencode(p Photo, data []byte, typ string) (Photo, error) {
 	return p, nil
 }
 
-// stripJPEG copies a JPEG without its APP1–APP15 and COM segments (EXIF,
-// XMP, ICC is APP2 and goes too: providers assume sRGB) and returns the
-// EXIF orientation it saw (0 when none). APP0 (JFIF) is kept.
+// stripJPEG copies a JPEG without its APP1–APP13, APP15 and COM segments
+// (EXIF, XMP, ICC is APP2 and goes too: providers assume sRGB) and returns
+// the EXIF orientation it saw (0 when none). APP0 (JFIF) is kept, and so is
+// APP14 (Adobe): it says how a CMYK or YCCK image's colours decode, and
+// holds no metadata.
 func stripJPEG(data []byte) ([]byte, int, error) {
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
 		return nil, 0, errors.New("jpeg: no SOI marker")
@@ -141,6 +143,8 @@ func stripJPEG(data []byte) ([]byte, int, error) {
 			if o := exifOrientation(seg[4:]); o != 0 {
 				orient = o
 			}
+		case marker == 0xEE: // Adobe: the colour transform
+			out = append(out, seg...)
 		case marker >= 0xE2 && marker <= 0xEF, marker == 0xFE:
 		default:
 			out = append(out, seg...)

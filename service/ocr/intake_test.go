@@ -10,6 +10,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"os"
 	"testing"
 
 	"golang.org/x/image/bmp"
@@ -158,5 +159,47 @@ func TestPrepareRefuses(t *testing.T) {
 	jpg := encode(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, picture(), nil) })
 	if _, err := ocr.Prepare(jpg[:40], ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrBadImage) {
 		t.Errorf("truncated: %v", err)
+	}
+}
+
+// TestPrepareKeepsCMYKJPEGs: a CMYK JPEG (as print workflows and some
+// scanners write) decodes only with its Adobe APP14 segment; intake keeps
+// it, and Fit turns the image into one a vendor reads.
+func TestPrepareKeepsCMYKJPEGs(t *testing.T) {
+	data, err := os.ReadFile("testdata/cmyk.jpg") // convert male_front.png -colorspace CMYK
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ocr.Prepare(data, ocr.IntakeLimits{})
+	if err != nil {
+		t.Fatalf("CMYK JPEG refused: %v", err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(p.Data))
+	if err != nil {
+		t.Fatalf("the prepared CMYK JPEG does not decode: %v", err)
+	}
+	if _, ok := img.(*image.CMYK); !ok {
+		t.Fatalf("decoded as %T", img)
+	}
+	if _, err := ocr.Fit(p.Data, 1<<20, 2000); err != nil {
+		t.Fatalf("Fit: %v", err)
+	}
+}
+
+// TestPrepareAcceptsBytesAfterEOI: what some cameras and editors append
+// after the image (padding, a trailer) does not make it unreadable, while
+// a file cut inside its scan still is.
+func TestPrepareAcceptsBytesAfterEOI(t *testing.T) {
+	jpg := encode(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, picture(), nil) })
+	trailing := append(append([]byte{}, jpg...), []byte("trailer of a photo editor \x00\x01\x02")...)
+	p, err := ocr.Prepare(trailing, ocr.IntakeLimits{})
+	if err != nil {
+		t.Fatalf("bytes after EOI: %v", err)
+	}
+	if _, err := ocr.Fit(p.Data, 1<<20, 2000); err != nil {
+		t.Fatalf("Fit after EOI: %v", err)
+	}
+	if _, err := ocr.Fit(jpg[:len(jpg)/2], 1<<20, 2000); err == nil {
+		t.Fatal("a JPEG cut in half went through Fit")
 	}
 }
