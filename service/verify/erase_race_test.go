@@ -251,3 +251,19 @@ func TestSweepDeletesOrphanedPhotos(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadLimitBeforeDecoding: past the day's uploads, a photo is not
+// even decoded: a file that is no image gets the limit's answer, not the
+// image's.
+func TestUploadLimitBeforeDecoding(t *testing.T) {
+	db := modeltest.Open(t, modeltest.Backends()[0], true)
+	f := newFixture(t, db)
+	f.svc.policy.UploadsPerDay = 2
+	ctx := context.Background()
+	u := f.user(t, "o-limit")
+	f.recognized(t, u, "male")
+	var many *TooManyError
+	if _, err := f.svc.Upload(ctx, u, UploadInput{Image: []byte("not an image at all")}); !errors.As(err, &many) {
+		t.Fatalf("third upload of the day: %v", err)
+	}
+}

@@ -36,6 +36,16 @@ func (s *Service) spend(ctx context.Context, kind string, userID int64, limit in
 	return nil
 }
 
+// withinLimit refuses, without spending one, when the user has no attempt
+// of kind left today.
+func (s *Service) withinLimit(ctx context.Context, kind string, userID int64, limit int) error {
+	if limit > 0 && s.left(ctx, kind, userID, limit) == 0 {
+		_, untilMidnight := s.dayKey(kind, userID)
+		return &TooManyError{RetryAfter: untilMidnight}
+	}
+	return nil
+}
+
 // refund gives back an attempt spent on a request that did nothing.
 func (s *Service) refund(ctx context.Context, kind string, userID int64) {
 	key, _ := s.dayKey(kind, userID)

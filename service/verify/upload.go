@@ -60,6 +60,11 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 	if err != nil {
 		return View{}, err
 	}
+	// A user past the day's uploads costs no decoding either: decoding
+	// (a BMP is re-encoded) is the expensive part of an upload.
+	if err := s.withinLimit(ctx, "upload", u.ID, s.policy.UploadsPerDay); err != nil {
+		return View{}, err
+	}
 	photo, err := ocr.Prepare(in.Image, ocr.IntakeLimits{})
 	if err != nil {
 		return View{}, err
