@@ -61,11 +61,11 @@ func NewStore(rdb redis.UniversalClient, prefix string, ttl, lockTTL time.Durati
 // scopePrefix is where a scope's keys live: one hash tag, so a Redis
 // Cluster keeps them on one node and Erase finds them with one scan.
 func (s *Store) scopePrefix(scope string) string {
-	return s.prefix + "{" + hex.EncodeToString(s.mac([]byte("scope\x00"+scope))[:12]) + "}:"
+	return s.prefix + "{" + hex.EncodeToString(s.mac([]byte("scope\x00" + scope))[:12]) + "}:"
 }
 
 func (s *Store) key(scope, key string) string {
-	return s.scopePrefix(scope) + hex.EncodeToString(s.mac([]byte(scope + "\x00" + key)))
+	return s.scopePrefix(scope) + hex.EncodeToString(s.mac([]byte(scope+"\x00"+key)))
 }
 
 // Fingerprint summarises a request (its canonical parts) so a reused key

@@ -103,15 +103,9 @@ func (b *FileBlobs) Get(ctx context.Context, ref string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !validRef(ref) {
-		return nil, ErrNoBlob
-	}
-	sealed, err := os.ReadFile(b.path(ref))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNoBlob
-	}
+	sealed, err := b.ReadSealed(ref)
 	if err != nil {
-		return nil, fmt.Errorf("pii: read blob: %w", err)
+		return nil, err
 	}
 	data, err := b.seal.Decrypt(sealed, []byte("blob:"+ref))
 	if err != nil {

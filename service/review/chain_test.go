@@ -12,9 +12,13 @@ import (
 	"realname/model"
 	"realname/model/modeltest"
 	"realname/sandbox"
+	"realname/service/clock"
 	"realname/service/idcheck"
 	"realname/service/ocr"
+	"realname/service/pii"
+	"realname/service/redisconn"
 	"realname/service/redisconn/redistest"
+	"realname/service/store"
 	"realname/service/verify"
 	"realname/testdata/idcard"
 )
@@ -90,29 +94,10 @@ func expectBroken(t *testing.T, db *gorm.DB, id int64, problem string) {
 func TestChainOverRealFlow(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		cards, err := sandbox.LoadCards()
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := sandbox.New(quiet)
-		sandbox.NewApizero(cards, "").Mount(srv)
-		sandbox.NewAcedata(cards, "").Mount(srv)
-		if err := srv.Start("127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = srv.Close(context.Background()) })
+		srv := vendorSandbox(t)
 		f := newFixture(t, db)
 		db = f.db // carries the fixture's clock
-		conn := redistest.Open(t)
-		reg := prometheus.NewRegistry()
-		az := ocr.NewApizero(srv.URL()+sandbox.ApizeroPrefix, sandbox.SandboxApizeroKey, nil)
-		check, err := idcheck.NewAcedata(srv.URL()+"/acedata", sandbox.SandboxAcedataKey, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		flow := verify.New(f.st, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
-			idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, f.ring, idcheck.ChainOptions{}, quiet, reg),
-			f.ring, f.blobs, verify.DefaultPolicy(), f.clk, quiet)
+		flow := realFlow(t, srv, f.st, redistest.Open(t), f.ring, f.blobs, f.clk)
 		f.svc = New(db, f.ring, f.blobs, f.st, Options{Clock: f.clk}, quiet)
 		vid := runToReview(t, db, flow, "norecord")
 		ann := f.admin(t, "ann", "reviewer")
@@ -175,4 +160,35 @@ func cardImages(t *testing.T, key string) (idcard.Card, []byte, []byte) {
 	}
 	t.Fatalf("no sample card %q", key)
 	return idcard.Card{}, nil, nil
+}
+
+// vendorSandbox starts the apizero and Acedata fakes.
+func vendorSandbox(t *testing.T) *sandbox.Server {
+	t.Helper()
+	cards, err := sandbox.LoadCards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := sandbox.New(quiet)
+	sandbox.NewApizero(cards, "").Mount(srv)
+	sandbox.NewAcedata(cards, "").Mount(srv)
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	return srv
+}
+
+// realFlow is the verification flow over the vendor fakes of srv.
+func realFlow(t *testing.T, srv *sandbox.Server, st *store.Store, conn *redisconn.Conn, ring *pii.KeyRing, blobs verify.Blobs, clk clock.Clock) *verify.Service {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	az := ocr.NewApizero(srv.URL()+sandbox.ApizeroPrefix, sandbox.SandboxApizeroKey, nil)
+	check, err := idcheck.NewAcedata(srv.URL()+"/acedata", sandbox.SandboxAcedataKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return verify.New(st, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
+		idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
+		ring, blobs, verify.DefaultPolicy(), clk, quiet)
 }

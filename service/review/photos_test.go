@@ -6,13 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
 	"realname/model"
 	"realname/model/modeltest"
-	"realname/sandbox"
-	"realname/service/idcheck"
 	"realname/service/keys"
 	"realname/service/ocr"
 	"realname/service/pii"
@@ -69,33 +66,14 @@ func TestPhotosSharedByEveryInstance(t *testing.T) {
 func testSharedPhotos(t *testing.T, db *gorm.DB, open func(*store.Store, *pii.KeyRing, func() time.Time) sharedPhotos) {
 	{
 		ctx := context.Background()
-		cards, err := sandbox.LoadCards()
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := sandbox.New(quiet)
-		sandbox.NewApizero(cards, "").Mount(srv)
-		sandbox.NewAcedata(cards, "").Mount(srv)
-		if err := srv.Start("127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = srv.Close(context.Background()) })
+		srv := vendorSandbox(t)
 		f := newFixture(t, db)
 		db = f.db
 		conn := redistest.Open(t)
 		build := func(ring *pii.KeyRing) instance {
-			reg := prometheus.NewRegistry()
 			st := store.New(db, f.clk, quiet)
 			blobs := open(st, ring, f.clk.Now)
-			az := ocr.NewApizero(srv.URL()+sandbox.ApizeroPrefix, sandbox.SandboxApizeroKey, nil)
-			check, err := idcheck.NewAcedata(srv.URL()+"/acedata", sandbox.SandboxAcedataKey, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			flow := verify.New(st, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
-				idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
-				ring, blobs, verify.DefaultPolicy(), f.clk, quiet)
-			return instance{flow: flow, review: New(db, ring, blobs, st, Options{Clock: f.clk}, quiet)}
+			return instance{flow: realFlow(t, srv, st, conn, ring, blobs, f.clk), review: New(db, ring, blobs, st, Options{Clock: f.clk}, quiet)}
 		}
 		a, b, c := build(f.ring), build(f.ring), build(f.ring)
 		lister := open(store.New(db, f.clk, quiet), f.ring, f.clk.Now)
