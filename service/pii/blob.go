@@ -73,9 +73,9 @@ func (b *FileBlobs) PutRef(ctx context.Context, ref string, data []byte) error {
 	if !validRef(ref) {
 		return ErrNoBlob
 	}
-	sealed, err := b.seal.Encrypt(data, []byte("blob:"+ref))
+	sealed, err := sealBlob(b.seal, ref, data)
 	if err != nil {
-		return fmt.Errorf("pii: seal blob: %w", err)
+		return err
 	}
 	p := b.path(ref)
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
@@ -107,11 +107,7 @@ func (b *FileBlobs) Get(ctx context.Context, ref string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := b.seal.Decrypt(sealed, []byte("blob:"+ref))
-	if err != nil {
-		return nil, fmt.Errorf("pii: open blob: %w", err)
-	}
-	return data, nil
+	return openBlob(b.seal, ref, sealed)
 }
 
 // Delete removes the blob; deleting a missing blob is not an error, so
@@ -159,11 +155,7 @@ func (b *FileBlobs) Reseal(ctx context.Context, ref string, needs func([]byte) b
 	if !needs(sealed) {
 		return false, nil
 	}
-	data, err := b.Get(ctx, ref)
-	if err != nil {
-		return false, err
-	}
-	fresh, err := b.seal.Encrypt(data, []byte("blob:"+ref))
+	fresh, err := resealBlob(b.seal, ref, sealed)
 	if err != nil {
 		return false, err
 	}
@@ -211,4 +203,36 @@ func (b *FileBlobs) ReadSealed(ref string) ([]byte, error) {
 		return nil, fmt.Errorf("pii: read blob: %w", err)
 	}
 	return sealed, nil
+}
+
+// blobAAD binds a sealed photo to its reference, so a copy stored under
+// another reference does not open.
+func blobAAD(ref string) []byte { return []byte("blob:" + ref) }
+
+// sealBlob seals data for storage under ref.
+func sealBlob(seal Sealer, ref string, data []byte) ([]byte, error) {
+	sealed, err := seal.Encrypt(data, blobAAD(ref))
+	if err != nil {
+		return nil, fmt.Errorf("pii: seal blob: %w", err)
+	}
+	return sealed, nil
+}
+
+// openBlob opens what is stored under ref.
+func openBlob(seal Sealer, ref string, sealed []byte) ([]byte, error) {
+	data, err := seal.Decrypt(sealed, blobAAD(ref))
+	if err != nil {
+		return nil, fmt.Errorf("pii: open blob: %w", err)
+	}
+	return data, nil
+}
+
+// resealBlob opens what is stored under ref and seals it again with the
+// primary key.
+func resealBlob(seal Sealer, ref string, sealed []byte) ([]byte, error) {
+	data, err := openBlob(seal, ref, sealed)
+	if err != nil {
+		return nil, err
+	}
+	return sealBlob(seal, ref, data)
 }

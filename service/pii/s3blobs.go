@@ -109,9 +109,9 @@ func (b *S3Blobs) PutRef(ctx context.Context, ref string, data []byte) error {
 	if !validRef(ref) {
 		return ErrNoBlob
 	}
-	sealed, err := b.seal.Encrypt(data, []byte("blob:"+ref))
+	sealed, err := sealBlob(b.seal, ref, data)
 	if err != nil {
-		return fmt.Errorf("pii: seal blob: %w", err)
+		return err
 	}
 	return b.put(ctx, ref, sealed)
 }
@@ -154,11 +154,7 @@ func (b *S3Blobs) Get(ctx context.Context, ref string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := b.seal.Decrypt(sealed, []byte("blob:"+ref))
-	if err != nil {
-		return nil, fmt.Errorf("pii: open blob: %w", err)
-	}
-	return data, nil
+	return openBlob(b.seal, ref, sealed)
 }
 
 // Delete removes the object; a missing one is not an error.
@@ -200,11 +196,7 @@ func (b *S3Blobs) Reseal(ctx context.Context, ref string, needs func([]byte) boo
 	if !needs(sealed) {
 		return false, nil
 	}
-	data, err := b.seal.Decrypt(sealed, []byte("blob:"+ref))
-	if err != nil {
-		return false, fmt.Errorf("pii: open blob: %w", err)
-	}
-	fresh, err := b.seal.Encrypt(data, []byte("blob:"+ref))
+	fresh, err := resealBlob(b.seal, ref, sealed)
 	if err != nil {
 		return false, err
 	}

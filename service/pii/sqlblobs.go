@@ -42,9 +42,9 @@ func (b *SQLBlobs) PutRef(ctx context.Context, ref string, data []byte) error {
 	if !validRef(ref) {
 		return ErrNoBlob
 	}
-	sealed, err := b.seal.Encrypt(data, []byte("blob:"+ref))
+	sealed, err := sealBlob(b.seal, ref, data)
 	if err != nil {
-		return fmt.Errorf("pii: seal blob: %w", err)
+		return err
 	}
 	if err := b.conn(ctx).Create(&model.Photo{Ref: ref, Data: sealed, CreatedAt: b.now()}).Error; err != nil {
 		return fmt.Errorf("pii: write blob: %w", err)
@@ -65,11 +65,7 @@ func (b *SQLBlobs) Get(ctx context.Context, ref string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pii: read blob: %w", err)
 	}
-	data, err := b.seal.Decrypt(p.Data, []byte("blob:"+ref))
-	if err != nil {
-		return nil, fmt.Errorf("pii: open blob: %w", err)
-	}
-	return data, nil
+	return openBlob(b.seal, ref, p.Data)
 }
 
 // Delete removes the blob, in ctx's transaction when there is one;
@@ -119,11 +115,7 @@ func (b *SQLBlobs) Reseal(ctx context.Context, ref string, needs func([]byte) bo
 	if !needs(p.Data) {
 		return false, nil
 	}
-	data, err := b.seal.Decrypt(p.Data, []byte("blob:"+ref))
-	if err != nil {
-		return false, fmt.Errorf("pii: open blob: %w", err)
-	}
-	fresh, err := b.seal.Encrypt(data, []byte("blob:"+ref))
+	fresh, err := resealBlob(b.seal, ref, p.Data)
 	if err != nil {
 		return false, err
 	}
