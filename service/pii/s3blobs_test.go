@@ -3,7 +3,6 @@ package pii_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"testing"
 
@@ -51,34 +50,11 @@ func TestS3Blobs(t *testing.T) {
 	if _, err := pii.NewS3Blobs(ctx, loc, env.AccessKey, "not-the-secret", ring); err == nil {
 		t.Fatal("a wrong secret key was accepted: the server does not check signatures")
 	}
-	newSpec, _ := pii.GenerateKeySpec()
-	rotated, _ := pii.ParseKeyRing(newSpec + "," + oldSpec)
-	rb, err := pii.NewS3Blobs(ctx, loc, env.AccessKey, env.SecretKey, rotated)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	if err := rb.Walk(ctx, func(r string) error {
-		done, err := rb.Reseal(ctx, r, rotated.NeedsRotation)
-		if done {
-			n++
+	rotateThenDelete(t, oldSpec, ref, photo, 1, func(ring *pii.KeyRing) resealable {
+		b, err := pii.NewS3Blobs(ctx, loc, env.AccessKey, env.SecretKey, ring)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return err
-	}); err != nil || n != 1 {
-		t.Fatalf("resealed %d: %v", n, err)
-	}
-	onlyNew, _ := pii.ParseKeyRing(newSpec)
-	nb, _ := pii.NewS3Blobs(ctx, loc, env.AccessKey, env.SecretKey, onlyNew)
-	if got, err := nb.Get(ctx, ref); err != nil || !bytes.Equal(got, photo) {
-		t.Fatalf("after dropping the old key: %v", err)
-	}
-	if err := blobs.Delete(ctx, ref); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := blobs.Get(ctx, ref); !errors.Is(err, pii.ErrNoBlob) {
-		t.Fatalf("after delete: %v", err)
-	}
-	if err := blobs.Delete(ctx, ref); err != nil {
-		t.Fatalf("second delete: %v", err)
-	}
+		return b
+	})
 }
