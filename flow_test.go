@@ -389,6 +389,7 @@ func flowBadInput(t *testing.T, s *service) {
 		"text":      {[]byte("this is not an image at all, just text"), http.StatusUnsupportedMediaType, "unsupported_image"},
 		"corrupt":   {cardImage(t, cardByKey(t, "male").Front)[:200], http.StatusUnprocessableEntity, "image_invalid"},
 		"bomb":      {idcard.PNGClaiming(60000, 60000), http.StatusUnprocessableEntity, "image_invalid"},
+		"deep_bomb": {idcard.PNGClaimingAs(5000, 5000, 16, 6), http.StatusUnprocessableEntity, "image_too_large"},
 		"not_card":  {idcard.NotACard(), http.StatusUnprocessableEntity, "not_an_id_card"},
 		"too_large": {bytes.Repeat([]byte{0xFF}, int(s.cfg.MaxUploadBytes)+1024), http.StatusRequestEntityTooLarge, "body_too_large"},
 	} {

@@ -303,7 +303,8 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 	policy.RequireBack, policy.AccountsPerID, policy.RefuseExpired = cfg.Policy.RequireBack, cfg.Policy.AccountsPerID, cfg.Policy.RefuseExpired
 	policy.AllowCheck, policy.IdleExpiry, policy.StuckChecking = cfg.Policy.AllowCheck, cfg.Policy.IdleExpiry, cfg.Policy.StuckChecking
 	policy.ConsentVersion, policy.PhotoRetention = cfg.ConsentVersion, cfg.PhotoRetention
-	return verify.New(st, rdb.Client, rdb.Prefix, ocrChain, checkChain, ring, blobs, policy, clk, log), nil
+	intake := ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(cfg.ImageMemory, cfg.ImageWait))
+	return verify.New(st, rdb.Client, rdb.Prefix, ocrChain, intake, checkChain, ring, blobs, policy, clk, log), nil
 }
 
 // webhookOptions turns the configuration into dispatcher options.

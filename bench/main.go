@@ -6,6 +6,7 @@
 //	go run ./bench flow [flags]       the verification flow under load, N instances
 //	go run ./bench faults [flags]     the flow while dependencies fail and recover
 //	go run ./bench admin [flags]      review queue and search on a million rows
+//	go run ./bench images [flags]     memory under uploads crafted to exhaust it
 //
 // Every subcommand prints human-readable result lines on stdout, its
 // summary last, and exits 1 when the result breaks the property it checks.
@@ -45,6 +46,7 @@ func commands() []command {
 		{"webhooks", "outbox events delivered to a local receiver: rate, latency, and the drain time of a 100,000-event backlog", runWebhooks},
 		{"flow", "N service processes × C simulated users verifying themselves, against the fakes; compared with a bare handler", runFlow},
 		{"faults", "the flow load while Redis, PostgreSQL, WeChat and the webhook receiver fail; checks nothing is lost", runFaults},
+		{"images", "many uploads at once of images crafted to exhaust memory (a 40 MP PNG of 52 KB, its 16-bit twin, a bare header); checks peak RSS", runImages},
 		{"admin", "the review queue and the ID number search on 1,000,000 seeded verifications in PostgreSQL", runAdmin},
 	}
 }

@@ -57,6 +57,8 @@ type Config struct {
 	ConsentVersion  string        `env:"CONSENT_VERSION" yaml:"consent_version" help:"version of the personal-data notice users must agree to (consent_version in the API)"`
 	PhotoRetention  time.Duration `env:"PHOTO_RETENTION" yaml:"photo_retention" help:"ID-card photos are deleted this long after the decision"`
 	ProviderTimeout time.Duration `env:"PROVIDER_TIMEOUT" yaml:"provider_timeout" help:"timeout of each OCR or name/ID check vendor call"`
+	ImageMemory     int64         `env:"IMAGE_MEMORY" yaml:"image_memory" help:"bytes all photo decoding and scaling may use at once; uploads beyond it wait up to IMAGE_WAIT, then get 503 busy (at least 67108864)"`
+	ImageWait       time.Duration `env:"IMAGE_WAIT" yaml:"image_wait" help:"longest an upload waits for room in IMAGE_MEMORY"`
 	RateLimitWait   time.Duration `env:"RATE_LIMIT_WAIT" yaml:"rate_limit_wait" help:"longest an OCR call waits for its turn under a vendor's QPS before the chain moves to the next vendor"`
 	IDCheckCacheTTL time.Duration `env:"IDCHECK_CACHE_TTL" yaml:"idcheck_cache_ttl" help:"how long a name/ID verdict is reused instead of paying again (0s: never)"`
 	SweepInterval   time.Duration `env:"SWEEP_INTERVAL" yaml:"sweep_interval" help:"how often abandoned verifications expire and old photos are deleted"`
@@ -187,6 +189,8 @@ func Default() Config {
 		PhotoRetention:  72 * time.Hour,
 		ProviderTimeout: 8 * time.Second,
 		RateLimitWait:   2 * time.Second,
+		ImageMemory:     128 << 20,
+		ImageWait:       3 * time.Second,
 		Apizero:         Apizero{QPS: 2},
 		IDCheckCacheTTL: 24 * time.Hour,
 		SweepInterval:   time.Minute,
@@ -396,6 +400,12 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	}
 	if c.PhotoRetention < 0 {
 		bad("PHOTO_RETENTION", "must not be negative")
+	}
+	if c.ImageMemory < 64<<20 {
+		bad("IMAGE_MEMORY", "must be at least 67108864 (64 MiB: the largest photo the intake decodes)")
+	}
+	if c.ImageWait < 0 || c.ImageWait > time.Minute {
+		bad("IMAGE_WAIT", "must be between 0s and 1m")
 	}
 	if c.RateLimitWait < 0 || c.RateLimitWait > time.Minute {
 		bad("RATE_LIMIT_WAIT", "must be between 0s and 1m")

@@ -94,7 +94,7 @@ func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 		check = idcheck.NewChain([]idcheck.Provider{ace}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg)
 	}
 	st := store.New(db, clock.System{}, quiet)
-	flow := verify.New(st, conn.Client, conn.Prefix, o, check, ring, blobs, verify.DefaultPolicy(), clock.System{}, quiet)
+	flow := verify.New(st, conn.Client, conn.Prefix, o, ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)), check, ring, blobs, verify.DefaultPolicy(), clock.System{}, quiet)
 	accounts, err := admin.New(db, conn.Client, conn.Prefix, admin.Options{BcryptCost: bcrypt.MinCost}, quiet)
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,8 @@ const (
 	CodeImageRequired         = "image_required"
 	CodeUnsupportedImage      = "unsupported_image"
 	CodeImageInvalid          = "image_invalid"
+	CodeImageTooLarge         = "image_too_large"
+	CodeBusy                  = "busy"
 	CodeNotAnIDCard           = "not_an_id_card"
 	CodeOCRUnavailable        = "ocr_unavailable"
 	CodeIDNumberInvalid       = "id_number_invalid"
@@ -83,6 +85,8 @@ var serviceErrors = []struct {
 	{idcard.ErrInvalid, http.StatusUnprocessableEntity, CodeIDNumberInvalid, "the ID number is not valid; check it digit by digit"},
 	{ocr.ErrUnsupportedType, http.StatusUnsupportedMediaType, CodeUnsupportedImage, "the photo must be a JPEG, PNG or BMP image"},
 	{ocr.ErrNoCard, http.StatusUnprocessableEntity, CodeNotAnIDCard, "no ID card found in the photo; take it again with the whole card in view"},
+	{ocr.ErrImageTooLarge, http.StatusUnprocessableEntity, CodeImageTooLarge, "the photo has more pixels than can be read; take it with the camera's normal mode"},
+	{ocr.ErrBusy, http.StatusServiceUnavailable, CodeBusy, "the server is busy with other photos; retry in a few seconds"},
 	{ocr.ErrBadImage, http.StatusUnprocessableEntity, CodeImageInvalid, "the photo cannot be read; take it again"},
 	{token.ErrUnknownApp, http.StatusNotFound, CodeUnknownApp, "unknown appid"},
 	{token.ErrUpstream, http.StatusBadGateway, CodeUpstreamUnavailable, "WeChat is unavailable; retry later"},
@@ -112,6 +116,9 @@ func renderErrorDetail(log *slog.Logger, c *gin.Context, err error, attempts []v
 	}
 	for _, m := range serviceErrors {
 		if errors.Is(err, m.err) {
+			if m.err == ocr.ErrBusy {
+				c.Header("Retry-After", "2")
+			}
 			if m.status >= 500 {
 				log.Warn("request failed", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
 			}

@@ -18,7 +18,7 @@ func BenchmarkPrepare(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(img)))
 	for b.Loop() {
-		if _, err := ocr.Prepare(img, ocr.IntakeLimits{}); err != nil {
+		if _, err := prepare(img); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -32,7 +32,7 @@ func BenchmarkFit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	photo, err := ocr.Prepare(img, ocr.IntakeLimits{})
+	photo, err := prepare(img)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"image"
-	"image/color"
 	"image/jpeg"
 	"image/png"
 	"math"
-
-	"golang.org/x/image/draw"
 )
 
 // MaxPixels is the largest image Fit decodes. A few hundred bytes of PNG
@@ -66,6 +63,9 @@ func Fit(data []byte, maxBytes, maxSide int) ([]byte, error) {
 		}
 		return data, nil
 	}
+	if cost := decodeCost(data, format, cfg.Width, cfg.Height); cost > MaxDecodeBytes {
+		return nil, badImage("%dx%d needs %d MB to decode, over %d MB", cfg.Width, cfg.Height, cost>>20, MaxDecodeBytes>>20)
+	}
 	var img image.Image
 	if format == "png" {
 		img, err = png.Decode(bytes.NewReader(data))
@@ -75,13 +75,19 @@ func Fit(data []byte, maxBytes, maxSide int) ([]byte, error) {
 	if err != nil {
 		return nil, badImage("corrupt %s: %v", format, err)
 	}
-	side := long
+	side := min(long, ShrinkSide)
 	if maxSide > 0 {
 		side = min(side, maxSide)
 	}
+	return fitJPEG(func(side int) image.Image { return shrink(img, side) }, side, maxBytes)
+}
+
+// fitJPEG encodes render(side) as JPEG under maxBytes, lowering quality
+// and then side until it fits.
+func fitJPEG(render func(side int) image.Image, side, maxBytes int) ([]byte, error) {
 	var buf bytes.Buffer
 	for {
-		flat := resize(img, side)
+		flat := render(side)
 		for _, q := range fitQualities {
 			buf.Reset()
 			if err := jpeg.Encode(&buf, flat, &jpeg.Options{Quality: q}); err != nil {
@@ -100,26 +106,6 @@ func Fit(data []byte, maxBytes, maxSide int) ([]byte, error) {
 		f := math.Sqrt(float64(maxBytes)/float64(buf.Len())) * 0.9
 		side = max(int(float64(side)*min(max(f, 0.5), 0.9)), minFitSide)
 	}
-}
-
-// resize draws img onto a white RGBA canvas whose longer side is side
-// pixels, keeping the aspect ratio. CatmullRom keeps the strokes of small
-// characters sharper than bilinear scaling when the factor is large.
-func resize(img image.Image, side int) *image.RGBA {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if long := max(w, h); long != side {
-		w = max(1, int(math.Round(float64(w)*float64(side)/float64(long))))
-		h = max(1, int(math.Round(float64(h)*float64(side)/float64(long))))
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-	if w == b.Dx() && h == b.Dy() {
-		draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Over)
-	} else {
-		draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Over, nil)
-	}
-	return dst
 }
 
 // imageError is a Fit failure: it matches ErrBadImage without repeating its

@@ -2,16 +2,17 @@ package ocr
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"net/http"
 
-	"github.com/disintegration/imaging"
 	_ "golang.org/x/image/bmp" // registers BMP with image.DecodeConfig
 )
 
@@ -30,82 +31,147 @@ type Photo struct {
 	SHA256 [32]byte
 }
 
-// IntakeLimits bound what Prepare accepts.
+// IntakeLimits bound what the intake accepts.
 type IntakeLimits struct {
 	MaxPixels int // width×height; refuses decompression bombs before decoding (default 40 MP)
 	MinSide   int // shorter side in pixels (default 200): smaller cannot be read
 }
 
-// Prepare checks an upload and normalises it without re-encoding when it
-// can: a JPEG or PNG is passed on with its metadata (EXIF with GPS, camera
-// serials; PNG text chunks) cut out losslessly; a JPEG whose EXIF says it is
-// rotated, and any BMP, is decoded, turned upright and re-encoded.
-func Prepare(data []byte, lim IntakeLimits) (Photo, error) {
+// Ready limits: a photo the intake passes on is within what every vendor
+// takes without re-encoding (WeChat's and Acedata's 2 MB are the
+// strictest; every vendor takes 4096 px), so no provider decodes it again.
+const (
+	readyBytes = 2_000_000
+	readySide  = 4096
+)
+
+// Intake checks and normalises uploads, within a memory budget.
+type Intake struct {
+	lim    IntakeLimits
+	budget *Budget
+}
+
+// NewIntake returns an intake with lim whose decoding is charged to budget.
+func NewIntake(lim IntakeLimits, budget *Budget) *Intake {
 	if lim.MaxPixels <= 0 {
 		lim.MaxPixels = 40_000_000
 	}
 	if lim.MinSide <= 0 {
 		lim.MinSide = 200
 	}
+	return &Intake{lim: lim, budget: budget}
+}
+
+// Prepare checks an upload and normalises it without re-encoding when it
+// can: a JPEG or PNG within the ready limits is passed on with its
+// metadata (EXIF with GPS, camera serials; PNG text chunks) cut out
+// losslessly. A JPEG whose EXIF says it is turned is decoded, turned
+// upright and re-encoded; a BMP is re-encoded as PNG; anything over the
+// ready limits is brought to ShrinkSide and re-encoded as a JPEG under
+// 2 MB. Decoding is refused when it would take more than MaxDecodeBytes
+// (image_too_large) and waits for room in the budget (ErrBusy when it
+// waited too long).
+func (in *Intake) Prepare(ctx context.Context, data []byte) (Photo, error) {
 	p := Photo{SHA256: sha256.Sum256(data)}
 	sniffed := http.DetectContentType(data)
 	if sniffed != "image/jpeg" && sniffed != "image/png" && sniffed != "image/bmp" {
 		return Photo{}, ErrUnsupportedType
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return Photo{}, &Error{Provider: "intake", Kind: ErrBadImage, Err: err}
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > lim.MaxPixels {
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > int64(in.lim.MaxPixels) {
 		return Photo{}, &Error{Provider: "intake", Kind: ErrBadImage, Code: "too_many_pixels",
-			Err: fmt.Errorf("%dx%d exceeds %d pixels", cfg.Width, cfg.Height, lim.MaxPixels)}
+			Err: fmt.Errorf("%dx%d exceeds %d pixels", cfg.Width, cfg.Height, in.lim.MaxPixels)}
 	}
-	if min(cfg.Width, cfg.Height) < lim.MinSide {
+	if min(cfg.Width, cfg.Height) < in.lim.MinSide {
 		return Photo{}, &Error{Provider: "intake", Kind: ErrBadImage, Code: "too_small",
-			Err: fmt.Errorf("%dx%d is under %d pixels on a side", cfg.Width, cfg.Height, lim.MinSide)}
+			Err: fmt.Errorf("%dx%d is under %d pixels on a side", cfg.Width, cfg.Height, in.lim.MinSide)}
 	}
 	p.Width, p.Height = cfg.Width, cfg.Height
+	clean, orientation := data, 0
 	switch sniffed {
 	case "image/jpeg":
-		stripped, orient, err := stripJPEG(data)
-		if err != nil {
-			return Photo{}, &Error{Provider: "intake", Kind: ErrBadImage, Err: err}
-		}
-		if orient <= 1 {
-			p.Data, p.Type = stripped, "image/jpeg"
-			return p, nil
-		}
-		return reencode(p, data, "image/jpeg")
+		clean, orientation, err = stripJPEG(data)
+		p.Type = "image/jpeg"
 	case "image/png":
-		stripped, err := stripPNG(data)
-		if err != nil {
-			return Photo{}, &Error{Provider: "intake", Kind: ErrBadImage, Err: err}
-		}
-		p.Data, p.Type = stripped, "image/png"
-		return p, nil
-	default: // BMP: no provider takes it
-		return reencode(p, data, "image/png")
+		clean, err = stripPNG(data)
+		p.Type = "image/png"
 	}
-}
-
-// reencode decodes (applying EXIF orientation) and writes a clean image.
-func reencode(p Photo, data []byte, typ string) (Photo, error) {
-	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
 	if err != nil {
 		return Photo{}, &Error{Provider: "intake", Kind: ErrBadImage, Err: err}
 	}
+	big := len(clean) >= readyBytes || max(cfg.Width, cfg.Height) > readySide
+	if sniffed != "image/bmp" && orientation <= 1 && !big {
+		p.Data = clean
+		return p, nil
+	}
+	cost := decodeCost(clean, format, cfg.Width, cfg.Height)
+	if cost > MaxDecodeBytes {
+		return Photo{}, &Error{Provider: "intake", Kind: ErrImageTooLarge, Code: "image_too_large",
+			Err: fmt.Errorf("%dx%d %s needs %d MB to decode, over %d MB", cfg.Width, cfg.Height, format, cost>>20, MaxDecodeBytes>>20)}
+	}
+	gray := cfg.ColorModel == color.GrayModel || cfg.ColorModel == color.Gray16Model
+	work := shrinkWork(cfg.Width, cfg.Height, ShrinkSide, gray) + 2*readyBytes
+	if !big {
+		work = max(work, cost+int64(len(clean))) // turned planes and their encoding
+	}
+	release, err := in.budget.acquire(ctx, cost+work)
+	if err != nil {
+		return Photo{}, err
+	}
+	defer release()
+	img, _, err := image.Decode(bytes.NewReader(clean))
+	if err != nil {
+		return Photo{}, &Error{Provider: "intake", Kind: ErrBadImage, Err: err}
+	}
+	p.Data = nil
+	if !big {
+		typ := "image/jpeg"
+		if sniffed == "image/bmp" {
+			typ = "image/png" // lossless, as the user drew it
+		}
+		p.Data, err = encodeReady(orient(img, orientation), typ)
+		if err != nil && !errors.Is(err, errTooBig) {
+			return Photo{}, err
+		}
+		p.Type = typ
+	}
+	if p.Data == nil { // big, or a noisy image that did not compress
+		p.Type = "image/jpeg"
+		render := func(side int) image.Image { return orient(shrink(img, side), orientation) }
+		if p.Data, err = fitJPEG(render, min(ShrinkSide, max(cfg.Width, cfg.Height)), readyBytes); err != nil {
+			return Photo{}, &Error{Provider: "intake", Kind: ErrBadImage, Err: err}
+		}
+	}
+	out, _, err := image.DecodeConfig(bytes.NewReader(p.Data))
+	if err != nil {
+		return Photo{}, fmt.Errorf("ocr: re-encoded image: %w", err)
+	}
+	p.Width, p.Height = out.Width, out.Height
+	return p, nil
+}
+
+// errTooBig means an encoding came out over the ready limit.
+var errTooBig = errors.New("ocr: encoded image over the ready limit")
+
+// encodeReady encodes img as typ (JPEG at quality 92) under readyBytes.
+func encodeReady(img image.Image, typ string) ([]byte, error) {
 	var buf bytes.Buffer
+	var err error
 	if typ == "image/jpeg" {
 		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 92})
 	} else {
 		err = png.Encode(&buf, img)
 	}
 	if err != nil {
-		return Photo{}, fmt.Errorf("ocr: encode: %w", err)
+		return nil, fmt.Errorf("ocr: encode: %w", err)
 	}
-	b := img.Bounds()
-	p.Data, p.Type, p.Width, p.Height = buf.Bytes(), typ, b.Dx(), b.Dy()
-	return p, nil
+	if buf.Len() >= readyBytes {
+		return nil, errTooBig
+	}
+	return buf.Bytes(), nil
 }
 
 // stripJPEG copies a JPEG without its APP1–APP13, APP15 and COM segments

@@ -2,6 +2,7 @@ package ocr_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -12,6 +13,7 @@ import (
 	"image/png"
 	"os"
 	"testing"
+	"time"
 
 	"golang.org/x/image/bmp"
 
@@ -66,7 +68,7 @@ func withExif(jpg []byte, orientation uint16) []byte {
 func TestPrepareStripsJPEGMetadataLosslessly(t *testing.T) {
 	plain := encode(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, picture(), nil) })
 	up := withExif(plain, 1)
-	p, err := ocr.Prepare(up, ocr.IntakeLimits{})
+	p, err := prepare(up)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestPrepareStripsJPEGMetadataLosslessly(t *testing.T) {
 
 func TestPrepareTurnsRotatedJPEGUpright(t *testing.T) {
 	up := withExif(encode(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, picture(), nil) }), 6)
-	p, err := ocr.Prepare(up, ocr.IntakeLimits{})
+	p, err := prepare(up)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +120,7 @@ func TestPrepareStripsPNGText(t *testing.T) {
 	plain := encode(t, func(b *bytes.Buffer) error { return png.Encode(b, picture()) })
 	// tEXt after IHDR (8 signature + 25 IHDR bytes).
 	withText := append(append(append([]byte{}, plain[:33]...), pngChunk("tEXt", []byte("Comment\x00张三 110101199003078515"))...), plain[33:]...)
-	p, err := ocr.Prepare(withText, ocr.IntakeLimits{})
+	p, err := prepare(withText)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestPrepareStripsPNGText(t *testing.T) {
 }
 
 func TestPrepareConvertsBMP(t *testing.T) {
-	p, err := ocr.Prepare(encode(t, func(b *bytes.Buffer) error { return bmp.Encode(b, picture()) }), ocr.IntakeLimits{})
+	p, err := prepare(encode(t, func(b *bytes.Buffer) error { return bmp.Encode(b, picture()) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,22 +144,22 @@ func TestPrepareConvertsBMP(t *testing.T) {
 
 func TestPrepareRefuses(t *testing.T) {
 	gifData := encode(t, func(b *bytes.Buffer) error { return gif.Encode(b, picture(), nil) })
-	if _, err := ocr.Prepare(gifData, ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrUnsupportedType) {
+	if _, err := prepare(gifData); !errors.Is(err, ocr.ErrUnsupportedType) {
 		t.Errorf("GIF: %v", err)
 	}
-	if _, err := ocr.Prepare([]byte("%PDF-1.4 not an image"), ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrUnsupportedType) {
+	if _, err := prepare([]byte("%PDF-1.4 not an image")); !errors.Is(err, ocr.ErrUnsupportedType) {
 		t.Errorf("PDF: %v", err)
 	}
 	// A PNG header claiming 60000×60000: refused from the header alone.
-	if _, err := ocr.Prepare(idcard.PNGClaiming(60000, 60000), ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrBadImage) {
+	if _, err := prepare(idcard.PNGClaiming(60000, 60000)); !errors.Is(err, ocr.ErrBadImage) {
 		t.Errorf("bomb: %v", err)
 	}
 	small := encode(t, func(b *bytes.Buffer) error { return png.Encode(b, image.NewGray(image.Rect(0, 0, 100, 60))) })
-	if _, err := ocr.Prepare(small, ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrBadImage) {
+	if _, err := prepare(small); !errors.Is(err, ocr.ErrBadImage) {
 		t.Errorf("tiny: %v", err)
 	}
 	jpg := encode(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, picture(), nil) })
-	if _, err := ocr.Prepare(jpg[:40], ocr.IntakeLimits{}); !errors.Is(err, ocr.ErrBadImage) {
+	if _, err := prepare(jpg[:40]); !errors.Is(err, ocr.ErrBadImage) {
 		t.Errorf("truncated: %v", err)
 	}
 }
@@ -170,7 +172,7 @@ func TestPrepareKeepsCMYKJPEGs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := ocr.Prepare(data, ocr.IntakeLimits{})
+	p, err := prepare(data)
 	if err != nil {
 		t.Fatalf("CMYK JPEG refused: %v", err)
 	}
@@ -192,7 +194,7 @@ func TestPrepareKeepsCMYKJPEGs(t *testing.T) {
 func TestPrepareAcceptsBytesAfterEOI(t *testing.T) {
 	jpg := encode(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, picture(), nil) })
 	trailing := append(append([]byte{}, jpg...), []byte("trailer of a photo editor \x00\x01\x02")...)
-	p, err := ocr.Prepare(trailing, ocr.IntakeLimits{})
+	p, err := prepare(trailing)
 	if err != nil {
 		t.Fatalf("bytes after EOI: %v", err)
 	}
@@ -202,4 +204,9 @@ func TestPrepareAcceptsBytesAfterEOI(t *testing.T) {
 	if _, err := ocr.Fit(jpg[:len(jpg)/2], 1<<20, 2000); err == nil {
 		t.Fatal("a JPEG cut in half went through Fit")
 	}
+}
+
+// prepare runs the intake with its defaults and a budget of its own.
+func prepare(data []byte) (ocr.Photo, error) {
+	return ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)).Prepare(context.Background(), data)
 }

@@ -70,7 +70,10 @@ type Provider interface {
 var (
 	ErrNoCard   = errors.New("ocr: no ID card in the photo")
 	ErrBadImage = errors.New("ocr: the image cannot be read")
-	ErrProvider = errors.New("ocr: provider failure")
+	// ErrImageTooLarge is an ErrBadImage: the image would take more than
+	// MaxDecodeBytes to decode.
+	ErrImageTooLarge = fmt.Errorf("%w: it has more pixels than the service decodes", ErrBadImage)
+	ErrProvider      = errors.New("ocr: provider failure")
 )
 
 // Error is a failure of one provider, with the vendor's own code kept for
@@ -94,7 +97,7 @@ func (e *Error) Error() string {
 }
 
 // Is makes errors.Is(err, ErrNoCard) and friends work on an *Error.
-func (e *Error) Is(target error) bool { return target == e.Kind }
+func (e *Error) Is(target error) bool { return errors.Is(e.Kind, target) }
 
 // Unwrap exposes the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }

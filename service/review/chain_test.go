@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
@@ -189,6 +190,7 @@ func realFlow(t *testing.T, srv *sandbox.Server, st *store.Store, conn *rediscon
 		t.Fatal(err)
 	}
 	return verify.New(st, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
+		ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)),
 		idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
 		ring, blobs, verify.DefaultPolicy(), clk, quiet)
 }

@@ -65,7 +65,7 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 	if err := s.withinLimit(ctx, "upload", u.ID, s.policy.UploadsPerDay); err != nil {
 		return View{}, err
 	}
-	photo, err := ocr.Prepare(in.Image, ocr.IntakeLimits{})
+	photo, err := s.intake.Prepare(ctx, in.Image)
 	if err != nil {
 		return View{}, err
 	}

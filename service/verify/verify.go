@@ -25,6 +25,12 @@ type OCR interface {
 	Recognize(ctx context.Context, req ocr.Request) (ocr.Result, []ocr.Attempt, error)
 }
 
+// Intake checks and normalises an uploaded photo before any vendor sees
+// it, within the process's image memory budget (the ocr.Intake).
+type Intake interface {
+	Prepare(ctx context.Context, data []byte) (ocr.Photo, error)
+}
+
 // IDCheck decides whether a name and number belong together (the idcheck.Chain).
 type IDCheck interface {
 	Check(ctx context.Context, name, idNumber string) (idcheck.Decision, error)
@@ -104,6 +110,7 @@ type Service struct {
 	rdb    redis.UniversalClient
 	prefix string
 	ocr    OCR
+	intake Intake
 	check  IDCheck
 	crypto Crypto
 	blobs  Blobs
@@ -115,9 +122,9 @@ type Service struct {
 
 // New builds the flow from its dependencies. clk is the process's one
 // clock, the store's too.
-func New(st *store.Store, rdb redis.UniversalClient, prefix string, o OCR, c IDCheck, crypto Crypto, blobs Blobs, policy Policy, clk clock.Clock, log *slog.Logger) *Service {
+func New(st *store.Store, rdb redis.UniversalClient, prefix string, o OCR, intake Intake, c IDCheck, crypto Crypto, blobs Blobs, policy Policy, clk clock.Clock, log *slog.Logger) *Service {
 	return &Service{
-		store: st, rdb: rdb, prefix: prefix + "verify:", ocr: o, check: c, crypto: crypto, blobs: blobs,
+		store: st, rdb: rdb, prefix: prefix + "verify:", ocr: o, intake: intake, check: c, crypto: crypto, blobs: blobs,
 		policy: policy, log: log.With("component", "verify"), now: clk.Now, china: clock.China(),
 	}
 }

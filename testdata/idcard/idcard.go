@@ -114,7 +114,11 @@ func NotACard() []byte {
 // PNGClaiming returns a 1×1 PNG whose header announces w×h pixels, with a
 // valid header checksum: the shape of a decompression bomb, for tests that
 // intake refuses it from the header alone rather than allocate for it.
-func PNGClaiming(w, h uint32) []byte {
+func PNGClaiming(w, h uint32) []byte { return PNGClaimingAs(w, h, 8, 0) }
+
+// PNGClaimingAs is PNGClaiming with the header's bit depth and colour type
+// too (16 and 6: 16-bit RGBA, 8 bytes a pixel once decoded).
+func PNGClaimingAs(w, h uint32, depth, colorType byte) []byte {
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
 		panic("idcard: encode a 1x1 PNG: " + err.Error())
@@ -124,6 +128,7 @@ func PNGClaiming(w, h uint32) []byte {
 	// height(4) 5 more bytes, CRC over type and data.
 	binary.BigEndian.PutUint32(data[16:], w)
 	binary.BigEndian.PutUint32(data[20:], h)
+	data[24], data[25] = depth, colorType
 	binary.BigEndian.PutUint32(data[29:], crc32.ChecksumIEEE(data[12:29]))
 	return data
 }
