@@ -164,28 +164,77 @@ func TestPrepareRefuses(t *testing.T) {
 	}
 }
 
-// TestPrepareKeepsCMYKJPEGs: a CMYK JPEG (as print workflows and some
-// scanners write) decodes only with its Adobe APP14 segment; intake keeps
-// it, and Fit turns the image into one a vendor reads.
+// TestPrepareKeepsCMYKJPEGs: CMYK JPEGs (as print workflows and some
+// scanners write) come in two encodings, told apart by the Adobe APP14
+// segment: plain CMYK (transform 0, as Pillow writes) and YCCK (transform
+// 2, as ImageMagick writes). Intake keeps the segment, the colours come
+// out as on the card, and Fit turns either into an image a vendor reads.
 func TestPrepareKeepsCMYKJPEGs(t *testing.T) {
-	data, err := os.ReadFile("testdata/cmyk.jpg") // convert male_front.png -colorspace CMYK
+	want := decodeFile(t, "../../testdata/idcard/male_front.png")
+	for _, c := range []struct{ file, made string }{
+		{"testdata/cmyk.jpg", "Pillow: Image.open('male_front.png').convert('CMYK').save('cmyk.jpg', quality=75)"},
+		{"testdata/ycck.jpg", "ImageMagick 6: convert male_front.png -colorspace CMYK ycck.jpg"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			data, err := os.ReadFile(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := prepare(data)
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			img, err := jpeg.Decode(bytes.NewReader(p.Data))
+			if err != nil {
+				t.Fatalf("the prepared JPEG does not decode: %v", err)
+			}
+			if _, ok := img.(*image.CMYK); !ok {
+				t.Fatalf("decoded as %T", img)
+			}
+			if d := colourDistance(img, want); d > 24 {
+				t.Errorf("colours are off by %d on average (0–255) from the card (made by %s)", d, c.made)
+			}
+			fit, err := ocr.Fit(p.Data, 1<<20, 600)
+			if err != nil {
+				t.Fatalf("Fit: %v", err)
+			}
+			if _, err := jpeg.Decode(bytes.NewReader(fit)); err != nil {
+				t.Fatalf("Fit's result does not decode: %v", err)
+			}
+		})
+	}
+}
+
+func decodeFile(t *testing.T, name string) image.Image {
+	t.Helper()
+	f, err := os.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := prepare(data)
+	defer f.Close()
+	img, _, err := image.Decode(f)
 	if err != nil {
-		t.Fatalf("CMYK JPEG refused: %v", err)
+		t.Fatal(err)
 	}
-	img, err := jpeg.Decode(bytes.NewReader(p.Data))
-	if err != nil {
-		t.Fatalf("the prepared CMYK JPEG does not decode: %v", err)
+	return img
+}
+
+// colourDistance is the mean absolute difference per channel of a and b
+// (same size), sampled on a grid.
+func colourDistance(a, b image.Image) int {
+	var sum, n int
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y += 7 {
+		for x := r.Min.X; x < r.Max.X; x += 7 {
+			c1 := color.RGBAModel.Convert(a.At(x, y)).(color.RGBA)
+			c2 := color.RGBAModel.Convert(b.At(x, y)).(color.RGBA)
+			for _, d := range []int{int(c1.R) - int(c2.R), int(c1.G) - int(c2.G), int(c1.B) - int(c2.B)} {
+				sum += max(d, -d)
+				n++
+			}
+		}
 	}
-	if _, ok := img.(*image.CMYK); !ok {
-		t.Fatalf("decoded as %T", img)
-	}
-	if _, err := ocr.Fit(p.Data, 1<<20, 2000); err != nil {
-		t.Fatalf("Fit: %v", err)
-	}
+	return sum / max(n, 1)
 }
 
 // TestPrepareAcceptsBytesAfterEOI: what some cameras and editors append

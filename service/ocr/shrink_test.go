@@ -9,6 +9,7 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"image/png"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -127,6 +128,13 @@ func TestDecodeCostCoversTheDecoder(t *testing.T) {
 		"jpeg-420":    enc(func(b *bytes.Buffer) error { return jpeg.Encode(b, rgba, nil) }),
 		"jpeg-gray":   enc(func(b *bytes.Buffer) error { return jpeg.Encode(b, gray, nil) }),
 		"bmp":         enc(func(b *bytes.Buffer) error { return bmp.Encode(b, rgba) }),
+	}
+	for _, name := range []string{"cmyk.jpg", "ycck.jpg"} {
+		data, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = data
 	}
 	for name, data := range files {
 		cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
