@@ -300,6 +300,7 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 	log.Info("verification providers", "ocr", ocrChain.Providers(), "idcheck", checkChain.Providers())
 	policy := verify.DefaultPolicy()
 	policy.AttemptsPerDay, policy.UploadsPerDay, policy.MinAge = cfg.Policy.AttemptsPerDay, cfg.Policy.UploadsPerDay, cfg.Policy.MinAge
+	policy.ChecksPerIDPerDay, policy.IDsPerAccountPerDay = cfg.Policy.ChecksPerIDPerDay, cfg.Policy.IDsPerAccountPerDay
 	policy.RequireBack, policy.AccountsPerID, policy.RefuseExpired = cfg.Policy.RequireBack, cfg.Policy.AccountsPerID, cfg.Policy.RefuseExpired
 	policy.AllowCheck, policy.IdleExpiry, policy.StuckChecking = cfg.Policy.AllowCheck, cfg.Policy.IdleExpiry, cfg.Policy.StuckChecking
 	policy.ConsentVersion, policy.PhotoRetention = cfg.ConsentVersion, cfg.PhotoRetention

@@ -80,15 +80,20 @@ type Admin struct {
 
 // Policy is what the company decides about verification.
 type Policy struct {
-	AttemptsPerDay int           `env:"ATTEMPTS_PER_DAY" yaml:"attempts_per_day" help:"name/ID checks per user per day (China time)"`
-	UploadsPerDay  int           `env:"UPLOADS_PER_DAY" yaml:"uploads_per_day" help:"photo uploads per user per day"`
-	MinAge         int           `env:"MIN_AGE" yaml:"min_age" help:"holders younger than this are rejected (under_min_age); 0 turns it off"`
-	RequireBack    bool          `env:"REQUIRE_BACK" yaml:"require_back" help:"the back of the card must be uploaded before submit"`
-	AccountsPerID  int           `env:"ACCOUNTS_PER_ID" yaml:"accounts_per_id" help:"accounts one ID number may be verified on; more go to review (id_already_bound)"`
-	RefuseExpired  bool          `env:"REFUSE_EXPIRED" yaml:"refuse_expired" help:"reject an expired card (card_expired)"`
-	AllowCheck     bool          `env:"ALLOW_CHECK" yaml:"allow_check" help:"open POST /api/v1/verification/check (name and number without photos)"`
-	IdleExpiry     time.Duration `env:"IDLE_EXPIRY" yaml:"idle_expiry" help:"unfinished verifications expire after this idle time"`
-	StuckChecking  time.Duration `env:"STUCK_CHECKING" yaml:"stuck_checking" help:"a check left in checking this long (its instance crashed mid-decision) goes to review as interrupted; at least 2m, past the decision's own retries"`
+	AttemptsPerDay int `env:"ATTEMPTS_PER_DAY" yaml:"attempts_per_day" help:"name/ID checks per user per day (China time)"`
+	UploadsPerDay  int `env:"UPLOADS_PER_DAY" yaml:"uploads_per_day" help:"photo uploads per user per day"`
+	// ChecksPerIDPerDay and IDsPerAccountPerDay count across accounts:
+	// nobody can try many names against one known number, or many numbers
+	// from many accounts.
+	ChecksPerIDPerDay   int           `env:"CHECKS_PER_ID_PER_DAY" yaml:"checks_per_id_per_day" help:"checks of one ID number per day, whichever accounts ask (0: no limit)"`
+	IDsPerAccountPerDay int           `env:"IDS_PER_ACCOUNT_PER_DAY" yaml:"ids_per_account_per_day" help:"different ID numbers one account may have checked per day (0: no limit)"`
+	MinAge              int           `env:"MIN_AGE" yaml:"min_age" help:"holders younger than this are rejected (under_min_age); 0 turns it off"`
+	RequireBack         bool          `env:"REQUIRE_BACK" yaml:"require_back" help:"the back of the card must be uploaded before submit"`
+	AccountsPerID       int           `env:"ACCOUNTS_PER_ID" yaml:"accounts_per_id" help:"accounts one ID number may be verified on; more go to review (id_already_bound)"`
+	RefuseExpired       bool          `env:"REFUSE_EXPIRED" yaml:"refuse_expired" help:"reject an expired card (card_expired)"`
+	AllowCheck          bool          `env:"ALLOW_CHECK" yaml:"allow_check" help:"open POST /api/v1/verification/check (name and number without photos)"`
+	IdleExpiry          time.Duration `env:"IDLE_EXPIRY" yaml:"idle_expiry" help:"unfinished verifications expire after this idle time"`
+	StuckChecking       time.Duration `env:"STUCK_CHECKING" yaml:"stuck_checking" help:"a check left in checking this long (its instance crashed mid-decision) goes to review as interrupted; at least 2m, past the decision's own retries"`
 }
 
 // Webhook configures the signed callbacks to business systems. The URL and
@@ -183,7 +188,7 @@ func Default() Config {
 		DBMaxConns:      20,
 		SandboxAddr:     "127.0.0.1:0",
 		WeChat:          WeChat{APIBase: "https://api.weixin.qq.com", TokenMode: "stable"},
-		Policy: Policy{AttemptsPerDay: 5, UploadsPerDay: 20, RequireBack: true, AccountsPerID: 1,
+		Policy: Policy{AttemptsPerDay: 5, UploadsPerDay: 20, ChecksPerIDPerDay: 5, IDsPerAccountPerDay: 2, RequireBack: true, AccountsPerID: 1,
 			RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour, StuckChecking: 10 * time.Minute},
 		ConsentVersion:  "v1",
 		PhotoRetention:  72 * time.Hour,
@@ -379,6 +384,9 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	}
 	if p.UploadsPerDay < 1 {
 		bad("POLICY_UPLOADS_PER_DAY", "must be at least 1")
+	}
+	if p.ChecksPerIDPerDay < 0 || p.IDsPerAccountPerDay < 0 {
+		bad("POLICY_CHECKS_PER_ID_PER_DAY", "and POLICY_IDS_PER_ACCOUNT_PER_DAY must not be negative (0 is no limit)")
 	}
 	if p.MinAge < 0 || p.MinAge > 100 {
 		bad("POLICY_MIN_AGE", "must be between 0 and 100")

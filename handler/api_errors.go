@@ -52,6 +52,8 @@ const (
 	CodeNoVerification        = "no_verification"
 	CodeCheckDisabled         = "check_disabled"
 	CodeTooManyAttempts       = "too_many_attempts"
+	CodeTooManyChecksForID    = "too_many_checks_for_id"
+	CodeTooManyIDsForAccount  = "too_many_ids_for_account"
 	CodeIdempotencyInProgress = "idempotency_in_progress"
 	CodeIdempotencyKeyReused  = "idempotency_key_reused"
 	CodeIdempotencyKeyErased  = "idempotency_key_erased"
@@ -111,7 +113,14 @@ func renderErrorDetail(log *slog.Logger, c *gin.Context, err error, attempts []v
 	var many *verify.TooManyError
 	if errors.As(err, &many) {
 		c.Header("Retry-After", strconv.Itoa(int(many.RetryAfter.Seconds())+1))
-		abortWithError(c, http.StatusTooManyRequests, CodeTooManyAttempts, "too many attempts today; retry tomorrow")
+		switch many.Limit {
+		case verify.LimitIDChecks:
+			abortWithError(c, http.StatusTooManyRequests, CodeTooManyChecksForID, "this ID number was checked too often today; retry tomorrow")
+		case verify.LimitIDsPerAccount:
+			abortWithError(c, http.StatusTooManyRequests, CodeTooManyIDsForAccount, "this account tried too many different ID numbers today; retry tomorrow")
+		default:
+			abortWithError(c, http.StatusTooManyRequests, CodeTooManyAttempts, "too many attempts today; retry tomorrow")
+		}
 		return
 	}
 	for _, m := range serviceErrors {

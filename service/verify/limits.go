@@ -2,10 +2,14 @@ package verify
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
-	"realname/model"
 	"strconv"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"realname/model"
 )
 
 // dayKey is the user's counter for kind today, China time: WeChat users
@@ -36,12 +40,94 @@ func (s *Service) spend(ctx context.Context, kind string, userID int64, limit in
 	return nil
 }
 
+// Scripts for the per-identity limits, each on one key so they run on
+// Redis Cluster too. addToDaySet adds ARGV[1] to the set unless that
+// would make it larger than ARGV[2] (-1), and says whether it added it.
+// countDay counts one more unless that would pass ARGV[1] (-1).
+var (
+	addToDaySet = redis.NewScript(`
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+if added == 1 then
+  if redis.call('SCARD', KEYS[1]) > tonumber(ARGV[2]) then
+    redis.call('SREM', KEYS[1], ARGV[1])
+    return -1
+  end
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return added`)
+	countDay = redis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if n > tonumber(ARGV[1]) then
+  redis.call('DECR', KEYS[1])
+  return -1
+end
+return n`)
+)
+
+// spendIdentity counts a check of number against the limits that hold
+// across accounts: the checks of this number today, whoever asks, and the
+// different numbers this account has tried today. The number appears in
+// Redis only as a keyed hash. The returned undo gives both back when the
+// check does not go ahead.
+func (s *Service) spendIdentity(ctx context.Context, userID int64, number string) (undo func(), err error) {
+	undo = func() {}
+	now := s.now().In(s.china)
+	day := now.Format("20060102")
+	untilMidnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, s.china).Sub(now)
+	ttl := strconv.Itoa(int((untilMidnight + time.Hour).Seconds()))
+	id := hexHash(s.crypto.Hash("id_limit", []byte(number)))
+	var added bool
+	setKey := s.prefix + "ids:" + strconv.FormatInt(userID, 10) + ":" + day
+	if lim := s.policy.IDsPerAccountPerDay; lim > 0 {
+		n, err := addToDaySet.Run(ctx, s.rdb, []string{setKey}, id, lim, ttl).Int()
+		if err != nil {
+			return undo, fmt.Errorf("verify: count numbers tried: %w", err)
+		}
+		if n < 0 {
+			return undo, &TooManyError{RetryAfter: untilMidnight, Limit: LimitIDsPerAccount}
+		}
+		added = n == 1
+	}
+	dropAdded := func() {
+		if added {
+			if err := s.rdb.SRem(context.WithoutCancel(ctx), setKey, id).Err(); err != nil {
+				s.log.Warn("giving back a number tried failed", "err", err)
+			}
+		}
+	}
+	countKey := s.prefix + "idchecks:" + id + ":" + day
+	lim := s.policy.ChecksPerIDPerDay
+	if lim <= 0 {
+		return dropAdded, nil
+	}
+	n, err := countDay.Run(ctx, s.rdb, []string{countKey}, lim, ttl).Int()
+	if err != nil {
+		dropAdded()
+		return undo, fmt.Errorf("verify: count checks of the number: %w", err)
+	}
+	if n < 0 {
+		dropAdded()
+		return undo, &TooManyError{RetryAfter: untilMidnight, Limit: LimitIDChecks}
+	}
+	return func() {
+		dropAdded()
+		if err := s.rdb.Decr(context.WithoutCancel(ctx), countKey).Err(); err != nil {
+			s.log.Warn("giving back a check of a number failed", "err", err)
+		}
+	}, nil
+}
+
+// hexHash is the first 16 bytes of a keyed hash, in hex: what the limits
+// file a number under.
+func hexHash(h []byte) string { return hex.EncodeToString(h[:16]) }
+
 // withinLimit refuses, without spending one, when the user has no attempt
 // of kind left today.
 func (s *Service) withinLimit(ctx context.Context, kind string, userID int64, limit int) error {
 	if limit > 0 && s.left(ctx, kind, userID, limit) == 0 {
 		_, untilMidnight := s.dayKey(kind, userID)
-		return &TooManyError{RetryAfter: untilMidnight}
+		return &TooManyError{RetryAfter: untilMidnight, Limit: LimitAttempts}
 	}
 	return nil
 }

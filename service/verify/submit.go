@@ -80,6 +80,11 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 	if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
 		return View{}, err
 	}
+	undo, err := s.spendIdentity(ctx, u.ID, num.Value)
+	if err != nil {
+		s.refund(ctx, "check", u.ID)
+		return View{}, err
+	}
 	var cd card
 	v, err := s.store.StepLatest(ctx, u.ID, func(_ context.Context, cur *model.Verification) (store.Change, error) {
 		switch store.State(cur.State) {
@@ -111,6 +116,7 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 		// tap that lost the race): it must not use up one of the day's
 		// attempts.
 		s.refund(ctx, "check", u.ID)
+		undo()
 		if errors.Is(err, store.ErrNotFound) {
 			return View{}, ErrNoVerification
 		}
@@ -137,6 +143,11 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 	if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
 		return View{}, err
 	}
+	undo, err := s.spendIdentity(ctx, u.ID, num.Value)
+	if err != nil {
+		s.refund(ctx, "check", u.ID)
+		return View{}, err
+	}
 	var v model.Verification
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.recordConsent(ctx, u.ID, consent); err != nil {
@@ -155,6 +166,7 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 	})
 	if err != nil {
 		s.refund(ctx, "check", u.ID)
+		undo()
 		return View{}, err
 	}
 	return s.run(ctx, u, &v, name, num, nil)

@@ -57,23 +57,28 @@ type Blobs interface {
 
 // Policy is what a company decides about verification; see config.
 type Policy struct {
-	AttemptsPerDay int           // name/ID checks per user per day (China time)
-	UploadsPerDay  int           // photo uploads per user per day
-	MinAge         int           // holders younger are rejected (under_min_age); 0 is off
-	RequireBack    bool          // the back side must be uploaded before submit
-	AccountsPerID  int           // accounts one ID number may be verified on
-	RefuseExpired  bool          // an expired card is rejected (card_expired)
-	AllowCheck     bool          // POST /verification/check (no photos) is open
-	IdleExpiry     time.Duration // draft/recognized verifications expire after this idle time
-	PhotoRetention time.Duration // photos are deleted this long after the decision
-	ConsentVersion string        // the notice version users must have agreed to
-	StuckChecking  time.Duration // a check interrupted by a crash goes to review after this
+	AttemptsPerDay int // name/ID checks per user per day (China time)
+	UploadsPerDay  int // photo uploads per user per day
+	// ChecksPerIDPerDay bounds the checks of one ID number a day, whichever
+	// accounts ask; IDsPerAccountPerDay the different numbers one account
+	// has checked a day. 0 is no limit.
+	ChecksPerIDPerDay   int
+	IDsPerAccountPerDay int
+	MinAge              int           // holders younger are rejected (under_min_age); 0 is off
+	RequireBack         bool          // the back side must be uploaded before submit
+	AccountsPerID       int           // accounts one ID number may be verified on
+	RefuseExpired       bool          // an expired card is rejected (card_expired)
+	AllowCheck          bool          // POST /verification/check (no photos) is open
+	IdleExpiry          time.Duration // draft/recognized verifications expire after this idle time
+	PhotoRetention      time.Duration // photos are deleted this long after the decision
+	ConsentVersion      string        // the notice version users must have agreed to
+	StuckChecking       time.Duration // a check interrupted by a crash goes to review after this
 }
 
 // DefaultPolicy is the policy when config says nothing.
 func DefaultPolicy() Policy {
 	return Policy{
-		AttemptsPerDay: 5, UploadsPerDay: 20, MinAge: 0, RequireBack: true, AccountsPerID: 1,
+		AttemptsPerDay: 5, UploadsPerDay: 20, ChecksPerIDPerDay: 5, IDsPerAccountPerDay: 2, MinAge: 0, RequireBack: true, AccountsPerID: 1,
 		RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour, PhotoRetention: 72 * time.Hour,
 		ConsentVersion: "v1", StuckChecking: 10 * time.Minute,
 	}
@@ -93,10 +98,31 @@ var (
 	ErrOCRUnavailable  = errors.New("verify: no OCR provider could read the photo; retry later")
 )
 
-// TooManyError says the daily limit is used up and when it resets.
-type TooManyError struct{ RetryAfter time.Duration }
+// TooManyError says a daily limit is used up and when it resets.
+type TooManyError struct {
+	RetryAfter time.Duration
+	Limit      Limit
+}
 
-func (e *TooManyError) Error() string { return "verify: too many attempts today" }
+// Limit names which daily limit a TooManyError is about.
+type Limit string
+
+// The daily limits.
+const (
+	LimitAttempts      Limit = "attempts"    // the user's own checks or uploads
+	LimitIDChecks      Limit = "id_checks"   // checks of this ID number, by any account
+	LimitIDsPerAccount Limit = "account_ids" // different numbers this account tried
+)
+
+func (e *TooManyError) Error() string {
+	switch e.Limit {
+	case LimitIDChecks:
+		return "verify: this ID number was checked too often today"
+	case LimitIDsPerAccount:
+		return "verify: this account tried too many ID numbers today"
+	}
+	return "verify: too many attempts today"
+}
 
 // User is the caller, as the session identifies them.
 type User struct {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
 	"realname/model"
@@ -37,6 +38,7 @@ type fixture struct {
 	dir string
 	clk *clock.Manual
 	srv *sandbox.Server
+	rdb redis.UniversalClient
 }
 
 func newFixture(t *testing.T, db *gorm.DB) *fixture {
@@ -73,7 +75,7 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	// here depends on the calendar.
 	clk := clock.NewManual(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
 	db = db.Session(&gorm.Session{NowFunc: clk.Now})
-	f := &fixture{db: db, dir: dir, srv: srv, clk: clk}
+	f := &fixture{db: db, dir: dir, srv: srv, clk: clk, rdb: conn.Client}
 	f.svc = New(store.New(db, clk, quiet), conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
 		ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)), idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
 		ring, blobs, DefaultPolicy(), clk, quiet)
