@@ -105,7 +105,38 @@ func (f *WeChatFetcher) Fetch(ctx context.Context, app App, force bool) (Token, 
 	if ans.AccessToken == "" || ans.ExpiresIn <= 0 {
 		return Token{}, fmt.Errorf("%w: answer has no access_token or expires_in", ErrUpstream)
 	}
+	// The token goes into URLs and Redis and the lifetime into time
+	// arithmetic: an answer outside what WeChat issues (7200 s; tokens of
+	// letters, digits and -_ that need 512 characters at most) is refused,
+	// not cached for centuries or let loose in a query string.
+	if ans.ExpiresIn > maxTokenLifetime {
+		return Token{}, fmt.Errorf("%w: answer has expires_in %d, over a day", ErrUpstream, ans.ExpiresIn)
+	}
+	if !plausibleToken(ans.AccessToken) {
+		return Token{}, fmt.Errorf("%w: answer's access_token is not %d URL-safe characters at most", ErrUpstream, maxTokenLen)
+	}
 	return Token{Value: ans.AccessToken, ExpiresAt: sent.Add(usableFor(time.Duration(ans.ExpiresIn) * time.Second))}, nil
+}
+
+// Bounds of a plausible answer (see Fetch).
+const (
+	maxTokenLifetime = 24 * 3600
+	maxTokenLen      = 2048
+)
+
+// plausibleToken reports whether v could be an access_token: unreserved URL
+// characters only, so it can stand in a query string as it is.
+func plausibleToken(v string) bool {
+	if len(v) > maxTokenLen {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' || c == '*') {
+			return false
+		}
+	}
+	return true
 }
 
 // usableFor shortens WeChat's lifetime by a twentieth (at most 30 s), so a

@@ -1,0 +1,58 @@
+package wechat
+
+import (
+	"errors"
+	"testing"
+	"unicode/utf8"
+
+	"realname/service/ocr"
+)
+
+// FuzzOCRAnswer: any body cv/ocr/idcard may send decodes to a result of
+// valid text or to an error the chain can classify.
+func FuzzOCRAnswer(f *testing.F) {
+	f.Add([]byte(`{"errcode":0,"type":"Front","name":"林浩然","id":"11010119900514213x","addr":"北京市","gender":"男","nationality":"汉族"}`))
+	f.Add([]byte(`{"errcode":0,"type":"Back","valid_date":"20160820-长期"}`))
+	f.Add([]byte(`{"errcode":101001,"errmsg":"certificate not found"}`))
+	f.Add([]byte(`{"errcode":40001,"errmsg":"invalid credential"}`))
+	f.Add([]byte(`{"errcode":0,"type":"front","id":"１１０"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ans, err := decodeAnswer(data)
+		if err != nil {
+			if e := classify(err); !errors.Is(e, ocr.ErrProvider) && !errors.Is(e, ocr.ErrNoCard) && !errors.Is(e, ocr.ErrBadImage) {
+				t.Fatalf("unclassified: %v", e)
+			}
+			return
+		}
+		res, err := resultOf(ans)
+		if err != nil {
+			return
+		}
+		for _, s := range []string{res.Name, res.IDNumber, res.Address, res.Birth, res.ValidFrom, res.ValidTo} {
+			if !utf8.ValidString(s) {
+				t.Fatalf("invalid UTF-8 %q", s)
+			}
+		}
+		if res.Birth != "" && len(res.Birth) != 10 {
+			t.Fatalf("birth %q", res.Birth)
+		}
+	})
+}
+
+// FuzzValidity: the validity period becomes dates or nothing, never a guess.
+func FuzzValidity(f *testing.F) {
+	for _, s := range []string{"20160820-20360820", "20120605-长期", "2012.06.05 - 2032.06.05", "-", "2016082020360820", "20161320-20360820"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		from, to, long := validity(s)
+		for _, d := range []string{from, to} {
+			if d != "" && len(d) != 10 {
+				t.Fatalf("%q gave date %q", s, d)
+			}
+		}
+		if long && to != "" {
+			t.Fatalf("%q is long-term with an end %q", s, to)
+		}
+	})
+}
