@@ -207,7 +207,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		Login:             logins,
 		Sessions:          sessions,
 		Verify:            flow,
-		Idempotency:       idempotency.NewStore(rdb.Client, rdb.Prefix, 24*time.Hour, 2*time.Minute, func(b []byte) []byte { return ring.Hash("idempotency", b) }),
+		Idempotency:       idempotency.NewStore(rdb.Client, rdb.Prefix, 24*time.Hour, 2*time.Minute, func(b []byte) []byte { return ring.Hash("idempotency", b) }, ring),
 		Tokens:            tokens,
 		TokenServerSecret: cfg.WeChat.TokenServerSecret,
 		DefaultAppID:      apps[0].AppID,
@@ -301,6 +301,7 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 	policy := verify.DefaultPolicy()
 	policy.AttemptsPerDay, policy.UploadsPerDay, policy.MinAge = cfg.Policy.AttemptsPerDay, cfg.Policy.UploadsPerDay, cfg.Policy.MinAge
 	policy.ChecksPerIDPerDay, policy.IDsPerAccountPerDay = cfg.Policy.ChecksPerIDPerDay, cfg.Policy.IDsPerAccountPerDay
+	policy.GuardianUnder, policy.EchoReading = cfg.Policy.GuardianUnder, cfg.EchoReading
 	policy.RequireBack, policy.AccountsPerID, policy.RefuseExpired = cfg.Policy.RequireBack, cfg.Policy.AccountsPerID, cfg.Policy.RefuseExpired
 	policy.AllowCheck, policy.IdleExpiry, policy.StuckChecking = cfg.Policy.AllowCheck, cfg.Policy.IdleExpiry, cfg.Policy.StuckChecking
 	policy.ConsentVersion, policy.PhotoRetention = cfg.ConsentVersion, cfg.PhotoRetention

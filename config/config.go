@@ -54,6 +54,7 @@ type Config struct {
 	Policy Policy `env:"POLICY_" yaml:"policy"`
 	Admin  Admin  `env:"ADMIN_" yaml:"admin"`
 
+	EchoReading     string        `env:"ECHO_READING" yaml:"echo_reading" help:"full: the answer to an upload shows its own user everything read from the card, to check and confirm it (the status, webhooks and logs stay masked); masked: masked there too"`
 	ConsentVersion  string        `env:"CONSENT_VERSION" yaml:"consent_version" help:"version of the personal-data notice users must agree to (consent_version in the API)"`
 	PhotoRetention  time.Duration `env:"PHOTO_RETENTION" yaml:"photo_retention" help:"ID-card photos are deleted this long after the decision"`
 	ProviderTimeout time.Duration `env:"PROVIDER_TIMEOUT" yaml:"provider_timeout" help:"timeout of each OCR or name/ID check vendor call"`
@@ -87,6 +88,7 @@ type Policy struct {
 	// from many accounts.
 	ChecksPerIDPerDay   int           `env:"CHECKS_PER_ID_PER_DAY" yaml:"checks_per_id_per_day" help:"checks of one ID number per day, whichever accounts ask (0: no limit)"`
 	IDsPerAccountPerDay int           `env:"IDS_PER_ACCOUNT_PER_DAY" yaml:"ids_per_account_per_day" help:"different ID numbers one account may have checked per day (0: no limit)"`
+	GuardianUnder       int           `env:"GUARDIAN_UNDER" yaml:"guardian_under" help:"holders younger go to review as guardian_consent_required without a vendor check (PIPL art. 31: under 14); 0 turns it off"`
 	MinAge              int           `env:"MIN_AGE" yaml:"min_age" help:"holders younger than this are rejected (under_min_age); 0 turns it off"`
 	RequireBack         bool          `env:"REQUIRE_BACK" yaml:"require_back" help:"the back of the card must be uploaded before submit"`
 	AccountsPerID       int           `env:"ACCOUNTS_PER_ID" yaml:"accounts_per_id" help:"accounts one ID number may be verified on; more go to review (id_already_bound)"`
@@ -188,9 +190,10 @@ func Default() Config {
 		DBMaxConns:      20,
 		SandboxAddr:     "127.0.0.1:0",
 		WeChat:          WeChat{APIBase: "https://api.weixin.qq.com", TokenMode: "stable"},
-		Policy: Policy{AttemptsPerDay: 5, UploadsPerDay: 20, ChecksPerIDPerDay: 5, IDsPerAccountPerDay: 2, RequireBack: true, AccountsPerID: 1,
+		Policy: Policy{AttemptsPerDay: 5, UploadsPerDay: 20, ChecksPerIDPerDay: 5, IDsPerAccountPerDay: 2, GuardianUnder: 14, RequireBack: true, AccountsPerID: 1,
 			RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour, StuckChecking: 10 * time.Minute},
 		ConsentVersion:  "v1",
+		EchoReading:     "full",
 		PhotoRetention:  72 * time.Hour,
 		ProviderTimeout: 8 * time.Second,
 		RateLimitWait:   2 * time.Second,
@@ -388,6 +391,9 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	if p.ChecksPerIDPerDay < 0 || p.IDsPerAccountPerDay < 0 {
 		bad("POLICY_CHECKS_PER_ID_PER_DAY", "and POLICY_IDS_PER_ACCOUNT_PER_DAY must not be negative (0 is no limit)")
 	}
+	if p.GuardianUnder < 0 || p.GuardianUnder > 18 {
+		bad("POLICY_GUARDIAN_UNDER", "must be between 0 and 18")
+	}
 	if p.MinAge < 0 || p.MinAge > 100 {
 		bad("POLICY_MIN_AGE", "must be between 0 and 100")
 	}
@@ -408,6 +414,9 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	}
 	if c.PhotoRetention < 0 {
 		bad("PHOTO_RETENTION", "must not be negative")
+	}
+	if c.EchoReading != "full" && c.EchoReading != "masked" {
+		bad("ECHO_READING", "must be full or masked")
 	}
 	if c.ImageMemory < 64<<20 {
 		bad("IMAGE_MEMORY", "must be at least 67108864 (64 MiB: the largest photo the intake decodes)")

@@ -52,6 +52,7 @@ const (
 	CodeNoVerification        = "no_verification"
 	CodeCheckDisabled         = "check_disabled"
 	CodeTooManyAttempts       = "too_many_attempts"
+	CodeConfirmCorrection     = "confirm_correction"
 	CodeTooManyChecksForID    = "too_many_checks_for_id"
 	CodeTooManyIDsForAccount  = "too_many_ids_for_account"
 	CodeIdempotencyInProgress = "idempotency_in_progress"
@@ -121,6 +122,12 @@ func renderErrorDetail(log *slog.Logger, c *gin.Context, err error, attempts []v
 		default:
 			abortWithError(c, http.StatusTooManyRequests, CodeTooManyAttempts, "too many attempts today; retry tomorrow")
 		}
+		return
+	}
+	var confirm *verify.ConfirmError
+	if errors.As(err, &confirm) {
+		c.AbortWithStatusJSON(http.StatusConflict, ErrorBody{Error: ErrorDetail{Code: CodeConfirmCorrection, Fields: confirm.Fields,
+			Message: "what was typed contradicts the card; check it, then send it again with confirm: true", RequestID: requestIDFrom(c)}})
 		return
 	}
 	for _, m := range serviceErrors {

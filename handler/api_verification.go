@@ -12,6 +12,7 @@ import (
 	"realname/service/ocr"
 	"realname/service/session"
 	"realname/service/verify"
+	"realname/service/wording"
 )
 
 // Verifier is the verification flow as the API uses it.
@@ -27,6 +28,14 @@ type claimRequest struct {
 	Name           string `json:"name"`
 	IDNumber       string `json:"id_number"`
 	ConsentVersion string `json:"consent_version"`
+	Confirm        bool   `json:"confirm"`
+}
+
+// answerView sends view with its message in the caller's language
+// (Accept-Language; Chinese unless English is preferred).
+func (a *api) answerView(c *gin.Context, view verify.View) {
+	view.Message = wording.Status(wording.FromAcceptLanguage(c.GetHeader("Accept-Language")), view.State, view.Reason, view.NextAction, view.Warnings...)
+	c.JSON(http.StatusOK, view)
 }
 
 func caller(c *gin.Context) verify.User {
@@ -69,7 +78,7 @@ func (a *api) uploadIDCard(c *gin.Context) {
 		a.renderErrorWith(c, err, view.Attempts)
 		return
 	}
-	c.JSON(http.StatusOK, view)
+	a.answerView(c, view)
 }
 
 func (a *api) submit(c *gin.Context) {
@@ -77,12 +86,12 @@ func (a *api) submit(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	view, err := a.verify.Submit(c.Request.Context(), caller(c), verify.Claim{Name: req.Name, IDNumber: req.IDNumber, Consent: req.ConsentVersion})
+	view, err := a.verify.Submit(c.Request.Context(), caller(c), verify.Claim{Name: req.Name, IDNumber: req.IDNumber, Consent: req.ConsentVersion, Confirm: req.Confirm})
 	if err != nil {
 		a.renderError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, view)
+	a.answerView(c, view)
 }
 
 func (a *api) check(c *gin.Context) {
@@ -95,7 +104,7 @@ func (a *api) check(c *gin.Context) {
 		a.renderError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, view)
+	a.answerView(c, view)
 }
 
 func (a *api) current(c *gin.Context) {
@@ -104,7 +113,7 @@ func (a *api) current(c *gin.Context) {
 		a.renderError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, view)
+	a.answerView(c, view)
 }
 
 func (a *api) erase(c *gin.Context) {

@@ -31,6 +31,8 @@ type ErrorDetail struct {
 	RequestID string `json:"request_id"`
 	// Attempts lists the providers tried, when an upstream failure is why.
 	Attempts any `json:"attempts,omitempty"`
+	// Fields names what a confirm_correction is about: id_number, birth, sex.
+	Fields []string `json:"fields,omitempty"`
 }
 
 // abortWithError ends the request with the JSON error shape.

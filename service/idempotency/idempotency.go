@@ -24,18 +24,24 @@ var (
 	ErrErased = errors.New("idempotency: the answer of this key was erased with the user's data")
 )
 
-// Response is a stored answer. Bodies hold only what the API returned,
-// which is masked: no raw personal data lands in Redis.
+// Response is a stored answer. It is sealed before it reaches Redis: an
+// upload's answer shows its owner what was read from their card, in full.
 type Response struct {
 	Status int             `json:"s"`
 	Body   json.RawMessage `json:"b"`
 }
 
 type entry struct {
-	Fingerprint string    `json:"f"`
-	Done        bool      `json:"d"`
-	Erased      bool      `json:"e,omitempty"`
-	Response    *Response `json:"r,omitempty"`
+	Fingerprint string `json:"f"`
+	Done        bool   `json:"d"`
+	Erased      bool   `json:"e,omitempty"`
+	Sealed      []byte `json:"x,omitempty"` // the Response, sealed to the entry's key
+}
+
+// Sealer encrypts stored answers (the pii.KeyRing).
+type Sealer interface {
+	Encrypt(plaintext, aad []byte) ([]byte, error)
+	Decrypt(ciphertext, aad []byte) ([]byte, error)
 }
 
 // MAC is a keyed hash (the key ring's Hash under a purpose of its own).
@@ -48,14 +54,15 @@ type Store struct {
 	ttl     time.Duration
 	lockTTL time.Duration
 	mac     MAC
+	seal    Sealer
 }
 
 // NewStore returns a store that remembers answers for ttl; a request that
 // dies mid-way frees its key after lockTTL. mac keys the fingerprints, so
 // a request body (a name and an ID number) cannot be recomputed from
-// what Redis holds.
-func NewStore(rdb redis.UniversalClient, prefix string, ttl, lockTTL time.Duration, mac MAC) *Store {
-	return &Store{rdb: rdb, prefix: prefix + "idem:", ttl: ttl, lockTTL: lockTTL, mac: mac}
+// what Redis holds; seal encrypts the stored answers.
+func NewStore(rdb redis.UniversalClient, prefix string, ttl, lockTTL time.Duration, mac MAC, seal Sealer) *Store {
+	return &Store{rdb: rdb, prefix: prefix + "idem:", ttl: ttl, lockTTL: lockTTL, mac: mac, seal: seal}
 }
 
 // scopePrefix is where a scope's keys live: one hash tag, so a Redis
@@ -138,13 +145,27 @@ func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Res
 	case !e.Done:
 		return nil, ErrInProgress
 	}
-	return e.Response, nil
+	plain, err := s.seal.Decrypt(e.Sealed, []byte(k))
+	if err != nil {
+		return nil, fmt.Errorf("idempotency: open the stored answer: %w", err)
+	}
+	var r Response
+	if err := json.Unmarshal(plain, &r); err != nil {
+		return nil, fmt.Errorf("idempotency: corrupt answer: %w", err)
+	}
+	return &r, nil
 }
 
 // Finish stores the answer for replays.
 func (s *Store) Finish(ctx context.Context, scope, key, fingerprint string, r Response) error {
-	b, _ := json.Marshal(entry{Fingerprint: fingerprint, Done: true, Response: &r})
-	if err := s.rdb.Set(ctx, s.key(scope, key), b, s.ttl).Err(); err != nil {
+	k := s.key(scope, key)
+	plain, _ := json.Marshal(r)
+	sealed, err := s.seal.Encrypt(plain, []byte(k))
+	if err != nil {
+		return fmt.Errorf("idempotency: seal the answer: %w", err)
+	}
+	b, _ := json.Marshal(entry{Fingerprint: fingerprint, Done: true, Sealed: sealed})
+	if err := s.rdb.Set(ctx, k, b, s.ttl).Err(); err != nil {
 		return fmt.Errorf("idempotency: %w", err)
 	}
 	return nil

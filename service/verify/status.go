@@ -17,7 +17,9 @@ func (s *Service) Current(ctx context.Context, u User) (View, error) {
 	left := s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay)
 	v, err := s.store.Latest(ctx, u.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return View{State: "none", AttemptsLeft: left, Missing: s.missing(card{})}, nil
+		out := View{State: "none", AttemptsLeft: left, Missing: s.missing(card{})}
+		s.nextAction(&out)
+		return out, nil
 	}
 	if err != nil {
 		return View{}, err

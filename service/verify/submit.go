@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"realname/model"
 	"realname/service/idcard"
@@ -30,29 +28,29 @@ const (
 	ReasonAlreadyBound      = "id_already_bound"
 	ReasonOCRMismatch       = "ocr_mismatch"
 	ReasonInterrupted       = "interrupted"
+	ReasonGuardianConsent   = "guardian_consent_required"
 )
 
-// Claim is what the user says: their name and ID number.
+// Claim is what the user says: their name and ID number. In Submit an
+// empty field confirms what OCR read from the card; a field that is sent
+// is a correction and is recorded as one.
 type Claim struct {
 	Name     string
 	IDNumber string
 	Consent  string // consent_version; required by Check on first collection
+	// Confirm goes ahead with corrections that contradict the card (a
+	// number other than the one read, a birth date or sex the card does
+	// not show), which are otherwise answered with a *ConfirmError.
+	Confirm bool
 }
 
-// normalizeName trims and checks a name: 1–40 letters, with the middle
-// dot of minority and foreign names; no digits, no control characters.
-func normalizeName(s string) (string, error) {
-	s = strings.TrimSpace(strings.ReplaceAll(s, "\u3000", " "))
-	n := utf8.RuneCountInString(s)
-	if n == 0 || n > 40 {
-		return "", ErrNameInvalid
-	}
-	for _, r := range s {
-		if !unicode.IsLetter(r) && r != '·' && r != '•' && r != ' ' && r != '.' {
-			return "", ErrNameInvalid
-		}
-	}
-	return s, nil
+// ConfirmError asks the user to look again before anything is paid: what
+// they typed contradicts the card. Fields names what differs: id_number,
+// birth, sex.
+type ConfirmError struct{ Fields []string }
+
+func (e *ConfirmError) Error() string {
+	return "verify: the correction contradicts the card (" + strings.Join(e.Fields, ", ") + "); confirm it"
 }
 
 // validate runs the local rules, free of charge, before anything is spent.
@@ -68,61 +66,146 @@ func (s *Service) validate(c Claim) (string, idcard.Number, error) {
 	return name, num, nil
 }
 
+// claimed is what a submit comes to once resolved against the card.
+type claimed struct {
+	name      string
+	num       idcard.Number
+	corrected []string // fields the user changed from the reading
+}
+
+// resolve fills what the user left out from the reading of the front and
+// checks what they changed against the card, for free: a number other
+// than the one read, or one whose birth date or sex the card contradicts,
+// needs c.Confirm.
+func (s *Service) resolve(c Claim, cd card) (claimed, error) {
+	var readName, readID string
+	if cd.Front != nil {
+		readName, readID = cd.Front.Name, cd.Front.IDNumber
+	}
+	name, id := c.Name, c.IDNumber
+	typedName, typedID := strings.TrimSpace(name) != "", strings.TrimSpace(id) != ""
+	if !typedName {
+		name = readName
+	}
+	if !typedID {
+		id = readID
+	}
+	n, num, err := s.validate(Claim{Name: name, IDNumber: id})
+	if err != nil {
+		return claimed{}, err
+	}
+	out := claimed{name: n, num: num}
+	if typedName && readName != "" {
+		if rn, err := normalizeName(readName); err != nil || rn != n {
+			out.corrected = append(out.corrected, "name")
+		}
+	}
+	if typedID && readID != "" && !strings.EqualFold(strings.TrimSpace(readID), num.Value) {
+		out.corrected = append(out.corrected, "id_number")
+	}
+	if c.Confirm || cd.Front == nil || !typedID {
+		return out, nil
+	}
+	var differ []string
+	if slices.Contains(out.corrected, "id_number") {
+		differ = append(differ, "id_number")
+	}
+	for _, w := range idcard.CrossCheck(num, cd.Front.Birth, cd.Front.Sex) {
+		switch w {
+		case idcard.WarnBirthMismatch:
+			differ = append(differ, "birth")
+		case idcard.WarnSexMismatch:
+			differ = append(differ, "sex")
+		}
+	}
+	if len(differ) > 0 {
+		return claimed{}, &ConfirmError{Fields: differ}
+	}
+	return out, nil
+}
+
 // Submit checks the name and number the user confirmed for their
-// recognised card: the local rules first (free), then one step that finds
-// the latest verification under its lock, checks its state and moves it
-// to checking; then the paid check and the decision.
+// recognised card: what they left out is what OCR read; the local rules
+// and the comparison with the card first (free, no attempt used); then
+// one step that finds the latest verification under its lock, checks its
+// state and moves it to checking; then the paid check and the decision.
+// A case the local policy decides (an expired card, an age rule) uses
+// none of the day's attempts and pays nothing.
 func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
-	name, num, err := s.validate(c)
+	latest, err := s.store.Latest(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return View{}, ErrNoVerification
+	}
 	if err != nil {
 		return View{}, err
 	}
-	if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
+	if err := submittable(&latest); err != nil {
 		return View{}, err
 	}
-	undo, err := s.spendIdentity(ctx, u.ID, num.Value)
+	seen, err := s.readCard(&latest)
 	if err != nil {
-		s.refund(ctx, "check", u.ID)
 		return View{}, err
+	}
+	cl, err := s.resolve(c, seen)
+	if err != nil {
+		return View{}, err
+	}
+	undo := func() {}
+	if _, local := s.localDecision(cl.num, &seen); !local {
+		if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
+			return View{}, err
+		}
+		undoID, err := s.spendIdentity(ctx, u.ID, cl.num.Value)
+		if err != nil {
+			s.refund(ctx, "check", u.ID)
+			return View{}, err
+		}
+		undo = func() { s.refund(ctx, "check", u.ID); undoID() }
 	}
 	var cd card
 	v, err := s.store.StepLatest(ctx, u.ID, func(_ context.Context, cur *model.Verification) (store.Change, error) {
-		switch store.State(cur.State) {
-		case store.Recognized:
-		case store.Draft:
-			return store.Change{}, ErrSideMissing
-		case store.Verified:
-			return store.Change{}, ErrAlreadyVerified
-		default:
-			return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
+		if err := submittable(cur); err != nil {
+			return store.Change{}, err
 		}
 		var err error
 		if cd, err = s.readCard(cur); err != nil {
 			return store.Change{}, err
 		}
-		var corrected []string
-		if cd.Front != nil {
-			if cd.Front.Name != name {
-				corrected = append(corrected, "name")
-			}
-			if cd.Front.IDNumber != num.Value {
-				corrected = append(corrected, "id_number")
+		if cur.ID != latest.ID || cur.Version != latest.Version {
+			// A photo came in since: resolve against what is read now.
+			if cl, err = s.resolve(c, cd); err != nil {
+				return store.Change{}, err
 			}
 		}
-		return s.checking(cur, u, name, num, corrected)
+		return s.checking(cur, u, cl.name, cl.num, cl.corrected)
 	})
 	if err != nil {
 		// Nothing was checked (no verification, the wrong state, a double
 		// tap that lost the race): it must not use up one of the day's
 		// attempts.
-		s.refund(ctx, "check", u.ID)
 		undo()
 		if errors.Is(err, store.ErrNotFound) {
 			return View{}, ErrNoVerification
 		}
 		return View{}, err
 	}
-	return s.run(ctx, u, &v, name, num, &cd)
+	return s.run(ctx, u, &v, cl.name, cl.num, &cd)
+}
+
+// submittable refuses a submit for a verification in any state but
+// recognized.
+func submittable(v *model.Verification) error {
+	switch store.State(v.State) {
+	case store.Recognized:
+		return nil
+	case store.Draft:
+		return ErrSideMissing
+	case store.Verified:
+		return ErrAlreadyVerified
+	case store.Erased:
+		return ErrErased
+	}
+	return fmt.Errorf("%w: %s", ErrInvalidState, v.State)
 }
 
 // Check decides on a name and number alone, without photos: the consent
@@ -219,15 +302,8 @@ func (s *Service) idHash(number string) []byte {
 // decide applies the local policy, then asks the check chain. Local
 // refusals cost nothing: no vendor is called.
 func (s *Service) decide(ctx context.Context, name string, num idcard.Number, cd *card) (store.State, string, idcheck.Decision) {
-	today := s.now().In(s.china)
-	if cd != nil && cd.Back != nil && s.policy.RefuseExpired {
-		val, err := idcard.CheckValidity(cd.Back.ValidFrom, cd.Back.ValidTo, cd.Back.LongTerm, num.Birth, today)
-		if err == nil && slices.Contains(val.Warnings, idcard.WarnCardExpired) {
-			return store.Rejected, ReasonCardExpired, idcheck.Decision{}
-		}
-	}
-	if s.policy.MinAge > 0 && num.Age(today) < s.policy.MinAge {
-		return store.Rejected, ReasonUnderMinAge, idcheck.Decision{}
+	if d, ok := s.localDecision(num, cd); ok {
+		return d.state, d.reason, idcheck.Decision{}
 	}
 	d, err := s.check.Check(ctx, name, num.Value)
 	if err != nil {
@@ -249,6 +325,39 @@ func (s *Service) decide(ctx context.Context, name string, num idcard.Number, cd
 		return store.Review, ReasonNoRecord, d
 	}
 	return store.Review, ReasonSourceUnavailable, d
+}
+
+// local is a decision the policy takes without asking a vendor.
+type local struct {
+	state  store.State
+	reason string
+}
+
+// localDecision is the policy's own verdict on num and the card, if it
+// has one: an expired card is rejected, a holder under MinAge rejected,
+// one under GuardianUnder goes to review for a guardian's consent (PIPL
+// art. 31) before any vendor sees the child's data.
+func (s *Service) localDecision(num idcard.Number, cd *card) (local, bool) {
+	today := s.now().In(s.china)
+	if cd != nil && cardExpired(cd, num, today) && s.policy.RefuseExpired {
+		return local{store.Rejected, ReasonCardExpired}, true
+	}
+	if s.policy.MinAge > 0 && num.Age(today) < s.policy.MinAge {
+		return local{store.Rejected, ReasonUnderMinAge}, true
+	}
+	if s.policy.GuardianUnder > 0 && num.Age(today) < s.policy.GuardianUnder {
+		return local{store.Review, ReasonGuardianConsent}, true
+	}
+	return local{}, false
+}
+
+// cardExpired reports whether the back of the card says it expired.
+func cardExpired(cd *card, num idcard.Number, today time.Time) bool {
+	if cd.Back == nil {
+		return false
+	}
+	val, err := idcard.CheckValidity(cd.Back.ValidFrom, cd.Back.ValidTo, cd.Back.LongTerm, num.Birth, today)
+	return err == nil && slices.Contains(val.Warnings, idcard.WarnCardExpired)
 }
 
 // finish writes the decision: state, reason, attempts, the ID binding for

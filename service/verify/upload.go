@@ -155,8 +155,18 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 	}
 	out, err := s.view(&v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
 	out.Attempts = attemptViews(attempts)
+	if err == nil && s.policy.EchoReading != EchoMasked {
+		err = s.echo(&out, &v)
+	}
+	if in.Side != ocr.SideAuto && res.Side != ocr.SideAuto && res.Side != in.Side {
+		out.Warnings = addWarning(out.Warnings, WarnOtherSide)
+	}
 	return out, err
 }
+
+// WarnOtherSide says the photo shows the other side of the card than the
+// upload announced; it is filed under the side it shows.
+const WarnOtherSide = "other_side_than_announced"
 
 // readingChange is the step that files one side's reading into cur, which
 // must still take photos.
@@ -173,16 +183,17 @@ func (s *Service) readingChange(cur *model.Verification, u User, announced ocr.S
 	if side == ocr.SideAuto {
 		side = announced
 	}
-	if announced != ocr.SideAuto && side != announced {
-		c.Warnings = addWarning(c.Warnings, "other_side_than_announced")
-	}
-	c.Warnings = addWarning(c.Warnings, res.Warnings...)
+	// other_side_than_announced is said in this upload's answer only
+	// (Upload adds it): the reading is filed under the side it shows, and
+	// the warning would otherwise outlive the photo that earned it.
+	c.Warnings = nil
+	ws := addWarning(nil, res.Warnings...)
 	set := store.Patch{Provider: store.Ptr(res.Provider)}
 	if side == ocr.SideBack {
-		c.Back, c.BackProvider = &f, res.Provider
+		c.Back, c.BackProvider, c.BackWarnings = &f, res.Provider, ws
 		set.BackBlob, set.BackHash = &ref, hash
 	} else {
-		c.Front, c.FrontProvider = &f, res.Provider
+		c.Front, c.FrontProvider, c.FrontWarnings = &f, res.Provider, ws
 		set.FrontBlob, set.FrontHash = &ref, hash
 	}
 	if set.FieldsEnc, err = s.sealCard(cur, c); err != nil {
@@ -196,7 +207,7 @@ func (s *Service) readingChange(cur *model.Verification, u User, announced ocr.S
 		}
 	}
 	return store.Change{To: to, Event: "idcard_read", Actor: actorUser(u.ID), Set: set, Hook: hook,
-		Data: map[string]any{"side": side, "provider": res.Provider, "attempts": attemptViews(attempts), "warnings": c.Warnings}}, nil
+		Data: map[string]any{"side": side, "provider": res.Provider, "attempts": attemptViews(attempts), "warnings": ws}}, nil
 }
 
 // recordUpload writes, in ctx's transaction, what every upload that

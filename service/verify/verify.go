@@ -64,21 +64,28 @@ type Policy struct {
 	// has checked a day. 0 is no limit.
 	ChecksPerIDPerDay   int
 	IDsPerAccountPerDay int
-	MinAge              int           // holders younger are rejected (under_min_age); 0 is off
-	RequireBack         bool          // the back side must be uploaded before submit
-	AccountsPerID       int           // accounts one ID number may be verified on
-	RefuseExpired       bool          // an expired card is rejected (card_expired)
-	AllowCheck          bool          // POST /verification/check (no photos) is open
-	IdleExpiry          time.Duration // draft/recognized verifications expire after this idle time
-	PhotoRetention      time.Duration // photos are deleted this long after the decision
-	ConsentVersion      string        // the notice version users must have agreed to
-	StuckChecking       time.Duration // a check interrupted by a crash goes to review after this
+	MinAge              int // holders younger are rejected (under_min_age); 0 is off
+	// GuardianUnder sends holders younger to review as
+	// guardian_consent_required, unchecked (PIPL art. 31: under 14 needs
+	// a guardian's consent); 0 is off.
+	GuardianUnder int
+	// EchoReading is EchoFull (the default: the upload answer shows its
+	// owner what was read) or EchoMasked.
+	EchoReading    string
+	RequireBack    bool          // the back side must be uploaded before submit
+	AccountsPerID  int           // accounts one ID number may be verified on
+	RefuseExpired  bool          // an expired card is rejected (card_expired)
+	AllowCheck     bool          // POST /verification/check (no photos) is open
+	IdleExpiry     time.Duration // draft/recognized verifications expire after this idle time
+	PhotoRetention time.Duration // photos are deleted this long after the decision
+	ConsentVersion string        // the notice version users must have agreed to
+	StuckChecking  time.Duration // a check interrupted by a crash goes to review after this
 }
 
 // DefaultPolicy is the policy when config says nothing.
 func DefaultPolicy() Policy {
 	return Policy{
-		AttemptsPerDay: 5, UploadsPerDay: 20, ChecksPerIDPerDay: 5, IDsPerAccountPerDay: 2, MinAge: 0, RequireBack: true, AccountsPerID: 1,
+		AttemptsPerDay: 5, UploadsPerDay: 20, ChecksPerIDPerDay: 5, IDsPerAccountPerDay: 2, MinAge: 0, GuardianUnder: 14, EchoReading: EchoFull, RequireBack: true, AccountsPerID: 1,
 		RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour, PhotoRetention: 72 * time.Hour,
 		ConsentVersion: "v1", StuckChecking: 10 * time.Minute,
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"realname/model"
+	"realname/service/idcard"
 	"realname/service/ocr"
 	"realname/service/pii"
 )
@@ -18,7 +19,34 @@ type card struct {
 	Back          *ocr.Fields `json:"back,omitempty"`
 	FrontProvider string      `json:"front_provider,omitempty"`
 	BackProvider  string      `json:"back_provider,omitempty"`
-	Warnings      []string    `json:"warnings,omitempty"`
+	// FrontWarnings and BackWarnings are the vendors' doubts about each
+	// side's photo, replaced when that side is uploaded again.
+	FrontWarnings []string `json:"front_warnings,omitempty"`
+	BackWarnings  []string `json:"back_warnings,omitempty"`
+	// Warnings is where readings sealed before per-side warnings kept
+	// theirs; a new upload clears it.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// warnings are what the user is told about the card as it stands: each
+// side's doubts, and an expired card.
+func (c card) warnings(today time.Time) []string {
+	ws := addWarning(nil, c.Warnings...)
+	ws = addWarning(ws, c.FrontWarnings...)
+	ws = addWarning(ws, c.BackWarnings...)
+	if c.Back != nil {
+		var birth time.Time
+		if c.Front != nil {
+			if num, err := idcard.Parse(c.Front.IDNumber, today); err == nil {
+				birth = num.Birth
+			}
+		}
+		if val, err := idcard.CheckValidity(c.Back.ValidFrom, c.Back.ValidTo, c.Back.LongTerm, birth, today); err == nil &&
+			slices.Contains(val.Warnings, idcard.WarnCardExpired) {
+			ws = addWarning(ws, idcard.WarnCardExpired)
+		}
+	}
+	return ws
 }
 
 // Fields are card fields as the Mini Program may see them: masked.
@@ -59,6 +87,55 @@ type View struct {
 	AttemptsLeft int           `json:"attempts_left"`
 	Erased       bool          `json:"erased,omitempty"`
 	UpdatedAt    *time.Time    `json:"updated_at,omitempty"`
+	// NextAction is what the user can do now: upload_again, confirm,
+	// wait_until (then RetryAt, China time), contact_support or none.
+	NextAction string     `json:"next_action"`
+	RetryAt    *time.Time `json:"retry_at,omitempty"`
+	// Message is NextAction and the reason in words for the person, in
+	// their language; the API fills it (service/wording).
+	Message string `json:"message"`
+}
+
+// The next actions a View names.
+const (
+	NextUploadAgain    = "upload_again"
+	NextConfirm        = "confirm"
+	NextWaitUntil      = "wait_until"
+	NextContactSupport = "contact_support"
+	NextNone           = "none"
+)
+
+// nextAction is what the user of out can do now; a step that needs a
+// check the user has none left for today waits until China midnight.
+func (s *Service) nextAction(out *View) {
+	next := NextNone
+	switch out.State {
+	case "none", model.StateDraft, model.StateExpired, model.StateErased:
+		next = NextUploadAgain
+	case model.StateRecognized:
+		next = NextConfirm
+		if slices.Contains(out.Warnings, idcard.WarnCardExpired) && s.policy.RefuseExpired {
+			next = NextUploadAgain // with a card that is still valid
+		}
+	case model.StateReview:
+		if out.Reason == ReasonGuardianConsent {
+			next = NextContactSupport
+		}
+	case model.StateRejected:
+		switch out.Reason {
+		case ReasonUnderMinAge:
+		case ReasonAlreadyBound, "suspected_fraud", "rejected_by_reviewer":
+			next = NextContactSupport
+		default:
+			next = NextUploadAgain
+		}
+	}
+	if (next == NextConfirm || next == NextUploadAgain) && out.AttemptsLeft == 0 && s.policy.AttemptsPerDay > 0 {
+		now := s.now().In(s.china)
+		at := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, s.china)
+		next, out.RetryAt = NextWaitUntil, &at
+	}
+	out.NextAction = next
 }
 
 func maskFields(f *ocr.Fields) *Fields {
@@ -74,6 +151,33 @@ func maskFields(f *ocr.Fields) *Fields {
 		Birth: birth, Address: pii.MaskAddress(f.Address), Authority: f.Authority,
 		ValidFrom: f.ValidFrom, ValidTo: f.ValidTo, LongTerm: f.LongTerm,
 	}
+}
+
+// EchoMasked and EchoFull are the values of Policy.EchoReading.
+const (
+	EchoFull   = "full"
+	EchoMasked = "masked"
+)
+
+// echo shows the owner, in the answer to their own upload, everything
+// read from their card, so they can check it and confirm with one tap.
+// Nothing else shows it in full: the status, webhooks and logs stay
+// masked, and a replay of this answer is stored sealed.
+func (s *Service) echo(out *View, v *model.Verification) error {
+	c, err := s.readCard(v)
+	if err != nil {
+		return err
+	}
+	out.Front, out.Back = fullFields(c.Front), fullFields(c.Back)
+	return nil
+}
+
+func fullFields(f *ocr.Fields) *Fields {
+	if f == nil {
+		return nil
+	}
+	return &Fields{Name: f.Name, IDNumber: f.IDNumber, Sex: f.Sex, Ethnicity: f.Ethnicity, Birth: f.Birth, Address: f.Address,
+		Authority: f.Authority, ValidFrom: f.ValidFrom, ValidTo: f.ValidTo, LongTerm: f.LongTerm}
 }
 
 func aad(v *model.Verification, column string) []byte { return FieldAAD(column, v.ID) }
@@ -121,11 +225,12 @@ func (s *Service) missing(c card) []string {
 }
 
 // view renders v for its user.
-func (s *Service) view(v *model.Verification, left int) (View, error) {
-	out := View{ID: v.ID, State: v.State, Reason: v.Reason, Mode: v.Mode, AttemptsLeft: left,
+func (s *Service) view(v *model.Verification, left int) (out View, err error) {
+	out = View{ID: v.ID, State: v.State, Reason: v.Reason, Mode: v.Mode, AttemptsLeft: left,
 		Name: v.NameMasked, IDNumber: v.IDNumberMasked, Erased: v.ErasedAt != nil}
 	t := v.UpdatedAt
 	out.UpdatedAt = &t
+	defer s.nextAction(&out)
 	if v.ErasedAt != nil {
 		out.Name, out.IDNumber = "", ""
 		return out, nil
@@ -135,7 +240,7 @@ func (s *Service) view(v *model.Verification, left int) (View, error) {
 		return out, err
 	}
 	out.Front, out.Back = maskFields(c.Front), maskFields(c.Back)
-	out.Warnings = c.Warnings
+	out.Warnings = c.warnings(s.now().In(s.china))
 	if v.Mode == modePhoto && (v.State == model.StateDraft || v.State == model.StateRecognized) {
 		out.Missing = s.missing(c)
 	}
