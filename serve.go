@@ -28,6 +28,7 @@ import (
 	"realname/service/idcheck"
 	"realname/service/idempotency"
 	"realname/service/login"
+	"realname/service/notify"
 	"realname/service/ocr"
 	"realname/service/pii"
 	"realname/service/ratelimit"
@@ -156,7 +157,8 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	}
 	tokens := token.New(rdb.Client, rdb.Prefix, tokenApps, token.NewWeChatFetcher(apiBase, cfg.WeChat.TokenMode), log, reg, token.Options{})
 	sessions := session.NewStore(rdb.Client, rdb.Prefix, cfg.SessionTTL)
-	logins := login.New(db, wechat.NewClient(wxApps, tokens), sessions, ring, apps[0].AppID)
+	wx := wechat.NewClient(wxApps, tokens)
+	logins := login.New(db, wx, sessions, ring, apps[0].AppID)
 	photos, err := openPhotos(ctx, cfg, db.Name(), verifications, ring, clk)
 	if err != nil {
 		return err
@@ -189,7 +191,17 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	reviews := review.New(db, ring, photos, verifications, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, Clock: clk}, log)
+	notifyUsers := cfg.WeChat.ReviewTemplateID != ""
+	if notifyUsers {
+		fields, _ := notify.ParseFields(cfg.WeChat.ReviewTemplateFields) // validated with the config
+		courier := notify.NewCourier(verifications, wx, notify.Template{ID: cfg.WeChat.ReviewTemplateID, Page: cfg.WeChat.ReviewPage,
+			State: cfg.WeChat.MiniprogramState, Fields: fields}, clk, log)
+		notifyCtx, stopNotify := context.WithCancel(ctx)
+		notifyDone := make(chan struct{})
+		go func() { defer close(notifyDone); courier.Run(notifyCtx) }()
+		defer func() { stopNotify(); <-notifyDone }()
+	}
+	reviews := review.New(db, ring, photos, verifications, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, Clock: clk, NotifyUser: notifyUsers}, log)
 	engine := handler.New(handler.Deps{
 		Log:      log,
 		Registry: reg,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"realname/service/notify"
 	"slices"
 	"strings"
 	"time"
@@ -128,6 +129,11 @@ type WeChat struct {
 	// company's other services; without it the endpoint does not exist.
 	TokenServerSecret string `env:"TOKEN_SERVER_SECRET" yaml:"token_server_secret" secret:"true" help:"shared secret (32+ characters) for GET /internal/v1/wechat/token; empty: the endpoint is off"`
 	QPS               int    `env:"QPS" yaml:"qps" help:"OCR calls per second to WeChat, counted across every instance in Redis; 0: no limit of ours"`
+	// The subscription message (订阅消息) sent when a review ends.
+	ReviewTemplateID     string `env:"REVIEW_TEMPLATE_ID" yaml:"review_template_id" help:"subscription template id of the review result; empty: no message is sent"`
+	ReviewTemplateFields string `env:"REVIEW_TEMPLATE_FIELDS" yaml:"review_template_fields" help:"template keyword=source pairs; sources: result, reason, decided_at, name"`
+	ReviewPage           string `env:"REVIEW_PAGE" yaml:"review_page" help:"Mini Program page the message opens"`
+	MiniprogramState     string `env:"MINIPROGRAM_STATE" yaml:"miniprogram_state" help:"which version the message opens: formal, trial or developer"`
 }
 
 // AppList returns every configured Mini Program: the single-app variables
@@ -189,7 +195,8 @@ func Default() Config {
 		SessionTTL:      12 * time.Hour,
 		DBMaxConns:      20,
 		SandboxAddr:     "127.0.0.1:0",
-		WeChat:          WeChat{APIBase: "https://api.weixin.qq.com", TokenMode: "stable"},
+		WeChat: WeChat{APIBase: "https://api.weixin.qq.com", TokenMode: "stable",
+			ReviewTemplateFields: "phrase1=result,thing2=reason,time3=decided_at", ReviewPage: "pages/verify/verify", MiniprogramState: "formal"},
 		Policy: Policy{AttemptsPerDay: 5, UploadsPerDay: 20, ChecksPerIDPerDay: 5, IDsPerAccountPerDay: 2, GuardianUnder: 14, RequireBack: true, AccountsPerID: 1,
 			RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour, StuckChecking: 10 * time.Minute},
 		ConsentVersion:  "v1",
@@ -414,6 +421,12 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	}
 	if c.PhotoRetention < 0 {
 		bad("PHOTO_RETENTION", "must not be negative")
+	}
+	if _, err := notify.ParseFields(c.WeChat.ReviewTemplateFields); err != nil {
+		bad("WECHAT_REVIEW_TEMPLATE_FIELDS", "%v", err)
+	}
+	if s := c.WeChat.MiniprogramState; s != "formal" && s != "trial" && s != "developer" {
+		bad("WECHAT_MINIPROGRAM_STATE", "must be formal, trial or developer")
 	}
 	if c.EchoReading != "full" && c.EchoReading != "masked" {
 		bad("ECHO_READING", "must be full or masked")

@@ -21,6 +21,7 @@ func migrations() []*gormigrate.Migration {
 		migration0006(),
 		migration0007(),
 		migration0008(),
+		migration0009(),
 	}
 }
 

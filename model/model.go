@@ -214,3 +214,31 @@ type BlobJournal struct {
 
 // TableName is blob_journal, as migration 0008 created it.
 func (BlobJournal) TableName() string { return "blob_journal" }
+
+// Notification statuses.
+const (
+	NotifyPending = "pending" // waiting for its next attempt (or leased to a courier)
+	NotifySent    = "sent"
+	NotifyRefused = "refused" // the user did not subscribe (WeChat 43101): final
+	NotifyFailed  = "failed"  // gave up after the retries, or the message cannot be built
+	NotifyDropped = "dropped" // the user erased their data first
+)
+
+// NotifyReviewResult is the notification sent when staff decide a case.
+const NotifyReviewResult = "review_result"
+
+// Notification is one message to a user about their verification, in
+// the outbox until the courier has sent it (or given up).
+type Notification struct {
+	ID             int64     `gorm:"primaryKey"`
+	VerificationID int64     `gorm:"not null;index:ix_notifications_verification"`
+	UserID         int64     `gorm:"not null"`
+	Kind           string    `gorm:"size:32;not null"`
+	Status         string    `gorm:"size:16;not null;index:ix_notifications_due,priority:1"`
+	Attempts       int       `gorm:"not null;default:0"`
+	NextAttemptAt  time.Time `gorm:"not null;index:ix_notifications_due,priority:2"`
+	LeaseUntil     *time.Time
+	LastError      string `gorm:"size:256;not null;default:''"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}

@@ -67,6 +67,9 @@ type WeChat struct {
 	apps   map[string]*wxApp
 	tokens map[string]*wxToken // every token still current or in grace
 	used   map[string]struct{} // appid + "\x00" + js_code already exchanged
+
+	subscribeSent   []SubscribeMessage // every subscribe/send taken, for tests
+	refuseSubscribe bool               // answer 43101 to every subscribe/send
 }
 
 // NewWeChat returns a fake that recognises cards and serves the apps in opts.
@@ -121,9 +124,12 @@ func (w *WeChat) Mount(s *Server) {
 	s.Register(WeChatUpstream, "POST /cgi-bin/stable_token", http.HandlerFunc(w.serveStableToken), w.writeFailure)
 	s.Register(WeChatUpstream, "GET /sns/jscode2session", http.HandlerFunc(w.serveCode2Session), w.writeFailure)
 	s.Register(WeChatUpstream, "POST /cv/ocr/idcard", http.HandlerFunc(w.serveIDCardOCR), w.writeFailure)
+	s.Register(WeChatUpstream, "POST /cgi-bin/message/subscribe/send", http.HandlerFunc(w.serveSubscribeSend), w.writeFailure)
 	s.HandleControl("POST /_sandbox/wechat/apps", http.HandlerFunc(w.controlAddApp))
 	s.HandleControl("POST /_sandbox/wechat/invalidate", http.HandlerFunc(w.controlInvalidate))
 	s.HandleControl("GET /_sandbox/wechat/tokens", http.HandlerFunc(w.controlTokens))
+	s.HandleControl("GET /_sandbox/wechat/subscribe", http.HandlerFunc(w.controlSubscribe))
+	s.HandleControl("POST /_sandbox/wechat/subscribe", http.HandlerFunc(w.controlSubscribe))
 }
 
 // WeChatError is WeChat's error answer, {"errcode":N,"errmsg":"…"}; the

@@ -10,5 +10,10 @@ module.exports = {
   // CONSENT_VERSION names the personal-data notice shown on the page. It must
   // equal the server's REALNAME_CONSENT_VERSION (default "v1"); when you
   // change the notice text, raise both together.
-  CONSENT_VERSION: 'v1'
+  CONSENT_VERSION: 'v1',
+
+  // REVIEW_TEMPLATE_ID is the subscription template (订阅消息) of the review
+  // result, the server's REALNAME_WECHAT_REVIEW_TEMPLATE_ID. The page asks
+  // for the subscription when the user submits; empty: it does not ask.
+  REVIEW_TEMPLATE_ID: ''
 };

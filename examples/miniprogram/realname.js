@@ -16,6 +16,7 @@ function apiError(statusCode, body, header) {
   err.statusCode = statusCode;
   err.requestId = e.request_id || '';
   err.attempts = e.attempts || [];
+  err.fields = e.fields || []; // confirm_correction: what contradicts the card
   const retry = header && (header['Retry-After'] || header['retry-after']);
   err.retryAfter = retry ? parseInt(retry, 10) : 0; // seconds; wx.uploadFile gives no headers
   return err;

@@ -85,7 +85,7 @@ func (s *Service) Approve(ctx context.Context, vid, adminID int64, note string) 
 				return store.Change{}, err
 			}
 		}
-		return decision(adminID, store.Verified, "", note), nil
+		return s.decision(adminID, store.Verified, "", note), nil
 	})
 	if err != nil {
 		return Outcome{}, wrapState(err)
@@ -112,7 +112,7 @@ func (s *Service) reject(ctx context.Context, vid, adminID int64, reason, note s
 		if err := store.HeldBy(v, adminID, s.now()); err != nil {
 			return store.Change{}, err
 		}
-		return decision(adminID, store.Rejected, reason, note), nil
+		return s.decision(adminID, store.Rejected, reason, note), nil
 	})
 	if err != nil {
 		return Outcome{}, wrapState(err)
@@ -121,13 +121,17 @@ func (s *Service) reject(ctx context.Context, vid, adminID int64, reason, note s
 }
 
 // decision is a staff decision's step: the transition, the claim released,
-// who decided, and the reviewer's note on the same chain.
-func decision(adminID int64, to store.State, reason, note string) store.Change {
+// who decided, the reviewer's note on the same chain, and the message to
+// the user queued with it.
+func (s *Service) decision(adminID int64, to store.State, reason, note string) store.Change {
 	c := store.Change{To: to, Event: "reviewed", Actor: Actor(adminID), Hook: verify.HookReviewed,
 		Set:  store.Patch{Reason: &reason, DecidedBy: &adminID, ReleaseClaim: true},
 		Data: map[string]any{"approve": to == store.Verified, "reason": reason, "note_len": len(note)}}
 	if note != "" {
 		c.Extra = []store.Event{{Type: EventNote, Actor: Actor(adminID), Data: map[string]any{"note": cleanNote(note)}}}
+	}
+	if s.opts.NotifyUser {
+		c.Notify = model.NotifyReviewResult
 	}
 	return c
 }

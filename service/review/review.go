@@ -39,6 +39,9 @@ type Options struct {
 	ClaimTTL     time.Duration // how long a claim holds without a decision (30m)
 	RevealWindow time.Duration // how long after a reveal the reviewer may load the photos (15m)
 	Clock        clock.Clock   // the process's clock (the wall clock when nil)
+	// NotifyUser queues a WeChat subscription message to the user with
+	// each decision (sent by notify.Courier, never in the decision's way).
+	NotifyUser bool
 }
 
 // Service runs the review actions.

@@ -75,6 +75,10 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 			if err := tx.Model(&model.Verification{}).Where("id = ?", v.ID).UpdateColumns(cols).Error; err != nil {
 				return fmt.Errorf("store: erase verification: %w", err)
 			}
+			if err := tx.Model(&model.Notification{}).Where("verification_id = ? AND status = ?", v.ID, model.NotifyPending).
+				UpdateColumns(map[string]any{"status": model.NotifyDropped, "updated_at": now, "lease_until": nil}).Error; err != nil {
+				return fmt.Errorf("store: drop notifications: %w", err)
+			}
 			if err := tx.Model(&model.WebhookEvent{}).Where("verification_id = ?", v.ID).
 				UpdateColumn("payload", fmt.Sprintf(`{"verification_id":%d,"erased":true}`, v.ID)).Error; err != nil {
 				return fmt.Errorf("store: erase payloads: %w", err)

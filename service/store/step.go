@@ -21,6 +21,7 @@ type Change struct {
 	Actor  string         // user:<id>, admin:<id>, system
 	Data   map[string]any // audit data: codes, attempts, masked values only
 	Hook   string         // webhook event type for the outbox; "" for none
+	Notify string         // notification to the user queued with it (model.Notify*); "" for none
 	Set    Patch          // columns written with it
 	Extra  []Event        // events appended after the main one (a reviewer's note)
 	Cancel bool           // the callback decided to write nothing
@@ -190,6 +191,13 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 	}
 	delete(t.pending, v.ID)
 	t.rows[v.ID] = *v
+	if c.Notify != "" {
+		n := model.Notification{VerificationID: v.ID, UserID: v.UserID, Kind: c.Notify, Status: model.NotifyPending,
+			NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+		if err := s.Conn(ctx).Create(&n).Error; err != nil {
+			return fmt.Errorf("store: queue notification: %w", err)
+		}
+	}
 	if c.Hook != "" {
 		return s.outbox(ctx, v, c.Hook, now)
 	}

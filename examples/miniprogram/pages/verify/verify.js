@@ -4,7 +4,10 @@
 //   3. the masked reading, then a form where the user types name and number
 //   4. submit with an Idempotency-Key, and the decision
 const realname = require('../../realname');
-const { CONSENT_VERSION } = require('../../config');
+const { CONSENT_VERSION, REVIEW_TEMPLATE_ID } = require('../../config');
+
+// The card's fields a confirm_correction names.
+const FIELD_TEXT = { id_number: '号码', birth: '出生日期', sex: '性别' };
 
 // What the user reads for each stable error code of the API.
 const ERROR_TEXT = {
@@ -164,6 +167,13 @@ Page({
         if (!view[side] && view[other]) {
           this.setData({ [side + '.photo']: '', [other + '.photo']: filePath });
         }
+        // The answer to the user's own upload shows the reading in full
+        // (REALNAME_ECHO_READING=full): prefill the confirmation, so a right
+        // reading is one tap. Nothing else the API returns is unmasked.
+        if (view.front && view.front.id_number && view.front.id_number.indexOf('*') < 0) {
+          this.reading = { name: view.front.name || '', idNumber: view.front.id_number };
+          this.setData({ name: this.reading.name, idNumber: this.reading.idNumber });
+        }
         this.applyView(view);
       })
       .catch((err) => {
@@ -187,26 +197,40 @@ Page({
       warnings: (view.warnings || []).map((w) => WARNING_TEXT[w] || w)
         .filter((w, i, all) => all.indexOf(w) === i),
       attemptsLeft: view.attempts_left,
+      message: view.message || '',
       result: done ? {
         state: view.state,
         title: RESULT_TITLE[view.state],
-        reason: view.reason ? (REASON_TEXT[view.reason] || view.reason) : ''
+        // The server's words for the reason and what to do next.
+        reason: view.message || (view.reason ? (REASON_TEXT[view.reason] || view.reason) : '')
       } : null
     });
   },
 
+  onSubmitTap() { this.submit(false); },
   onNameInput(e) { this.setData({ name: e.detail.value }); },
   onIDInput(e) { this.setData({ idNumber: e.detail.value }); },
 
-  // submit sends what the user typed. The API never returns the name or
-  // number unmasked, so the form cannot be prefilled: the user copies them
-  // from the card, and the server compares with what OCR read.
-  submit() {
+  // submit confirms the reading: {} when the user changed nothing, else
+  // only the fields they corrected. A correction that contradicts the card
+  // is asked about (409 confirm_correction) before anything is paid.
+  submit(confirm) {
     if (this.data.busy) { return; }
-    const claim = { name: this.data.name.trim(), id_number: this.data.idNumber.trim().toUpperCase() };
-    if (!claim.name || claim.id_number.length !== 18) {
+    const name = this.data.name.trim();
+    const idNumber = this.data.idNumber.trim().toUpperCase();
+    const read = this.reading || { name: '', idNumber: '' };
+    const claim = {};
+    if (name !== read.name) { claim.name = name; }
+    if (idNumber !== read.idNumber) { claim.id_number = idNumber; }
+    if (confirm === true) { claim.confirm = true; }
+    if (!name || idNumber.length !== 18) {
       this.setData({ error: '请填写姓名和 18 位身份证号' });
       return;
+    }
+    // Ask, in the tap, for the one-time subscription to the review result
+    // (a message when staff decide); the answer does not hold the submit up.
+    if (REVIEW_TEMPLATE_ID && confirm !== true) {
+      wx.requestSubscribeMessage({ tmplIds: [REVIEW_TEMPLATE_ID], complete: () => {} });
     }
     // A new key per attempt; the same key only when the very same request
     // is sent again after its answer was lost, so a retry is never charged twice.
@@ -223,6 +247,15 @@ Page({
       })
       .catch((err) => {
         if (err.code !== 'network') { this.pendingSubmit = null; }
+        if (err.code === 'confirm_correction') {
+          wx.showModal({
+            title: '请再核对一次',
+            content: '您填写的身份证号与证件上识别的不一致（' + (err.fields || []).map((f) => FIELD_TEXT[f] || f).join('、') + '）。确认无误后继续提交？',
+            confirmText: '确认提交',
+            success: (res) => { if (res.confirm) { setTimeout(() => this.submit(true), 0); } }
+          });
+          return;
+        }
         this.showError(err);
       })
       .then(() => {
@@ -234,6 +267,7 @@ Page({
   // restart clears the page after a rejection; the next upload opens a new
   // verification on the server.
   restart() {
+    this.reading = null;
     this.setData({
       state: '', result: null, error: '', name: '', idNumber: '', warnings: [], missing: [],
       front: { photo: '', rows: [] }, back: { photo: '', rows: [] }
