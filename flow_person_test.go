@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"realname/config"
+	"realname/model/modeltest"
 	"slices"
 	"strings"
 	"testing"
@@ -165,5 +167,36 @@ func decodeJSON(t *testing.T, resp *http.Response, out any) {
 	t.Helper()
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		t.Fatalf("%d, undecodable body: %v", resp.StatusCode, err)
+	}
+}
+
+// TestAcedataReadingStandsInForTheCheck: with Acedata reading the front,
+// its answer's own name/ID verdict decides a submit that confirms the
+// reading: no second paid call. A corrected name is checked again.
+func TestAcedataReadingStandsInForTheCheck(t *testing.T) {
+	s := startService(t, modeltest.Backends()[0], func(c *config.Config) {
+		c.OCROrder = []string{"acedata", "wechat", "apizero", "apistore"}
+	})
+	token := s.login(t, "acedata-first")
+	c := cardByKey(t, "male")
+	photos(t, s, token, c)
+	before := s.calls(t)
+	var done personView
+	if st := call(t, "POST", s.url+"/api/v1/verification/submit", token, map[string]any{}, &done); st != http.StatusOK || done.State != "verified" {
+		t.Fatalf("submit {}: %d %+v", st, done)
+	}
+	if !sameCalls(before, s.calls(t)) {
+		t.Errorf("the confirmed reading was checked again: %v → %v", before, s.calls(t))
+	}
+	if len(done.Attempts) != 1 || done.Attempts[0].Outcome != "reused_from_ocr" {
+		t.Errorf("attempts %+v", done.Attempts)
+	}
+
+	// The mismatch card: Acedata's verdict on its reading is a mismatch.
+	token = s.login(t, "acedata-mismatch")
+	photos(t, s, token, cardByKey(t, "mismatch"))
+	if st := call(t, "POST", s.url+"/api/v1/verification/submit", token, map[string]any{}, &done); st != http.StatusOK ||
+		done.State != "rejected" || done.Reason != "name_id_mismatch" {
+		t.Fatalf("mismatch confirmed as read: %d %+v", st, done)
 	}
 }

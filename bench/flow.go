@@ -28,6 +28,7 @@ type flowConfig struct {
 	bare      bool
 	fakeCache bool
 	profile   string // file for a CPU profile of instance 0
+	ocrOrder  string // REALNAME_OCR_ORDER of the instances; "" is the service's default
 }
 
 func parseFlowFlags(args []string, stderr io.Writer) (flowConfig, error) {
@@ -50,6 +51,7 @@ func parseFlowFlags(args []string, stderr io.Writer) (flowConfig, error) {
 	fs.StringVar(&c.redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL the instances share (keys get a prefix unique to the run, deleted at the end)")
 	fs.BoolVar(&c.bare, "bare", true, "also run the load against a bare gin handler and report the ratio")
 	fs.StringVar(&c.profile, "cpuprofile", "", "write a CPU profile of instance 0, up to 10 s taken after the first quarter of the run, to this file (go tool pprof -top FILE)")
+	fs.StringVar(&c.ocrOrder, "ocr-order", "", "REALNAME_OCR_ORDER of the instances, e.g. acedata,wechat,apizero,apistore (default: the service's wechat,apizero,apistore,acedata)")
 	fs.BoolVar(&c.fakeCache, "fake-cache", true, "reuse the fakes' OCR answer per sample image instead of decoding every photo again in the bench process (calls are still counted and delayed)")
 	if err := parseArgs(fs, args); err != nil {
 		return c, err
@@ -93,8 +95,12 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.close()
+	env := map[string]string{}
+	if cfg.ocrOrder != "" {
+		env["REALNAME_OCR_ORDER"] = cfg.ocrOrder
+	}
 	if err := st.start(ctx, stackConfig{instances: cfg.instances, db: cfg.db, redis: cfg.redis, latency: cfg.latency, fakeCache: cfg.fakeCache,
-		pprof: cfg.profile != ""}); err != nil {
+		pprof: cfg.profile != "", env: env}); err != nil {
 		st.keep = true
 		return err
 	}
@@ -273,9 +279,17 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 	} else {
 		fmt.Fprintf(stdout, "%s db counts from /metrics: %v\n", p, countsErr)
 	}
-	fmt.Fprintf(stdout, "flow: db=%s instances=%d users=%d verifications_per_s=%.1f p99_ms=%s errors=%d statements_per_verification=%.1f commits_per_verification=%.1f service_cpu_ms_per_verification=%.2f paid_calls_per_verification=%.2f ratio_vs_bare=%.3f\n",
+	order := cfg.ocrOrder
+	if order == "" {
+		order = "default"
+	}
+	perVerified := -1.0
+	if n := svc.outcomes["verified"]; n > 0 {
+		perVerified = float64(calls.paid()) / float64(n)
+	}
+	fmt.Fprintf(stdout, "flow: db=%s instances=%d users=%d verifications_per_s=%.1f p99_ms=%s errors=%d statements_per_verification=%.1f commits_per_verification=%.1f service_cpu_ms_per_verification=%.2f paid_calls_per_verification=%.2f ocr_order=%s paid_calls_per_verified=%.2f ratio_vs_bare=%.3f\n",
 		dbLabel(st.dialect), cfg.instances, cfg.users, svc.perSecond(), ms(worst), svc.errorCount(), stmts, commits,
-		1000*perV(1)*cpu.Seconds(), perV(calls.paid()), ratio)
+		1000*perV(1)*cpu.Seconds(), perV(calls.paid()), order, perVerified, ratio)
 	if failed {
 		return errFailed
 	}

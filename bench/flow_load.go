@@ -58,7 +58,8 @@ func prepareCards() ([]cardRequests, error) {
 		if r.back, r.backCT, err = multipartImage(c.Back, "back"); err != nil {
 			return nil, err
 		}
-		if r.submit, err = json.Marshal(map[string]string{"name": c.Name, "id_number": c.IDNumber}); err != nil {
+		// Users confirm what OCR read, as the Mini Program does: nothing typed.
+		if r.submit, err = json.Marshal(map[string]string{}); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

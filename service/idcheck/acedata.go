@@ -73,6 +73,13 @@ func (a *Acedata) Check(ctx context.Context, name, idNumber string) (Result, err
 	return a.resultOf(code)
 }
 
+// AcedataVerdict is the outcome of an Acedata result code that is a
+// verdict (0, -1, -2, -3, -5), e.g. one its recognition answer carried.
+func AcedataVerdict(code string) (Result, bool) {
+	res, err := (&Acedata{}).resultOf(code)
+	return res, err == nil
+}
+
 // resultOf maps the document's result codes. Only 0 and -1 are charged.
 // Codes the document does not list are no answer: treating them as any
 // outcome would be a guess.

@@ -136,7 +136,12 @@ func (a *Acedata) Recognize(ctx context.Context, req Request) (Result, error) {
 	if f.Birth == "" {
 		f.Birth = acedataBirthOf(f.IDNumber)
 	}
-	return Result{Fields: f, Provider: AcedataName}, nil
+	res := Result{Fields: f, Provider: AcedataName}
+	switch code { // the verdicts; source errors (-4, -6, -7) are none
+	case "0", "-1", "-2", "-3", "-5":
+		res.Verdict = code
+	}
+	return res, nil
 }
 
 // post makes the call. Its errors never quote the body, which is the photo.

@@ -53,6 +53,10 @@ type Result struct {
 	// Warnings are the provider's doubts about the photo (a copy, a
 	// reflection, the other side than asked), as stable snake_case codes.
 	Warnings []string
+	// Verdict is the provider's own name/ID check of what it read, as its
+	// result code, when it made one (Acedata's recognition answers carry
+	// it; seed 000): confirmed as read, it stands in for a second paid check.
+	Verdict string
 }
 
 // Provider is one recognition vendor.

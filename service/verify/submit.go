@@ -12,6 +12,7 @@ import (
 	"realname/model"
 	"realname/service/idcard"
 	"realname/service/idcheck"
+	"realname/service/ocr"
 	"realname/service/pii"
 	"realname/service/store"
 )
@@ -305,7 +306,11 @@ func (s *Service) decide(ctx context.Context, name string, num idcard.Number, cd
 	if d, ok := s.localDecision(num, cd); ok {
 		return d.state, d.reason, idcheck.Decision{}
 	}
-	d, err := s.check.Check(ctx, name, num.Value)
+	d, ok := reusedVerdict(name, num, cd)
+	var err error
+	if !ok {
+		d, err = s.check.Check(ctx, name, num.Value)
+	}
 	if err != nil {
 		return store.Review, ReasonSourceUnavailable, d
 	}
@@ -325,6 +330,28 @@ func (s *Service) decide(ctx context.Context, name string, num idcard.Number, cd
 		return store.Review, ReasonNoRecord, d
 	}
 	return store.Review, ReasonSourceUnavailable, d
+}
+
+// AttemptReused marks a name/ID check answered by the verdict the OCR
+// vendor gave with its reading: no second call, no second charge.
+const AttemptReused = "reused_from_ocr"
+
+// reusedVerdict is the front's vendor's own check of what it read, when
+// the user confirmed exactly that name and number.
+func reusedVerdict(name string, num idcard.Number, cd *card) (idcheck.Decision, bool) {
+	if cd == nil || cd.Front == nil || cd.FrontVerdict == "" || cd.FrontProvider != ocr.AcedataName ||
+		!strings.EqualFold(strings.TrimSpace(cd.Front.IDNumber), num.Value) {
+		return idcheck.Decision{}, false
+	}
+	if read, err := normalizeName(cd.Front.Name); err != nil || read != name {
+		return idcheck.Decision{}, false
+	}
+	res, ok := idcheck.AcedataVerdict(cd.FrontVerdict)
+	if !ok {
+		return idcheck.Decision{}, false
+	}
+	res.Charged = false // paid for with the recognition
+	return idcheck.Decision{Result: res, Attempts: []idcheck.Attempt{{Provider: res.Provider, Outcome: AttemptReused, Code: res.Code}}}, true
 }
 
 // local is a decision the policy takes without asking a vendor.

@@ -193,7 +193,7 @@ func (s *Service) readingChange(cur *model.Verification, u User, announced ocr.S
 		c.Back, c.BackProvider, c.BackWarnings = &f, res.Provider, ws
 		set.BackBlob, set.BackHash = &ref, hash
 	} else {
-		c.Front, c.FrontProvider, c.FrontWarnings = &f, res.Provider, ws
+		c.Front, c.FrontProvider, c.FrontWarnings, c.FrontVerdict = &f, res.Provider, ws, res.Verdict
 		set.FrontBlob, set.FrontHash = &ref, hash
 	}
 	if set.FieldsEnc, err = s.sealCard(cur, c); err != nil {

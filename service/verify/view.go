@@ -18,7 +18,10 @@ type card struct {
 	Front         *ocr.Fields `json:"front,omitempty"`
 	Back          *ocr.Fields `json:"back,omitempty"`
 	FrontProvider string      `json:"front_provider,omitempty"`
-	BackProvider  string      `json:"back_provider,omitempty"`
+	// FrontVerdict is the front's vendor's own name/ID check of what it
+	// read (its result code), reused when the user confirms as read.
+	FrontVerdict string `json:"front_verdict,omitempty"`
+	BackProvider string `json:"back_provider,omitempty"`
 	// FrontWarnings and BackWarnings are the vendors' doubts about each
 	// side's photo, replaced when that side is uploaded again.
 	FrontWarnings []string `json:"front_warnings,omitempty"`
