@@ -144,6 +144,11 @@ func (s *Store) Begin(ctx context.Context, scope, key, fingerprint string) (*Res
 		return nil, ErrKeyReused
 	case !e.Done:
 		return nil, ErrInProgress
+	case len(e.Sealed) == 0:
+		// Stored before answers were sealed: not replayed (it may hold a
+		// reading in clear, which is why they are sealed now), and not run
+		// again either; the client is told to use a new key.
+		return nil, ErrErased
 	}
 	plain, err := s.seal.Decrypt(e.Sealed, []byte(k))
 	if err != nil {
