@@ -100,13 +100,41 @@ Page({
     name: '',
     idNumber: '',
     busy: false,
+    privacyPopup: false,
+    message: '',
     result: null,
     error: ''
   },
 
   onLoad() {
     this.pendingSubmit = null; // {key, body} of a submit whose answer never arrived
+    // Before a privacy API (chooseMedia) WeChat needs the user to accept the
+    // 用户隐私保护指引 declared in the console; it calls this when they have
+    // not, and the page shows its popup, whose agree button has
+    // open-type="agreePrivacyAuthorization" as WeChat requires.
+    if (wx.onNeedPrivacyAuthorization) {
+      wx.onNeedPrivacyAuthorization((resolve) => {
+        this.privacyResolve = resolve;
+        this.setData({ privacyPopup: true });
+      });
+    }
     this.refresh();
+  },
+
+  onAgreePrivacy() {
+    if (this.privacyResolve) { this.privacyResolve({ buttonId: 'agree-privacy', event: 'agree' }); }
+    this.privacyResolve = null;
+    this.setData({ privacyPopup: false });
+  },
+
+  onDisagreePrivacy() {
+    if (this.privacyResolve) { this.privacyResolve({ event: 'disagree' }); }
+    this.privacyResolve = null;
+    this.setData({ privacyPopup: false });
+  },
+
+  openPrivacyGuide() {
+    if (wx.openPrivacyContract) { wx.openPrivacyContract({}); }
   },
 
   onPullDownRefresh() {
@@ -132,6 +160,21 @@ Page({
       return;
     }
     if (this.data.busy) { return; }
+    // The camera and album are privacy APIs: since base library 2.32.3 the
+    // user must accept the Mini Program's 用户隐私保护指引 first.
+    // wx.requirePrivacyAuthorize shows WeChat's own prompt when needed (via
+    // onNeedPrivacyAuthorization in app.js) and fails if they decline.
+    if (wx.requirePrivacyAuthorize) {
+      wx.requirePrivacyAuthorize({
+        success: () => this.openCamera(side),
+        fail: () => this.setData({ error: '需要同意隐私保护指引后才能拍摄身份证' })
+      });
+      return;
+    }
+    this.openCamera(side);
+  },
+
+  openCamera(side) {
     wx.chooseMedia({
       count: 1,
       mediaType: ['image'],
