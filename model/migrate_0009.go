@@ -9,14 +9,21 @@ import (
 
 // migration0009 adds notifications: messages to the user (WeChat
 // subscription messages when a review ends), queued by the step that
-// decides and sent by a courier that retries.
+// decides and sent by a courier that retries; and verifications.user_note,
+// the reviewer's words to the user.
 func migration0009() *gormigrate.Migration {
 	return &gormigrate.Migration{
 		ID: "0009_notifications",
 		Migrate: func(tx *gorm.DB) error {
-			return tx.Migrator().CreateTable(&v9Notification{})
+			if err := tx.Migrator().CreateTable(&v9Notification{}); err != nil {
+				return err
+			}
+			return tx.Migrator().AddColumn(&v9Verification{}, "UserNote")
 		},
 		Rollback: func(tx *gorm.DB) error {
+			if err := tx.Exec("ALTER TABLE verifications DROP COLUMN user_note").Error; err != nil {
+				return err
+			}
 			return tx.Exec("DROP TABLE notifications").Error // plain DDL, as 0007
 		},
 	}
@@ -37,4 +44,11 @@ type v9Notification struct {
 	LastError      string `gorm:"size:256;not null;default:''"`
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+func (v9Verification) TableName() string { return "verifications" }
+
+// v9Verification holds only the column this migration adds.
+type v9Verification struct {
+	UserNote string `gorm:"size:1000;not null;default:''"`
 }

@@ -52,7 +52,10 @@ type Verification struct {
 	ClaimedBy      *int64 // admin reviewing the case
 	ClaimedUntil   *time.Time
 	DecidedBy      *int64
-	DecidedAt      *time.Time
+	// UserNote is what the reviewer asked the user to do (a resubmit
+	// request's note), masked of numbers; shown in the user's status.
+	UserNote  string `gorm:"size:1000;not null;default:''"`
+	DecidedAt *time.Time
 	// Keyed hashes of the uploaded photos: an identical re-upload reuses
 	// the stored reading instead of paying for OCR again.
 	FrontHash       []byte     `gorm:"size:32"`

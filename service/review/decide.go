@@ -133,6 +133,11 @@ func (s *Service) decision(adminID int64, to store.State, reason, note string) s
 	if s.opts.NotifyUser {
 		c.Notify = model.NotifyReviewResult
 	}
+	if reason == ReasonResubmit && note != "" {
+		// A resubmit request's note says what the user should do; it
+		// reaches them in their status, masked of numbers like every note.
+		c.Set.UserNote = store.Ptr(cleanNote(note))
+	}
 	return c
 }
 

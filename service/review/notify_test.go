@@ -1,6 +1,7 @@
 package review
 
 import (
+	"strings"
 	"testing"
 
 	"realname/model"
@@ -18,5 +19,18 @@ func TestDecisionsQueueTheUsersMessage(t *testing.T) {
 	}
 	if c := (&Service{}).decision(1, store.Verified, "", ""); c.Notify != "" {
 		t.Errorf("without NotifyUser: Notify %q", c.Notify)
+	}
+}
+
+// TestResubmitNoteReachesTheUser: the note of a resubmit request is the
+// user's to read, masked of numbers; other notes stay with staff.
+func TestResubmitNoteReachesTheUser(t *testing.T) {
+	s := &Service{}
+	c := s.decision(1, store.Rejected, ReasonResubmit, "背面反光，请在光线均匀处重拍 110101199005142138")
+	if c.Set.UserNote == nil || !strings.Contains(*c.Set.UserNote, "重拍") || strings.Contains(*c.Set.UserNote, "110101199005142138") {
+		t.Fatalf("user note %v", c.Set.UserNote)
+	}
+	if c := s.decision(1, store.Rejected, "suspected_fraud", "internal: same device as case 12"); c.Set.UserNote != nil {
+		t.Fatalf("a reject note reached the user: %q", *c.Set.UserNote)
 	}
 }

@@ -67,7 +67,7 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 				"state": string(Erased), "version": v.Version + 1, "updated_at": now, "erased_at": now, "chain_head": e.Hash,
 				"name_enc": nil, "name_masked": "", "id_number_enc": nil, "id_number_hash": nil, "id_number_masked": "",
 				"fields_enc": nil, "corrections_enc": nil, "front_blob": "", "back_blob": "", "front_hash": nil, "back_hash": nil,
-				"claimed_by": nil, "claimed_until": nil,
+				"claimed_by": nil, "claimed_until": nil, "user_note": "",
 			}
 			if v.PhotosDeletedAt == nil {
 				cols["photos_deleted_at"] = now

@@ -51,6 +51,7 @@ type Patch struct {
 	BackBlob       *string
 	BackHash       []byte
 	DecidedBy      *int64
+	UserNote       *string    // the reviewer's words to the user
 	ClaimedBy      *int64     // with ClaimedUntil: a reviewer's claim
 	ClaimedUntil   *time.Time //
 	ReleaseClaim   bool       // clears claimed_by and claimed_until
@@ -84,6 +85,7 @@ func (p Patch) apply(v *model.Verification, cols map[string]any) {
 	byt("front_hash", p.FrontHash, &v.FrontHash)
 	str("back_blob", p.BackBlob, &v.BackBlob)
 	byt("back_hash", p.BackHash, &v.BackHash)
+	str("user_note", p.UserNote, &v.UserNote)
 	if p.DecidedBy != nil {
 		v.DecidedBy, cols["decided_by"] = p.DecidedBy, *p.DecidedBy
 	}

@@ -97,6 +97,8 @@ type View struct {
 	// Message is NextAction and the reason in words for the person, in
 	// their language; the API fills it (service/wording).
 	Message string `json:"message"`
+	// Note is what the reviewer asked the user to do, when they wrote it.
+	Note string `json:"note,omitempty"`
 }
 
 // The next actions a View names.
@@ -230,7 +232,7 @@ func (s *Service) missing(c card) []string {
 // view renders v for its user.
 func (s *Service) view(v *model.Verification, left int) (out View, err error) {
 	out = View{ID: v.ID, State: v.State, Reason: v.Reason, Mode: v.Mode, AttemptsLeft: left,
-		Name: v.NameMasked, IDNumber: v.IDNumberMasked, Erased: v.ErasedAt != nil}
+		Name: v.NameMasked, IDNumber: v.IDNumberMasked, Erased: v.ErasedAt != nil, Note: v.UserNote}
 	t := v.UpdatedAt
 	out.UpdatedAt = &t
 	defer s.nextAction(&out)
