@@ -344,7 +344,9 @@ Page({
         this.setData({ agreed: false }); // show the notice and ask again
         break;
       case 'too_many_attempts':
-        if (err.retryAfter > 0) { text = '尝试次数已用完，请 ' + Math.ceil(err.retryAfter / 3600) + ' 小时后再试'; }
+        // The day's attempts come back at midnight China time, not after a
+        // number of hours the user would have to count.
+        text = '今日尝试次数已用完，请明天（0 点后）再试';
         break;
       case 'already_verified':
       case 'invalid_state':
