@@ -18,8 +18,9 @@ type personView struct {
 	Message      string
 	AttemptsLeft int `json:"attempts_left"`
 	Error        struct {
-		Code   string
-		Fields []string
+		Code       string
+		Fields     []string
+		NextAction string `json:"next_action"`
 	}
 }
 
@@ -71,7 +72,7 @@ func flowConfirmCorrection(t *testing.T, s *service) {
 	typo = withCheckDigit(typo[:17])
 	var ans personView
 	st := call(t, "POST", s.url+"/api/v1/verification/submit", token, map[string]any{"id_number": typo}, &ans)
-	if st != http.StatusConflict || ans.Error.Code != "confirm_correction" || !slices.Contains(ans.Error.Fields, "id_number") {
+	if st != http.StatusConflict || ans.Error.Code != "confirm_correction" || !slices.Contains(ans.Error.Fields, "id_number") || ans.Error.NextAction != "confirm" {
 		t.Fatalf("typo: %d %+v", st, ans)
 	}
 	if after := s.calls(t); !sameCalls(before, after) {

@@ -114,19 +114,23 @@ func renderErrorDetail(log *slog.Logger, c *gin.Context, err error, attempts []v
 	var many *verify.TooManyError
 	if errors.As(err, &many) {
 		c.Header("Retry-After", strconv.Itoa(int(many.RetryAfter.Seconds())+1))
+		code, msg := CodeTooManyAttempts, "too many attempts today; retry tomorrow"
 		switch many.Limit {
 		case verify.LimitIDChecks:
-			abortWithError(c, http.StatusTooManyRequests, CodeTooManyChecksForID, "this ID number was checked too often today; retry tomorrow")
+			code, msg = CodeTooManyChecksForID, "this ID number was checked too often today; retry tomorrow"
 		case verify.LimitIDsPerAccount:
-			abortWithError(c, http.StatusTooManyRequests, CodeTooManyIDsForAccount, "this account tried too many different ID numbers today; retry tomorrow")
-		default:
-			abortWithError(c, http.StatusTooManyRequests, CodeTooManyAttempts, "too many attempts today; retry tomorrow")
+			code, msg = CodeTooManyIDsForAccount, "this account tried too many different ID numbers today; retry tomorrow"
 		}
+		d := ErrorDetail{Code: code, Message: msg, RequestID: requestIDFrom(c), NextAction: verify.NextWaitUntil}
+		if !many.ResetAt.IsZero() {
+			d.RetryAt = &many.ResetAt
+		}
+		c.AbortWithStatusJSON(http.StatusTooManyRequests, ErrorBody{Error: d})
 		return
 	}
 	var confirm *verify.ConfirmError
 	if errors.As(err, &confirm) {
-		c.AbortWithStatusJSON(http.StatusConflict, ErrorBody{Error: ErrorDetail{Code: CodeConfirmCorrection, Fields: confirm.Fields,
+		c.AbortWithStatusJSON(http.StatusConflict, ErrorBody{Error: ErrorDetail{Code: CodeConfirmCorrection, Fields: confirm.Fields, NextAction: verify.NextConfirm,
 			Message: "what was typed contradicts the card; check it, then send it again with confirm: true", RequestID: requestIDFrom(c)}})
 		return
 	}

@@ -1,6 +1,8 @@
 package handler
 
 import (
+	"time"
+
 	"github.com/gin-gonic/gin"
 )
 
@@ -33,6 +35,11 @@ type ErrorDetail struct {
 	Attempts any `json:"attempts,omitempty"`
 	// Fields names what a confirm_correction is about: id_number, birth, sex.
 	Fields []string `json:"fields,omitempty"`
+	// NextAction and RetryAt say what the user can do, as in a status
+	// answer: confirm after confirm_correction, wait_until RetryAt (China
+	// time) after a daily limit.
+	NextAction string     `json:"next_action,omitempty"`
+	RetryAt    *time.Time `json:"retry_at,omitempty"`
 }
 
 // abortWithError ends the request with the JSON error shape.

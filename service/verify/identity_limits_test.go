@@ -99,3 +99,15 @@ func TestIdentityLimits(t *testing.T) {
 func (f *fixture) idKey(number string) string {
 	return hexHash(f.svc.crypto.Hash("id_limit", []byte(number)))
 }
+
+// TestLimitsSayWhenTheyReset: every daily refusal names its limit and the
+// China midnight it resets at.
+func TestLimitsSayWhenTheyReset(t *testing.T) {
+	db := modeltest.Open(t, modeltest.Backends()[0], true)
+	f := newFixture(t, db)
+	e := f.svc.tooMany(LimitAttempts)
+	want := time.Date(2026, 11, 24, 0, 0, 0, 0, f.svc.china) // the fixture's 03:00 UTC is 11:00 in China
+	if !e.ResetAt.Equal(want) || e.RetryAfter != 13*time.Hour || e.Limit != LimitAttempts {
+		t.Fatalf("%+v", e)
+	}
+}

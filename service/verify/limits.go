@@ -35,7 +35,7 @@ func (s *Service) spend(ctx context.Context, kind string, userID int64, limit in
 		s.rdb.Expire(ctx, key, untilMidnight+time.Hour)
 	}
 	if n > int64(limit) {
-		return &TooManyError{RetryAfter: untilMidnight}
+		return s.tooMany(LimitAttempts)
 	}
 	return nil
 }
@@ -85,7 +85,7 @@ func (s *Service) spendIdentity(ctx context.Context, userID int64, number string
 			return undo, fmt.Errorf("verify: count numbers tried: %w", err)
 		}
 		if n < 0 {
-			return undo, &TooManyError{RetryAfter: untilMidnight, Limit: LimitIDsPerAccount}
+			return undo, s.tooMany(LimitIDsPerAccount)
 		}
 		added = n == 1
 	}
@@ -108,7 +108,7 @@ func (s *Service) spendIdentity(ctx context.Context, userID int64, number string
 	}
 	if n < 0 {
 		dropAdded()
-		return undo, &TooManyError{RetryAfter: untilMidnight, Limit: LimitIDChecks}
+		return undo, s.tooMany(LimitIDChecks)
 	}
 	return func() {
 		dropAdded()
@@ -122,12 +122,19 @@ func (s *Service) spendIdentity(ctx context.Context, userID int64, number string
 // file a number under.
 func hexHash(h []byte) string { return hex.EncodeToString(h[:16]) }
 
+// tooMany is the refusal of limit, which resets at the next midnight,
+// China time.
+func (s *Service) tooMany(limit Limit) *TooManyError {
+	now := s.now().In(s.china)
+	midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, s.china)
+	return &TooManyError{RetryAfter: midnight.Sub(now), ResetAt: midnight, Limit: limit}
+}
+
 // withinLimit refuses, without spending one, when the user has no attempt
 // of kind left today.
 func (s *Service) withinLimit(ctx context.Context, kind string, userID int64, limit int) error {
 	if limit > 0 && s.left(ctx, kind, userID, limit) == 0 {
-		_, untilMidnight := s.dayKey(kind, userID)
-		return &TooManyError{RetryAfter: untilMidnight, Limit: LimitAttempts}
+		return s.tooMany(LimitAttempts)
 	}
 	return nil
 }

@@ -108,6 +108,7 @@ var (
 // TooManyError says a daily limit is used up and when it resets.
 type TooManyError struct {
 	RetryAfter time.Duration
+	ResetAt    time.Time // the next midnight, China time
 	Limit      Limit
 }
 
