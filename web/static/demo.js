@@ -9,6 +9,7 @@
   var consentVersion = root.getAttribute('data-consent-version') || '';
   var token = '';
   var pendingSubmit = null; // {key, body} of a submit whose answer never arrived
+  var reading = null; // {name, id_number} the last upload answer showed in full
 
   var errorHints = {
     invalid_code: 'The login code was refused (invalid, expired or reused). Log in again.',
@@ -182,7 +183,16 @@
     if (side) { form.append('side', side); }
     if ($('consent').checked) { form.append('consent_version', consentVersion); }
     call('POST', '/api/v1/verification/idcard', { form: form }).then(function (res) {
-      if (res.status === 200) { renderView(res.body); }
+      if (res.status !== 200) { return; }
+      // The answer to the user's own upload shows the reading in full:
+      // prefill the confirmation, so a right reading is one click.
+      var f = res.body.front;
+      if (f && f.id_number && f.id_number.indexOf('*') < 0) {
+        reading = { name: f.name || '', id_number: f.id_number };
+        $('claim-name').value = reading.name;
+        $('claim-id').value = reading.id_number;
+      }
+      renderView(res.body);
     });
   }
 
@@ -277,6 +287,8 @@
     var box = $('view');
     clear(box);
     var p = el('p');
+    if (v.message) { box.appendChild(el('p', v.message + (v.next_action ? ' (next: ' + v.next_action + ')' : ''), 'big')); }
+    if (v.note) { box.appendChild(el('p', 'Reviewer: ' + v.note)); }
     p.appendChild(document.createTextNode('State '));
     p.appendChild(el('strong', v.state, 'state state-' + v.state));
     p.appendChild(document.createTextNode(' · checks left today ' + v.attempts_left));
@@ -322,8 +334,21 @@
 
   $('submit-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
+    submitClaim(false);
+  });
+
+  // submitClaim confirms the reading: {} when nothing was changed, else the
+  // corrected fields only; a correction that contradicts the card is asked
+  // about (409 confirm_correction), then sent with confirm: true.
+  function submitClaim(confirmed) {
     if (!requireLogin()) { return; }
-    var claim = { name: $('claim-name').value.trim(), id_number: $('claim-id').value.trim().toUpperCase() };
+    var name = $('claim-name').value.trim();
+    var id = $('claim-id').value.trim().toUpperCase();
+    var read = reading || { name: '', id_number: '' };
+    var claim = {};
+    if (name !== read.name) { claim.name = name; }
+    if (id !== read.id_number) { claim.id_number = id; }
+    if (confirmed) { claim.confirm = true; }
     var body = JSON.stringify(claim);
     // A new key per attempt; the same key only when the very same request
     // is resent after its answer was lost.
@@ -332,8 +357,13 @@
       if (res.status === 0) { return; } // keep the key for the retry
       pendingSubmit = null;
       if (res.status === 200) { renderView(res.body); }
+      var e = res.body && res.body.error;
+      if (res.status === 409 && e && e.code === 'confirm_correction' &&
+          window.confirm('What you typed contradicts the card (' + (e.fields || []).join(', ') + '). Submit it anyway?')) {
+        submitClaim(true);
+      }
     });
-  });
+  }
 
   // Erase -----------------------------------------------------------------
 
@@ -345,6 +375,7 @@
         clear($('decision'));
         $('claim-name').value = '';
         $('claim-id').value = '';
+        reading = null;
         refresh();
       }
     });
