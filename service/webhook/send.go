@@ -119,7 +119,9 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return time.Duration(min(n, int64(365*24*3600))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		// A date centuries ahead would overflow the duration (Sub
+		// saturates at 292 years): the same year's cap as for seconds.
+		return min(t.Sub(now), 365*24*time.Hour)
 	}
 	return 0
 }
