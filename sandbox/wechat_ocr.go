@@ -41,16 +41,7 @@ type ocrBack struct {
 // matched against the sample cards. The type=photo|scan parameter changes
 // nothing here.
 func (w *WeChat) serveIDCardOCR(rw http.ResponseWriter, r *http.Request) {
-	token := r.URL.Query().Get("access_token")
-	if token == "" {
-		writeWx(rw, wxErr(41001))
-		return
-	}
-	w.mu.Lock()
-	_, werr := w.tokenLocked(token, w.opts.Now())
-	w.mu.Unlock()
-	if werr != nil {
-		writeWx(rw, werr)
+	if !w.tokenOK(rw, r) {
 		return
 	}
 	data, werr := w.ocrImage(r)
@@ -150,4 +141,22 @@ func readLimited(rd io.Reader) ([]byte, error) {
 		return nil, errImageTooBig
 	}
 	return data, nil
+}
+
+// tokenOK checks the access_token query parameter of an API call and
+// answers WeChat's error when it is missing (41001) or not current.
+func (w *WeChat) tokenOK(rw http.ResponseWriter, r *http.Request) bool {
+	token := r.URL.Query().Get("access_token")
+	if token == "" {
+		writeWx(rw, wxErr(41001))
+		return false
+	}
+	w.mu.Lock()
+	_, werr := w.tokenLocked(token, w.opts.Now())
+	w.mu.Unlock()
+	if werr != nil {
+		writeWx(rw, werr)
+		return false
+	}
+	return true
 }

@@ -27,16 +27,7 @@ type SubscribeMessage struct {
 // keyword's rule (too long for thing/phrase, empty). The fake answers 43101
 // for every message while refusals are switched on.
 func (w *WeChat) serveSubscribeSend(rw http.ResponseWriter, r *http.Request) {
-	token := r.URL.Query().Get("access_token")
-	if token == "" {
-		writeWx(rw, wxErr(41001))
-		return
-	}
-	w.mu.Lock()
-	_, werr := w.tokenLocked(token, w.opts.Now())
-	w.mu.Unlock()
-	if werr != nil {
-		writeWx(rw, werr)
+	if !w.tokenOK(rw, r) {
 		return
 	}
 	var msg struct {

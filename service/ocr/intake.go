@@ -126,7 +126,6 @@ func (in *Intake) Prepare(ctx context.Context, data []byte) (Photo, error) {
 	if err != nil {
 		return Photo{}, &Error{Provider: "intake", Kind: ErrBadImage, Err: err}
 	}
-	p.Data = nil
 	if !big {
 		typ := "image/jpeg"
 		if sniffed == "image/bmp" {

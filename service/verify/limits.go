@@ -15,9 +15,15 @@ import (
 // dayKey is the user's counter for kind today, China time: WeChat users
 // expect "per day" to reset at their midnight.
 func (s *Service) dayKey(kind string, userID int64) (string, time.Duration) {
-	now := s.now().In(s.china)
-	midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, s.china)
+	now, midnight := s.today()
 	return s.prefix + kind + ":" + strconv.FormatInt(userID, 10) + ":" + now.Format("20060102"), midnight.Sub(now)
+}
+
+// today is now in China and the midnight that ends today, when every
+// daily limit resets.
+func (s *Service) today() (now, midnight time.Time) {
+	now = s.now().In(s.china)
+	return now, time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, s.china)
 }
 
 // spend counts one attempt of kind against limit; over the limit it
@@ -72,9 +78,9 @@ return n`)
 // check does not go ahead.
 func (s *Service) spendIdentity(ctx context.Context, userID int64, number string) (undo func(), err error) {
 	undo = func() {}
-	now := s.now().In(s.china)
+	now, midnight := s.today()
 	day := now.Format("20060102")
-	untilMidnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, s.china).Sub(now)
+	untilMidnight := midnight.Sub(now)
 	ttl := strconv.Itoa(int((untilMidnight + time.Hour).Seconds()))
 	id := hexHash(s.crypto.Hash("id_limit", []byte(number)))
 	var added bool
@@ -125,8 +131,7 @@ func hexHash(h []byte) string { return hex.EncodeToString(h[:16]) }
 // tooMany is the refusal of limit, which resets at the next midnight,
 // China time.
 func (s *Service) tooMany(limit Limit) *TooManyError {
-	now := s.now().In(s.china)
-	midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, s.china)
+	now, midnight := s.today()
 	return &TooManyError{RetryAfter: midnight.Sub(now), ResetAt: midnight, Limit: limit}
 }
 

@@ -136,8 +136,7 @@ func (s *Service) nextAction(out *View) {
 		}
 	}
 	if (next == NextConfirm || next == NextUploadAgain) && out.AttemptsLeft == 0 && s.policy.AttemptsPerDay > 0 {
-		now := s.now().In(s.china)
-		at := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, s.china)
+		_, at := s.today()
 		next, out.RetryAt = NextWaitUntil, &at
 	}
 	out.NextAction = next

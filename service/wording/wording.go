@@ -123,13 +123,3 @@ func sep(l Lang) string {
 
 // Reason is the words for a reason code, or "" when there are none.
 func Reason(l Lang, code string) string { return reasons[code].in(l) }
-
-// Codes lists every reason code with words, for tests that keep the
-// tables complete.
-func Codes() []string {
-	out := make([]string, 0, len(reasons))
-	for k := range reasons {
-		out = append(out, k)
-	}
-	return out
-}
