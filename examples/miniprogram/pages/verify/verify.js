@@ -1,8 +1,10 @@
 // pages/verify: the whole real-name flow on one page.
 //   1. the personal-data notice and a separate consent checkbox (PIPL 单独同意)
 //   2. photos of both sides: wx.chooseMedia → wx.uploadFile (realname.js)
-//   3. the masked reading, then a form where the user types name and number
+//   3. the reading, prefilled in a confirmation form: one tap when it is right
 //   4. submit with an Idempotency-Key, and the decision
+// An error is said where the user acted (a toast, and a line under that
+// section until the next action); a request id only when support needs it.
 const realname = require('../../realname');
 const { CONSENT_VERSION, REVIEW_TEMPLATE_ID } = require('../../config');
 
@@ -91,8 +93,8 @@ Page({
   data: {
     consentVersion: CONSENT_VERSION,
     agreed: false,
-    front: { photo: '', rows: [] },
-    back: { photo: '', rows: [] },
+    front: { photo: '', rows: [], uploaded: false },
+    back: { photo: '', rows: [], uploaded: false },
     state: '',
     missing: [],
     warnings: [],
@@ -103,7 +105,10 @@ Page({
     privacyPopup: false,
     message: '',
     result: null,
-    error: ''
+    // error is the last failure: where (consent, photo, confirm or page)
+    // puts it under that section; supportId is the request id, shown in
+    // small print only for failures the user cannot fix themselves.
+    error: { where: '', text: '', supportId: '' }
   },
 
   onLoad() {
@@ -145,18 +150,19 @@ Page({
   refresh() {
     return realname.request('GET', '/api/v1/verification')
       .then((view) => this.applyView(view))
-      .catch((err) => this.showError(err));
+      .catch((err) => this.showError(err, 'page'));
   },
 
   onConsentChange(e) {
-    this.setData({ agreed: e.detail.value.length > 0, error: '' });
+    this.setData({ agreed: e.detail.value.length > 0 });
+    this.clearError();
   },
 
   // choosePhoto takes one side with the camera (or from the album).
   choosePhoto(e) {
     const side = e.currentTarget.dataset.side;
     if (!this.data.agreed) {
-      this.setData({ error: ERROR_TEXT.consent_required });
+      this.say('consent', ERROR_TEXT.consent_required);
       return;
     }
     if (this.data.busy) { return; }
@@ -167,7 +173,7 @@ Page({
     if (wx.requirePrivacyAuthorize) {
       wx.requirePrivacyAuthorize({
         success: () => this.openCamera(side),
-        fail: () => this.setData({ error: '需要同意隐私保护指引后才能拍摄身份证' })
+        fail: () => this.say('photo', '需要同意隐私保护指引后才能拍摄身份证')
       });
       return;
     }
@@ -184,21 +190,25 @@ Page({
       success: (res) => {
         const file = res.tempFiles[0];
         if (file.size > MAX_PHOTO_BYTES) {
-          this.setData({ error: ERROR_TEXT.body_too_large });
+          this.say('photo', ERROR_TEXT.body_too_large);
           return;
         }
         this.upload(side, file.tempFilePath);
       },
       fail: (res) => {
         if (res.errMsg && res.errMsg.indexOf('cancel') < 0) {
-          this.setData({ error: '无法打开相机或相册：' + res.errMsg });
+          this.say('photo', '无法打开相机或相册，请在设置中允许使用相机后重试');
         }
       }
     });
   },
 
   upload(side, filePath) {
-    this.setData({ busy: true, error: '', [side + '.photo']: filePath });
+    // The photo shown before this one stays if this one is refused: the
+    // server still holds the earlier one for that side.
+    const before = this.data[side].photo;
+    this.clearError();
+    this.setData({ busy: true, [side + '.photo']: filePath });
     wx.showLoading({ title: '识别中', mask: true });
     // consent_version goes with every upload: the server records the
     // agreement on the first one and checks the version on all of them.
@@ -218,25 +228,34 @@ Page({
           this.setData({ name: this.reading.name, idNumber: this.reading.idNumber });
         }
         this.applyView(view);
-      })
-      .catch((err) => {
-        this.setData({ [side + '.photo']: '' });
-        this.showError(err);
-      })
-      .then(() => {
-        wx.hideLoading();
-        this.setData({ busy: false });
+        this.done();
+      }, (err) => {
+        this.setData({ [side + '.photo']: before });
+        this.done();
+        this.showError(err, 'photo');
       });
+  },
+
+  // done ends a request's loading state. It runs before an error is said:
+  // hiding the loading toast later would hide the error's toast too.
+  done() {
+    wx.hideLoading();
+    this.setData({ busy: false });
   },
 
   applyView(view) {
     const done = view.state === 'verified' || view.state === 'rejected' || view.state === 'review' ||
       view.state === 'erased';
+    const missing = view.missing || [];
     this.setData({
       state: view.state,
       'front.rows': rows(view.front),
       'back.rows': rows(view.back),
-      missing: view.missing || [],
+      // After a restart of the page the photos are gone from the device
+      // (temporary files) but not from the server: say the side is done.
+      'front.uploaded': !!view.front || (view.state === 'draft' && missing.indexOf('front') < 0),
+      'back.uploaded': !!view.back || (view.state === 'draft' && missing.indexOf('back') < 0),
+      missing: missing,
       warnings: (view.warnings || []).map((w) => WARNING_TEXT[w] || w)
         .filter((w, i, all) => all.indexOf(w) === i),
       attemptsLeft: view.attempts_left,
@@ -267,7 +286,7 @@ Page({
     if (idNumber !== read.idNumber) { claim.id_number = idNumber; }
     if (confirm === true) { claim.confirm = true; }
     if (!name || idNumber.length !== 18) {
-      this.setData({ error: '请填写姓名和 18 位身份证号' });
+      this.say('confirm', '请填写姓名和 18 位身份证号');
       return;
     }
     // Ask, in the tap, for the one-time subscription to the review result
@@ -281,14 +300,16 @@ Page({
     if (!this.pendingSubmit || this.pendingSubmit.body !== body) {
       this.pendingSubmit = { key: realname.newIdempotencyKey(), body: body };
     }
-    this.setData({ busy: true, error: '' });
+    this.clearError();
+    this.setData({ busy: true });
     wx.showLoading({ title: '核验中', mask: true });
     realname.request('POST', '/api/v1/verification/submit', claim, { 'Idempotency-Key': this.pendingSubmit.key })
       .then((view) => {
         this.pendingSubmit = null;
+        this.done();
         this.applyView(view);
-      })
-      .catch((err) => {
+      }, (err) => {
+        this.done();
         if (err.code !== 'network') { this.pendingSubmit = null; }
         if (err.code === 'confirm_correction') {
           wx.showModal({
@@ -299,11 +320,7 @@ Page({
           });
           return;
         }
-        this.showError(err);
-      })
-      .then(() => {
-        wx.hideLoading();
-        this.setData({ busy: false });
+        this.showError(err, 'confirm');
       });
   },
 
@@ -311,9 +328,10 @@ Page({
   // verification on the server.
   restart() {
     this.reading = null;
+    this.clearError();
     this.setData({
-      state: '', result: null, error: '', name: '', idNumber: '', warnings: [], missing: [],
-      front: { photo: '', rows: [] }, back: { photo: '', rows: [] }
+      state: '', result: null, name: '', idNumber: '', warnings: [], missing: [],
+      front: { photo: '', rows: [], uploaded: false }, back: { photo: '', rows: [], uploaded: false }
     });
   },
 
@@ -327,16 +345,27 @@ Page({
         realname.request('DELETE', '/api/v1/verification')
           .then(() => {
             wx.showToast({ title: '已删除', icon: 'success' });
+            // The page shows what the server now holds: the erased state,
+            // not the result that was on screen.
             this.restart();
             return this.refresh();
-          })
-          .catch((err) => this.showError(err));
+          }, (err) => this.showError(err, 'page'));
       }
     });
   },
 
+  // say shows text under the section where the user acted, and as a toast.
+  say(where, text, supportId) {
+    this.setData({ error: { where: where, text: text, supportId: supportId || '' } });
+    if (wx.showToast) { wx.showToast({ title: text, icon: 'none', duration: 3000 }); }
+  },
+
+  clearError() {
+    if (this.data.error.text) { this.setData({ error: { where: '', text: '', supportId: '' } }); }
+  },
+
   // showError tells the user what to do, by the server's stable code.
-  showError(err) {
+  showError(err, where) {
     let text = ERROR_TEXT[err.code] || err.message || '出错了，请重试';
     switch (err.code) {
       case 'consent_required':
@@ -358,7 +387,9 @@ Page({
         break;
       default:
     }
-    if (err.requestId) { text += '（错误编号 ' + err.requestId + '）'; }
-    this.setData({ error: text });
+    // The request id helps support find a server-side failure; for a
+    // mistake the user can fix it is noise.
+    const forSupport = err.statusCode >= 500 || !ERROR_TEXT[err.code];
+    this.say(where || 'page', text, forSupport ? err.requestId : '');
   }
 });

@@ -1,0 +1,189 @@
+// driver.js runs examples/miniprogram's page in Node with a stub `wx`
+// against a running realname server, as a user would tap through it:
+//
+//   node driver.js BASE_URL FRONT.jpg BACK.jpg NOT_AN_IMAGE WHO
+//
+// It exits non-zero with a message when the page does not behave. The stub
+// implements only what the page calls, as WeChat documents it: wx.request
+// parses JSON, wx.uploadFile hands the body back as a string, a toast and a
+// loading indicator share one slot (hideLoading hides a toast too).
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const [baseURL, frontPath, backPath, junkPath, who] = process.argv.slice(2);
+const example = path.resolve(__dirname, '../../examples/miniprogram');
+
+function fail(msg) {
+  console.error('driver: ' + msg);
+  process.exit(1);
+}
+
+// config.js points at the server under test.
+const configPath = path.join(example, 'config.js');
+const config = require(configPath);
+config.BASE_URL = baseURL;
+
+// The stub wx.
+const storage = {};
+let toast = null; // the one toast/loading slot: {kind, title}
+let nextPhoto = '';
+let modalAnswer = true;
+const modals = [];
+const subscribeAsks = [];
+let loginCount = 0;
+
+function headerObject(h) {
+  const out = {};
+  h.forEach((v, k) => { out[k] = v; });
+  return out;
+}
+
+global.wx = {
+  login({ success }) {
+    loginCount++;
+    setImmediate(() => success({ code: who + ':' + Date.now().toString(36) + loginCount, errMsg: 'login:ok' }));
+  },
+  request({ url, method, data, header, success, fail: failed }) {
+    const init = { method: method || 'GET', headers: header || {} };
+    if (data !== undefined && init.method !== 'GET') { init.body = JSON.stringify(data); }
+    fetch(url, init).then(async (res) => {
+      const text = await res.text();
+      let body = text;
+      try { body = JSON.parse(text); } catch (e) { /* wx leaves non-JSON as text */ }
+      success({ statusCode: res.status, data: body, header: headerObject(res.headers) });
+    }, (err) => failed({ errMsg: 'request:fail ' + err.message }));
+  },
+  uploadFile({ url, filePath, name, formData, header, success, fail: failed }) {
+    const form = new FormData();
+    Object.keys(formData || {}).forEach((k) => form.append(k, formData[k]));
+    form.append(name, new Blob([fs.readFileSync(filePath)]), path.basename(filePath));
+    fetch(url, { method: 'POST', body: form, headers: header || {} }).then(async (res) => {
+      success({ statusCode: res.status, data: await res.text() });
+    }, (err) => failed({ errMsg: 'uploadFile:fail ' + err.message }));
+  },
+  chooseMedia({ success }) {
+    const p = nextPhoto;
+    setImmediate(() => success({ tempFiles: [{ tempFilePath: p, size: fs.statSync(p).size }] }));
+  },
+  requirePrivacyAuthorize({ success }) { setImmediate(success); },
+  onNeedPrivacyAuthorization() {},
+  requestSubscribeMessage(opts) { subscribeAsks.push(opts.tmplIds); if (opts.complete) { opts.complete(); } },
+  showLoading({ title }) { toast = { kind: 'loading', title: title }; },
+  hideLoading() { toast = null; },
+  showToast({ title, icon }) { toast = { kind: 'toast', title: title, icon: icon }; },
+  showModal(opts) {
+    modals.push(opts);
+    setImmediate(() => opts.success && opts.success({ confirm: modalAnswer, cancel: !modalAnswer }));
+  },
+  stopPullDownRefresh() {},
+  openPrivacyContract() {},
+  getStorageSync(k) { return storage[k] === undefined ? '' : storage[k]; },
+  setStorageSync(k, v) { storage[k] = JSON.parse(JSON.stringify(v)); },
+  removeStorageSync(k) { delete storage[k]; }
+};
+
+// Page and setData, with WeChat's data paths ('front.photo').
+let page = null;
+global.App = () => {};
+global.Page = (def) => {
+  page = Object.assign({}, def);
+  page.data = JSON.parse(JSON.stringify(def.data));
+  page.setData = function (patch) {
+    Object.keys(patch).forEach((key) => {
+      const parts = key.split('.');
+      let o = this.data;
+      for (let i = 0; i < parts.length - 1; i++) {
+        if (typeof o[parts[i]] !== 'object' || o[parts[i]] === null) { o[parts[i]] = {}; }
+        o = o[parts[i]];
+      }
+      o[parts[parts.length - 1]] = JSON.parse(JSON.stringify(patch[key] === undefined ? null : patch[key]));
+    });
+  };
+};
+// The page requires '../../realname' and '../../config' as a Mini Program
+// resolves them; Node does the same from the file's directory.
+require(path.join(example, 'pages/verify/verify.js'));
+if (!page) { fail('the page did not call Page()'); }
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function idle(what) {
+  for (let i = 0; i < 600; i++) {
+    await sleep(20);
+    if (!page.data.busy && (!toast || toast.kind !== 'loading')) { return; }
+  }
+  fail(what + ': still busy after 12 s');
+}
+const tap = (side) => page.choosePhoto({ currentTarget: { dataset: { side: side } } });
+
+async function main() {
+  page.onLoad();
+  await sleep(300);
+  if (page.data.state !== 'none') { fail('a new user starts at state none, got ' + JSON.stringify(page.data.state)); }
+
+  // A photo before consent is refused where the user acted, for free.
+  nextPhoto = frontPath;
+  tap('front');
+  await idle('photo without consent');
+  if (page.data.error.where !== 'consent' || !page.data.error.text) {
+    fail('no error under the consent box: ' + JSON.stringify(page.data.error));
+  }
+
+  page.onConsentChange({ detail: { value: ['agree'] } });
+  if (page.data.error.text) { fail('ticking the box did not clear the error'); }
+  tap('front');
+  await idle('front upload');
+  if (page.data.error.text) { fail('front upload: ' + JSON.stringify(page.data.error)); }
+  if (page.data.front.photo !== frontPath || page.data.state !== 'draft') {
+    fail('front: ' + JSON.stringify({ state: page.data.state, front: page.data.front }));
+  }
+
+  // A file that is no image: the error is said under the photos, as a toast
+  // that survives the loading indicator, with no request id (the user can
+  // fix it); the earlier preview stays.
+  nextPhoto = junkPath;
+  tap('front');
+  await idle('junk upload');
+  if (page.data.error.where !== 'photo' || !page.data.error.text) { fail('junk: ' + JSON.stringify(page.data.error)); }
+  if (page.data.error.supportId) { fail('a request id is shown for a user mistake: ' + page.data.error.supportId); }
+  if (!toast || toast.kind !== 'toast' || toast.title !== page.data.error.text) {
+    fail('the error is not a toast: ' + JSON.stringify(toast));
+  }
+  if (page.data.front.photo !== frontPath) { fail('the preview of the front was lost: ' + page.data.front.photo); }
+
+  nextPhoto = backPath;
+  tap('back');
+  await idle('back upload');
+  if (page.data.error.text) { fail('back upload left an error: ' + JSON.stringify(page.data.error)); }
+  if (page.data.state !== 'recognized') { fail('after both sides: ' + page.data.state); }
+  if (!page.data.name || page.data.idNumber.length !== 18 || page.data.idNumber.indexOf('*') >= 0) {
+    fail('the confirmation is not prefilled: ' + JSON.stringify([page.data.name, page.data.idNumber]));
+  }
+  if (!page.data.front.rows.length || !page.data.back.rows.length) { fail('the reading is not shown'); }
+
+  // One tap when the reading is right: the page sends {}.
+  page.onSubmitTap();
+  await idle('submit');
+  if (!page.data.result || page.data.result.state !== 'verified' || page.data.result.title !== '认证成功') {
+    fail('submit: ' + JSON.stringify({ result: page.data.result, error: page.data.error }));
+  }
+  if (!page.data.result.reason) { fail('no message for the person'); }
+
+  // A restart of the page resumes where the user stands.
+  const before = page.data.result;
+  page.data.result = null;
+  page.onLoad();
+  await sleep(300);
+  if (!page.data.result || page.data.result.state !== before.state) { fail('reload: ' + JSON.stringify(page.data.result)); }
+
+  // Erasure: the erased state, not the old result.
+  modalAnswer = true;
+  page.erase();
+  for (let i = 0; i < 300 && page.data.state !== 'erased'; i++) { await sleep(20); }
+  if (page.data.state !== 'erased' || !page.data.result || page.data.result.title !== '认证信息已删除') {
+    fail('after erasure: ' + JSON.stringify({ state: page.data.state, result: page.data.result, error: page.data.error }));
+  }
+  console.log('driver: ok (' + loginCount + ' login, ' + modals.length + ' modal)');
+}
+
+main().catch((err) => fail(err.stack || String(err)));
