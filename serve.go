@@ -127,6 +127,18 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	if err != nil {
 		return err
 	}
+	zone, err := time.LoadLocation(cfg.Timezone) // checked by Validate; tzdata is built in
+	if err != nil {
+		return fmt.Errorf("REALNAME_TIMEZONE: %w", err)
+	}
+	catalog, err := web.NewCatalog(zone)
+	if err != nil {
+		return err
+	}
+	prices, err := config.ParsePrices(cfg.Prices) // checked by Validate
+	if err != nil {
+		return fmt.Errorf("REALNAME_PRICES: %w", err)
+	}
 	apps, apiBase := cfg.WeChat.AppList(), cfg.WeChat.APIBase
 	var sandboxURL string
 	if cfg.SandboxMode() {
@@ -201,7 +213,8 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		go func() { defer close(notifyDone); courier.Run(notifyCtx) }()
 		defer func() { stopNotify(); <-notifyDone }()
 	}
-	reviews := review.New(db, ring, photos, verifications, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, Clock: clk, NotifyUser: notifyUsers}, log)
+	reviews := review.New(db, ring, photos, verifications, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, RevealWindow: cfg.Admin.RevealTTL,
+		Clock: clk, Zone: zone, NotifyUser: notifyUsers}, log)
 	engine := handler.New(handler.Deps{
 		Log:      log,
 		Registry: reg,
@@ -228,7 +241,8 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		// The CSRF key is derived from the key ring: the same on every
 		// instance, and never the key itself.
 		Admin: &handler.AdminDeps{Accounts: accounts, Review: reviews, Tokens: tokens, Webhooks: handler.NewWebhookAdmin(hooks), Clock: clk,
-			CSRFKey: ring.Hash("admin_csrf", []byte("v1"))},
+			CSRFKey: ring.Hash("admin_csrf", []byte("v1")), Catalog: catalog, ReviewSLA: cfg.ReviewSLA, RevealTTL: cfg.Admin.RevealTTL,
+			Prices: prices},
 	})
 	if cfg.PprofAddr != "" {
 		if _, err := startPprof(ctx, cfg.PprofAddr, log); err != nil {

@@ -4,13 +4,16 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
 	"realname/service/notify"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // REALNAME_TIMEZONE loads on a host without /usr/share/zoneinfo
 )
 
 // Prefix starts every environment variable the service reads.
@@ -55,6 +58,9 @@ type Config struct {
 	Policy Policy `env:"POLICY_" yaml:"policy"`
 	Admin  Admin  `env:"ADMIN_" yaml:"admin"`
 
+	Timezone        string        `env:"TIMEZONE" yaml:"timezone" help:"IANA zone the staff pages show times, filters and CSV in (the zone is always shown with the time)"`
+	Prices          []string      `env:"PRICES" yaml:"prices" help:"what each vendor bills per answered call, in yuan, for the dashboard's cost chart: provider=price,… (e.g. tencent=0.15,acedata=0.05)"`
+	ReviewSLA       time.Duration `env:"REVIEW_SLA" yaml:"review_sla" help:"how long a case may wait in review before the queue marks it overdue"`
 	EchoReading     string        `env:"ECHO_READING" yaml:"echo_reading" help:"full: the answer to an upload shows its own user everything read from the card, to check and confirm it (the status, webhooks and logs stay masked); masked: masked there too"`
 	ConsentVersion  string        `env:"CONSENT_VERSION" yaml:"consent_version" help:"version of the personal-data notice users must agree to (consent_version in the API)"`
 	PhotoRetention  time.Duration `env:"PHOTO_RETENTION" yaml:"photo_retention" help:"ID-card photos are deleted this long after the decision"`
@@ -78,6 +84,7 @@ type Admin struct {
 	ClaimTTL    time.Duration `env:"CLAIM_TTL" yaml:"claim_ttl" help:"how long a reviewer's claim on a case holds without a decision"`
 	MaxFailures int           `env:"MAX_FAILURES" yaml:"max_failures" help:"failed sign-ins in a row that lock a staff account"`
 	LockFor     time.Duration `env:"LOCK_FOR" yaml:"lock_for" help:"how long a locked staff account stays locked"`
+	RevealTTL   time.Duration `env:"REVEAL_TTL" yaml:"reveal_ttl" help:"how long personal data stays shown to a reviewer after one audited reveal; a reload within it shows, never audits again"`
 }
 
 // Policy is what the company decides about verification.
@@ -201,6 +208,8 @@ func Default() Config {
 			RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour, StuckChecking: 10 * time.Minute},
 		ConsentVersion:  "v1",
 		EchoReading:     "full",
+		Timezone:        "Asia/Shanghai",
+		ReviewSLA:       4 * time.Hour,
 		PhotoRetention:  72 * time.Hour,
 		ProviderTimeout: 8 * time.Second,
 		RateLimitWait:   2 * time.Second,
@@ -214,7 +223,8 @@ func Default() Config {
 			RotationGrace: 24 * time.Hour, Retention: 30 * 24 * time.Hour},
 		OCROrder:     []string{"wechat", "apizero", "apistore", "acedata"},
 		IDCheckOrder: []string{"acedata"},
-		Admin:        Admin{SessionTTL: 8 * time.Hour, IdleTimeout: 30 * time.Minute, ClaimTTL: 30 * time.Minute, MaxFailures: 5, LockFor: 15 * time.Minute},
+		Admin: Admin{SessionTTL: 8 * time.Hour, IdleTimeout: 30 * time.Minute, ClaimTTL: 30 * time.Minute, MaxFailures: 5, LockFor: 15 * time.Minute,
+			RevealTTL: 10 * time.Minute},
 	}
 }
 
@@ -306,6 +316,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Admin.SessionTTL < 5*time.Minute || c.Admin.SessionTTL > 24*time.Hour {
 		bad("ADMIN_SESSION_TTL", "must be between 5m and 24h, got %v", c.Admin.SessionTTL)
+	}
+	if c.Admin.RevealTTL < time.Minute || c.Admin.RevealTTL > 8*time.Hour {
+		bad("ADMIN_REVEAL_TTL", "must be between 1m and 8h, got %v", c.Admin.RevealTTL)
 	}
 	if c.Admin.ClaimTTL < time.Minute || c.Admin.ClaimTTL > 24*time.Hour {
 		bad("ADMIN_CLAIM_TTL", "must be between 1m and 24h, got %v", c.Admin.ClaimTTL)
@@ -428,6 +441,15 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	if s := c.WeChat.MiniprogramState; s != "formal" && s != "trial" && s != "developer" {
 		bad("WECHAT_MINIPROGRAM_STATE", "must be formal, trial or developer")
 	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" || strings.EqualFold(c.Timezone, "local") {
+		bad("TIMEZONE", "must be an IANA zone such as Asia/Shanghai, got %q", c.Timezone)
+	}
+	if _, err := ParsePrices(c.Prices); err != nil {
+		bad("PRICES", "%v", err)
+	}
+	if c.ReviewSLA < time.Minute || c.ReviewSLA > 30*24*time.Hour {
+		bad("REVIEW_SLA", "must be between 1m and 720h, got %v", c.ReviewSLA)
+	}
 	if c.EchoReading != "full" && c.EchoReading != "masked" {
 		bad("ECHO_READING", "must be full or masked")
 	}
@@ -507,4 +529,26 @@ func (c *Config) validateWebhook(bad func(key, format string, args ...any)) {
 	if c.Production() && w.AllowPrivate {
 		bad("WEBHOOK_ALLOW_PRIVATE", "cannot be on in production; list the receivers' networks in REALNAME_WEBHOOK_ALLOW_CIDRS")
 	}
+}
+
+// ParsePrices reads PRICES entries (provider=yuan) into a map; a bad entry,
+// a negative price or a provider named twice is an error.
+func ParsePrices(entries []string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, e := range entries {
+		name, price, ok := strings.Cut(strings.TrimSpace(e), "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%q is not provider=price", e)
+		}
+		p, err := strconv.ParseFloat(strings.TrimSpace(price), 64)
+		if err != nil || p < 0 || p > 1000 || math.IsNaN(p) {
+			return nil, fmt.Errorf("%q: the price must be a number of yuan from 0 to 1000", e)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("%s is priced twice", name)
+		}
+		out[name] = p
+	}
+	return out, nil
 }

@@ -19,6 +19,7 @@ import (
 	"realname/service/clock"
 	"realname/service/review"
 	"realname/service/token"
+	"realname/web"
 )
 
 // AdminDeps are the services behind the staff pages under /admin/.
@@ -33,6 +34,18 @@ type AdminDeps struct {
 	// Clock is the process's clock, against which stored times (lock-outs,
 	// replay windows) are compared; the wall clock when nil.
 	Clock clock.Clock
+	// Catalog holds the pages' words and time zone (REALNAME_TIMEZONE);
+	// nil: the built-in catalogs in China time.
+	Catalog *web.Catalog
+	// ReviewSLA is how long a case may wait in review before the queue
+	// marks it overdue (REALNAME_REVIEW_SLA); 4h when zero.
+	ReviewSLA time.Duration
+	// RevealTTL is how long a reveal shows the personal data before it
+	// must be asked (and audited) again; 10 minutes when zero.
+	RevealTTL time.Duration
+	// Prices is what each vendor bills per answered call, in yuan
+	// (REALNAME_PRICES), for the dashboard's cost chart.
+	Prices map[string]float64
 }
 
 // AdminAccounts is staff sign-in and account management (admin.Service).
@@ -45,12 +58,16 @@ type AdminAccounts interface {
 	Create(ctx context.Context, username, password, role, actor string) (model.AdminUser, error)
 	SetDisabled(ctx context.Context, id int64, disabled bool, actor string) error
 	Unlock(ctx context.Context, id int64, actor string) error
+	SetLanguage(ctx context.Context, id int64, lang string) error
 }
 
 // AdminReview is the queue, case file, decisions and audit (review.Service).
 type AdminReview interface {
 	Queue(ctx context.Context, f review.QueueFilter) (review.QueuePage, error)
 	Case(ctx context.Context, vid int64) (review.Case, error)
+	// CaseFor is the case as the reviewer may see it now: revealed within
+	// the window of their last audited reveal, masked otherwise.
+	CaseFor(ctx context.Context, vid, adminID int64) (review.Case, error)
 	Reveal(ctx context.Context, vid, adminID int64) (review.Case, error)
 	Photo(ctx context.Context, vid, adminID int64, side string) ([]byte, error)
 	Claim(ctx context.Context, vid, adminID int64) error
@@ -59,6 +76,7 @@ type AdminReview interface {
 	Reject(ctx context.Context, vid, adminID int64, reason, note string) (review.Outcome, error)
 	RequestResubmit(ctx context.Context, vid, adminID int64, note string) (review.Outcome, error)
 	Dashboard(ctx context.Context) (review.Dashboard, error)
+	Trends(ctx context.Context, days int, sla time.Duration) (review.Trends, error)
 	AuditLog(ctx context.Context, f review.AuditFilter) (review.AuditPage, error)
 	WriteAuditCSV(ctx context.Context, w io.Writer, f review.AuditFilter) error
 	RecordStaffAction(ctx context.Context, adminID int64, typ string, data map[string]any) error
@@ -108,6 +126,10 @@ type adminPages struct {
 	webhooks  WebhookAdmin
 	tokens    TokenStatus
 	clock     clock.Clock
+	catalog   *web.Catalog
+	sla       time.Duration
+	revealTTL time.Duration
+	prices    map[string]float64
 	css, js   string // static URLs with a content hash
 }
 
@@ -123,8 +145,21 @@ func mountAdmin(r *gin.Engine, d Deps, a AdminDeps) {
 	if a.Clock == nil {
 		a.Clock = clock.System{}
 	}
+	if a.ReviewSLA <= 0 {
+		a.ReviewSLA = 4 * time.Hour
+	}
+	if a.RevealTTL <= 0 {
+		a.RevealTTL = 10 * time.Minute
+	}
+	if a.Catalog == nil {
+		cat, err := web.NewCatalog(clock.China())
+		if err != nil {
+			panic(fmt.Sprintf("handler: %v", err))
+		}
+		a.Catalog = cat
+	}
 	p := &adminPages{log: d.Log.With("component", "admin"), templates: d.Templates, accounts: a.Accounts, review: a.Review,
-		webhooks: a.Webhooks, tokens: a.Tokens, clock: a.Clock, css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
+		webhooks: a.Webhooks, tokens: a.Tokens, clock: a.Clock, catalog: a.Catalog, sla: a.ReviewSLA, revealTTL: a.RevealTTL, prices: a.Prices, css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
 	g := r.Group("/admin", adminHeaders, p.csrf(a.CSRFKey))
 	g.GET("/login", p.loginPage)
 	g.POST("/login", p.login)
@@ -134,6 +169,7 @@ func mountAdmin(r *gin.Engine, d Deps, a AdminDeps) {
 	staff.GET("/", p.queue)
 	staff.POST("/search", p.search)
 	staff.POST("/logout", p.logout)
+	staff.POST("/language", p.setLanguage)
 	staff.GET("/dashboard", p.dashboard)
 	staff.GET("/cases/:id", p.showCase)
 	staff.POST("/cases/:id/reveal", p.reveal)

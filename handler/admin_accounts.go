@@ -40,7 +40,7 @@ func (p *adminPages) renderAccounts(c *gin.Context, status int, d accountsData) 
 		d.Accounts = append(d.Accounts, accountRow{AdminUser: u, Locked: u.LockedUntil != nil && u.LockedUntil.After(now)})
 	}
 	d.Roles = []string{admin.RoleReviewer, admin.RoleAdmin}
-	p.render(c, status, "admin_accounts.html", "Accounts", d)
+	p.render(c, status, "admin_accounts.html", "accounts.title", d)
 }
 
 func (p *adminPages) createAccount(c *gin.Context) {
@@ -58,16 +58,17 @@ func (p *adminPages) createAccount(c *gin.Context) {
 	}
 }
 
+// accountProblem is the message id of why an account was refused.
 func accountProblem(err error) string {
 	switch {
 	case errors.Is(err, admin.ErrExists):
-		return "That username is taken."
+		return "accounts.taken"
 	case errors.Is(err, admin.ErrInvalidName):
-		return "Usernames are 3 to 64 letters, digits, dots, dashes or underscores."
+		return "accounts.bad_name"
 	case errors.Is(err, admin.ErrInvalidRole):
-		return "Pick a role."
+		return "accounts.pick_role"
 	}
-	return "Passwords are 12 to 72 bytes long and hard to guess: not a common password, a keyboard pattern or the username."
+	return "accounts.weak_password"
 }
 
 func (p *adminPages) changeAccount(c *gin.Context, fn func(id int64, actor string) error) {
@@ -78,7 +79,7 @@ func (p *adminPages) changeAccount(c *gin.Context, fn func(id int64, actor strin
 	err := fn(id, review.Actor(staffOf(c).AdminID))
 	switch {
 	case errors.Is(err, admin.ErrNotFound):
-		p.errorPage(c, http.StatusNotFound, "No such account.")
+		p.errorPage(c, http.StatusNotFound, "error.no_account")
 	case err != nil:
 		p.fail(c, err)
 	default:

@@ -11,6 +11,7 @@ import (
 
 type auditData struct {
 	review.AuditPage
+	Rows              []timelineRow // the entries, their data as readable pairs
 	Admin, Type, Case string
 	NextURL, CSVURL   string
 }
@@ -33,6 +34,9 @@ func (p *adminPages) audit(c *gin.Context) {
 		return
 	}
 	d := auditData{AuditPage: page, Admin: c.Query("admin"), Type: c.Query("type"), Case: c.Query("case")}
+	for _, e := range page.Entries {
+		d.Rows = append(d.Rows, timelineRow{AuditEntry: e, Details: details(p.locale(c), e.Data)})
+	}
 	q := c.Request.URL.Query()
 	q.Del("before")
 	d.CSVURL = "/admin/audit.csv?" + q.Encode()
@@ -40,13 +44,14 @@ func (p *adminPages) audit(c *gin.Context) {
 		q.Set("before", strconv.FormatInt(page.Next, 10))
 		d.NextURL = "/admin/audit?" + q.Encode()
 	}
-	p.render(c, http.StatusOK, "admin_audit.html", "Audit log", d)
+	p.render(c, http.StatusOK, "admin_audit.html", "audit.title", d)
 }
 
 // auditCSV streams the filtered staff actions as a CSV download.
 func (p *adminPages) auditCSV(c *gin.Context) {
 	f := auditFilter(c)
 	f.Before = 0
+	f.Zone = p.catalog.Zone()
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="realname-audit-`+p.clock.Now().Format("20060102-150405")+`.csv"`)
 	c.Status(http.StatusOK)

@@ -31,7 +31,7 @@ func secureRequest(r *http.Request) bool {
 func (p *adminPages) csrf(key []byte) gin.HandlerFunc {
 	refused := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.log.Warn("admin: CSRF check failed", "reason", fmt.Sprint(csrf.FailureReason(r)), "method", r.Method)
-		p.writeError(w, http.StatusForbidden, "This form has expired or did not come from this site. Reload the page and try again.")
+		p.writeError(w, p.localeFor(r, ""), http.StatusForbidden, "error.csrf")
 	})
 	opts := func(secure bool) []csrf.Option {
 		return []csrf.Option{csrf.Secure(secure), csrf.HttpOnly(true), csrf.SameSite(csrf.SameSiteStrictMode),
@@ -69,7 +69,7 @@ func (p *adminPages) authenticate(c *gin.Context) {
 			c.Abort()
 			return
 		}
-		p.errorPage(c, http.StatusUnauthorized, "Your session has ended. Sign in again.")
+		p.errorPage(c, http.StatusUnauthorized, "error.session_ended")
 		return
 	}
 	c.Set(adminSessionKey, sess)
@@ -80,7 +80,7 @@ func (p *adminPages) authenticate(c *gin.Context) {
 // for admins.
 func (p *adminPages) requireAdmin(c *gin.Context) {
 	if !staffOf(c).IsAdmin() {
-		p.errorPage(c, http.StatusForbidden, "This page is for admins.")
+		p.errorPage(c, http.StatusForbidden, "error.admins_only")
 		return
 	}
 	c.Next()
@@ -94,7 +94,7 @@ func staffOf(c *gin.Context) admin.Session {
 }
 
 func (p *adminPages) loginPage(c *gin.Context) {
-	p.render(c, http.StatusOK, "admin_login.html", "Sign in", gin.H{"Next": safeNext(c.Query("next"))})
+	p.render(c, http.StatusOK, "admin_login.html", "login.title", gin.H{"Next": safeNext(c.Query("next"))})
 }
 
 func (p *adminPages) login(c *gin.Context) {
@@ -110,16 +110,31 @@ func (p *adminPages) login(c *gin.Context) {
 		return
 	case errors.As(err, &limited):
 		c.Header("Retry-After", retryAfter(limited.RetryAfter))
-		status, msg = http.StatusTooManyRequests, "Too many sign-in attempts. Wait a few minutes and try again."
+		status, msg = http.StatusTooManyRequests, "login.too_many"
 	case errors.Is(err, admin.ErrBadCredentials):
 		// One message for a wrong password, an unknown username and a
 		// locked account: none of them may tell that an account exists.
-		msg = "Wrong username or password. After repeated failed sign-ins an account waits before it can sign in again."
+		msg = "login.wrong"
 	default:
 		p.fail(c, err)
 		return
 	}
-	p.render(c, status, "admin_login.html", "Sign in", gin.H{"Next": next, "Error": msg, "Username": c.PostForm("username")})
+	p.render(c, status, "admin_login.html", "login.title", gin.H{"Next": next, "Error": p.locale(c).T(msg), "Username": c.PostForm("username")})
+}
+
+// setLanguage stores the signed-in account's console language and goes
+// back to the page it was chosen on.
+func (p *adminPages) setLanguage(c *gin.Context) {
+	lang := c.PostForm("language")
+	if err := p.accounts.SetLanguage(c.Request.Context(), staffOf(c).AdminID, lang); err != nil {
+		if errors.Is(err, admin.ErrInvalidLanguage) {
+			p.errorPage(c, http.StatusUnprocessableEntity, "error.bad_language")
+			return
+		}
+		p.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, safeNext(c.PostForm("next")))
 }
 
 func (p *adminPages) logout(c *gin.Context) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"realname/model"
 	"realname/service/ocr"
@@ -19,11 +20,13 @@ import (
 
 const chromiumPath = "/usr/bin/chromium"
 
-// TestAdminInBrowser drives Debian's chromium through the review of a case
-// that went through the real flow (sandbox vendors) into review: sign in,
-// find it in the queue, claim, reveal, approve, and see the decision's
-// webhook event on the case page. Screenshots of the queue and of the case
-// go to $REALNAME_TEST_ARTIFACTS (or the test's temp dir).
+// TestAdminInBrowser drives Debian's chromium through the console as a
+// Chinese review team uses it: sign in, the queue, three cases from the
+// real flow (sandbox vendors) decided in a row by keyboard alone (claim,
+// reveal, zoom, approve, confirm with Enter, on to the next case), the
+// dashboard and /demo; then the same pages in English after switching the
+// account's language. Screenshots (queue, case revealed and zoomed,
+// dashboard, demo; zh-CN and en) go to $REALNAME_TEST_ARTIFACTS.
 func TestAdminInBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("REALNAME_TEST_BROWSER") == "" {
@@ -32,7 +35,12 @@ func TestAdminInBrowser(t *testing.T) {
 		t.Fatalf("REALNAME_TEST_BROWSER is set but the browser is missing: %v", err)
 	}
 	env := newAdminEnv(t, true, nil)
-	card, vid, openid := caseFromFlow(t, env, "norecord")
+	var cases []int64
+	var card idcard.Card
+	for i := range 3 {
+		c, vid, _ := caseFromFlow(t, env, "norecord", fmt.Sprint(i))
+		card, cases = c, append(cases, vid)
+	}
 
 	shots := os.Getenv("REALNAME_TEST_ARTIFACTS")
 	if shots == "" {
@@ -40,18 +48,20 @@ func TestAdminInBrowser(t *testing.T) {
 	} else if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The browser asks for Chinese, as a browser in China does; English
+	// comes from the account's choice later.
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1366, 900))
+		chromedp.Flag("disable-sync", true), chromedp.Flag("accept-lang", "zh-CN,zh"), chromedp.Flag("lang", "zh-CN"),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1440, 900))
 	defer cancelAlloc()
 	ctx, cancelCtx := chromedp.NewContext(alloc)
 	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 50*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
 	defer cancel()
 
-	// do runs browser steps; value-returning steps go through chromedp.Run.
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
@@ -66,67 +76,123 @@ func TestAdminInBrowser(t *testing.T) {
 		}
 		return strings.TrimSpace(s)
 	}
-	shot := func() []byte {
+	// waitFor polls js until it is true; a navigation in between (a
+	// redirect after a decision) only means asking again.
+	waitFor := func(what, js string) {
 		t.Helper()
-		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG; lower is JPEG
+		var err error
+		for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			var ok bool
+			if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
+				return
+			}
+		}
+		t.Fatalf("browser, %s (%s): %v", what, js, err)
+	}
+	save := func(name string) {
+		t.Helper()
+		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
 		if err != nil {
 			t.Fatalf("browser, screenshot: %v", err)
 		}
-		return b
-	}
-	caseLink := fmt.Sprintf(`#queue a[href="/admin/cases/%d"]`, vid)
-	do("sign in", chromedp.Navigate(env.URL+"/admin/"), // anonymous: sent to the login page
-		chromedp.WaitVisible(`#username`),
-		chromedp.SendKeys(`#username`, "ann"),
-		chromedp.SendKeys(`#password`, testPassword),
-		chromedp.Click(`#signin`),
-		chromedp.WaitVisible(`#queue`))
-	do("find the case", chromedp.SendKeys(`#openid`, openid),
-		chromedp.Click(`#filter`),
-		chromedp.WaitVisible(caseLink))
-	queueShot := shot()
-	do("claim", chromedp.Click(caseLink),
-		chromedp.WaitVisible(`#claim`),
-		chromedp.Click(`#claim`),
-		chromedp.WaitVisible(`#approve`))
-	do("reveal", chromedp.Click(`#reveal`), chromedp.WaitVisible(`.photos img`))
-	loaded := `Array.from(document.querySelectorAll('.photos img')).every(i => i.complete && i.naturalWidth > 0)`
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](loaded, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-		t.Fatalf("browser, photos: %v", err)
-	}
-	name, number := text(`#name`), text(`#id-number`)
-	caseShot := shot()
-	do("approve", chromedp.Click(`#approve`), chromedp.WaitVisible(`.flash`))
-	state, webhooks := text(`h1 .state`), text(`#webhooks`)
-	for file, data := range map[string][]byte{"admin-queue.png": queueShot, "admin-case.png": caseShot} {
-		path := filepath.Join(shots, file)
-		if err := os.WriteFile(path, data, 0o644); err != nil {
+		path := filepath.Join(shots, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("screenshot: %s (%d bytes)", path, len(data))
+		t.Logf("screenshot: %s (%d bytes)", path, len(b))
 	}
-	if name != card.Name || number != card.IDNumber {
-		t.Errorf("revealed %q %q, want the card's values", name, number)
+	lang := func(want string) {
+		t.Helper()
+		waitFor("page language "+want, fmt.Sprintf(`document.documentElement.lang === %q`, want))
 	}
-	if state != model.StateVerified || !strings.Contains(webhooks, verify.HookReviewed) {
-		t.Errorf("after approval: state %q, webhooks %q", state, webhooks)
+	key := func(k string) chromedp.Action[chromedp.Void] { return chromedp.KeyEvent(k) }
+
+	do("sign in", chromedp.Navigate(env.URL+"/admin/"), // anonymous: sent to the login page
+		chromedp.WaitVisible(`#username`))
+	lang("zh-CN")
+	if !strings.Contains(text(`h1`), "登录") {
+		t.Fatalf("login page heading %q", text(`h1`))
 	}
-	var v model.Verification
-	env.db.First(&v, vid)
-	if v.State != model.StateVerified || v.DecidedBy == nil || *v.DecidedBy != env.admins["ann"] {
-		t.Fatalf("stored case %+v", v)
+	do("sign in", chromedp.SendKeys(`#username`, "ann"), chromedp.SendKeys(`#password`, testPassword),
+		chromedp.Click(`#signin`), chromedp.WaitVisible(`#queue`))
+	lang("zh-CN")
+	queue := text(`#queue`)
+	if !strings.Contains(queue, "(UTC+8)") || !strings.Contains(queue, "权威库无记录") {
+		t.Errorf("queue: %q", queue)
+	}
+	save("admin-queue.zh-CN.png")
+
+	// Three cases in a row, by keyboard alone.
+	do("open the first case", chromedp.Navigate(fmt.Sprintf("%s/admin/cases/%d", env.URL, cases[0])), chromedp.WaitVisible(`#claim`))
+	for i, vid := range cases {
+		at := fmt.Sprintf(`location.pathname === "/admin/cases/%d"`, vid)
+		waitFor("case "+fmt.Sprint(vid), at+` && document.readyState === "complete"`)
+		do("claim by C", key("c"), chromedp.WaitVisible(`#approve`))
+		if i == 0 {
+			do("reveal by V", key("v"), chromedp.WaitVisible(`img[data-photo]`))
+			waitFor("photos", `Array.from(document.querySelectorAll('img[data-photo]')).every(i => i.complete && i.naturalWidth > 0)`)
+			if text(`#name`) != card.Name || text(`#id-number`) != card.IDNumber {
+				t.Errorf("revealed %q %q", text(`#name`), text(`#id-number`))
+			}
+			do("zoom by +", key("+"), key("+"))
+			waitFor("zoomed", `document.querySelector('img[data-photo]').style.transform.includes("scale(1.5625)")`)
+			save("admin-case.zh-CN.png")
+			do("reset by 0", key("0"))
+		}
+		do("approve by A", key("a"), chromedp.WaitVisible(`#confirm-dialog[open]`))
+		if !strings.Contains(text(`#confirm-text`), fmt.Sprintf("#%d", vid)) {
+			t.Errorf("dialog: %q", text(`#confirm-text`))
+		}
+		do("confirm by Enter", key(kb.Enter))
+		if i+1 < len(cases) {
+			waitFor("the next case after a decision", fmt.Sprintf(`location.pathname === "/admin/cases/%d" && !!document.querySelector(".flash")`, cases[i+1]))
+		} else {
+			waitFor("the queue after the last case", `location.pathname === "/admin/" && !!document.querySelector(".flash")`)
+		}
+	}
+	for _, vid := range cases {
+		var v model.Verification
+		env.db.First(&v, vid)
+		if v.State != model.StateVerified || v.DecidedBy == nil || *v.DecidedBy != env.admins["ann"] {
+			t.Errorf("case %d: %s by %v", vid, v.State, v.DecidedBy)
+		}
 	}
 	var reveals int64
-	env.db.Model(&model.VerificationEvent{}).Where("verification_id = ? AND type = ? AND actor = ?", vid, "revealed",
-		fmt.Sprintf("admin:%d", env.admins["ann"])).Count(&reveals)
+	env.db.Model(&model.VerificationEvent{}).Where("verification_id = ? AND type = ?", cases[0], "revealed").Count(&reveals)
 	if reveals != 1 {
-		t.Fatalf("reveal events %d", reveals)
+		t.Errorf("reveal events %d", reveals)
 	}
+
+	do("dashboard", chromedp.Navigate(env.URL+"/admin/dashboard"), chromedp.WaitVisible(`main h1`))
+	lang("zh-CN")
+	save("admin-dashboard.zh-CN.png")
+	do("demo", chromedp.Navigate(env.URL+"/demo"), chromedp.WaitVisible(`body`))
+	lang("zh-CN")
+	save("demo.zh-CN.png")
+
+	// English, by the account's choice.
+	do("switch to English", chromedp.Navigate(env.URL+"/admin/"), chromedp.WaitVisible(`form.lang button`),
+		chromedp.Click(`form.lang button`), chromedp.WaitVisible(`#queue`))
+	lang("en")
+	do("queue in English", chromedp.Navigate(env.URL+"/admin/?state=any"), chromedp.WaitVisible(`#queue`))
+	if !strings.Contains(text(`main h1`), "Queue") {
+		t.Errorf("queue heading %q", text(`main h1`))
+	}
+	save("admin-queue.en.png")
+	do("case in English", chromedp.Navigate(fmt.Sprintf("%s/admin/cases/%d", env.URL, cases[0])), chromedp.WaitVisible(`#timeline`))
+	lang("en")
+	save("admin-case.en.png")
+	do("dashboard in English", chromedp.Navigate(env.URL+"/admin/dashboard"), chromedp.WaitVisible(`main h1`))
+	lang("en")
+	save("admin-dashboard.en.png")
+	do("demo in English", chromedp.Navigate(env.URL+"/demo?lang=en"), chromedp.WaitVisible(`body`))
+	lang("en")
+	save("demo.en.png")
 }
 
 // caseFromFlow runs a sample card through the real flow: upload both sides,
 // submit; the card must be one the check sends to review.
-func caseFromFlow(t *testing.T, env *adminEnv, key string) (idcard.Card, int64, string) {
+func caseFromFlow(t *testing.T, env *adminEnv, key, who string) (idcard.Card, int64, string) {
 	t.Helper()
 	ctx := context.Background()
 	cards, err := idcard.Cards()
@@ -141,7 +207,7 @@ func caseFromFlow(t *testing.T, env *adminEnv, key string) (idcard.Card, int64, 
 	}
 	front, _ := idcard.Image(card.Front)
 	back, _ := idcard.Image(card.Back)
-	u := model.User{AppID: "wxtest", OpenID: "o-browser-" + key}
+	u := model.User{AppID: "wxtest", OpenID: "o-browser-" + key + who}
 	if err := env.db.Create(&u).Error; err != nil {
 		t.Fatal(err)
 	}

@@ -1,50 +1,86 @@
 package handler
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"sort"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"realname/model"
 	"realname/service/review"
+	"realname/service/wording"
+	"realname/web"
 )
 
 type caseData struct {
 	review.Case
-	Reasons  []string
+	Reasons  []rejectChoice
 	Mine     bool // the viewer holds the claim
 	InReview bool
+	Confirm  *confirmStep // a decision waiting for the reviewer's confirmation
+	Timeline []timelineRow
+	Prev     string // the case decided just before, when the page follows a decision
+	Next     int64  // the next case waiting in review (shortcut N); 0 for none
 }
+
+// rejectChoice is a canned reject reason with the words the user will
+// read in their status and subscription message, in both languages.
+type rejectChoice struct {
+	Code, UserZH, UserEN string
+}
+
+// confirmStep is a decision posted without confirm=1, shown back to be
+// confirmed with the values the reviewer entered.
+type confirmStep struct {
+	Action, Reason, Note string
+}
+
+// timelineRow is an event with its data as readable pairs, not JSON.
+type timelineRow struct {
+	review.AuditEntry
+	Details []detail
+}
+
+type detail struct{ Key, Value string }
 
 func (p *adminPages) showCase(c *gin.Context) {
 	id, ok := p.pathID(c)
 	if !ok {
 		return
 	}
-	cs, err := p.review.Case(c.Request.Context(), id)
-	p.renderCase(c, cs, err)
+	cs, err := p.review.CaseFor(c.Request.Context(), id, staffOf(c).AdminID)
+	p.renderCase(c, cs, err, nil)
 }
 
-// reveal shows the personal values and photos; the service audits it
-// before anything is opened. The answer is the page itself (no redirect),
-// so the values never sit behind a reloadable URL.
+// reveal records the audited look and redirects to the case page
+// (POST-redirect-GET): the page then shows the values for the reveal
+// window, and reloading it shows them again without a second audit entry.
 func (p *adminPages) reveal(c *gin.Context) {
 	id, ok := p.pathID(c)
 	if !ok {
 		return
 	}
-	cs, err := p.review.Reveal(c.Request.Context(), id, staffOf(c).AdminID)
-	if errors.Is(err, review.ErrErased) {
+	_, err := p.review.Reveal(c.Request.Context(), id, staffOf(c).AdminID)
+	switch {
+	case errors.Is(err, review.ErrErased):
 		back(c, caseURL(id), "err", "erased")
-		return
+	case errors.Is(err, review.ErrNotFound):
+		p.errorPage(c, http.StatusNotFound, "error.no_case")
+	case err != nil:
+		p.fail(c, err)
+	default:
+		c.Redirect(http.StatusSeeOther, caseURL(id)+"#photos")
 	}
-	p.renderCase(c, cs, err)
 }
 
-func (p *adminPages) renderCase(c *gin.Context, cs review.Case, err error) {
+func (p *adminPages) renderCase(c *gin.Context, cs review.Case, err error, confirm *confirmStep) {
 	if errors.Is(err, review.ErrNotFound) {
-		p.errorPage(c, http.StatusNotFound, "No such case.")
+		p.errorPage(c, http.StatusNotFound, "error.no_case")
 		return
 	}
 	if err != nil {
@@ -52,9 +88,106 @@ func (p *adminPages) renderCase(c *gin.Context, cs review.Case, err error) {
 		return
 	}
 	me := staffOf(c).AdminID
-	d := caseData{Case: cs, Reasons: review.RejectReasons, InReview: cs.State == model.StateReview,
+	d := caseData{Case: cs, InReview: cs.State == model.StateReview, Confirm: confirm,
 		Mine: cs.LiveClaimUntil != nil && cs.ClaimedBy != nil && *cs.ClaimedBy == me}
-	p.render(c, http.StatusOK, "admin_case.html", "Case", d)
+	d.Next = p.nextCase(c, cs.ID)
+	for _, code := range review.RejectReasons {
+		d.Reasons = append(d.Reasons, rejectChoice{Code: code, UserZH: wording.Reason(wording.Chinese, code),
+			UserEN: wording.Reason(wording.English, code)})
+	}
+	l := p.locale(c)
+	for _, e := range cs.Events {
+		d.Timeline = append(d.Timeline, timelineRow{AuditEntry: e, Details: details(l, e.Data)})
+	}
+	if prev := c.Query("prev"); prev != "" {
+		var n int64
+		if _, err := fmt.Sscan(prev, &n); err == nil && n > 0 {
+			d.Prev = fmt.Sprint(n)
+		}
+	}
+	p.render(c, http.StatusOK, "admin_case.html", "case.title", d)
+}
+
+// details turns an event's JSON data into sorted key/value pairs for a
+// person: times in the pages' zone, provider calls as "provider outcome
+// (code) latency", codes in words, empty values left out; anything else
+// as compact JSON.
+func details(l *web.Locale, data string) []detail {
+	if data == "" || data == "{}" || data == "null" {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(data), &m); err != nil {
+		return []detail{{Key: "data", Value: data}}
+	}
+	out := make([]detail, 0, len(m))
+	for k, v := range m {
+		if s := detailValue(l, k, v); s != "" {
+			out = append(out, detail{Key: k, Value: s})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+func detailValue(l *web.Locale, key string, v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return l.Seconds(t)
+		}
+		switch key {
+		case "reason":
+			return l.Code("reason", x)
+		case "outcome":
+			return l.Code("outcome", x)
+		case "side":
+			return l.Code("side", x)
+		}
+		return x
+	case bool:
+		if x {
+			return l.T("detail.yes")
+		}
+		return l.T("detail.no")
+	case []any:
+		if key == "attempts" {
+			var calls []string
+			for _, a := range x {
+				if call, ok := a.(map[string]any); ok {
+					calls = append(calls, attemptText(l, call))
+				}
+			}
+			return strings.Join(calls, "; ")
+		}
+		if len(x) == 0 {
+			return ""
+		}
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = detailValue(l, key, e)
+		}
+		return strings.Join(parts, ", ")
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// attemptText is one recorded provider call: "acedata 无记录 (-5) 12 ms".
+func attemptText(l *web.Locale, call map[string]any) string {
+	s := fmt.Sprint(call["provider"])
+	if o, ok := call["outcome"].(string); ok {
+		s += " " + l.Code("outcome", o)
+	}
+	if code, ok := call["code"].(string); ok && code != "" {
+		s += " (" + code + ")"
+	}
+	if ms, ok := call["latency_ms"].(float64); ok {
+		s += fmt.Sprintf(" %.0f ms", ms)
+	}
+	return s
 }
 
 // photo streams one side's photo, decrypted, to a reviewer who revealed the
@@ -67,11 +200,11 @@ func (p *adminPages) photo(c *gin.Context) {
 	data, err := p.review.Photo(c.Request.Context(), id, staffOf(c).AdminID, c.Param("side"))
 	switch {
 	case errors.Is(err, review.ErrNotFound):
-		p.errorPage(c, http.StatusNotFound, "No such photo.")
+		p.errorPage(c, http.StatusNotFound, "error.no_photo")
 	case errors.Is(err, review.ErrRevealRequired):
-		p.errorPage(c, http.StatusForbidden, "Reveal the case to see its photos.")
+		p.errorPage(c, http.StatusForbidden, "error.reveal_first")
 	case errors.Is(err, review.ErrPhotosGone):
-		p.errorPage(c, http.StatusGone, "The photos are no longer retained.")
+		p.errorPage(c, http.StatusGone, "error.photos_gone")
 	case err != nil:
 		p.fail(c, err)
 	default:

@@ -168,11 +168,12 @@ type client struct {
 	http *http.Client
 	base string
 	csrf string // the last CSRF token seen on a page
+	lang string // Accept-Language; the existing assertions read English
 }
 
 func (e *adminEnv) client(t *testing.T) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{t: t, base: e.URL, http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	return &client{t: t, base: e.URL, lang: "en", http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -187,6 +188,9 @@ func (c *client) do(method, path string, form url.Values) (*http.Response, strin
 	req, _ := http.NewRequest(method, c.base+path, body)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if c.lang != "" {
+		req.Header.Set("Accept-Language", c.lang)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -290,4 +294,25 @@ type fakeTokens struct{}
 
 func (fakeTokens) Status() []token.Status {
 	return []token.Status{{AppID: "wxtest", Cached: true, ExpiresAt: time.Now().Add(time.Hour), RefreshAt: time.Now().Add(50 * time.Minute)}}
+}
+
+// reveal reveals a case (POST-redirect-GET) and returns the page shown.
+func (c *client) reveal(id int64) string {
+	c.t.Helper()
+	resp, _ := c.post(caseURL(id)+"/reveal", nil)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), caseURL(id)) {
+		c.t.Fatalf("reveal: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, body := c.get(caseURL(id))
+	return body
+}
+
+// state is case id's state in the database.
+func (e *adminEnv) state(t *testing.T, id int64) string {
+	t.Helper()
+	var v model.Verification
+	if err := e.db.Take(&v, id).Error; err != nil {
+		t.Fatal(err)
+	}
+	return v.State
 }

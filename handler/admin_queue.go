@@ -3,13 +3,11 @@ package handler
 import (
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"realname/model"
-	"realname/service/clock"
 	"realname/service/review"
 )
 
@@ -24,9 +22,37 @@ type queueForm struct {
 type queueData struct {
 	Form     queueForm
 	States   []string
-	Items    []review.QueueItem
+	Items    []queueRow
 	NextURL  string
 	ByNumber bool // the page answers an ID-number search
+	SLA      time.Duration
+	Now      time.Time
+}
+
+// queueRow is a case with how long it has waited and its SLA mark.
+type queueRow struct {
+	review.QueueItem
+	Waiting time.Duration // in review this long (a state's start is its last change)
+	SLA     string        // "", "due" (three quarters used) or "overdue"
+}
+
+// rows marks each case in review with its wait against the SLA.
+func (p *adminPages) rows(items []review.QueueItem, now time.Time) []queueRow {
+	out := make([]queueRow, len(items))
+	for i, it := range items {
+		out[i] = queueRow{QueueItem: it}
+		if it.State != model.StateReview {
+			continue
+		}
+		out[i].Waiting = now.Sub(it.UpdatedAt)
+		switch {
+		case out[i].Waiting >= p.sla:
+			out[i].SLA = "overdue"
+		case out[i].Waiting >= p.sla*3/4:
+			out[i].SLA = "due"
+		}
+	}
+	return out
 }
 
 // queue is the review queue with its filters (GET: nothing personal in
@@ -38,10 +64,10 @@ func (p *adminPages) queue(c *gin.Context) {
 		form.State = model.StateReview
 	}
 	f := review.QueueFilter{State: form.State, Reason: form.Reason, Provider: form.Provider, OpenID: form.OpenID}
-	if t, err := time.ParseInLocation("2006-01-02", form.From, clock.China()); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", form.From, p.catalog.Zone()); err == nil {
 		f.From = t
 	}
-	if t, err := time.ParseInLocation("2006-01-02", form.To, clock.China()); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", form.To, p.catalog.Zone()); err == nil {
 		f.To = t.AddDate(0, 0, 1) // the whole "to" day
 	}
 	if cur, err := review.ParseCursor(c.Query("after")); err == nil {
@@ -52,13 +78,14 @@ func (p *adminPages) queue(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	d := queueData{Form: form, States: queueStates, Items: page.Items}
+	now := p.clock.Now()
+	d := queueData{Form: form, States: queueStates, Items: p.rows(page.Items, now), SLA: p.sla, Now: now}
 	if page.Next != nil {
 		q := c.Request.URL.Query()
 		q.Set("after", page.Next.String())
 		d.NextURL = "/admin/?" + q.Encode()
 	}
-	p.render(c, http.StatusOK, "admin_queue.html", "Queue", d)
+	p.render(c, http.StatusOK, "admin_queue.html", "queue.title", d)
 }
 
 // search finds cases by a full ID number. It is a POST so the number never
@@ -74,41 +101,7 @@ func (p *adminPages) search(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	p.render(c, http.StatusOK, "admin_queue.html", "Search", queueData{Form: queueForm{State: review.StateAny},
-		States: queueStates, Items: page.Items, ByNumber: true})
-}
-
-type dashboardData struct {
-	review.Dashboard
-	Tokens      []tokenRow
-	TokensKnown bool
-}
-
-type tokenRow struct {
-	AppID      string
-	Cached     bool
-	ExpiresIn  string
-	RefreshDue string
-}
-
-func (p *adminPages) dashboard(c *gin.Context) {
-	d, err := p.review.Dashboard(c.Request.Context())
-	if err != nil {
-		p.fail(c, err)
-		return
-	}
-	data := dashboardData{Dashboard: d, TokensKnown: p.tokens != nil}
-	if p.tokens != nil {
-		now := time.Now()
-		for _, s := range p.tokens.Status() {
-			row := tokenRow{AppID: s.AppID, Cached: s.Cached}
-			if s.Cached {
-				row.ExpiresIn = s.ExpiresAt.Sub(now).Round(time.Second).String()
-				row.RefreshDue = s.RefreshAt.Sub(now).Round(time.Second).String()
-			}
-			data.Tokens = append(data.Tokens, row)
-		}
-		slices.SortFunc(data.Tokens, func(a, b tokenRow) int { return strings.Compare(a.AppID, b.AppID) })
-	}
-	p.render(c, http.StatusOK, "admin_dashboard.html", "Dashboard", data)
+	now := p.clock.Now()
+	p.render(c, http.StatusOK, "admin_queue.html", "queue.search_title", queueData{Form: queueForm{State: review.StateAny},
+		States: queueStates, Items: p.rows(page.Items, now), ByNumber: true, SLA: p.sla, Now: now})
 }

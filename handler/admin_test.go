@@ -155,7 +155,7 @@ func TestOCRTextRendersInert(t *testing.T) {
 	pages := map[string]string{}
 	_, pages["queue"] = c.get("/admin/?state=any&openid=" + url.QueryEscape(`o-<script>alert(4)</script>`))
 	_, pages["case"] = c.get(caseURL(id))
-	_, pages["revealed"] = c.post(caseURL(id)+"/reveal", nil)
+	pages["revealed"] = c.reveal(id)
 	c2 := env.client(t)
 	c2.login("root")
 	_, pages["audit"] = c2.get("/admin/audit")
@@ -197,11 +197,21 @@ func TestAdminReviewOverHTTP(t *testing.T) {
 	if strings.Contains(body, "11010519491231002X") || !strings.Contains(body, "1101**********002X") {
 		t.Fatal("case page not masked")
 	}
-	_, body = c.post(caseURL(id)+"/reveal", nil)
+	body = c.reveal(id)
 	if !strings.Contains(body, "11010519491231002X") || !strings.Contains(body, "张三") {
 		t.Fatal("reveal does not show the values")
 	}
-	resp, _ = c.post(caseURL(id)+"/approve", nil)
+	// A reload shows them again without a second audit entry.
+	var reveals int64
+	env.db.Model(&model.VerificationEvent{}).Where("verification_id = ? AND type = ?", id, "revealed").Count(&reveals)
+	if _, again := c.get(caseURL(id)); !strings.Contains(again, "11010519491231002X") || reveals != 1 {
+		t.Fatalf("reload after reveal: shown=%v reveals=%d", strings.Contains(again, "11010519491231002X"), reveals)
+	}
+	env.db.Model(&model.VerificationEvent{}).Where("verification_id = ? AND type = ?", id, "revealed").Count(&reveals)
+	if reveals != 1 {
+		t.Fatalf("a reload audited again: %d reveals", reveals)
+	}
+	resp, _ = c.post(caseURL(id)+"/approve", url.Values{"confirm": {"1"}})
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != caseURL(id)+"?err=not_claimed" {
 		t.Fatalf("approve without a claim: %d %s", resp.StatusCode, loc)
 	}
@@ -220,8 +230,16 @@ func TestAdminReviewOverHTTP(t *testing.T) {
 		t.Fatal("no message for the refused claim")
 	}
 	_, body = c.get(caseURL(id) + "?done=claimed")
-	resp, _ = c.post(caseURL(id)+"/approve", url.Values{"note": {"ok"}})
-	if loc := resp.Header.Get("Location"); loc != caseURL(id)+"?done=approved" {
+	// Without the confirmation the decision is asked about, not made.
+	resp, body = c.post(caseURL(id)+"/approve", url.Values{"note": {"ok"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="confirm-step"`) || !strings.Contains(body, `name="confirm" value="1"`) {
+		t.Fatalf("approve without confirm: %d", resp.StatusCode)
+	}
+	if st := env.state(t, id); st != model.StateReview {
+		t.Fatalf("an unconfirmed approval decided the case: %s", st)
+	}
+	resp, _ = c.post(caseURL(id)+"/approve", url.Values{"note": {"ok"}, "confirm": {"1"}})
+	if loc := resp.Header.Get("Location"); loc != "/admin/?done=approved" {
 		t.Fatalf("approve: %s", loc)
 	}
 	_, body = c.get(caseURL(id) + "?done=approved")
@@ -268,7 +286,7 @@ func TestAdminPhotos(t *testing.T) {
 	if resp, _ := c.get(caseURL(id) + "/photos/front"); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("photo before a reveal: %d", resp.StatusCode)
 	}
-	_, body := c.post(caseURL(id)+"/reveal", nil)
+	body := c.reveal(id)
 	if !strings.Contains(body, caseURL(id)+"/photos/front") {
 		t.Fatal("revealed page has no photo")
 	}

@@ -13,68 +13,92 @@ import (
 	"github.com/gorilla/csrf"
 
 	"realname/service/admin"
+	"realname/web"
 )
 
 // adminView is what every admin page gets: the signed-in staff member, the
 // CSRF field for its forms, a flash message and the page's own data.
 type adminView struct {
 	Title    string
+	L        *web.Locale // the page's language and time zone
 	User     admin.Session
 	SignedIn bool
 	CSRF     template.HTML // the hidden input every form carries
 	CSS, JS  string
 	Flash    string
 	Problem  string
+	Path     string // this page's path and query, to come back to after a language change
 	Data     any
 }
 
-// flashes are the messages a redirect may ask for, by code; a code is all
-// the URL carries, so no text can be injected.
-var flashes = map[string]string{
-	"claimed": "You hold this case now.", "released": "Claim released.", "approved": "Approved: the case is verified.",
-	"approval_requested": "First approval recorded. A second reviewer must confirm it.", "rejected": "Rejected.",
-	"resubmit": "Rejected: the user is asked to submit again.", "account_created": "Account created.",
-	"account_changed": "Account updated.", "endpoint_changed": "Endpoint updated.", "replayed": "Delivery queued again.",
+// flashes are the messages a redirect may ask for (?done=code, message
+// flash.code); a code is all the URL carries, so no text can be injected.
+var flashes = codes("claimed", "released", "approved", "approval_requested", "rejected", "resubmit",
+	"account_created", "account_changed", "endpoint_changed", "replayed", "ping_sent", "language_changed")
+
+// problems are the error messages a redirect may ask for (?err=code,
+// message problem.code).
+var problems = codes("claimed_by_other", "not_claimed", "not_in_review", "same_reviewer", "unknown_reason",
+	"erased", "self_disable", "not_confirmed", "reveal_expired")
+
+func codes(list ...string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, c := range list {
+		m[c] = true
+	}
+	return m
 }
 
-// problems are the error messages a redirect may ask for, by code.
-var problems = map[string]string{
-	"claimed_by_other": "Another reviewer holds this case. Wait until their claim ends or they release it.",
-	"not_claimed":      "Claim the case before deciding it.",
-	"not_in_review":    "The case is no longer in review: it was decided or changed meanwhile.",
-	"same_reviewer":    "You gave the first approval. A different reviewer must confirm it.",
-	"unknown_reason":   "Pick a reason code for the rejection.",
-	"erased":           "The user erased their personal data; the case can no longer be revealed or decided.",
-	"self_disable":     "You cannot disable your own account.",
+// locale is the request's language: the signed-in account's choice, else
+// the browser's Accept-Language; Chinese when neither says English.
+func (p *adminPages) locale(c *gin.Context) *web.Locale {
+	return p.localeFor(c.Request, staffOf(c).Language)
+}
+
+func (p *adminPages) localeFor(r *http.Request, pref string) *web.Locale {
+	return p.catalog.Locale(pref, r.Header.Get("Accept-Language"))
 }
 
 // render executes a view into a buffer first, so a template error becomes
-// a clean 500 instead of half a page.
+// a clean 500 instead of half a page. title is a message id.
 func (p *adminPages) render(c *gin.Context, status int, name, title string, data any) {
-	v := adminView{Title: title, CSRF: csrf.TemplateField(c.Request), CSS: p.css, JS: p.js, Data: data,
-		Flash: flashes[c.Query("done")], Problem: problems[c.Query("err")]}
+	l := p.locale(c)
+	v := adminView{Title: l.T(title), L: l, CSRF: csrf.TemplateField(c.Request), CSS: p.css, JS: p.js, Data: data,
+		Path: "/admin/"}
+	if c.Request.Method == http.MethodGet {
+		v.Path = c.Request.URL.RequestURI()
+	}
+	if code := c.Query("done"); flashes[code] {
+		v.Flash = l.T("flash." + code)
+	}
+	if code := c.Query("err"); problems[code] {
+		v.Problem = l.T("problem." + code)
+	}
 	if s, ok := c.Get(adminSessionKey); ok {
 		v.User, v.SignedIn = s.(admin.Session), true
 	}
 	var buf bytes.Buffer
 	if err := p.templates.ExecuteTemplate(&buf, name, v); err != nil {
 		p.log.Error("render admin page", "view", name, "err", err)
-		p.errorPage(c, http.StatusInternalServerError, "This page could not be shown.")
+		p.errorPage(c, http.StatusInternalServerError, "error.render")
 		return
 	}
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
-// errorPage ends the request with a plain error page.
-func (p *adminPages) errorPage(c *gin.Context, status int, msg string) {
-	p.writeError(c.Writer, status, msg)
+// errorPage ends the request with a plain error page saying message id
+// msg (with args as name/value pairs).
+func (p *adminPages) errorPage(c *gin.Context, status int, msg string, args ...any) {
+	p.writeError(c.Writer, p.locale(c), status, msg, args...)
 	c.Abort()
 }
 
-func (p *adminPages) writeError(w http.ResponseWriter, status int, msg string) {
+func (p *adminPages) writeError(w http.ResponseWriter, l *web.Locale, status int, msg string, args ...any) {
 	var buf bytes.Buffer
-	if err := p.templates.ExecuteTemplate(&buf, "admin_error.html", adminView{Title: http.StatusText(status), CSS: p.css, Problem: msg}); err != nil {
-		http.Error(w, msg, status)
+	text := l.T(msg, args...)
+	v := adminView{Title: l.T("error.title", "Status", status), L: l, CSS: p.css, Problem: text}
+	if err := p.templates.ExecuteTemplate(&buf, "admin_error.html", v); err != nil {
+		http.Error(w, text, status)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -88,18 +112,18 @@ func (p *adminPages) fail(c *gin.Context, err error) {
 	if storeUnavailable(err) {
 		p.log.Warn("admin page: store unavailable", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
 		c.Header("Retry-After", "5")
-		p.errorPage(c, http.StatusServiceUnavailable, "The database or Redis is unavailable right now. Retry in a moment. Request id: "+requestIDFrom(c))
+		p.errorPage(c, http.StatusServiceUnavailable, "error.unavailable", "RequestID", requestIDFrom(c))
 		return
 	}
 	p.log.Error("admin page failed", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
-	p.errorPage(c, http.StatusInternalServerError, "Something went wrong. Request id: "+requestIDFrom(c))
+	p.errorPage(c, http.StatusInternalServerError, "error.internal", "RequestID", requestIDFrom(c))
 }
 
 // pathID parses the :id parameter; a bad one is a 404.
 func (p *adminPages) pathID(c *gin.Context) (int64, bool) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		p.errorPage(c, http.StatusNotFound, "No such page.")
+		p.errorPage(c, http.StatusNotFound, "error.no_page")
 		return 0, false
 	}
 	return id, true

@@ -32,13 +32,13 @@ func (p *adminPages) renderWebhooks(c *gin.Context, d webhooksData) {
 			return
 		}
 	}
-	p.render(c, http.StatusOK, "admin_webhooks.html", "Webhooks", d)
+	p.render(c, http.StatusOK, "admin_webhooks.html", "webhooks.title", d)
 }
 
 // webhooksReady answers 404 when webhooks are not configured.
 func (p *adminPages) webhooksReady(c *gin.Context) bool {
 	if p.webhooks == nil {
-		p.errorPage(c, http.StatusNotFound, "Webhooks are not configured.")
+		p.errorPage(c, http.StatusNotFound, "error.webhooks_off")
 		return false
 	}
 	return true
@@ -64,7 +64,7 @@ func (p *adminPages) createEndpoint(c *gin.Context) {
 	}
 	ep, secret, err := p.webhooks.CreateEndpoint(c.Request.Context(), strings.TrimSpace(c.PostForm("url")), types)
 	if err != nil {
-		p.errorPage(c, http.StatusUnprocessableEntity, "The endpoint was refused: "+err.Error())
+		p.errorPage(c, http.StatusUnprocessableEntity, "webhooks.refused", "Why", err.Error())
 		return
 	}
 	p.recordWebhookAction(c, "webhook_endpoint_created", map[string]any{"endpoint": ep.ID, "url": ep.URL})
@@ -157,7 +157,7 @@ func (p *adminPages) deliveries(c *gin.Context) {
 			d.NextURL = "/admin/webhooks/deliveries?" + q.Encode()
 		}
 	}
-	p.render(c, http.StatusOK, "admin_deliveries.html", "Deliveries", d)
+	p.render(c, http.StatusOK, "admin_deliveries.html", "deliveries.title", d)
 }
 
 // delivery shows one delivery's attempts.
@@ -171,7 +171,7 @@ func (p *adminPages) delivery(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	p.render(c, http.StatusOK, "admin_deliveries.html", "Delivery", deliveriesData{Configured: true, Delivery: id, Attempts: attempts})
+	p.render(c, http.StatusOK, "admin_deliveries.html", "deliveries.one_title", deliveriesData{Configured: true, Delivery: id, Attempts: attempts})
 }
 
 func (p *adminPages) replayDelivery(c *gin.Context) {

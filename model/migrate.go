@@ -22,6 +22,7 @@ func migrations() []*gormigrate.Migration {
 		migration0007(),
 		migration0008(),
 		migration0009(),
+		migration0010(),
 	}
 }
 

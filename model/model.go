@@ -131,8 +131,11 @@ type AdminUser struct {
 	FailedLogins int    `gorm:"not null;default:0"`
 	LockedUntil  *time.Time
 	DisabledAt   *time.Time
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Language is the console language the account chose (zh-CN, en);
+	// empty: the browser's Accept-Language decides.
+	Language  string `gorm:"size:8;not null;default:''"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // WebhookEndpoint is a business system that receives signed callbacks.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"time"
 )
 
 //go:embed templates/*.html
@@ -18,11 +19,20 @@ var staticFiles embed.FS
 // Templates parses every page at start, so a broken or missing view stops
 // the boot instead of failing a staff member's request later.
 func Templates() (*template.Template, error) {
-	t, err := template.New("").ParseFS(templateFiles, "templates/*.html")
+	t, err := template.New("").Funcs(template.FuncMap{"deref": deref}).ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: parse templates: %w", err)
 	}
 	return t, nil
+}
+
+// deref is the time a pointer holds, the zero time for nil (shown as a
+// dash by Locale).
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 // Static is the tree served under /static/.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/trustelem/zxcvbn"
@@ -103,6 +104,22 @@ func (s *Service) Unlock(ctx context.Context, id int64, actor string) error {
 	return s.change(ctx, id, actor, map[string]any{"unlocked": true}, func(tx *gorm.DB) *gorm.DB {
 		return tx.Updates(map[string]any{"locked_until": nil, "failed_logins": 0})
 	})
+}
+
+// Languages are the console languages an account may choose; "" gives
+// the choice back to the browser.
+var Languages = []string{"", "zh-CN", "en"}
+
+// SetLanguage stores the console language of account id, a display
+// preference (not audited: it changes nothing anyone may do or see).
+func (s *Service) SetLanguage(ctx context.Context, id int64, lang string) error {
+	if !slices.Contains(Languages, lang) {
+		return fmt.Errorf("%w: language %q", ErrInvalidLanguage, lang)
+	}
+	if err := s.db.WithContext(ctx).Model(&model.AdminUser{}).Where("id = ?", id).Update("language", lang).Error; err != nil {
+		return fmt.Errorf("admin: set language: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) change(ctx context.Context, id int64, actor string, data map[string]any, update func(*gorm.DB) *gorm.DB) error {

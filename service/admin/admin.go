@@ -67,13 +67,15 @@ var (
 	// ErrLocked is a refusal because of a lock-out. It is also
 	// ErrBadCredentials: what a person is told must not reveal that the
 	// account exists (anyone could lock out a guessed username).
-	ErrLocked       = fmt.Errorf("%w (account locked after repeated failed logins)", ErrBadCredentials)
-	ErrNoSession    = errors.New("admin: no such session")
-	ErrExists       = errors.New("admin: username taken")
-	ErrNotFound     = errors.New("admin: no such account")
-	ErrInvalidRole  = errors.New("admin: role must be reviewer or admin")
-	ErrInvalidName  = errors.New("admin: username must be 3-64 letters, digits, '.', '_' or '-'")
-	ErrWeakPassword = errors.New("admin: password must be 12 to 72 bytes and not guessable (a common password, a pattern, the username)")
+	ErrLocked      = fmt.Errorf("%w (account locked after repeated failed logins)", ErrBadCredentials)
+	ErrNoSession   = errors.New("admin: no such session")
+	ErrExists      = errors.New("admin: username taken")
+	ErrNotFound    = errors.New("admin: no such account")
+	ErrInvalidRole = errors.New("admin: role must be reviewer or admin")
+	// ErrInvalidLanguage is a console language the pages do not speak.
+	ErrInvalidLanguage = errors.New("admin: unknown language")
+	ErrInvalidName     = errors.New("admin: username must be 3-64 letters, digits, '.', '_' or '-'")
+	ErrWeakPassword    = errors.New("admin: password must be 12 to 72 bytes and not guessable (a common password, a pattern, the username)")
 )
 
 // RateLimitError says too many login attempts came from one address or for

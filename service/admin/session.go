@@ -26,6 +26,7 @@ type Session struct {
 	AdminID   int64
 	Username  string
 	Role      string
+	Language  string // the console language the account chose; "" for the browser's
 	ExpiresAt time.Time
 }
 
@@ -65,7 +66,7 @@ func (s *Service) createSession(ctx context.Context, u model.AdminUser) (string,
 	if err := s.rdb.SAdd(ctx, set, key).Err(); err == nil {
 		_ = s.rdb.Expire(ctx, set, s.opts.SessionTTL).Err()
 	}
-	return token, Session{AdminID: u.ID, Username: u.Username, Role: u.Role, ExpiresAt: e.ExpiresAt}, nil
+	return token, Session{AdminID: u.ID, Username: u.Username, Role: u.Role, Language: u.Language, ExpiresAt: e.ExpiresAt}, nil
 }
 
 // Session returns who token belongs to, or ErrNoSession when it is
@@ -99,7 +100,7 @@ func (s *Service) Session(ctx context.Context, token string) (Session, error) {
 	if err := s.rdb.Expire(ctx, s.sessionKey(token), min(s.opts.IdleTimeout, e.ExpiresAt.Sub(s.now()))).Err(); err != nil {
 		return Session{}, fmt.Errorf("admin: session: %w", err)
 	}
-	return Session{AdminID: u.ID, Username: u.Username, Role: u.Role, ExpiresAt: e.ExpiresAt}, nil
+	return Session{AdminID: u.ID, Username: u.Username, Role: u.Role, Language: u.Language, ExpiresAt: e.ExpiresAt}, nil
 }
 
 // Logout ends the session and records it.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -57,6 +58,7 @@ type AuditFilter struct {
 	VerificationID int64
 	Before         int64
 	Limit          int
+	Zone           *time.Location // WriteAuditCSV's times; UTC when nil
 }
 
 // AuditPage is one page of the audit log, newest first.

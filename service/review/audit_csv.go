@@ -11,10 +11,16 @@ import (
 )
 
 // WriteAuditCSV streams the staff actions matching f as CSV, oldest first,
-// in batches so a long history never sits in memory at once.
+// in batches so a long history never sits in memory at once. Times are in
+// f.Zone (UTC when nil): "at" as ISO 8601 with its offset, "at_local" as
+// the pages show it.
 func (s *Service) WriteAuditCSV(ctx context.Context, w io.Writer, f AuditFilter) error {
+	zone := f.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
 	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"id", "at", "actor", "username", "type", "verification_id", "from_state", "to_state", "data", "hash"}); err != nil {
+	if err := cw.Write([]string{"id", "at", "at_local", "actor", "username", "type", "verification_id", "from_state", "to_state", "data", "hash"}); err != nil {
 		return err
 	}
 	var after int64
@@ -32,7 +38,8 @@ func (s *Service) WriteAuditCSV(ctx context.Context, w io.Writer, f AuditFilter)
 			return err
 		}
 		for _, e := range entries {
-			rec := []string{fmt.Sprint(e.ID), e.CreatedAt.UTC().Format(time.RFC3339Nano), e.Actor, e.ActorName, e.Type,
+			at := e.CreatedAt.In(zone)
+			rec := []string{fmt.Sprint(e.ID), at.Format(time.RFC3339Nano), at.Format("2006-01-02 15:04:05"), e.Actor, e.ActorName, e.Type,
 				e.Case(), e.FromState, e.ToState, e.Data, e.Hash}
 			for i := range rec {
 				rec[i] = csvSafe(rec[i])

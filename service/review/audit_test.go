@@ -5,9 +5,11 @@ import (
 	"encoding/csv"
 	"strings"
 	"testing"
+	"time"
 
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/service/clock"
 	"realname/service/verify"
 )
 
@@ -60,8 +62,18 @@ func TestAuditLogAndCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 6 || recs[0][0] != "id" || recs[1][4] != EventRevealed || recs[1][3] != "ann" {
+	if len(recs) != 6 || recs[0][0] != "id" || recs[1][5] != EventRevealed || recs[1][4] != "ann" {
 		t.Fatalf("csv: %v", recs)
+	}
+	// Times in the zone asked for: ISO 8601 with the offset, and as the pages show them.
+	buf.Reset()
+	if err := f.svc.WriteAuditCSV(ctx, &buf, AuditFilter{Zone: clock.China()}); err != nil {
+		t.Fatal(err)
+	}
+	china, _ := csv.NewReader(strings.NewReader(buf.String())).ReadAll()
+	if at, err := time.Parse(time.RFC3339Nano, china[1][1]); err != nil || !strings.HasSuffix(china[1][1], "+08:00") ||
+		!at.Equal(f.clk.Now()) || china[1][2] != f.clk.Now().In(clock.China()).Format("2006-01-02 15:04:05") {
+		t.Fatalf("csv times in China time: %v (%v)", china[1][:3], err)
 	}
 	for _, r := range recs {
 		for _, cell := range r {

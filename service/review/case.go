@@ -29,7 +29,8 @@ type Case struct {
 	NeedsSecond            bool       // approving needs two reviewers: the check called a mismatch
 	FirstApproval          string     // username of the first approver, while a confirmation is pending
 	FirstApprovalActor     string
-	PhotoFront, PhotoBack  bool // photos are still retained
+	PhotoFront, PhotoBack  bool       // photos are still retained
+	RevealedUntil          *time.Time // CaseFor: when the viewer's audited look ends
 }
 
 // Attempt is one provider call.
@@ -41,15 +42,25 @@ type Attempt struct {
 
 // Comparison is a table: one column per reading, one row per card field.
 type Comparison struct {
-	Columns []string
+	Columns []Column
 	Rows    []CompareRow
 }
 
-// CompareRow is one field across readings; Differs when they disagree.
+// Column is one reading: a side read by a provider at a time, or (the
+// last column) what the user submitted.
+type Column struct {
+	Side, Provider string // side: front, back or auto (the provider decided)
+	At             time.Time
+	Submitted      bool
+}
+
+// CompareRow is one field (name, id_number, …) across readings; Differs
+// when they disagree, Corrected when the user changed what OCR read.
 type CompareRow struct {
-	Field   string
-	Values  []string
-	Differs bool
+	Field     string
+	Values    []string
+	Differs   bool
+	Corrected bool
 }
 
 // card mirrors verify's sealed fields_enc JSON.
@@ -103,7 +114,7 @@ func (s *Service) build(ctx context.Context, v model.Verification, reveal bool) 
 		return c, err
 	}
 	c.Checks = checks
-	c.Compare = compare(cd, readings, name, number, reveal)
+	c.Compare = compare(cd, readings, name, number, c.Corrections, reveal)
 	if err := s.timeline(ctx, &c); err != nil {
 		return c, err
 	}

@@ -1,7 +1,7 @@
 package review
 
 import (
-	"fmt"
+	"slices"
 
 	"realname/service/ocr"
 	"realname/service/pii"
@@ -44,10 +44,10 @@ var fields = []field{
 // stored card sides when no attempt kept its reading), then what the user
 // submitted. A row differs when its non-empty raw values disagree; values
 // are shown masked unless reveal.
-func compare(cd card, readings []reading, name, number string, reveal bool) Comparison {
+func compare(cd card, readings []reading, name, number string, corrections []string, reveal bool) Comparison {
 	type column struct {
-		title string
-		f     ocr.Fields
+		head Column
+		f    ocr.Fields
 	}
 	var cols []column
 	for _, r := range readings {
@@ -55,26 +55,25 @@ func compare(cd card, readings []reading, name, number string, reveal bool) Comp
 		if side == "" {
 			side = "auto"
 		}
-		cols = append(cols, column{fmt.Sprintf("%s · %s · %s", side, r.Provider, r.At.UTC().Format("15:04:05")), r.Fields})
+		cols = append(cols, column{Column{Side: side, Provider: r.Provider, At: r.At}, r.Fields})
 	}
 	if len(cols) == 0 {
 		if cd.Front != nil {
-			cols = append(cols, column{"front · " + cd.FrontProvider, *cd.Front})
+			cols = append(cols, column{Column{Side: "front", Provider: cd.FrontProvider}, *cd.Front})
 		}
 		if cd.Back != nil {
-			cols = append(cols, column{"back · " + cd.BackProvider, *cd.Back})
+			cols = append(cols, column{Column{Side: "back", Provider: cd.BackProvider}, *cd.Back})
 		}
 	}
+	cols = append(cols, column{Column{Submitted: true}, ocr.Fields{Name: name, IDNumber: number}})
 	var out Comparison
 	for _, c := range cols {
-		out.Columns = append(out.Columns, c.title)
+		out.Columns = append(out.Columns, c.head)
 	}
-	out.Columns = append(out.Columns, "submitted")
-	submitted := ocr.Fields{Name: name, IDNumber: number}
 	for _, fd := range fields {
-		row := CompareRow{Field: fd.label}
+		row := CompareRow{Field: fd.label, Corrected: slices.Contains(corrections, fd.label)}
 		seen := ""
-		for _, c := range append(cols, column{"submitted", submitted}) {
+		for _, c := range cols {
 			raw := fd.get(c.f)
 			if raw != "" {
 				if seen != "" && seen != raw {

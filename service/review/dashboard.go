@@ -11,7 +11,7 @@ import (
 
 // Dashboard is the day at a glance.
 type Dashboard struct {
-	Since     time.Time    // start of today, China time
+	Since     time.Time    // start of today in the service's zone
 	States    []StateCount // verifications by the state they reached today
 	InReview  int64        // the whole review queue
 	Unclaimed int64        // of which nobody holds a live claim
@@ -48,8 +48,8 @@ func (p ProviderStat) SuccessRate() float64 {
 // webhook backlog.
 func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 	now := s.now()
-	y, m, d := now.In(s.china).Date()
-	out := Dashboard{Since: time.Date(y, m, d, 0, 0, 0, 0, s.china).UTC()}
+	y, m, d := now.In(s.zone).Date()
+	out := Dashboard{Since: time.Date(y, m, d, 0, 0, 0, 0, s.zone).UTC()}
 	db := s.db.WithContext(ctx)
 	err := db.Model(&model.Verification{}).Select("state, COUNT(*) AS n").Where("updated_at >= ?", out.Since).
 		Group("state").Order("state").Scan(&out.States).Error
@@ -98,7 +98,7 @@ func (s *Service) providerStats(ctx context.Context, since time.Time) ([]Provide
 	var total = map[[2]string]int64{}
 	for _, r := range rows {
 		switch r.Outcome {
-		case "circuit_open", "cached": // nobody was called
+		case "circuit_open", "cached", "reused_from_ocr": // nobody was called
 			continue
 		}
 		k := [2]string{r.Kind, r.Provider}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"realname/model"
 	"realname/service/store"
@@ -45,14 +46,9 @@ func (s *Service) Photo(ctx context.Context, vid, adminID int64, side string) ([
 	if v.ErasedAt != nil || v.PhotosDeletedAt != nil || ref == "" {
 		return nil, ErrPhotosGone
 	}
-	var n int64
-	err = s.db.WithContext(ctx).Model(&model.VerificationEvent{}).
-		Where("verification_id = ? AND type = ? AND actor = ? AND created_at >= ?", vid, EventRevealed, Actor(adminID), s.now().Add(-s.opts.RevealWindow)).
-		Count(&n).Error
-	if err != nil {
-		return nil, fmt.Errorf("review: reveal check: %w", err)
-	}
-	if n == 0 {
+	if _, ok, err := s.lastReveal(ctx, vid, adminID); err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, ErrRevealRequired
 	}
 	data, err := s.blobs.Get(ctx, ref)
@@ -63,4 +59,41 @@ func (s *Service) Photo(ctx context.Context, vid, adminID int64, side string) ([
 		return nil, fmt.Errorf("%w: %w", ErrPhotosGone, err)
 	}
 	return data, nil
+}
+
+// CaseFor is case vid as adminID may see it now: revealed while their last
+// audited reveal is within the reveal window (so reloading the page shows
+// the values again without a second audit entry), masked otherwise.
+// RevealedUntil says when that look ends.
+func (s *Service) CaseFor(ctx context.Context, vid, adminID int64) (Case, error) {
+	v, err := s.load(ctx, s.db, vid)
+	if err != nil {
+		return Case{}, err
+	}
+	at, ok, err := s.lastReveal(ctx, vid, adminID)
+	if err != nil {
+		return Case{}, err
+	}
+	open := ok && v.ErasedAt == nil
+	c, err := s.build(ctx, v, open)
+	if open {
+		until := at.Add(s.opts.RevealWindow)
+		c.RevealedUntil = &until
+	}
+	return c, err
+}
+
+// lastReveal is when adminID last revealed case vid, if within the window.
+func (s *Service) lastReveal(ctx context.Context, vid, adminID int64) (time.Time, bool, error) {
+	var e model.VerificationEvent
+	err := s.db.WithContext(ctx).
+		Where("verification_id = ? AND type = ? AND actor = ? AND created_at >= ?", vid, EventRevealed, Actor(adminID), s.now().Add(-s.opts.RevealWindow)).
+		Order("created_at DESC").Limit(1).Find(&e).Error
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("review: reveal check: %w", err)
+	}
+	if e.ID == 0 {
+		return time.Time{}, false, nil
+	}
+	return e.CreatedAt, true, nil
 }

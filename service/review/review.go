@@ -39,6 +39,9 @@ type Options struct {
 	ClaimTTL     time.Duration // how long a claim holds without a decision (30m)
 	RevealWindow time.Duration // how long after a reveal the reviewer may load the photos (15m)
 	Clock        clock.Clock   // the process's clock (the wall clock when nil)
+	// Zone is where the dashboard's days start (REALNAME_TIMEZONE); China
+	// time when nil.
+	Zone *time.Location
 	// NotifyUser queues a WeChat subscription message to the user with
 	// each decision (sent by notify.Courier, never in the decision's way).
 	NotifyUser bool
@@ -53,7 +56,7 @@ type Service struct {
 	opts   Options
 	log    *slog.Logger
 	now    func() time.Time
-	china  *time.Location
+	zone   *time.Location
 }
 
 // New builds the review service: db for the queue and case reads, st for
@@ -68,8 +71,11 @@ func New(db *gorm.DB, crypto Crypto, blobs Blobs, st *store.Store, opts Options,
 	if opts.Clock == nil {
 		opts.Clock = clock.System{}
 	}
+	if opts.Zone == nil {
+		opts.Zone = clock.China()
+	}
 	return &Service{db: db, crypto: crypto, blobs: blobs, store: st, opts: opts,
-		log: log.With("component", "review"), now: opts.Clock.Now, china: clock.China()}
+		log: log.With("component", "review"), now: opts.Clock.Now, zone: opts.Zone}
 }
 
 // Errors the pages map to messages.
