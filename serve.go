@@ -242,7 +242,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		// instance, and never the key itself.
 		Admin: &handler.AdminDeps{Accounts: accounts, Review: reviews, Tokens: tokens, Webhooks: handler.NewWebhookAdmin(hooks), Clock: clk,
 			CSRFKey: ring.Hash("admin_csrf", []byte("v1")), Catalog: catalog, ReviewSLA: cfg.ReviewSLA, RevealTTL: cfg.Admin.RevealTTL,
-			Prices: prices},
+			Prices: prices, WebhookCIDRs: cfg.Webhook.AllowCIDRs},
 	})
 	if cfg.PprofAddr != "" {
 		if _, err := startPprof(ctx, cfg.PprofAddr, log); err != nil {

@@ -46,6 +46,9 @@ type AdminDeps struct {
 	// Prices is what each vendor bills per answered call, in yuan
 	// (REALNAME_PRICES), for the dashboard's cost chart.
 	Prices map[string]float64
+	// WebhookCIDRs are the private networks every endpoint may reach
+	// (REALNAME_WEBHOOK_ALLOW_CIDRS), shown on the webhooks page.
+	WebhookCIDRs []string
 }
 
 // AdminAccounts is staff sign-in and account management (admin.Service).
@@ -86,7 +89,11 @@ type AdminReview interface {
 type WebhookAdmin interface {
 	Endpoints(ctx context.Context) ([]model.WebhookEndpoint, error)
 	// CreateEndpoint adds an endpoint and returns its signing secret, shown once.
-	CreateEndpoint(ctx context.Context, url string, eventTypes []string) (model.WebhookEndpoint, string, error)
+	CreateEndpoint(ctx context.Context, url string, eventTypes []string, allowPrivate bool) (model.WebhookEndpoint, string, error)
+	// SetAllowPrivate lets the endpoint reach loopback and private addresses, or stops it.
+	SetAllowPrivate(ctx context.Context, id int64, allow bool) error
+	// Ping queues a signed test event (type ping) for the endpoint alone.
+	Ping(ctx context.Context, id int64) (string, error)
 	DisableEndpoint(ctx context.Context, id int64, reason string) error
 	EnableEndpoint(ctx context.Context, id int64) error
 	// RotateSecret makes a new secret and returns it, shown once.
@@ -130,6 +137,7 @@ type adminPages struct {
 	sla       time.Duration
 	revealTTL time.Duration
 	prices    map[string]float64
+	cidrs     []string
 	css, js   string // static URLs with a content hash
 }
 
@@ -159,7 +167,7 @@ func mountAdmin(r *gin.Engine, d Deps, a AdminDeps) {
 		a.Catalog = cat
 	}
 	p := &adminPages{log: d.Log.With("component", "admin"), templates: d.Templates, accounts: a.Accounts, review: a.Review,
-		webhooks: a.Webhooks, tokens: a.Tokens, clock: a.Clock, catalog: a.Catalog, sla: a.ReviewSLA, revealTTL: a.RevealTTL, prices: a.Prices, css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
+		webhooks: a.Webhooks, tokens: a.Tokens, clock: a.Clock, catalog: a.Catalog, sla: a.ReviewSLA, revealTTL: a.RevealTTL, prices: a.Prices, cidrs: a.WebhookCIDRs, css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
 	g := r.Group("/admin", adminHeaders, p.csrf(a.CSRFKey))
 	g.GET("/login", p.loginPage)
 	g.POST("/login", p.login)
@@ -193,6 +201,8 @@ func mountAdmin(r *gin.Engine, d Deps, a AdminDeps) {
 	admins.POST("/webhooks/:id/disable", p.disableEndpoint)
 	admins.POST("/webhooks/:id/enable", p.enableEndpoint)
 	admins.POST("/webhooks/:id/rotate", p.rotateSecret)
+	admins.POST("/webhooks/:id/ping", p.pingEndpoint)
+	admins.POST("/webhooks/:id/network", p.endpointNetwork)
 	admins.POST("/webhooks/:id/replay-failed", p.replayFailed)
 	admins.GET("/webhooks/deliveries", p.deliveries)
 	admins.GET("/webhooks/deliveries/:id", p.delivery)

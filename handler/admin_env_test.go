@@ -233,6 +233,7 @@ type fakeWebhooks struct {
 	mu        sync.Mutex
 	endpoints []model.WebhookEndpoint
 	replayed  []int64
+	pinged    []int64
 }
 
 func (f *fakeWebhooks) Endpoints(context.Context) ([]model.WebhookEndpoint, error) {
@@ -241,10 +242,10 @@ func (f *fakeWebhooks) Endpoints(context.Context) ([]model.WebhookEndpoint, erro
 	return append([]model.WebhookEndpoint(nil), f.endpoints...), nil
 }
 
-func (f *fakeWebhooks) CreateEndpoint(_ context.Context, u string, types []string) (model.WebhookEndpoint, string, error) {
+func (f *fakeWebhooks) CreateEndpoint(_ context.Context, u string, types []string, private bool) (model.WebhookEndpoint, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ep := model.WebhookEndpoint{ID: int64(len(f.endpoints) + 1), URL: u, EventTypes: strings.Join(types, ","), Enabled: true}
+	ep := model.WebhookEndpoint{ID: int64(len(f.endpoints) + 1), URL: u, EventTypes: strings.Join(types, ","), Enabled: true, AllowPrivate: private}
 	f.endpoints = append(f.endpoints, ep)
 	return ep, "whsec_new_secret_1", nil
 }
@@ -259,6 +260,17 @@ func (f *fakeWebhooks) set(id int64, fn func(*model.WebhookEndpoint)) error {
 		}
 	}
 	return fmt.Errorf("no endpoint %d", id)
+}
+
+func (f *fakeWebhooks) SetAllowPrivate(_ context.Context, id int64, allow bool) error {
+	return f.set(id, func(e *model.WebhookEndpoint) { e.AllowPrivate = allow })
+}
+
+func (f *fakeWebhooks) Ping(_ context.Context, id int64) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pinged = append(f.pinged, id)
+	return "evt_ping", nil
 }
 
 func (f *fakeWebhooks) DisableEndpoint(_ context.Context, id int64, reason string) error {

@@ -380,6 +380,18 @@ func TestAdminAccountsAndWebhookPages(t *testing.T) {
 	if _, body := c.get("/admin/webhooks"); strings.Contains(body, "whsec_new_secret_1") {
 		t.Fatal("the secret is shown again")
 	}
+	_, body = c.post("/admin/webhooks", url.Values{"url": {"http://127.0.0.1:9/hook"}, "allow_private": {"1"}})
+	if !strings.Contains(body, "private addresses allowed") || len(env.hooks.endpoints) != 2 || !env.hooks.endpoints[1].AllowPrivate {
+		t.Fatal("the form's allow-private choice is not kept")
+	}
+	resp, _ = c.post("/admin/webhooks/2/network", url.Values{"allow_private": {"0"}})
+	if resp.Header.Get("Location") != "/admin/webhooks?done=endpoint_changed" || env.hooks.endpoints[1].AllowPrivate {
+		t.Fatalf("network change: %s", resp.Header.Get("Location"))
+	}
+	resp, _ = c.post("/admin/webhooks/1/ping", nil)
+	if resp.Header.Get("Location") != "/admin/webhooks/deliveries?endpoint=1&done=ping_sent" || len(env.hooks.pinged) != 1 {
+		t.Fatalf("ping: %s %v", resp.Header.Get("Location"), env.hooks.pinged)
+	}
 	resp, _ = c.post("/admin/webhooks/1/disable", nil)
 	if resp.Header.Get("Location") != "/admin/webhooks?done=endpoint_changed" || env.hooks.endpoints[0].Enabled {
 		t.Fatalf("disable endpoint: %s", resp.Header.Get("Location"))

@@ -13,6 +13,7 @@ import (
 
 type webhooksData struct {
 	Configured bool
+	CIDRs      []string // REALNAME_WEBHOOK_ALLOW_CIDRS
 	Endpoints  []model.WebhookEndpoint
 	NewSecret  string // shown once, right after a create or a rotation
 	SecretFor  int64
@@ -25,6 +26,7 @@ func (p *adminPages) webhooksPage(c *gin.Context) {
 
 func (p *adminPages) renderWebhooks(c *gin.Context, d webhooksData) {
 	d.Configured = p.webhooks != nil
+	d.CIDRs = p.cidrs
 	if d.Configured {
 		var err error
 		if d.Endpoints, err = p.webhooks.Endpoints(c.Request.Context()); err != nil {
@@ -62,12 +64,13 @@ func (p *adminPages) createEndpoint(c *gin.Context) {
 			types = append(types, t)
 		}
 	}
-	ep, secret, err := p.webhooks.CreateEndpoint(c.Request.Context(), strings.TrimSpace(c.PostForm("url")), types)
+	private := c.PostForm("allow_private") == "1"
+	ep, secret, err := p.webhooks.CreateEndpoint(c.Request.Context(), strings.TrimSpace(c.PostForm("url")), types, private)
 	if err != nil {
 		p.errorPage(c, http.StatusUnprocessableEntity, "webhooks.refused", "Why", err.Error())
 		return
 	}
-	p.recordWebhookAction(c, "webhook_endpoint_created", map[string]any{"endpoint": ep.ID, "url": ep.URL})
+	p.recordWebhookAction(c, "webhook_endpoint_created", map[string]any{"endpoint": ep.ID, "url": ep.URL, "allow_private": private})
 	p.renderWebhooks(c, webhooksData{NewSecret: secret, SecretFor: ep.ID})
 }
 
@@ -83,6 +86,30 @@ func (p *adminPages) endpointAction(c *gin.Context, typ string, fn func(id int64
 	}
 	p.recordWebhookAction(c, typ, map[string]any{"endpoint": id})
 	back(c, "/admin/webhooks", "done", "endpoint_changed")
+}
+
+// pingEndpoint sends the endpoint a signed test event; its delivery and
+// the receiver's answer show on the endpoint's deliveries.
+func (p *adminPages) pingEndpoint(c *gin.Context) {
+	id, ok := p.pathID(c)
+	if !ok || !p.webhooksReady(c) {
+		return
+	}
+	ev, err := p.webhooks.Ping(c.Request.Context(), id)
+	if err != nil {
+		p.errorPage(c, http.StatusUnprocessableEntity, "webhooks.refused", "Why", err.Error())
+		return
+	}
+	p.recordWebhookAction(c, "webhook_ping_sent", map[string]any{"endpoint": id, "event": ev})
+	c.Redirect(http.StatusSeeOther, "/admin/webhooks/deliveries?endpoint="+strconv.FormatInt(id, 10)+"&done=ping_sent")
+}
+
+// endpointNetwork sets whether the endpoint may reach private addresses.
+func (p *adminPages) endpointNetwork(c *gin.Context) {
+	allow := c.PostForm("allow_private") == "1"
+	p.endpointAction(c, "webhook_endpoint_network", func(id int64) error {
+		return p.webhooks.SetAllowPrivate(c.Request.Context(), id, allow)
+	})
 }
 
 func (p *adminPages) disableEndpoint(c *gin.Context) {

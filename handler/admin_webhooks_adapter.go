@@ -31,10 +31,16 @@ func (a webhookAdmin) Endpoints(ctx context.Context) ([]model.WebhookEndpoint, e
 	return out, err
 }
 
-func (a webhookAdmin) CreateEndpoint(ctx context.Context, url string, eventTypes []string) (model.WebhookEndpoint, string, error) {
-	e, secret, err := a.s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: url, EventTypes: eventTypes})
+func (a webhookAdmin) CreateEndpoint(ctx context.Context, url string, eventTypes []string, allowPrivate bool) (model.WebhookEndpoint, string, error) {
+	e, secret, err := a.s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: url, EventTypes: eventTypes, AllowPrivate: allowPrivate})
 	return endpointRow(e), secret, err
 }
+
+func (a webhookAdmin) SetAllowPrivate(ctx context.Context, id int64, allow bool) error {
+	return a.s.SetAllowPrivate(ctx, id, allow)
+}
+
+func (a webhookAdmin) Ping(ctx context.Context, id int64) (string, error) { return a.s.Ping(ctx, id) }
 
 func (a webhookAdmin) DisableEndpoint(ctx context.Context, id int64, reason string) error {
 	return a.s.DisableEndpoint(ctx, id, reason)

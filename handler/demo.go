@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"realname/service/wording"
 	"realname/testdata/idcard"
 )
 
@@ -33,9 +34,10 @@ type demoSamples struct {
 
 const notACardImage = "not_a_card.png"
 
-// mountDemo adds the sandbox walkthrough: GET /demo, a browser page that
-// drives the Mini Program API step by step, and the synthetic sample cards
-// it uploads. Mount it only in sandbox mode: the samples are useless, and
+// mountDemo adds the sandbox walkthrough: GET /demo, a phone-width page
+// that walks the Mini Program's steps with the example's texts against the
+// API, with a developer panel (requests, raw answers, sample cards), and
+// the synthetic sample cards it uploads. Mount it only in sandbox mode: the samples are useless, and
 // the page misleading, against real upstreams.
 func mountDemo(r *gin.Engine, log *slog.Logger, tmpl *template.Template, consentVersion string) {
 	samples, allowed, loadErr := loadDemoSamples()
@@ -43,7 +45,16 @@ func mountDemo(r *gin.Engine, log *slog.Logger, tmpl *template.Template, consent
 		var buf bytes.Buffer
 		// Rendered into a buffer first so a template error becomes a clean
 		// JSON 500 instead of half a page.
-		if err := tmpl.ExecuteTemplate(&buf, "demo.html", gin.H{"ConsentVersion": consentVersion}); err != nil {
+		// The page speaks what the Mini Program's user would read: Chinese,
+		// or English on ?lang=en or an English Accept-Language.
+		lang := wording.FromAcceptLanguage(c.GetHeader("Accept-Language"))
+		switch c.Query("lang") {
+		case "en":
+			lang = wording.English
+		case "zh-CN", "zh":
+			lang = wording.Chinese
+		}
+		if err := tmpl.ExecuteTemplate(&buf, "demo.html", gin.H{"ConsentVersion": consentVersion, "Lang": string(lang)}); err != nil {
 			log.Error("render demo", "err", err)
 			abortWithError(c, http.StatusInternalServerError, CodeInternal, "internal error")
 			return

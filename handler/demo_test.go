@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -146,6 +149,72 @@ func TestDemoSampleRefusesOtherNames(t *testing.T) {
 		var body ErrorBody
 		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Code != CodeNotFound || body.Error.RequestID == "" {
 			t.Errorf("%s: body %s", name, w.Body)
+		}
+	}
+}
+
+// TestDemoSpeaksLikeTheExample: the demo's Chinese texts are the example
+// Mini Program's, table by table, so the demo shows what users will read.
+func TestDemoSpeaksLikeTheExample(t *testing.T) {
+	example, err := os.ReadFile("../examples/miniprogram/pages/verify/verify.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := fs.ReadFile(web.Static(), "demo.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zh := string(demo)[:strings.Index(string(demo), "\n    en: {")]
+	pair := regexp.MustCompile(`(\w+): '([^']*)'`)
+	table := func(src, start string) map[string]string {
+		i := strings.Index(src, start)
+		if i < 0 {
+			t.Fatalf("no %q", start)
+		}
+		j := strings.Index(src[i:], "}")
+		out := map[string]string{}
+		for _, m := range pair.FindAllStringSubmatch(src[i:i+j], -1) {
+			out[m[1]] = m[2]
+		}
+		return out
+	}
+	for _, name := range []string{"ERROR_TEXT", "REASON_TEXT", "WARNING_TEXT", "RESULT_TITLE", "FIELD_TEXT"} {
+		want, got := table(string(example), "const "+name+" = {"), table(zh, name+": {")
+		if len(want) == 0 {
+			t.Fatalf("the example has no %s", name)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s.%s: demo %q, example %q", name, k, got[k], v)
+			}
+		}
+	}
+	wxml, err := os.ReadFile("../examples/miniprogram/pages/verify/verify.wxml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notice := regexp.MustCompile(`<text>([^<{]+)</text>`).FindSubmatch(wxml)
+	if notice == nil || !strings.Contains(string(demo), string(notice[1])) {
+		t.Error("the demo's notice is not the example's")
+	}
+}
+
+func TestDemoLanguage(t *testing.T) {
+	r := newDemoEngine(t)
+	for _, tc := range []struct{ path, accept, want string }{
+		{"/demo", "", `<html lang="zh-CN">`},
+		{"/demo", "en-US,en;q=0.9", `<html lang="en">`},
+		{"/demo?lang=en", "zh-CN", `<html lang="en">`},
+		{"/demo?lang=zh-CN", "en", `<html lang="zh-CN">`},
+	} {
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		if tc.accept != "" {
+			req.Header.Set("Accept-Language", tc.accept)
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		if !strings.Contains(w.Body.String(), tc.want) {
+			t.Errorf("%s with %q: want %s", tc.path, tc.accept, tc.want)
 		}
 	}
 }

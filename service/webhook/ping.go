@@ -1,0 +1,82 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"realname/model"
+)
+
+// TypePing is the test event an admin sends to one endpoint: signed and
+// delivered like every event, so a receiver can check its signature code
+// and its network path before a real decision depends on them.
+const TypePing = "ping"
+
+// PingPayload is the body of a ping event's data.
+type PingPayload struct {
+	EndpointID int64  `json:"endpoint_id"`
+	Message    string `json:"message"`
+	Test       bool   `json:"test"`
+}
+
+// Ping queues a ping event for endpoint id alone and returns its event id.
+// The event is stored already fanned out, with one delivery, so no other
+// endpoint receives it and the endpoint's event-type filter does not hold
+// it back. It is the webhook service's own event, about no verification.
+func (s *Service) Ping(ctx context.Context, id int64) (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("webhook: ping: %w", err)
+	}
+	evID := "evt_" + hex.EncodeToString(b)
+	raw, err := json.Marshal(PingPayload{EndpointID: id, Message: "realname test event", Test: true})
+	if err != nil {
+		return "", err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		e, err := s.endpoint(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !e.Enabled {
+			return fmt.Errorf("%w: endpoint %d is disabled", ErrInvalid, id)
+		}
+		now := s.now()
+		if err := tx.Create(&model.WebhookEvent{ID: evID, Type: TypePing, Payload: string(raw), CreatedAt: now, FannedOutAt: &now}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&model.WebhookDelivery{EventID: evID, EndpointID: id, Status: StatusPending, NextAttemptAt: now,
+			CreatedAt: now, UpdatedAt: now}).Error
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid) {
+			return "", err
+		}
+		return "", fmt.Errorf("webhook: ping %d: %w", id, err)
+	}
+	s.kick()
+	return evID, nil
+}
+
+// SetAllowPrivate lets endpoint id reach loopback and private addresses,
+// or stops it: what a delivery error to such an address asks for.
+func (s *Service) SetAllowPrivate(ctx context.Context, id int64, allow bool) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if _, err := s.endpoint(ctx, tx, id); err != nil {
+			return err
+		}
+		return tx.Model(&model.WebhookEndpoint{}).Where("id = ?", id).
+			Updates(map[string]any{"allow_private": allow, "updated_at": s.now()}).Error
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("webhook: endpoint %d network: %w", id, err)
+	}
+	s.invalidateTargets()
+	return err
+}
