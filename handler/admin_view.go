@@ -39,7 +39,7 @@ var flashes = codes("claimed", "released", "approved", "approval_requested", "re
 // problems are the error messages a redirect may ask for (?err=code,
 // message problem.code).
 var problems = codes("claimed_by_other", "not_claimed", "not_in_review", "same_reviewer", "unknown_reason",
-	"erased", "self_disable", "not_confirmed", "reveal_expired")
+	"erased", "self_disable")
 
 func codes(list ...string) map[string]bool {
 	m := make(map[string]bool, len(list))
