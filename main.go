@@ -49,6 +49,8 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		err = adminCmd(args, environ, os.Stdin, stdout, stderr)
 	case "audit":
 		err = auditCmd(args, environ, stdout, stderr)
+	case "apikeys":
+		err = apikeysCmd(args, environ, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "realname %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help":
@@ -79,6 +81,7 @@ Commands:
   blobs     migrate --to sql|s3: move the photos of a file store into the database or S3
   admin     create a staff account for the admin pages (password on standard input)
   audit     verify the audit trail's hash chains
+  apikeys   create, list or revoke the server API's keys (the key is printed once)
   version   print the version
   help      show this text
 

@@ -24,6 +24,7 @@ import (
 	"realname/model"
 	"realname/sandbox"
 	"realname/service/admin"
+	"realname/service/apikey"
 	"realname/service/clock"
 	"realname/service/idcheck"
 	"realname/service/idempotency"
@@ -213,6 +214,11 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		go func() { defer close(notifyDone); courier.Run(notifyCtx) }()
 		defer func() { stopNotify(); <-notifyDone }()
 	}
+	keys := apikey.New(db, rdb.Client, rdb.Prefix, cfg.ServerAPIRate, auditTo(db, clk, log), clk, log)
+	pruneCtx, stopPrune := context.WithCancel(ctx)
+	pruneDone := make(chan struct{})
+	go func() { defer close(pruneDone); pruneKeyUses(pruneCtx, keys, cfg.APIKeyUseRetention, clk, log) }()
+	defer func() { stopPrune(); <-pruneDone }()
 	reviews := review.New(db, ring, photos, verifications, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, RevealWindow: cfg.Admin.RevealTTL,
 		Clock: clk, Zone: zone, NotifyUser: notifyUsers}, log)
 	engine := handler.New(handler.Deps{
@@ -242,7 +248,8 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		// instance, and never the key itself.
 		Admin: &handler.AdminDeps{Accounts: accounts, Review: reviews, Tokens: tokens, Webhooks: handler.NewWebhookAdmin(hooks), Clock: clk,
 			CSRFKey: ring.Hash("admin_csrf", []byte("v1")), Catalog: catalog, ReviewSLA: cfg.ReviewSLA, RevealTTL: cfg.Admin.RevealTTL,
-			Prices: prices, WebhookCIDRs: cfg.Webhook.AllowCIDRs},
+			Prices: prices, WebhookCIDRs: cfg.Webhook.AllowCIDRs, APIKeys: keys},
+		Server: &handler.ServerAPI{Keys: keys, Verifications: flow, Events: hooks},
 	})
 	if cfg.PprofAddr != "" {
 		if _, err := startPprof(ctx, cfg.PprofAddr, log); err != nil {
@@ -449,5 +456,24 @@ func pingDB(db *gorm.DB) handler.Check {
 func closeLogged(log *slog.Logger, what string, fn func() error) {
 	if err := fn(); err != nil {
 		log.Error("close failed", "what", what, "err", err)
+	}
+}
+
+// pruneKeyUses deletes the records of API key uses past their retention,
+// hourly; every instance may run it (the deletes are idempotent).
+func pruneKeyUses(ctx context.Context, keys *apikey.Service, keep time.Duration, clk clock.Clock, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := keys.Prune(ctx, clk.Now().Add(-keep)); err != nil && ctx.Err() == nil {
+			log.Warn("pruning API key uses failed", "err", err)
+		} else if n > 0 {
+			log.Info("pruned API key uses", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }

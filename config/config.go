@@ -58,18 +58,20 @@ type Config struct {
 	Policy Policy `env:"POLICY_" yaml:"policy"`
 	Admin  Admin  `env:"ADMIN_" yaml:"admin"`
 
-	Timezone        string        `env:"TIMEZONE" yaml:"timezone" help:"IANA zone the staff pages show times, filters and CSV in (the zone is always shown with the time)"`
-	Prices          []string      `env:"PRICES" yaml:"prices" help:"what each vendor bills per answered call, in yuan, for the dashboard's cost chart: provider=price,… (e.g. tencent=0.15,acedata=0.05)"`
-	ReviewSLA       time.Duration `env:"REVIEW_SLA" yaml:"review_sla" help:"how long a case may wait in review before the queue marks it overdue"`
-	EchoReading     string        `env:"ECHO_READING" yaml:"echo_reading" help:"full: the answer to an upload shows its own user everything read from the card, to check and confirm it (the status, webhooks and logs stay masked); masked: masked there too"`
-	ConsentVersion  string        `env:"CONSENT_VERSION" yaml:"consent_version" help:"version of the personal-data notice users must agree to (consent_version in the API)"`
-	PhotoRetention  time.Duration `env:"PHOTO_RETENTION" yaml:"photo_retention" help:"ID-card photos are deleted this long after the decision"`
-	ProviderTimeout time.Duration `env:"PROVIDER_TIMEOUT" yaml:"provider_timeout" help:"timeout of each OCR or name/ID check vendor call"`
-	ImageMemory     int64         `env:"IMAGE_MEMORY" yaml:"image_memory" help:"bytes all photo decoding and scaling may use at once; uploads beyond it wait up to IMAGE_WAIT, then get 503 busy (at least 67108864)"`
-	ImageWait       time.Duration `env:"IMAGE_WAIT" yaml:"image_wait" help:"longest an upload waits for room in IMAGE_MEMORY"`
-	RateLimitWait   time.Duration `env:"RATE_LIMIT_WAIT" yaml:"rate_limit_wait" help:"longest an OCR call waits for its turn under a vendor's QPS before the chain moves to the next vendor"`
-	IDCheckCacheTTL time.Duration `env:"IDCHECK_CACHE_TTL" yaml:"idcheck_cache_ttl" help:"how long a name/ID verdict is reused instead of paying again (0s: never)"`
-	SweepInterval   time.Duration `env:"SWEEP_INTERVAL" yaml:"sweep_interval" help:"how often abandoned verifications expire and old photos are deleted"`
+	Timezone           string        `env:"TIMEZONE" yaml:"timezone" help:"IANA zone the staff pages show times, filters and CSV in (the zone is always shown with the time)"`
+	Prices             []string      `env:"PRICES" yaml:"prices" help:"what each vendor bills per answered call, in yuan, for the dashboard's cost chart: provider=price,… (e.g. tencent=0.15,acedata=0.05)"`
+	ServerAPIRate      int           `env:"SERVER_API_RATE" yaml:"server_api_rate" help:"requests per second each API key may make to /server/v1/ (a burst of twice that), across every instance"`
+	APIKeyUseRetention time.Duration `env:"API_KEY_USE_RETENTION" yaml:"api_key_use_retention" help:"how long the record of each API key use is kept"`
+	ReviewSLA          time.Duration `env:"REVIEW_SLA" yaml:"review_sla" help:"how long a case may wait in review before the queue marks it overdue"`
+	EchoReading        string        `env:"ECHO_READING" yaml:"echo_reading" help:"full: the answer to an upload shows its own user everything read from the card, to check and confirm it (the status, webhooks and logs stay masked); masked: masked there too"`
+	ConsentVersion     string        `env:"CONSENT_VERSION" yaml:"consent_version" help:"version of the personal-data notice users must agree to (consent_version in the API)"`
+	PhotoRetention     time.Duration `env:"PHOTO_RETENTION" yaml:"photo_retention" help:"ID-card photos are deleted this long after the decision"`
+	ProviderTimeout    time.Duration `env:"PROVIDER_TIMEOUT" yaml:"provider_timeout" help:"timeout of each OCR or name/ID check vendor call"`
+	ImageMemory        int64         `env:"IMAGE_MEMORY" yaml:"image_memory" help:"bytes all photo decoding and scaling may use at once; uploads beyond it wait up to IMAGE_WAIT, then get 503 busy (at least 67108864)"`
+	ImageWait          time.Duration `env:"IMAGE_WAIT" yaml:"image_wait" help:"longest an upload waits for room in IMAGE_MEMORY"`
+	RateLimitWait      time.Duration `env:"RATE_LIMIT_WAIT" yaml:"rate_limit_wait" help:"longest an OCR call waits for its turn under a vendor's QPS before the chain moves to the next vendor"`
+	IDCheckCacheTTL    time.Duration `env:"IDCHECK_CACHE_TTL" yaml:"idcheck_cache_ttl" help:"how long a name/ID verdict is reused instead of paying again (0s: never)"`
+	SweepInterval      time.Duration `env:"SWEEP_INTERVAL" yaml:"sweep_interval" help:"how often abandoned verifications expire and old photos are deleted"`
 
 	OCROrder []string `env:"OCR_ORDER" yaml:"ocr_order" help:"OCR providers in the order they are tried; a provider without credentials is skipped"`
 	Webhook  Webhook  `env:"WEBHOOK_" yaml:"webhook"`
@@ -206,18 +208,20 @@ func Default() Config {
 			ReviewTemplateFields: "phrase1=result,thing2=reason,time3=decided_at", ReviewPage: "pages/verify/verify", MiniprogramState: "formal"},
 		Policy: Policy{AttemptsPerDay: 5, UploadsPerDay: 20, ChecksPerIDPerDay: 5, IDsPerAccountPerDay: 2, GuardianUnder: 14, RequireBack: true, AccountsPerID: 1,
 			RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour, StuckChecking: 10 * time.Minute},
-		ConsentVersion:  "v1",
-		EchoReading:     "full",
-		Timezone:        "Asia/Shanghai",
-		ReviewSLA:       4 * time.Hour,
-		PhotoRetention:  72 * time.Hour,
-		ProviderTimeout: 8 * time.Second,
-		RateLimitWait:   2 * time.Second,
-		ImageMemory:     128 << 20,
-		ImageWait:       3 * time.Second,
-		Apizero:         Apizero{QPS: 2},
-		IDCheckCacheTTL: 24 * time.Hour,
-		SweepInterval:   time.Minute,
+		ConsentVersion:     "v1",
+		EchoReading:        "full",
+		Timezone:           "Asia/Shanghai",
+		ReviewSLA:          4 * time.Hour,
+		ServerAPIRate:      20,
+		APIKeyUseRetention: 90 * 24 * time.Hour,
+		PhotoRetention:     72 * time.Hour,
+		ProviderTimeout:    8 * time.Second,
+		RateLimitWait:      2 * time.Second,
+		ImageMemory:        128 << 20,
+		ImageWait:          3 * time.Second,
+		Apizero:            Apizero{QPS: 2},
+		IDCheckCacheTTL:    24 * time.Hour,
+		SweepInterval:      time.Minute,
 		Webhook: Webhook{Schedule: []string{"5s", "5m", "30m", "2h", "5h", "10h", "10h"}, Timeout: 10 * time.Second,
 			Lease: time.Minute, Workers: 4, BatchSize: 50, PollInterval: time.Second, DisableAfter: 5 * 24 * time.Hour,
 			RotationGrace: 24 * time.Hour, Retention: 30 * 24 * time.Hour},
@@ -446,6 +450,12 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	}
 	if _, err := ParsePrices(c.Prices); err != nil {
 		bad("PRICES", "%v", err)
+	}
+	if c.ServerAPIRate < 1 || c.ServerAPIRate > 10000 {
+		bad("SERVER_API_RATE", "must be 1 to 10000, got %d", c.ServerAPIRate)
+	}
+	if c.APIKeyUseRetention < time.Hour {
+		bad("API_KEY_USE_RETENTION", "must be at least 1h, got %v", c.APIKeyUseRetention)
 	}
 	if c.ReviewSLA < time.Minute || c.ReviewSLA > 30*24*time.Hour {
 		bad("REVIEW_SLA", "must be between 1m and 720h, got %v", c.ReviewSLA)

@@ -16,6 +16,7 @@ import (
 
 	"realname/model"
 	"realname/service/admin"
+	"realname/service/apikey"
 	"realname/service/clock"
 	"realname/service/review"
 	"realname/service/token"
@@ -49,6 +50,18 @@ type AdminDeps struct {
 	// WebhookCIDRs are the private networks every endpoint may reach
 	// (REALNAME_WEBHOOK_ALLOW_CIDRS), shown on the webhooks page.
 	WebhookCIDRs []string
+	// APIKeys manages the server API's keys on /admin/apikeys; nil leaves
+	// the page saying so.
+	APIKeys AdminAPIKeys
+}
+
+// AdminAPIKeys is the server API's keys as admins manage them (apikey.Service).
+type AdminAPIKeys interface {
+	List(ctx context.Context) ([]apikey.Key, error)
+	Find(ctx context.Context, id int64) (apikey.Key, error)
+	Create(ctx context.Context, name string, scopes []string, actor string) (apikey.Key, string, error)
+	Revoke(ctx context.Context, id int64, actor string) error
+	Uses(ctx context.Context, id int64, limit int) ([]model.APIKeyUse, error)
 }
 
 // AdminAccounts is staff sign-in and account management (admin.Service).
@@ -122,7 +135,7 @@ type TokenStatus interface {
 // adminTemplates are the views the pages render; mountAdmin refuses to
 // start without any of them.
 var adminTemplates = []string{"admin_login.html", "admin_queue.html", "admin_case.html", "admin_dashboard.html",
-	"admin_audit.html", "admin_accounts.html", "admin_webhooks.html", "admin_deliveries.html", "admin_error.html"}
+	"admin_audit.html", "admin_accounts.html", "admin_webhooks.html", "admin_deliveries.html", "admin_error.html", "admin_apikeys.html"}
 
 // adminPages holds what the admin handlers share.
 type adminPages struct {
@@ -138,6 +151,7 @@ type adminPages struct {
 	revealTTL time.Duration
 	prices    map[string]float64
 	cidrs     []string
+	keys      AdminAPIKeys
 	css, js   string // static URLs with a content hash
 }
 
@@ -167,7 +181,7 @@ func mountAdmin(r *gin.Engine, d Deps, a AdminDeps) {
 		a.Catalog = cat
 	}
 	p := &adminPages{log: d.Log.With("component", "admin"), templates: d.Templates, accounts: a.Accounts, review: a.Review,
-		webhooks: a.Webhooks, tokens: a.Tokens, clock: a.Clock, catalog: a.Catalog, sla: a.ReviewSLA, revealTTL: a.RevealTTL, prices: a.Prices, cidrs: a.WebhookCIDRs, css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
+		webhooks: a.Webhooks, tokens: a.Tokens, clock: a.Clock, catalog: a.Catalog, sla: a.ReviewSLA, revealTTL: a.RevealTTL, prices: a.Prices, cidrs: a.WebhookCIDRs, keys: a.APIKeys, css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
 	g := r.Group("/admin", adminHeaders, p.csrf(a.CSRFKey))
 	g.GET("/login", p.loginPage)
 	g.POST("/login", p.login)
@@ -204,6 +218,10 @@ func mountAdmin(r *gin.Engine, d Deps, a AdminDeps) {
 	admins.POST("/webhooks/:id/ping", p.pingEndpoint)
 	admins.POST("/webhooks/:id/network", p.endpointNetwork)
 	admins.POST("/webhooks/:id/replay-failed", p.replayFailed)
+	admins.GET("/apikeys", p.apiKeysPage)
+	admins.POST("/apikeys", p.createAPIKey)
+	admins.GET("/apikeys/:id", p.apiKeyPage)
+	admins.POST("/apikeys/:id/revoke", p.revokeAPIKey)
 	admins.GET("/webhooks/deliveries", p.deliveries)
 	admins.GET("/webhooks/deliveries/:id", p.delivery)
 	admins.POST("/webhooks/deliveries/:id/replay", p.replayDelivery)

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"realname/model/modeltest"
 	"realname/sandbox"
 	"realname/service/admin"
+	"realname/service/apikey"
 	"realname/service/clock"
 	"realname/service/idcheck"
 	"realname/service/ocr"
@@ -105,8 +107,13 @@ func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 	}
 	d := Deps{Log: quiet, Registry: prometheus.NewRegistry(), Version: "test", MaxBodyBytes: 64 << 10,
 		MaxUploadBytes: 1 << 20, RequestTimeout: 10 * time.Second, Templates: templates, Static: web.Static()}
-	a := AdminDeps{Accounts: accounts, Review: review.New(db, ring, blobs, st, review.Options{}, quiet),
-		Webhooks: hooks, Tokens: fakeTokens{}, CSRFKey: ring.Hash("admin_csrf", nil)}
+	reviews := review.New(db, ring, blobs, st, review.Options{}, quiet)
+	keys := apikey.New(db, nil, "", 1, func(ctx context.Context, actor, typ string, data map[string]any) error {
+		id, _ := strconv.ParseInt(strings.TrimPrefix(actor, "admin:"), 10, 64)
+		return reviews.RecordStaffAction(ctx, id, typ, data)
+	}, clock.System{}, quiet)
+	a := AdminDeps{Accounts: accounts, Review: reviews,
+		Webhooks: hooks, Tokens: fakeTokens{}, CSRFKey: ring.Hash("admin_csrf", nil), APIKeys: keys}
 	d.Admin = &a
 	e := New(d)
 	env := &adminEnv{Server: httptest.NewServer(e), engine: e, db: db, ring: ring, blobs: blobs, flow: flow, redis: conn,

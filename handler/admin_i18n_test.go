@@ -114,3 +114,38 @@ func TestCaseWorkspace(t *testing.T) {
 		t.Fatalf("unknown reason: %s", resp.Header.Get("Location"))
 	}
 }
+
+// TestAPIKeysPage: an admin makes a key (shown once), sees it listed with
+// its scopes, and revokes it; a reviewer cannot reach the page.
+func TestAPIKeysPage(t *testing.T) {
+	env := newAdminEnv(t, false, nil)
+	c := env.client(t)
+	c.login("root")
+	_, body := c.post("/admin/apikeys", url.Values{"name": {"crm"}, "scopes": {"verifications:read", "events:read"}})
+	key := regexp.MustCompile(`<pre id="new-key">(rnk_[^<]+)</pre>`).FindStringSubmatch(body)
+	if key == nil {
+		t.Fatalf("the new key is not shown:\n%s", body)
+	}
+	if _, again := c.get("/admin/apikeys"); strings.Contains(again, key[1]) || !strings.Contains(again, "crm") || !strings.Contains(again, "events:read") {
+		t.Fatal("the key list shows the key again, or not the key's row")
+	}
+	if resp, body := c.post("/admin/apikeys", url.Values{"name": {"x"}}); resp.StatusCode != 422 || !strings.Contains(body, "scope") {
+		t.Fatalf("a key without scopes: %d", resp.StatusCode)
+	}
+	resp, _ := c.post("/admin/apikeys/1/revoke", nil)
+	if resp.Header.Get("Location") != "/admin/apikeys?done=key_revoked" {
+		t.Fatalf("revoke: %s", resp.Header.Get("Location"))
+	}
+	if _, body := c.get("/admin/apikeys/1"); !strings.Contains(body, "revoked") {
+		t.Fatal("the key's page does not say it is revoked")
+	}
+	_, body = c.get("/admin/audit?type=api_key_created")
+	if !strings.Contains(body, "api_key_created") {
+		t.Fatal("key creation not audited")
+	}
+	r := env.client(t)
+	r.login("ann")
+	if resp, _ := r.get("/admin/apikeys"); resp.StatusCode != 403 {
+		t.Fatalf("a reviewer reaches the keys: %d", resp.StatusCode)
+	}
+}

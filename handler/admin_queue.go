@@ -12,7 +12,7 @@ import (
 )
 
 var queueStates = []string{model.StateReview, review.StateAny, model.StateDraft, model.StateRecognized,
-	model.StateChecking, model.StateVerified, model.StateRejected, model.StateExpired, model.StateErased}
+	model.StateChecking, model.StateVerified, model.StateRejected, model.StateExpired, model.StateErased, model.StateRevoked}
 
 // queueForm is the filter as typed, to fill the form again.
 type queueForm struct {

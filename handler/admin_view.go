@@ -34,7 +34,7 @@ type adminView struct {
 // flashes are the messages a redirect may ask for (?done=code, message
 // flash.code); a code is all the URL carries, so no text can be injected.
 var flashes = codes("claimed", "released", "approved", "approval_requested", "rejected", "resubmit",
-	"account_created", "account_changed", "endpoint_changed", "replayed", "ping_sent", "language_changed")
+	"account_created", "account_changed", "endpoint_changed", "replayed", "ping_sent", "language_changed", "key_revoked")
 
 // problems are the error messages a redirect may ask for (?err=code,
 // message problem.code).

@@ -22,6 +22,7 @@ import (
 	"realname/service/session"
 	"realname/service/token"
 	"realname/service/verify"
+	"realname/service/webhook"
 	"realname/service/wechat"
 )
 
@@ -82,6 +83,10 @@ var serviceErrors = []struct {
 	{verify.ErrErased, http.StatusConflict, CodeVerificationErased, "the verification was erased at the user's request; start a new one"},
 	{verify.ErrInvalidState, http.StatusConflict, CodeInvalidState, "not possible in the verification's current state"},
 	{verify.ErrNoVerification, http.StatusNotFound, CodeNoVerification, "no verification yet"},
+	{verify.ErrNoUser, http.StatusNotFound, CodeUserNotFound, "no user with this openid (and appid) or unionid has logged in"},
+	{verify.ErrNotVerified, http.StatusConflict, CodeNotVerified, "only a verified verification can be revoked"},
+	{verify.ErrRevokeReason, http.StatusUnprocessableEntity, CodeReasonRequired, "say why in reason; it goes into the audit trail"},
+	{webhook.ErrCursorExpired, http.StatusGone, CodeCursorExpired, "the events after this cursor are past their retention; read again without after (from the oldest kept) and reconcile your users by their status"},
 	{verify.ErrCheckDisabled, http.StatusForbidden, CodeCheckDisabled, "verification without photos is turned off"},
 	{verify.ErrNameInvalid, http.StatusUnprocessableEntity, CodeNameInvalid, "the name is not valid"},
 	{verify.ErrOCRUnavailable, http.StatusServiceUnavailable, CodeOCRUnavailable, "the photo could not be read right now; retry later"},

@@ -439,7 +439,7 @@ func TestOpenAPIDocumentShape(t *testing.T) {
 		}
 
 		// Security: a session token for /api/, the shared secret for
-		// /internal/, nothing elsewhere.
+		// /internal/, an API key for /server/, nothing elsewhere.
 		var names []string
 		sec, _ := op["security"].([]any)
 		for _, req := range sec {
@@ -457,6 +457,8 @@ func TestOpenAPIDocumentShape(t *testing.T) {
 			want = "sessionToken"
 		case strings.HasPrefix(path, "/internal/"):
 			want = "internalSecret"
+		case strings.HasPrefix(path, "/server/"):
+			want = "apiKey"
 		}
 		if (want == "" && len(names) > 0) || (want != "" && !slices.Equal(names, []string{want})) {
 			t.Errorf("%s: security %v, want [%s]", key, names, want)

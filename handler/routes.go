@@ -40,6 +40,9 @@ type Deps struct {
 	TrustedProxies    []string // CIDRs whose X-Forwarded-For is believed; none by default
 	// Admin mounts the staff pages under /admin/; nil leaves them out.
 	Admin *AdminDeps
+	// Server mounts the server API for business systems under /server/v1/;
+	// nil leaves it out.
+	Server *ServerAPI
 }
 
 // New builds the engine with every route of the service.
@@ -91,6 +94,9 @@ func New(d Deps) *gin.Engine {
 			v1.GET("/verification", a.current)
 			v1.DELETE("/verification", a.erase)
 		}
+	}
+	if d.Server != nil {
+		mountServerAPI(r, d)
 	}
 	if d.SandboxURL != "" && d.Login != nil && d.Verify != nil {
 		mountDemo(r, d.Log, d.Templates, d.ConsentVersion)

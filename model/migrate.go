@@ -23,6 +23,7 @@ func migrations() []*gormigrate.Migration {
 		migration0008(),
 		migration0009(),
 		migration0010(),
+		migration0011(),
 	}
 }
 

@@ -15,6 +15,7 @@ const (
 	StateReview     = "review"
 	StateExpired    = "expired"
 	StateErased     = "erased"
+	StateRevoked    = "revoked" // a business system revoked a verified verification
 )
 
 // User is one Mini Program user, keyed by (app id, openid).
@@ -170,6 +171,45 @@ type WebhookEvent struct {
 	// FannedOutAt is set when the event's deliveries were created; the
 	// dispatcher's fan-out picks the rows where it is still NULL.
 	FannedOutAt *time.Time `gorm:"index:ix_webhook_events_fanout,priority:1"`
+	// Seq orders events for GET /server/v1/events: given at fan-out under
+	// one counter lock, so a reader that sees Seq n has seen every event
+	// below it. NULL for events not for the feed (a ping).
+	Seq *int64 `gorm:"uniqueIndex:ux_webhook_events_seq"`
+}
+
+// EventSequence is the counter behind WebhookEvent.Seq (one row, name
+// "events"), and how far pruning has deleted the feed.
+type EventSequence struct {
+	Name      string `gorm:"primaryKey;size:16"`
+	LastSeq   int64  `gorm:"not null;default:0"`
+	PrunedSeq int64  `gorm:"not null;default:0"` // the highest Seq deleted by retention
+}
+
+// APIKey is one business system's key to the server API. Only the
+// SHA-256 of the secret is stored; Prefix (rnk_ and ten hex digits) finds it.
+type APIKey struct {
+	ID         int64  `gorm:"primaryKey"`
+	Name       string `gorm:"size:64;not null"`
+	Prefix     string `gorm:"size:24;not null;uniqueIndex:ux_api_keys_prefix"`
+	SecretHash []byte `gorm:"size:32;not null"`
+	Scopes     string `gorm:"size:128;not null"` // comma list
+	CreatedBy  string `gorm:"size:64;not null"`  // admin:<id>, or cli
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// APIKeyUse is one request made with a key: the audit of every use.
+type APIKeyUse struct {
+	ID        int64     `gorm:"primaryKey"`
+	KeyID     int64     `gorm:"not null;index:ix_api_key_uses_key,priority:1"`
+	At        time.Time `gorm:"not null;index:ix_api_key_uses_key,priority:2;index:ix_api_key_uses_at"`
+	Method    string    `gorm:"size:8;not null"`
+	Route     string    `gorm:"size:96;not null"` // the route template, never the path (it holds openids)
+	Status    int       `gorm:"not null"`
+	RequestID string    `gorm:"size:32;not null"`
+	// VerificationID is the verification the request read or changed.
+	VerificationID *int64
 }
 
 // WebhookDelivery is one event on its way to one endpoint.

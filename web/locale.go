@@ -149,7 +149,7 @@ func (l *Locale) Actor(a string) string {
 	switch {
 	case a == "system":
 		return l.T("actor.system")
-	case ok && (kind == "user" || kind == "admin"):
+	case ok && (kind == "user" || kind == "admin" || kind == "apikey"):
 		return l.T("actor."+kind, "ID", id)
 	}
 	return a

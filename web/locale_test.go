@@ -39,7 +39,8 @@ func TestCatalogsMatch(t *testing.T) {
 	}
 	used := regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
 	dynamic := regexp.MustCompile(`\.T \(printf "([a-z_.]+)%s"`)
-	expand := map[string][]string{"case.confirm_": {"approve", "reject", "resubmit"}, "queue.sla_": {"due", "overdue"}}
+	expand := map[string][]string{"case.confirm_": {"approve", "reject", "resubmit"}, "queue.sla_": {"due", "overdue"},
+		"apikeys.scope_": {"verifications:read", "events:read", "verifications:write"}}
 	err := fs.WalkDir(templateFiles, "templates", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

@@ -86,3 +86,13 @@ func (s *Store) insertBinding(ctx context.Context, v *model.Verification, hash [
 	}
 	return nil
 }
+
+// Unbind releases the ID binding v holds, in the caller's transaction: the
+// number may then be verified on another account (a revoked verification
+// holds no number).
+func (s *Store) Unbind(ctx context.Context, v *model.Verification) error {
+	if err := s.Conn(ctx).Where("verification_id = ?", v.ID).Delete(&model.IDBinding{}).Error; err != nil {
+		return fmt.Errorf("store: unbind: %w", err)
+	}
+	return nil
+}

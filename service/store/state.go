@@ -4,7 +4,8 @@ package store
 type State string
 
 // The states. Erased is reached from any state by the user's erasure;
-// Revoked (a business system's revocation) is not here yet.
+// Revoked from Verified, when a business system revokes a verification
+// found fraudulent later.
 const (
 	Draft      State = "draft"
 	Recognized State = "recognized"
@@ -14,6 +15,7 @@ const (
 	Review     State = "review"
 	Expired    State = "expired"
 	Erased     State = "erased"
+	Revoked    State = "revoked"
 )
 
 // transitions is the state machine: from → the states it may move to.
@@ -25,6 +27,7 @@ var transitions = map[State][]State{
 	Recognized: {Recognized, Checking, Expired},
 	Checking:   {Verified, Rejected, Review},
 	Review:     {Verified, Rejected},
+	Verified:   {Revoked},
 }
 
 // Allowed reports whether the machine permits from → to.
@@ -37,8 +40,16 @@ func Allowed(from, to State) bool {
 	return false
 }
 
-// Terminal reports whether a state is an end: no further transition.
-func Terminal(s State) bool { return len(transitions[s]) == 0 }
+// Terminal reports whether a state is a decision: the flow is over and
+// the photos' retention runs. Verified is one though a revocation may
+// still follow it: that is a later, separate decision, not the flow.
+func Terminal(s State) bool {
+	switch s {
+	case Verified, Rejected, Expired, Erased, Revoked:
+		return true
+	}
+	return false
+}
 
 // TakesPhotos reports whether a verification in s still takes photos.
 func TakesPhotos(s State) bool { return s == Draft || s == Recognized }

@@ -29,7 +29,7 @@ func TestTransitionTable(t *testing.T) {
 	allowed := [][2]store.State{
 		{"draft", "recognized"}, {"draft", "expired"}, {"draft", "checking"}, {"recognized", "checking"},
 		{"recognized", "expired"}, {"checking", "verified"}, {"checking", "rejected"}, {"checking", "review"},
-		{"review", "verified"}, {"review", "rejected"},
+		{"review", "verified"}, {"review", "rejected"}, {"verified", "revoked"},
 	}
 	for _, p := range allowed {
 		if !store.Allowed(p[0], p[1]) {
@@ -38,12 +38,13 @@ func TestTransitionTable(t *testing.T) {
 	}
 	for _, p := range [][2]store.State{{"verified", "rejected"}, {"rejected", "verified"}, {"expired", "draft"},
 		{"review", "checking"}, {"checking", "recognized"}, {"recognized", "verified"}, {"draft", "verified"},
-		{"erased", "draft"}, {"erased", "verified"}, {"review", "erased"}} {
+		{"erased", "draft"}, {"erased", "verified"}, {"review", "erased"}, {"revoked", "verified"}, {"rejected", "revoked"},
+		{"review", "revoked"}, {"revoked", "draft"}} {
 		if store.Allowed(p[0], p[1]) {
 			t.Errorf("%s → %s allowed", p[0], p[1])
 		}
 	}
-	for _, s := range []store.State{"verified", "rejected", "expired", "erased"} {
+	for _, s := range []store.State{"verified", "rejected", "expired", "erased", "revoked"} {
 		if !store.Terminal(s) {
 			t.Errorf("%s not terminal", s)
 		}

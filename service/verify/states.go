@@ -14,6 +14,7 @@ const (
 	HookReviewRequired = "verification.review_required"
 	HookReviewed       = "verification.reviewed"
 	HookExpired        = "verification.expired"
+	HookRevoked        = "verification.revoked"
 	HookDataErased     = store.HookDataErased
 )
 

@@ -126,6 +126,8 @@ func (s *Service) nextAction(out *View) {
 		if out.Reason == ReasonGuardianConsent {
 			next = NextContactSupport
 		}
+	case model.StateRevoked:
+		next = NextContactSupport
 	case model.StateRejected:
 		switch out.Reason {
 		case ReasonUnderMinAge:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -93,7 +94,9 @@ func (s *Service) record(ctx context.Context, lease string, ds []model.WebhookDe
 			continue
 		}
 		u := update{id: d.ID, outcome: outcomeFailed, set: map[string]any{"status": StatusFailed}}
-		if wait, ok := s.retryIn(d.Attempts+1, r.retryAfter); ok {
+		// 410 Gone is the receiver saying it will never take events again
+		// (Standard Webhooks): no retry; health disables the endpoint.
+		if wait, ok := s.retryIn(d.Attempts+1, r.retryAfter); ok && r.status != http.StatusGone {
 			u.outcome = outcomeRetrying
 			u.set = map[string]any{"status": StatusPending, "next_attempt_at": now.Add(wait)}
 		}
@@ -161,6 +164,9 @@ func (s *Service) retryIn(attempt int, retryAfter time.Duration) (time.Duration,
 	return max(wait, min(retryAfter, s.opts.MaxRetryAfter)), true
 }
 
+// goneReason is the DisabledReason of an endpoint that answered 410.
+const goneReason = "the endpoint answered 410 Gone: it asked for no more events"
+
 // health keeps each endpoint's failure streak: cleared by a success,
 // started by the first failure after one, and after DisableAfter of it the
 // endpoint is disabled. It writes only when the endpoint as loaded says a
@@ -169,13 +175,25 @@ func (s *Service) retryIn(attempt int, retryAfter time.Duration) (time.Duration,
 func (s *Service) health(ctx context.Context, targets map[int64]*target, ds []model.WebhookDelivery, results []result) error {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
-	healthy, failing := map[int64]bool{}, map[int64]bool{}
+	healthy, failing, gone := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
 	for i, r := range results {
+		if r.status == http.StatusGone {
+			gone[ds[i].EndpointID] = true
+			continue
+		}
 		if r.ok {
 			healthy[ds[i].EndpointID] = true
 		} else {
 			failing[ds[i].EndpointID] = true
 		}
+	}
+	for id := range gone {
+		if err := s.disable(ctx, id, goneReason, nil); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		s.log.Warn("webhook endpoint answered 410 Gone; disabled", "endpoint", id)
+		delete(healthy, id)
+		delete(failing, id)
 	}
 	for id := range healthy {
 		delete(failing, id) // a success is the break in a failure streak

@@ -21,6 +21,7 @@ func EventTypes() []string {
 		"verification.review_required",
 		"verification.reviewed",
 		"verification.expired",
+		"verification.revoked",
 		"user.data_erased",
 	}
 }

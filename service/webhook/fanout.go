@@ -86,6 +86,9 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 		if err := tx.Model(&model.WebhookEvent{}).Where("id IN ?", ids).Update("fanned_out_at", now).Error; err != nil {
 			return err
 		}
+		if err := s.number(tx, events); err != nil {
+			return err
+		}
 		n = len(events)
 		return nil
 	})
@@ -204,4 +207,23 @@ func (s *Service) resumeStranded(ctx context.Context) error {
 		s.kick()
 	}
 	return nil
+}
+
+// number gives events their places in the feed (GET /server/v1/events),
+// in the order fetched (created_at), under the counter row's lock, which
+// is held until this transaction commits: numbers are taken, and become
+// visible, in one order across every instance, so a reader that has seen
+// number n has seen (or will never see) every number below it.
+func (s *Service) number(tx *gorm.DB, events []model.WebhookEvent) error {
+	var seq model.EventSequence
+	if err := s.forUpdate(tx.Where("name = ?", feedName)).Take(&seq).Error; err != nil {
+		return fmt.Errorf("feed counter: %w", err)
+	}
+	for _, ev := range events {
+		seq.LastSeq++
+		if err := tx.Model(&model.WebhookEvent{}).Where("id = ?", ev.ID).Update("seq", seq.LastSeq).Error; err != nil {
+			return err
+		}
+	}
+	return tx.Model(&model.EventSequence{}).Where("name = ?", feedName).Update("last_seq", seq.LastSeq).Error
 }

@@ -119,11 +119,23 @@ func (s *Service) pruneEvents(ctx context.Context, cutoff time.Time, st *PruneSt
 		// Checked again under the delete: a replay may have queued one of
 		// these events to an endpoint since the read.
 		again := tx.Model(&model.WebhookDelivery{}).Select("1").Where("webhook_deliveries.event_id = webhook_events.id")
-		res := tx.Where("id IN ? AND NOT EXISTS (?)", ids, again).Delete(&model.WebhookEvent{})
-		if res.Error == nil {
-			st.Events += res.RowsAffected
+		// The feed must know how far it lost events: a reader's cursor
+		// from before that point is answered ErrCursorExpired.
+		var top *int64
+		if err := tx.Model(&model.WebhookEvent{}).Where("id IN ? AND NOT EXISTS (?)", ids, again).
+			Select("MAX(seq)").Scan(&top).Error; err != nil {
+			return err
 		}
-		return res.Error
+		res := tx.Where("id IN ? AND NOT EXISTS (?)", ids, again).Delete(&model.WebhookEvent{})
+		if res.Error != nil {
+			return res.Error
+		}
+		st.Events += res.RowsAffected
+		if top == nil {
+			return nil
+		}
+		return tx.Model(&model.EventSequence{}).Where("name = ? AND pruned_seq < ?", feedName, *top).
+			Update("pruned_seq", *top).Error
 	})
 	return len(ids), wrapPrune(err)
 }

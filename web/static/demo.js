@@ -63,7 +63,7 @@
         id_sex_mismatch: '证件号码与性别不符',
         image_status_unknown: '照片质量存疑'
       },
-      RESULT_TITLE: { verified: '认证成功', rejected: '认证未通过', review: '已提交人工审核', erased: '认证信息已删除' },
+      RESULT_TITLE: { verified: '认证成功', rejected: '认证未通过', review: '已提交人工审核', erased: '认证信息已删除', revoked: '认证已撤销' },
       FIELD_TEXT: { id_number: '号码', birth: '出生日期', sex: '性别' },
       FIELDS: { name: '姓名', sex: '性别', ethnicity: '民族', birth: '出生', address: '住址', id_number: '公民身份号码', authority: '签发机关', valid_from: '有效期起', valid_to: '有效期至', long_term: '长期' },
       UI: {
@@ -172,7 +172,7 @@
         id_sex_mismatch: 'The number does not match the sex.',
         image_status_unknown: 'The photo quality is doubtful.'
       },
-      RESULT_TITLE: { verified: 'Verified', rejected: 'Not verified', review: 'Sent for review', erased: 'Verification data erased' },
+      RESULT_TITLE: { verified: 'Verified', rejected: 'Not verified', review: 'Sent for review', erased: 'Verification data erased', revoked: 'Verification revoked' },
       FIELD_TEXT: { id_number: 'number', birth: 'birth date', sex: 'sex' },
       FIELDS: { name: 'Name', sex: 'Sex', ethnicity: 'Ethnicity', birth: 'Born', address: 'Address', id_number: 'ID number', authority: 'Issued by', valid_from: 'Valid from', valid_to: 'Valid to', long_term: 'long term' },
       UI: {
@@ -408,7 +408,7 @@
 
   function applyView(v) {
     state = v.state;
-    var done = ['verified', 'rejected', 'review', 'erased'].indexOf(v.state) >= 0;
+    var done = ['verified', 'rejected', 'review', 'erased', 'revoked'].indexOf(v.state) >= 0;
     show('flow', !done && v.state !== 'checking');
     show('checking', v.state === 'checking');
     show('result', done);
@@ -439,7 +439,7 @@
       $('result-reason').textContent = v.message || (v.reason ? (T.REASON_TEXT[v.reason] || v.reason) : '');
       $('result-note').textContent = v.note || '';
       show('result-note', !!v.note);
-      show('restart', v.state === 'rejected' || v.state === 'erased');
+      show('restart', v.state === 'rejected' || v.state === 'erased' || v.state === 'revoked');
     }
   }
 

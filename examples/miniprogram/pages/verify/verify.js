@@ -69,7 +69,7 @@ const WARNING_TEXT = {
   image_status_unknown: '照片质量存疑'
 };
 
-const RESULT_TITLE = { verified: '认证成功', rejected: '认证未通过', review: '已提交人工审核', erased: '认证信息已删除' };
+const RESULT_TITLE = { verified: '认证成功', rejected: '认证未通过', review: '已提交人工审核', erased: '认证信息已删除', revoked: '认证已撤销' };
 
 const FIELD_ROWS = [
   ['name', '姓名'], ['sex', '性别'], ['ethnicity', '民族'], ['birth', '出生'], ['address', '住址'],
@@ -245,7 +245,7 @@ Page({
 
   applyView(view) {
     const done = view.state === 'verified' || view.state === 'rejected' || view.state === 'review' ||
-      view.state === 'erased';
+      view.state === 'erased' || view.state === 'revoked';
     const missing = view.missing || [];
     this.setData({
       state: view.state,

@@ -1,0 +1,215 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"realname/service/apikey"
+	"realname/service/verify"
+	"realname/service/webhook"
+)
+
+// Codes of the server API.
+const (
+	CodeAPIKeyRequired    = "api_key_required"
+	CodeInvalidAPIKey     = "invalid_api_key"
+	CodeInsufficientScope = "insufficient_scope"
+	CodeUserNotFound      = "user_not_found"
+	CodeNotVerified       = "not_verified"
+	CodeReasonRequired    = "reason_required"
+	CodeInvalidCursor     = "invalid_cursor"
+	CodeCursorExpired     = "cursor_expired"
+)
+
+// ServerAPI is what the server API for business systems (/server/v1/)
+// needs. Keys authenticate and limit the callers; Verifications answer
+// and revoke by user; Events is the webhooks' events as a feed.
+type ServerAPI struct {
+	Keys          APIKeys
+	Verifications ServerVerifications
+	Events        EventFeed
+}
+
+// APIKeys authenticates, limits and records the uses of API keys (apikey.Service).
+type APIKeys interface {
+	Authenticate(ctx context.Context, raw string) (apikey.Key, error)
+	Allow(ctx context.Context, id int64) (bool, time.Duration)
+	RecordUse(ctx context.Context, u apikey.Use, last *time.Time) error
+}
+
+// ServerVerifications is a user's verification for business systems (verify.Service).
+type ServerVerifications interface {
+	ServerStatus(ctx context.Context, subj verify.Subject, defaultApp string) (verify.ServerView, error)
+	Revoke(ctx context.Context, subj verify.Subject, defaultApp, reason, actor string) (verify.ServerView, error)
+}
+
+// EventFeed reads the webhook events in order (webhook.Service).
+type EventFeed interface {
+	Feed(ctx context.Context, after int64, limit int, typ string) (webhook.FeedPage, error)
+}
+
+const (
+	serverKeyKey          = "realname.apikey"
+	serverVerificationKey = "realname.apikey.verification"
+)
+
+type serverAPI struct {
+	ServerAPI
+	d Deps
+}
+
+// mountServerAPI registers /server/v1/: bearer API keys with scopes, a rate
+// per key shared by every instance, every use recorded.
+func mountServerAPI(r *gin.Engine, d Deps) {
+	s := &serverAPI{ServerAPI: *d.Server, d: d}
+	g := r.Group("/server/v1")
+	g.GET("/users/:openid/verification", s.auth(apikey.ScopeVerificationsRead), s.status)
+	g.POST("/users/:openid/verification/revoke", s.auth(apikey.ScopeVerificationsWrite), s.revoke)
+	g.GET("/events", s.auth(apikey.ScopeEventsRead), s.events)
+}
+
+// auth lets a request through with a live key holding scope, within the
+// key's rate, and records the use (whatever the answer) once it is done.
+func (s *serverAPI) auth(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		if !ok || strings.TrimSpace(raw) == "" {
+			c.Header("WWW-Authenticate", `Bearer realm="realname server API"`)
+			abortWithError(c, http.StatusUnauthorized, CodeAPIKeyRequired, "send Authorization: Bearer <API key>")
+			return
+		}
+		key, err := s.Keys.Authenticate(c.Request.Context(), strings.TrimSpace(raw))
+		if errors.Is(err, apikey.ErrInvalidKey) {
+			c.Header("WWW-Authenticate", `Bearer realm="realname server API", error="invalid_token"`)
+			abortWithError(c, http.StatusUnauthorized, CodeInvalidAPIKey, "the API key is unknown, malformed or revoked")
+			return
+		}
+		if err != nil {
+			renderError(s.d.Log, c, err)
+			return
+		}
+		defer s.record(c, key)
+		if !key.Has(scope) {
+			abortWithError(c, http.StatusForbidden, CodeInsufficientScope, "this API key lacks the scope "+scope)
+			return
+		}
+		if ok, wait := s.Keys.Allow(c.Request.Context(), key.ID); !ok {
+			c.Header("Retry-After", retryAfter(max(wait, time.Second)))
+			abortWithError(c, http.StatusTooManyRequests, CodeRateLimited, "too many requests with this API key; retry after Retry-After seconds")
+			return
+		}
+		c.Set(serverKeyKey, key)
+		c.Next()
+	}
+}
+
+// record writes the use of a key after its answer: never the path (it
+// holds an openid), the route template instead.
+func (s *serverAPI) record(c *gin.Context, key apikey.Key) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 3*time.Second)
+	defer cancel()
+	u := apikey.Use{KeyID: key.ID, Method: methodLabel(c.Request.Method), Route: routeLabel(c), Status: c.Writer.Status(),
+		RequestID: requestIDFrom(c), VerificationID: c.GetInt64(serverVerificationKey)}
+	if err := s.Keys.RecordUse(ctx, u, key.LastUsedAt); err != nil {
+		s.d.Log.Error("recording an API key use failed", "key", key.ID, "request_id", u.RequestID, "err", err)
+	}
+}
+
+// subject reads who a request is about: the path's openid with ?appid=
+// (the default app when absent), or ?unionid= with "-" as the openid.
+func subject(c *gin.Context) (verify.Subject, bool) {
+	subj := verify.Subject{OpenID: c.Param("openid"), AppID: c.Query("appid"), UnionID: c.Query("unionid")}
+	if subj.UnionID != "" && subj.OpenID == "-" {
+		subj.OpenID = ""
+	}
+	if len(subj.OpenID) > 128 || len(subj.AppID) > 64 || len(subj.UnionID) > 128 || (subj.OpenID == "" && subj.UnionID == "") ||
+		subj.OpenID == "-" {
+		abortWithError(c, http.StatusBadRequest, CodeInvalidRequest, "name the user by openid (with appid) or by ?unionid= with - as the openid")
+		return subj, false
+	}
+	return subj, true
+}
+
+func (s *serverAPI) status(c *gin.Context) {
+	subj, ok := subject(c)
+	if !ok {
+		return
+	}
+	v, err := s.Verifications.ServerStatus(c.Request.Context(), subj, s.d.DefaultAppID)
+	if err != nil {
+		renderError(s.d.Log, c, err)
+		return
+	}
+	c.Set(serverVerificationKey, v.VerificationID)
+	c.JSON(http.StatusOK, v)
+}
+
+type revokeRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (s *serverAPI) revoke(c *gin.Context) {
+	subj, ok := subject(c)
+	if !ok {
+		return
+	}
+	var req revokeRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	key, _ := c.Get(serverKeyKey)
+	actor := "apikey:" + strconv.FormatInt(key.(apikey.Key).ID, 10)
+	v, err := s.Verifications.Revoke(c.Request.Context(), subj, s.d.DefaultAppID, req.Reason, actor)
+	if err != nil {
+		renderError(s.d.Log, c, err)
+		return
+	}
+	c.Set(serverVerificationKey, v.VerificationID)
+	c.JSON(http.StatusOK, v)
+}
+
+// eventsPage is the answer of GET /server/v1/events.
+type eventsPage struct {
+	Events []json.RawMessage `json:"events"`
+	Next   string            `json:"next"`
+}
+
+func (s *serverAPI) events(c *gin.Context) {
+	after := int64(-1) // from the oldest event kept
+	if raw := c.Query("after"); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < 0 || len(raw) > 19 {
+			abortWithError(c, http.StatusBadRequest, CodeInvalidCursor, "after must be a cursor from an earlier answer's next")
+			return
+		}
+		after = n
+	}
+	limit := webhook.FeedDefaultLimit
+	if raw := c.Query("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > webhook.FeedMaxLimit {
+			abortWithError(c, http.StatusBadRequest, CodeInvalidRequest, "limit must be 1 to "+strconv.Itoa(webhook.FeedMaxLimit))
+			return
+		}
+		limit = n
+	}
+	typ := c.Query("type")
+	if typ != "" && !slices.Contains(webhook.EventTypes(), typ) {
+		abortWithError(c, http.StatusBadRequest, CodeInvalidRequest, "unknown event type; known: "+strings.Join(webhook.EventTypes(), ", "))
+		return
+	}
+	page, err := s.Events.Feed(c.Request.Context(), after, limit, typ)
+	if err != nil {
+		renderError(s.d.Log, c, err)
+		return
+	}
+	c.JSON(http.StatusOK, eventsPage{Events: page.Events, Next: strconv.FormatInt(page.Next, 10)})
+}

@@ -1,0 +1,153 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"realname/service/apikey"
+	"realname/service/verify"
+	"realname/service/webhook"
+	"realname/web"
+)
+
+type fakeKeys struct {
+	mu      sync.Mutex
+	allowed bool
+	uses    []apikey.Use
+}
+
+func (f *fakeKeys) Authenticate(_ context.Context, raw string) (apikey.Key, error) {
+	switch raw {
+	case "rnk_read":
+		return apikey.Key{ID: 1, Scopes: []string{apikey.ScopeVerificationsRead}}, nil
+	case "rnk_all":
+		return apikey.Key{ID: 2, Scopes: apikey.Scopes()}, nil
+	}
+	return apikey.Key{}, apikey.ErrInvalidKey
+}
+
+func (f *fakeKeys) Allow(context.Context, int64) (bool, time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.allowed, 1500 * time.Millisecond
+}
+
+func (f *fakeKeys) RecordUse(_ context.Context, u apikey.Use, _ *time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.uses = append(f.uses, u)
+	return nil
+}
+
+type fakeServerVerifications struct{ subj verify.Subject }
+
+func (f *fakeServerVerifications) ServerStatus(_ context.Context, subj verify.Subject, app string) (verify.ServerView, error) {
+	f.subj = subj
+	if subj.OpenID == "ghost" {
+		return verify.ServerView{}, verify.ErrNoUser
+	}
+	return verify.ServerView{VerificationID: 9, AppID: app, OpenID: subj.OpenID, State: "verified", Version: 3, Final: true}, nil
+}
+
+func (f *fakeServerVerifications) Revoke(_ context.Context, subj verify.Subject, app, reason, actor string) (verify.ServerView, error) {
+	if reason == "" {
+		return verify.ServerView{}, verify.ErrRevokeReason
+	}
+	return verify.ServerView{VerificationID: 9, OpenID: subj.OpenID, State: "revoked", Reason: actor}, nil
+}
+
+type fakeFeed struct{ after int64 }
+
+func (f *fakeFeed) Feed(_ context.Context, after int64, limit int, typ string) (webhook.FeedPage, error) {
+	f.after = after
+	if after == 1 {
+		return webhook.FeedPage{}, webhook.ErrCursorExpired
+	}
+	return webhook.FeedPage{Events: []json.RawMessage{json.RawMessage(`{"id":"evt_1"}`)}, Next: 42}, nil
+}
+
+func TestServerAPIAnswers(t *testing.T) {
+	templates, err := web.Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, vs, feed := &fakeKeys{allowed: true}, &fakeServerVerifications{}, &fakeFeed{}
+	e := New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(), Templates: templates,
+		Static: web.Static(), MaxBodyBytes: 4096, MaxUploadBytes: 4096, RequestTimeout: 5 * time.Second, DefaultAppID: "wxdefault",
+		Server: &ServerAPI{Keys: keys, Verifications: vs, Events: feed}})
+	do := func(method, path, key, body string) (int, string, http.Header) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		return w.Code, w.Body.String(), w.Header()
+	}
+	for _, tc := range []struct {
+		method, path, key, body string
+		status                  int
+		want                    string
+	}{
+		{"GET", "/server/v1/users/o1/verification", "", "", 401, "api_key_required"},
+		{"GET", "/server/v1/users/o1/verification", "rnk_nope", "", 401, "invalid_api_key"},
+		{"GET", "/server/v1/users/o1/verification", "rnk_read", "", 200, `"appid":"wxdefault"`},
+		{"GET", "/server/v1/users/o1/verification?appid=wxother", "rnk_read", "", 200, `"state":"verified"`},
+		{"GET", "/server/v1/users/ghost/verification", "rnk_read", "", 404, "user_not_found"},
+		{"GET", "/server/v1/users/-/verification", "rnk_read", "", 400, "invalid_request"},
+		{"GET", "/server/v1/users/-/verification?unionid=u1", "rnk_read", "", 200, `"state":"verified"`},
+		{"GET", "/server/v1/users/" + strings.Repeat("o", 200) + "/verification", "rnk_read", "", 400, "invalid_request"},
+		{"GET", "/server/v1/events", "rnk_read", "", 403, "insufficient_scope"},
+		{"GET", "/server/v1/events", "rnk_all", "", 200, `"next":"42"`},
+		{"GET", "/server/v1/events?after=abc", "rnk_all", "", 400, "invalid_cursor"},
+		{"GET", "/server/v1/events?after=-5", "rnk_all", "", 400, "invalid_cursor"},
+		{"GET", "/server/v1/events?after=1", "rnk_all", "", 410, "cursor_expired"},
+		{"GET", "/server/v1/events?limit=501", "rnk_all", "", 400, "invalid_request"},
+		{"GET", "/server/v1/events?type=nope", "rnk_all", "", 400, "invalid_request"},
+		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_read", `{"reason":"x"}`, 403, "insufficient_scope"},
+		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_all", `{"reason":""}`, 422, "reason_required"},
+		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_all", `{"why":"x"}`, 400, "unknown_field"},
+		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_all", `{"reason":"fraud"}`, 200, `"reason":"apikey:2"`},
+	} {
+		st, body, _ := do(tc.method, tc.path, tc.key, tc.body)
+		if st != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s (%s): %d %s, want %d with %s", tc.method, tc.path, tc.key, st, body, tc.status, tc.want)
+		}
+	}
+	if _, _, _ = do("GET", "/server/v1/events", "rnk_all", ""); feed.after != -1 {
+		t.Errorf("no after reads from %d, want -1 (the oldest kept)", feed.after)
+	}
+	keys.allowed = false
+	st, body, h := do("GET", "/server/v1/users/o1/verification", "rnk_read", "")
+	if st != 429 || !strings.Contains(body, "rate_limited") || h.Get("Retry-After") != "2" {
+		t.Errorf("over the rate: %d %s Retry-After %q", st, body, h.Get("Retry-After"))
+	}
+	// Every authenticated request is recorded, by route, with its answer.
+	keys.mu.Lock()
+	defer keys.mu.Unlock()
+	if len(keys.uses) < 15 {
+		t.Fatalf("%d uses recorded", len(keys.uses))
+	}
+	for _, u := range keys.uses {
+		if strings.Contains(u.Route, "o1") || u.Route == "" || u.Status == 0 || u.RequestID == "" {
+			t.Errorf("use %+v", u)
+		}
+	}
+	last := keys.uses[len(keys.uses)-1]
+	if last.Status != 429 {
+		t.Errorf("the refused request is recorded as %d", last.Status)
+	}
+}

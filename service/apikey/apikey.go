@@ -1,0 +1,305 @@
+// Package apikey holds the keys business systems use for the server API
+// (/server/v1/): their creation (the secret shown once, only its SHA-256
+// kept), scopes, revocation, per-key rate limits shared by every instance
+// (GCRA in Redis through go-redis/redis_rate), and the record of every use.
+package apikey
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	"gorm.io/gorm"
+
+	"realname/model"
+	"realname/service/clock"
+)
+
+// The scopes a key may hold.
+const (
+	ScopeVerificationsRead  = "verifications:read"
+	ScopeEventsRead         = "events:read"
+	ScopeVerificationsWrite = "verifications:write"
+)
+
+// Scopes lists every scope, in the order they are shown.
+func Scopes() []string {
+	return []string{ScopeVerificationsRead, ScopeEventsRead, ScopeVerificationsWrite}
+}
+
+// keyPrefix starts every key, so a leaked one is recognised for what it is
+// (secret scanners, logs) and a Mini Program token is never taken for one.
+const keyPrefix = "rnk_"
+
+// The audit events of keys.
+const (
+	EventCreated = "api_key_created"
+	EventRevoked = "api_key_revoked"
+)
+
+// Errors callers map to answers.
+var (
+	ErrInvalidKey = errors.New("apikey: unknown, malformed or revoked key")
+	ErrInvalid    = errors.New("apikey: invalid")
+	ErrNotFound   = errors.New("apikey: no such key")
+)
+
+// Key is a key as it may be shown: never its secret.
+type Key struct {
+	ID         int64
+	Name       string
+	Prefix     string // rnk_ and ten hex digits: what the key starts with
+	Scopes     []string
+	CreatedBy  string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// Has reports whether the key holds scope.
+func (k Key) Has(scope string) bool { return slices.Contains(k.Scopes, scope) }
+
+// Audit writes a staff action to the audit trail (the hash-chained
+// verification_events): the creation and revocation of keys.
+type Audit func(ctx context.Context, actor, typ string, data map[string]any) error
+
+// Service manages the keys.
+type Service struct {
+	db      *gorm.DB
+	audit   Audit
+	lim     *redis_rate.Limiter
+	prefix  string
+	limit   redis_rate.Limit
+	clk     clock.Clock
+	log     *slog.Logger
+	touchGT time.Duration // last_used_at is written at most this often per key
+}
+
+// New builds the service; perSecond is each key's request rate (with a
+// burst of twice that), counted in Redis under prefix. Without rdb (the
+// command line) there is no rate to take.
+func New(db *gorm.DB, rdb redis.UniversalClient, prefix string, perSecond int, audit Audit, clk clock.Clock, log *slog.Logger) *Service {
+	perSecond = max(perSecond, 1)
+	s := &Service{db: db, audit: audit, prefix: prefix + "apikey:rate:",
+		limit: redis_rate.Limit{Rate: perSecond, Period: time.Second, Burst: 2 * perSecond},
+		clk:   clk, log: log.With("component", "apikey"), touchGT: time.Minute}
+	if rdb != nil {
+		s.lim = redis_rate.NewLimiter(rdb)
+	}
+	return s
+}
+
+func view(k model.APIKey) Key {
+	return Key{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: splitScopes(k.Scopes), CreatedBy: k.CreatedBy,
+		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+}
+
+func splitScopes(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// Create makes a key named name with scopes and returns it with the whole
+// key, which is shown this once: only the SHA-256 of its secret is kept.
+func (s *Service) Create(ctx context.Context, name string, scopes []string, actor string) (Key, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) {
+		return Key{}, "", fmt.Errorf("%w: a name of 1 to 64 characters is required", ErrInvalid)
+	}
+	var clean []string
+	for _, sc := range scopes {
+		sc = strings.TrimSpace(sc)
+		if sc == "" || slices.Contains(clean, sc) {
+			continue
+		}
+		if !slices.Contains(Scopes(), sc) {
+			return Key{}, "", fmt.Errorf("%w: unknown scope %q (known: %s)", ErrInvalid, sc, strings.Join(Scopes(), ", "))
+		}
+		clean = append(clean, sc)
+	}
+	if len(clean) == 0 {
+		return Key{}, "", fmt.Errorf("%w: at least one scope is required (%s)", ErrInvalid, strings.Join(Scopes(), ", "))
+	}
+	id := make([]byte, 5)
+	secret := make([]byte, 32)
+	if _, err := rand.Read(id); err != nil {
+		return Key{}, "", fmt.Errorf("apikey: random: %w", err)
+	}
+	if _, err := rand.Read(secret); err != nil {
+		return Key{}, "", fmt.Errorf("apikey: random: %w", err)
+	}
+	prefix := keyPrefix + hex.EncodeToString(id)
+	full := prefix + "_" + base64.RawURLEncoding.EncodeToString(secret)
+	sum := sha256.Sum256([]byte(full))
+	row := model.APIKey{Name: name, Prefix: prefix, SecretHash: sum[:], Scopes: strings.Join(clean, ","), CreatedBy: actor,
+		CreatedAt: s.clk.Now()}
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return Key{}, "", fmt.Errorf("apikey: create: %w", err)
+	}
+	if err := s.audit(ctx, actor, EventCreated, map[string]any{"key": row.ID, "prefix": prefix, "name": name, "scopes": clean}); err != nil {
+		return Key{}, "", err
+	}
+	s.log.Info("api key created", "key", row.ID, "prefix", prefix, "scopes", row.Scopes, "by", actor)
+	return view(row), full, nil
+}
+
+// List returns every key, newest first.
+func (s *Service) List(ctx context.Context) ([]Key, error) {
+	var rows []model.APIKey
+	if err := s.db.WithContext(ctx).Order("id DESC").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("apikey: list: %w", err)
+	}
+	out := make([]Key, len(rows))
+	for i, r := range rows {
+		out[i] = view(r)
+	}
+	return out, nil
+}
+
+// Find returns the key with id, or ErrNotFound.
+func (s *Service) Find(ctx context.Context, id int64) (Key, error) {
+	var row model.APIKey
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Key{}, ErrNotFound
+	}
+	if err != nil {
+		return Key{}, fmt.Errorf("apikey: find: %w", err)
+	}
+	return view(row), nil
+}
+
+// Revoke ends key id at once; revoking a revoked key changes nothing.
+func (s *Service) Revoke(ctx context.Context, id int64, actor string) error {
+	res := s.db.WithContext(ctx).Model(&model.APIKey{}).Where("id = ? AND revoked_at IS NULL", id).
+		Update("revoked_at", s.clk.Now())
+	if res.Error != nil {
+		return fmt.Errorf("apikey: revoke: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		if _, err := s.Find(ctx, id); err != nil {
+			return err
+		}
+		return nil
+	}
+	s.log.Info("api key revoked", "key", id, "by", actor)
+	return s.audit(ctx, actor, EventRevoked, map[string]any{"key": id})
+}
+
+// Authenticate returns the live key raw is, or ErrInvalidKey. The secret
+// is compared in constant time against the stored hash.
+func (s *Service) Authenticate(ctx context.Context, raw string) (Key, error) {
+	const prefixLen = len(keyPrefix) + 10
+	if len(raw) < prefixLen+2 || len(raw) > 128 || !strings.HasPrefix(raw, keyPrefix) || raw[prefixLen] != '_' {
+		return Key{}, ErrInvalidKey
+	}
+	var row model.APIKey
+	err := s.db.WithContext(ctx).Where("prefix = ?", raw[:prefixLen]).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Key{}, ErrInvalidKey
+	}
+	if err != nil {
+		return Key{}, fmt.Errorf("apikey: authenticate: %w", err)
+	}
+	sum := sha256.Sum256([]byte(raw))
+	if subtle.ConstantTimeCompare(sum[:], row.SecretHash) != 1 || row.RevokedAt != nil {
+		return Key{}, ErrInvalidKey
+	}
+	return view(row), nil
+}
+
+// Allow takes one request from key id's rate, shared by every instance;
+// when refused it says how long until the next one would pass. Without
+// Redis the request passes (logged): the API staying up matters more than
+// the limit over an outage.
+func (s *Service) Allow(ctx context.Context, id int64) (bool, time.Duration) {
+	if s.lim == nil {
+		return true, 0
+	}
+	res, err := s.lim.Allow(ctx, fmt.Sprintf("%s%d", s.prefix, id), s.limit)
+	if err != nil {
+		s.log.Warn("api key rate limit unavailable; letting the request through", "key", id, "err", err)
+		return true, 0
+	}
+	return res.Allowed > 0, res.RetryAfter
+}
+
+// Use is one request made with a key.
+type Use struct {
+	KeyID          int64
+	Method, Route  string
+	Status         int
+	RequestID      string
+	VerificationID int64 // 0: the request named no verification
+}
+
+// RecordUse writes the audit row of one request and, at most once a
+// minute per key, its last use.
+func (s *Service) RecordUse(ctx context.Context, u Use, last *time.Time) error {
+	now := s.clk.Now()
+	row := model.APIKeyUse{KeyID: u.KeyID, At: now, Method: u.Method, Route: truncate(u.Route, 96), Status: u.Status,
+		RequestID: truncate(u.RequestID, 32)}
+	if u.VerificationID != 0 {
+		row.VerificationID = &u.VerificationID
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Create(&row).Error; err != nil {
+		return fmt.Errorf("apikey: record use: %w", err)
+	}
+	if last == nil || now.Sub(*last) >= s.touchGT {
+		if err := db.Model(&model.APIKey{}).Where("id = ?", u.KeyID).Update("last_used_at", now).Error; err != nil {
+			return fmt.Errorf("apikey: last use: %w", err)
+		}
+	}
+	return nil
+}
+
+// Uses returns key id's latest uses, newest first.
+func (s *Service) Uses(ctx context.Context, id int64, limit int) ([]model.APIKeyUse, error) {
+	var rows []model.APIKeyUse
+	if err := s.db.WithContext(ctx).Where("key_id = ?", id).Order("at DESC, id DESC").Limit(min(max(limit, 1), 500)).
+		Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("apikey: uses: %w", err)
+	}
+	return rows, nil
+}
+
+// Prune deletes the use records older than before, in batches.
+func (s *Service) Prune(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		var ids []int64
+		if err := s.db.WithContext(ctx).Model(&model.APIKeyUse{}).Where("at < ?", before).Limit(1000).Pluck("id", &ids).Error; err != nil {
+			return total, fmt.Errorf("apikey: prune: %w", err)
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		res := s.db.WithContext(ctx).Where("id IN ?", ids).Delete(&model.APIKeyUse{})
+		if res.Error != nil {
+			return total, fmt.Errorf("apikey: prune: %w", res.Error)
+		}
+		total += res.RowsAffected
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

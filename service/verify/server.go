@@ -1,0 +1,143 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"realname/model"
+	"realname/service/pii"
+	"realname/service/store"
+)
+
+// Subject names a Mini Program user as a business system knows them: an
+// openid of an app (AppID empty: the default app), or a unionid.
+type Subject struct {
+	AppID, OpenID, UnionID string
+}
+
+// ServerView is a user's verification as the server API answers it:
+// masked values only, the same fields the webhooks carry.
+type ServerView struct {
+	VerificationID int64      `json:"verification_id,omitempty"`
+	AppID          string     `json:"appid"`
+	OpenID         string     `json:"openid"`
+	UnionID        string     `json:"unionid,omitempty"`
+	State          string     `json:"state"` // "none" when the user never started
+	Reason         string     `json:"reason,omitempty"`
+	Mode           string     `json:"mode,omitempty"`
+	NameMasked     string     `json:"name_masked,omitempty"`
+	IDNumberMasked string     `json:"id_number_masked,omitempty"`
+	DecidedAt      *time.Time `json:"decided_at,omitempty"`
+	UpdatedAt      *time.Time `json:"updated_at,omitempty"`
+	Version        int64      `json:"version"`
+	Final          bool       `json:"final"`
+}
+
+// ErrNoUser is a subject no user of ours matches.
+var ErrNoUser = errors.New("verify: no such user")
+
+// ErrNotVerified is a revocation of a verification that is not verified.
+var ErrNotVerified = errors.New("verify: the user's verification is not verified")
+
+// ReasonRevoked is the reason of a revoked verification.
+const ReasonRevoked = "revoked"
+
+// maxRevokeReason bounds the business system's words in the audit chain.
+const maxRevokeReason = 500
+
+// subjectUser finds the user a subject names. A unionid may name users of
+// several apps: the one whose verification changed last is meant.
+func (s *Service) subjectUser(ctx context.Context, subj Subject, defaultApp string) (model.User, error) {
+	var u model.User
+	db := s.store.Conn(ctx)
+	var err error
+	switch {
+	case subj.UnionID != "":
+		err = db.Where("union_id = ?", subj.UnionID).
+			Order("COALESCE((SELECT MAX(v.id) FROM verifications v WHERE v.user_id = users.id), 0) DESC").Limit(1).Take(&u).Error
+	case subj.OpenID != "":
+		app := subj.AppID
+		if app == "" {
+			app = defaultApp
+		}
+		err = db.Where("app_id = ? AND open_id = ?", app, subj.OpenID).Take(&u).Error
+	default:
+		return u, ErrNoUser
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return u, ErrNoUser
+	}
+	if err != nil {
+		return u, fmt.Errorf("verify: find user: %w", err)
+	}
+	return u, nil
+}
+
+// ServerStatus is the subject's latest verification, masked.
+func (s *Service) ServerStatus(ctx context.Context, subj Subject, defaultApp string) (ServerView, error) {
+	u, err := s.subjectUser(ctx, subj, defaultApp)
+	if err != nil {
+		return ServerView{}, err
+	}
+	v, err := s.store.Latest(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ServerView{AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: "none"}, nil
+	}
+	if err != nil {
+		return ServerView{}, err
+	}
+	return serverView(u, v), nil
+}
+
+func serverView(u model.User, v model.Verification) ServerView {
+	at := v.UpdatedAt
+	return ServerView{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: v.State,
+		Reason: v.Reason, Mode: v.Mode, NameMasked: v.NameMasked, IDNumberMasked: v.IDNumberMasked,
+		DecidedAt: v.DecidedAt, UpdatedAt: &at, Version: v.Version, Final: store.Terminal(store.State(v.State))}
+}
+
+// Revoke ends the subject's verified verification as revoked (a business
+// system found it fraudulent later): in one step the state, the audit
+// event with the caller's reason (bounded, numbers masked), the
+// verification.revoked webhook, and the release of the ID binding, so the
+// number can be verified on another account. The user's status then says
+// revoked; a new verification may start.
+func (s *Service) Revoke(ctx context.Context, subj Subject, defaultApp, reason, actor string) (ServerView, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || !utf8.ValidString(reason) {
+		return ServerView{}, fmt.Errorf("%w: a reason is required", ErrRevokeReason)
+	}
+	if utf8.RuneCountInString(reason) > maxRevokeReason {
+		reason = string([]rune(reason)[:maxRevokeReason])
+	}
+	u, err := s.subjectUser(ctx, subj, defaultApp)
+	if err != nil {
+		return ServerView{}, err
+	}
+	v, err := s.store.StepLatest(ctx, u.ID, func(ctx context.Context, v *model.Verification) (store.Change, error) {
+		if v.State != model.StateVerified {
+			return store.Change{}, fmt.Errorf("%w (it is %s)", ErrNotVerified, v.State)
+		}
+		if err := s.store.Unbind(ctx, v); err != nil {
+			return store.Change{}, err
+		}
+		return store.Change{To: store.Revoked, Event: "revoked", Actor: actor, Hook: HookRevoked,
+			Data: map[string]any{"reason": pii.MaskText(reason)}, Set: store.Patch{Reason: store.Ptr(ReasonRevoked)}}, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return ServerView{}, fmt.Errorf("%w (no verification)", ErrNotVerified)
+	}
+	if err != nil {
+		return ServerView{}, err
+	}
+	return serverView(u, v), nil
+}
+
+// ErrRevokeReason is a revocation without a reason.
+var ErrRevokeReason = errors.New("verify: a revocation needs a reason")

@@ -1,0 +1,79 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"realname/model"
+)
+
+// feedName is the counter row of the event feed.
+const feedName = "events"
+
+// ErrCursorExpired is a feed cursor from before events retention deleted:
+// what followed it is gone, so reading on from it would skip events.
+var ErrCursorExpired = errors.New("webhook: the cursor is older than the events kept")
+
+// Feed limits.
+const (
+	FeedDefaultLimit = 100
+	FeedMaxLimit     = 500
+)
+
+// FeedPage is one page of the event feed: the events after a cursor,
+// oldest first, in the bodies the webhooks send, and the cursor to read on
+// from. Next never goes backwards; with nothing new it is the cursor given
+// (or the feed's end, past events of other types).
+type FeedPage struct {
+	Events []json.RawMessage
+	Next   int64
+}
+
+// Feed reads the events numbered after after (from the oldest kept when
+// after is negative), of type typ when given.
+// Only numbers up to the counter's committed value are read, and every
+// number up to it is committed (see number), so a reader that resumes from
+// Next receives every event exactly once.
+func (s *Service) Feed(ctx context.Context, after int64, limit int, typ string) (FeedPage, error) {
+	if limit <= 0 {
+		limit = FeedDefaultLimit
+	}
+	limit = min(limit, FeedMaxLimit)
+	page := FeedPage{Events: []json.RawMessage{}}
+	db := s.db.WithContext(ctx)
+	var seq model.EventSequence
+	if err := db.Where("name = ?", feedName).Take(&seq).Error; err != nil {
+		return page, fmt.Errorf("webhook: feed: %w", err)
+	}
+	if after < 0 {
+		after = seq.PrunedSeq
+	}
+	page.Next = after
+	if after < seq.PrunedSeq {
+		return page, fmt.Errorf("%w (cursor %d, deleted up to %d)", ErrCursorExpired, after, seq.PrunedSeq)
+	}
+	q := db.Where("seq > ? AND seq <= ?", after, seq.LastSeq)
+	if typ != "" {
+		q = q.Where("type = ?", typ)
+	}
+	var rows []model.WebhookEvent
+	if err := q.Order("seq").Limit(limit).Find(&rows).Error; err != nil {
+		return page, fmt.Errorf("webhook: feed: %w", err)
+	}
+	for i := range rows {
+		b, err := body(&rows[i])
+		if err != nil {
+			return page, err
+		}
+		page.Events = append(page.Events, b)
+	}
+	switch {
+	case len(rows) == limit:
+		page.Next = *rows[len(rows)-1].Seq
+	case seq.LastSeq > page.Next:
+		page.Next = seq.LastSeq // everything up to the end was read (or is of other types)
+	}
+	return page, nil
+}

@@ -1,0 +1,180 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"realname/model"
+	"realname/model/modeltest"
+	"realname/service/webhook"
+)
+
+// TestFeedResumesExactlyOnce: three instances fan events out while
+// writers add more; a reader pulls half, stops, and resumes from its
+// cursor. It receives every event exactly once, in feed order.
+func TestFeedResumesExactlyOnce(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		ring := testRing(t)
+		var instances []*webhook.Service
+		for range 3 {
+			s, _ := newService(t, db, ring, fastOptions())
+			run(t, s)
+			instances = append(instances, s)
+		}
+		const writers, each = 3, 60
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var written []string
+		for range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ids := insertEvents(t, db, each, 3, 5*time.Millisecond)
+				mu.Lock()
+				written = append(written, ids...)
+				mu.Unlock()
+			}()
+		}
+		got := map[string]int{}
+		var order []string
+		// pull reads pages of 7 from cursor until it has want events or
+		// time runs out, each page from a different instance.
+		pull := func(cursor string, want int) string {
+			deadline := time.Now().Add(30 * time.Second)
+			after := int64(-1)
+			if cursor != "" {
+				json.Unmarshal([]byte(cursor), &after)
+			}
+			for i := 0; len(order) < want && time.Now().Before(deadline); i++ {
+				page, err := instances[i%3].Feed(ctx, after, 7, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if page.Next < after {
+					t.Fatalf("next went back: %d after %d", page.Next, after)
+				}
+				for _, raw := range page.Events {
+					var ev struct{ ID, Type string }
+					if err := json.Unmarshal(raw, &ev); err != nil || ev.ID == "" || ev.Type == "" {
+						t.Fatalf("event body %s: %v", raw, err)
+					}
+					got[ev.ID]++
+					order = append(order, ev.ID)
+				}
+				after = page.Next
+				if len(page.Events) == 0 {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+			b, _ := json.Marshal(after)
+			return string(b)
+		}
+		cursor := pull("", writers*each/2) // stop halfway…
+		wg.Wait()
+		pull(cursor, writers*each) // …and resume from the cursor
+		if len(order) != writers*each {
+			t.Fatalf("received %d events, want %d", len(order), writers*each)
+		}
+		for _, id := range written {
+			if got[id] != 1 {
+				t.Errorf("event %s received %d times", id, got[id])
+			}
+		}
+		// Feed order is seq order: check against the stored numbers.
+		var rows []model.WebhookEvent
+		db.Where("seq IS NOT NULL").Order("seq").Find(&rows)
+		for i := range rows {
+			if i < len(order) && rows[i].ID != order[i] {
+				t.Fatalf("event %d is %s in the feed but %s by seq", i, order[i], rows[i].ID)
+			}
+		}
+		// A filter by type still moves the cursor to the end.
+		page, err := instances[0].Feed(ctx, 0, 500, "user.data_erased")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range page.Events {
+			var ev struct{ Type string }
+			json.Unmarshal(raw, &ev)
+			if ev.Type != "user.data_erased" {
+				t.Fatalf("filtered feed holds %s", ev.Type)
+			}
+		}
+		if want := *rows[len(rows)-1].Seq; len(page.Events) < 500 && page.Next != want {
+			t.Errorf("filtered next %d, want the end %d", page.Next, want)
+		}
+	})
+}
+
+// TestFeedCursorPastRetention: pruned events make older cursors expire.
+func TestFeedCursorPastRetention(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		opts := fastOptions()
+		opts.Retention = time.Hour
+		s, _ := newService(t, db, testRing(t), opts)
+		run(t, s)
+		insertEvents(t, db, 10, 10, 0)
+		eventually(t, 10*time.Second, "numbered", func() bool {
+			p, err := s.Feed(ctx, -1, 500, "")
+			return err == nil && len(p.Events) == 10
+		})
+		// Age the first five past retention; no endpoint holds deliveries.
+		var first []model.WebhookEvent
+		db.Where("seq IS NOT NULL").Order("seq").Limit(5).Find(&first)
+		old := time.Now().Add(-2 * time.Hour)
+		for _, e := range first {
+			db.Model(&model.WebhookEvent{}).Where("id = ?", e.ID).Updates(map[string]any{"created_at": old, "fanned_out_at": old})
+		}
+		if _, err := s.Prune(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Feed(ctx, 0, 10, ""); !errors.Is(err, webhook.ErrCursorExpired) {
+			t.Fatalf("a cursor from before the pruned events: %v", err)
+		}
+		p, err := s.Feed(ctx, -1, 10, "")
+		if err != nil || len(p.Events) != 5 {
+			t.Fatalf("from the oldest kept: %d events, %v", len(p.Events), err)
+		}
+		if _, err := s.Feed(ctx, *first[4].Seq, 10, ""); err != nil {
+			t.Fatalf("a cursor at the pruned edge: %v", err)
+		}
+	})
+}
+
+// TestGoneDisablesTheEndpoint: 410 means stop (Standard Webhooks).
+func TestGoneDisablesTheEndpoint(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s, _ := newService(t, db, testRing(t), fastOptions())
+		r := newReceiver(t)
+		r.answer = func(w http.ResponseWriter, _ *http.Request) bool { w.WriteHeader(410); return true }
+		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: r.URL(), AllowPrivate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.setSecrets(secret)
+		run(t, s)
+		if _, err := s.Ping(ctx, ep.ID); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "the endpoint disabled", func() bool {
+			e, err := s.Endpoint(ctx, ep.ID)
+			return err == nil && !e.Enabled
+		})
+		e, _ := s.Endpoint(ctx, ep.ID)
+		var d model.WebhookDelivery
+		db.Where("endpoint_id = ?", ep.ID).Take(&d)
+		if d.Status != webhook.StatusFailed || d.Attempts != 1 || e.DisabledReason == "" {
+			t.Errorf("after 410: delivery %s (%d attempts), endpoint %+v", d.Status, d.Attempts, e)
+		}
+	})
+}
