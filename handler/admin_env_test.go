@@ -37,6 +37,7 @@ import (
 	"realname/service/store"
 	"realname/service/token"
 	"realname/service/verify"
+	"realname/service/webhook"
 	"realname/web"
 )
 
@@ -250,6 +251,9 @@ func (f *fakeWebhooks) Endpoints(context.Context) ([]model.WebhookEndpoint, erro
 }
 
 func (f *fakeWebhooks) CreateEndpoint(_ context.Context, u string, types []string, private bool) (model.WebhookEndpoint, string, error) {
+	if strings.HasPrefix(u, "ftp:") {
+		return model.WebhookEndpoint{}, "", &webhook.InvalidError{Code: "url_scheme", Detail: "the URL must start with http:// or https://"}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ep := model.WebhookEndpoint{ID: int64(len(f.endpoints) + 1), URL: u, EventTypes: strings.Join(types, ","), Enabled: true, AllowPrivate: private}

@@ -384,6 +384,16 @@ func TestAdminAccountsAndWebhookPages(t *testing.T) {
 	if !strings.Contains(body, "private addresses allowed") || len(env.hooks.endpoints) != 2 || !env.hooks.endpoints[1].AllowPrivate {
 		t.Fatal("the form's allow-private choice is not kept")
 	}
+	if resp, body := c.post("/admin/webhooks", url.Values{"url": {"ftp://x.example/hook"}}); resp.StatusCode != 422 ||
+		!strings.Contains(body, "the URL must start with http:// or https://") || !strings.Contains(body, "url_scheme") {
+		t.Fatalf("a refused URL: %d", resp.StatusCode)
+	}
+	zh := env.client(t)
+	zh.lang = ""
+	zh.login("root")
+	if _, body := zh.post("/admin/webhooks", url.Values{"url": {"ftp://x.example/hook"}}); !strings.Contains(body, "URL 必须以 http:// 或 https:// 开头") {
+		t.Fatal("a refused URL is not said in Chinese")
+	}
 	resp, _ = c.post("/admin/webhooks/2/network", url.Values{"allow_private": {"0"}})
 	if resp.Header.Get("Location") != "/admin/webhooks?done=endpoint_changed" || env.hooks.endpoints[1].AllowPrivate {
 		t.Fatalf("network change: %s", resp.Header.Get("Location"))

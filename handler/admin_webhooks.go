@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"realname/model"
+	"realname/service/webhook"
 )
 
 type webhooksData struct {
@@ -67,11 +69,28 @@ func (p *adminPages) createEndpoint(c *gin.Context) {
 	private := c.PostForm("allow_private") == "1"
 	ep, secret, err := p.webhooks.CreateEndpoint(c.Request.Context(), strings.TrimSpace(c.PostForm("url")), types, private)
 	if err != nil {
-		p.errorPage(c, http.StatusUnprocessableEntity, "webhooks.refused", "Why", err.Error())
+		p.refusedEndpoint(c, err)
 		return
 	}
 	p.recordWebhookAction(c, "webhook_endpoint_created", map[string]any{"endpoint": ep.ID, "url": ep.URL, "allow_private": private})
 	p.renderWebhooks(c, webhooksData{NewSecret: secret, SecretFor: ep.ID})
+}
+
+// refusedEndpoint says why the webhook service refused a setting, in the
+// page's language when it names a code (the detail stays, for support).
+func (p *adminPages) refusedEndpoint(c *gin.Context, err error) {
+	var inv *webhook.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		l := p.locale(c)
+		p.errorPage(c, http.StatusUnprocessableEntity, "webhooks.refused", "Why", l.Code("webhook_invalid", inv.Code)+" ("+inv.Code+")")
+	case errors.Is(err, webhook.ErrNotFound):
+		p.errorPage(c, http.StatusNotFound, "error.no_page")
+	case errors.Is(err, webhook.ErrInvalid):
+		p.errorPage(c, http.StatusUnprocessableEntity, "webhooks.refused", "Why", err.Error())
+	default:
+		p.fail(c, err)
+	}
 }
 
 // endpointAction runs one change on the endpoint in the path.
@@ -97,7 +116,7 @@ func (p *adminPages) pingEndpoint(c *gin.Context) {
 	}
 	ev, err := p.webhooks.Ping(c.Request.Context(), id)
 	if err != nil {
-		p.errorPage(c, http.StatusUnprocessableEntity, "webhooks.refused", "Why", err.Error())
+		p.refusedEndpoint(c, err)
 		return
 	}
 	p.recordWebhookAction(c, "webhook_ping_sent", map[string]any{"endpoint": id, "event": ev})

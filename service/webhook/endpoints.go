@@ -69,17 +69,17 @@ func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: the URL does not parse", ErrInvalid)
+		return invalid("url_parse", "the URL does not parse")
 	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("%w: the URL must start with http:// or https://", ErrInvalid)
+		return invalid("url_scheme", "the URL must start with http:// or https://")
 	case u.Host == "" || u.Hostname() == "":
-		return fmt.Errorf("%w: the URL has no host", ErrInvalid)
+		return invalid("url_host", "the URL has no host")
 	case u.User != nil:
-		return fmt.Errorf("%w: the URL must not carry credentials; receivers authenticate us by the signature", ErrInvalid)
+		return invalid("url_credentials", "the URL must not carry credentials; receivers authenticate us by the signature")
 	case u.Fragment != "":
-		return fmt.Errorf("%w: the URL must not have a #fragment", ErrInvalid)
+		return invalid("url_fragment", "the URL must not have a #fragment")
 	case len(raw) > 2048:
-		return fmt.Errorf("%w: the URL is longer than 2048 characters", ErrInvalid)
+		return invalid("url_too_long", "the URL is longer than 2048 characters")
 	}
 	return nil
 }

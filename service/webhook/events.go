@@ -40,8 +40,8 @@ func normalizeTypes(in []string) ([]string, error) {
 			ok = slices.ContainsFunc(EventTypes(), func(k string) bool { return strings.HasPrefix(k, family+".") })
 		}
 		if !ok {
-			return nil, fmt.Errorf("%w: unknown event type %q (known: %s, or a family such as verification.*)",
-				ErrInvalid, t, strings.Join(EventTypes(), ", "))
+			return nil, invalid("unknown_event_type", "unknown event type %q (known: %s, or a family such as verification.*)",
+				t, strings.Join(EventTypes(), ", "))
 		}
 		out = append(out, t)
 	}

@@ -45,7 +45,7 @@ func (s *Service) Ping(ctx context.Context, id int64) (string, error) {
 			return err
 		}
 		if !e.Enabled {
-			return fmt.Errorf("%w: endpoint %d is disabled", ErrInvalid, id)
+			return invalid("endpoint_disabled", "endpoint %d is disabled", id)
 		}
 		now := s.now()
 		if err := tx.Create(&model.WebhookEvent{ID: evID, Type: TypePing, Payload: string(raw), CreatedAt: now, FannedOutAt: &now}).Error; err != nil {

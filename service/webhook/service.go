@@ -17,6 +17,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -50,7 +51,8 @@ const (
 var (
 	// ErrNotFound means no endpoint or delivery has that id.
 	ErrNotFound = errors.New("webhook: not found")
-	// ErrInvalid wraps a rejected endpoint setting; the message says which.
+	// ErrInvalid wraps a rejected endpoint setting; the message says
+	// which, and an *InvalidError names it by a stable code.
 	ErrInvalid = errors.New("webhook: invalid endpoint")
 	// ErrInFlight means the delivery is still queued or being sent, so
 	// there is nothing to replay.
@@ -224,4 +226,22 @@ func (s *Service) forUpdate(q *gorm.DB) *gorm.DB {
 		return q
 	}
 	return q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+}
+
+// InvalidError is a rejected endpoint setting with a stable code (url_parse,
+// url_scheme, url_host, url_credentials, url_fragment, url_too_long,
+// unknown_event_type, endpoint_disabled), so the staff pages can say it in
+// their language; it is ErrInvalid to errors.Is.
+type InvalidError struct {
+	Code   string
+	Detail string
+}
+
+func (e *InvalidError) Error() string { return ErrInvalid.Error() + ": " + e.Detail }
+
+// Unwrap makes an InvalidError match ErrInvalid.
+func (e *InvalidError) Unwrap() error { return ErrInvalid }
+
+func invalid(code, format string, args ...any) error {
+	return &InvalidError{Code: code, Detail: fmt.Sprintf(format, args...)}
 }
