@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"realname/service/wording"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -75,6 +76,7 @@ func New(d Deps) *gin.Engine {
 		c.Header("Content-Type", "text/html; charset=utf-8")
 		if err := d.Templates.ExecuteTemplate(c.Writer, "index.html", gin.H{
 			"Version": d.Version, "Sandbox": d.SandboxURL != "", "SandboxURL": d.SandboxURL,
+			"Lang": string(wording.FromAcceptLanguage(c.GetHeader("Accept-Language"))),
 		}); err != nil {
 			d.Log.Error("render index", "err", err)
 		}

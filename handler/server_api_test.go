@@ -151,3 +151,21 @@ func TestServerAPIAnswers(t *testing.T) {
 		t.Errorf("the refused request is recorded as %d", last.Status)
 	}
 }
+
+func TestIndexSpeaksTheReadersLanguage(t *testing.T) {
+	templates, err := web.Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(), Templates: templates,
+		Static: web.Static(), MaxBodyBytes: 4096, MaxUploadBytes: 4096, RequestTimeout: 5 * time.Second})
+	for accept, want := range map[string]string{"": `<html lang="zh-CN">`, "en-GB,en;q=0.8": `<html lang="en">`} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Accept-Language", accept)
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("Accept-Language %q: want %s", accept, want)
+		}
+	}
+}
