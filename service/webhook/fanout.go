@@ -3,6 +3,8 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -219,11 +221,23 @@ func (s *Service) number(tx *gorm.DB, events []model.WebhookEvent) error {
 	if err := s.forUpdate(tx.Where("name = ?", feedName)).Take(&seq).Error; err != nil {
 		return fmt.Errorf("feed counter: %w", err)
 	}
-	for _, ev := range events {
+	// One UPDATE for the batch, so the counter's lock is held for one
+	// statement, not one per event: CASE id WHEN ? THEN <n> …, the numbers
+	// written as literals (ours, never input) so every dialect types them.
+	var sql strings.Builder
+	sql.WriteString("UPDATE webhook_events SET seq = CASE id")
+	args := make([]any, 0, 2*len(events))
+	ids := make([]string, len(events))
+	for i, ev := range events {
 		seq.LastSeq++
-		if err := tx.Model(&model.WebhookEvent{}).Where("id = ?", ev.ID).Update("seq", seq.LastSeq).Error; err != nil {
-			return err
-		}
+		sql.WriteString(" WHEN ? THEN " + strconv.FormatInt(seq.LastSeq, 10))
+		args = append(args, ev.ID)
+		ids[i] = ev.ID
+	}
+	sql.WriteString(" END WHERE id IN ?")
+	args = append(args, ids)
+	if err := tx.Exec(sql.String(), args...).Error; err != nil {
+		return err
 	}
 	return tx.Model(&model.EventSequence{}).Where("name = ?", feedName).Update("last_seq", seq.LastSeq).Error
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
 	"realname/model"
@@ -24,10 +25,11 @@ func TestFeedResumesExactlyOnce(t *testing.T) {
 		ctx := context.Background()
 		ring := testRing(t)
 		var instances []*webhook.Service
+		var regs []*prometheus.Registry
 		for range 3 {
-			s, _ := newService(t, db, ring, fastOptions())
+			s, reg := newService(t, db, ring, fastOptions())
 			run(t, s)
-			instances = append(instances, s)
+			instances, regs = append(instances, s), append(regs, reg)
 		}
 		const writers, each = 3, 60
 		var wg sync.WaitGroup
@@ -37,7 +39,7 @@ func TestFeedResumesExactlyOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ids := insertEvents(t, db, each, 3, 5*time.Millisecond)
+				ids := insertEvents(t, db, each, 3, 15*time.Millisecond)
 				mu.Lock()
 				written = append(written, ids...)
 				mu.Unlock()
@@ -78,10 +80,25 @@ func TestFeedResumesExactlyOnce(t *testing.T) {
 			return string(b)
 		}
 		cursor := pull("", writers*each/2) // stop halfway…
+		mu.Lock()
+		stillWriting := len(written) < writers*each
+		mu.Unlock()
+		if !stillWriting {
+			t.Log("the writers finished before the reader stopped; the test still checks exactly-once")
+		}
 		wg.Wait()
 		pull(cursor, writers*each) // …and resume from the cursor
 		if len(order) != writers*each {
 			t.Fatalf("received %d events, want %d", len(order), writers*each)
+		}
+		numbering := 0
+		for _, reg := range regs {
+			if counter(t, reg, "realname_webhook_events_fanned_out_total", nil) > 0 {
+				numbering++
+			}
+		}
+		if numbering < 2 {
+			t.Errorf("only %d of 3 instances numbered events: the test did not make them compete", numbering)
 		}
 		for _, id := range written {
 			if got[id] != 1 {
