@@ -172,7 +172,15 @@ func TestAdminInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#username`))
 	do("sign in as the admin", chromedp.SendKeys(`#username`, "root"), chromedp.SendKeys(`#password`, testPassword),
 		chromedp.Click(`#signin`), chromedp.WaitVisible(`#queue`))
-	do("switch to English", chromedp.WaitVisible(`form.lang button`),
+	for path, heading := range map[string]string{"/admin/audit": "审计日志", "/admin/accounts": "账号管理", "/admin/webhooks": "Webhook",
+		"/admin/apikeys": "API 密钥"} {
+		do(path, chromedp.Navigate(env.URL+path), chromedp.WaitVisible(`main h1`))
+		lang("zh-CN")
+		if h := text(`main h1`); h != heading {
+			t.Errorf("%s: heading %q", path, h)
+		}
+	}
+	do("switch to English", chromedp.Navigate(env.URL+"/admin/"), chromedp.WaitVisible(`form.lang button`),
 		chromedp.Click(`form.lang button`), chromedp.WaitVisible(`#queue`))
 	lang("en")
 	do("queue in English", chromedp.Navigate(env.URL+"/admin/?state=any"), chromedp.WaitVisible(`#queue`))
@@ -186,7 +194,8 @@ func TestAdminInBrowser(t *testing.T) {
 	do("dashboard in English", chromedp.Navigate(env.URL+"/admin/dashboard"), chromedp.WaitVisible(`main h1`))
 	lang("en")
 	save("admin-dashboard.en.png")
-	for path, heading := range map[string]string{"/admin/audit": "Audit log", "/admin/accounts": "Accounts", "/admin/webhooks": "Webhooks"} {
+	for path, heading := range map[string]string{"/admin/audit": "Audit log", "/admin/accounts": "Accounts", "/admin/webhooks": "Webhooks",
+		"/admin/apikeys": "API keys"} {
 		do(path, chromedp.Navigate(env.URL+path), chromedp.WaitVisible(`main h1`))
 		lang("en")
 		if h := text(`main h1`); h != heading {
