@@ -145,6 +145,8 @@ func detailValue(l *web.Locale, key string, v any) string {
 			return l.Code("outcome", x)
 		case "side":
 			return l.Code("side", x)
+		case "mode":
+			return l.Code("mode", x)
 		}
 		return x
 	case bool:
@@ -167,9 +169,16 @@ func detailValue(l *web.Locale, key string, v any) string {
 		}
 		parts := make([]string, len(x))
 		for i, e := range x {
+			if f, ok := e.(string); ok && (key == "fields" || key == "corrected") {
+				parts[i] = l.Code("field", f)
+				continue
+			}
 			parts[i] = detailValue(l, key, e)
 		}
-		return strings.Join(parts, ", ")
+		if l.English() {
+			return strings.Join(parts, ", ")
+		}
+		return strings.Join(parts, "、")
 	}
 	b, _ := json.Marshal(v)
 	return string(b)

@@ -27,6 +27,7 @@ type queueData struct {
 	ByNumber bool // the page answers an ID-number search
 	SLA      time.Duration
 	Now      time.Time
+	Reasons  []string // every reason code the catalogs have words for, for the filter
 }
 
 // queueRow is a case with how long it has waited and its SLA mark.
@@ -79,7 +80,7 @@ func (p *adminPages) queue(c *gin.Context) {
 		return
 	}
 	now := p.clock.Now()
-	d := queueData{Form: form, States: queueStates, Items: p.rows(page.Items, now), SLA: p.sla, Now: now}
+	d := queueData{Form: form, States: queueStates, Items: p.rows(page.Items, now), SLA: p.sla, Now: now, Reasons: p.catalog.Codes("reason")}
 	if page.Next != nil {
 		q := c.Request.URL.Query()
 		q.Set("after", page.Next.String())
@@ -103,5 +104,5 @@ func (p *adminPages) search(c *gin.Context) {
 	}
 	now := p.clock.Now()
 	p.render(c, http.StatusOK, "admin_queue.html", "queue.search_title", queueData{Form: queueForm{State: review.StateAny},
-		States: queueStates, Items: p.rows(page.Items, now), ByNumber: true, SLA: p.sla, Now: now})
+		States: queueStates, Items: p.rows(page.Items, now), ByNumber: true, SLA: p.sla, Now: now, Reasons: p.catalog.Codes("reason")})
 }

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +61,19 @@ func NewCatalog(zone *time.Location) (*Catalog, error) {
 
 // Zone is where the pages' times are.
 func (c *Catalog) Zone() *time.Location { return c.zone }
+
+// Codes lists the codes of a kind ("reason", "state", …) the catalogs
+// have words for, sorted.
+func (c *Catalog) Codes(kind string) []string {
+	var out []string
+	for _, id := range c.ids[Chinese] {
+		if code, ok := strings.CutPrefix(id, kind+"."); ok {
+			out = append(out, code)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // IDs lists the message ids of one language's catalog, for the tests that
 // keep the catalogs and the templates in step.

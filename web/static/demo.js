@@ -76,6 +76,8 @@
         'photos.back': '拍摄国徽面',
         'photos.front_done': '人像面已上传，点按重拍',
         'photos.back_done': '国徽面已上传，点按重拍',
+        'photos.front_caption': '人像面 · 点按重拍',
+        'photos.back_caption': '国徽面 · 点按重拍',
         'reading.title': '识别结果',
         'confirm.title': '确认身份信息',
         'confirm.hint': '请对照证件核对识别结果，有误时直接修改。',
@@ -185,6 +187,8 @@
         'photos.back': 'Emblem side',
         'photos.front_done': 'Portrait side uploaded; tap to retake',
         'photos.back_done': 'Emblem side uploaded; tap to retake',
+        'photos.front_caption': 'Portrait side · tap to retake',
+        'photos.back_caption': 'Emblem side · tap to retake',
         'reading.title': 'What was read',
         'confirm.title': 'Confirm your details',
         'confirm.hint': 'Check the reading against your card; correct it where it is wrong.',
@@ -403,6 +407,7 @@
     var ph = tile.querySelector('.placeholder');
     if (photoURL !== undefined) { img.src = photoURL || ''; img.hidden = !photoURL; }
     ph.hidden = !img.hidden;
+    tile.querySelector('.caption').hidden = img.hidden;
     ph.textContent = uploaded ? ui('photos.' + side + '_done') : ui('photos.' + side);
   }
 
