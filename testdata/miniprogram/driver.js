@@ -125,15 +125,15 @@ async function main() {
   nextPhoto = frontPath;
   tap('front');
   await idle('photo without consent');
-  if (page.data.error.where !== 'consent' || !page.data.error.text) {
-    fail('no error under the consent box: ' + JSON.stringify(page.data.error));
+  if (page.data.errorWhere !== 'consent' || !page.data.error) {
+    fail('no error under the consent box: ' + JSON.stringify([page.data.errorWhere, page.data.error]));
   }
 
   page.onConsentChange({ detail: { value: ['agree'] } });
-  if (page.data.error.text) { fail('ticking the box did not clear the error'); }
+  if (page.data.error) { fail('ticking the box did not clear the error'); }
   tap('front');
   await idle('front upload');
-  if (page.data.error.text) { fail('front upload: ' + JSON.stringify(page.data.error)); }
+  if (page.data.error) { fail('front upload: ' + JSON.stringify([page.data.errorWhere, page.data.error])); }
   if (page.data.front.photo !== frontPath || page.data.state !== 'draft') {
     fail('front: ' + JSON.stringify({ state: page.data.state, front: page.data.front }));
   }
@@ -144,9 +144,9 @@ async function main() {
   nextPhoto = junkPath;
   tap('front');
   await idle('junk upload');
-  if (page.data.error.where !== 'photo' || !page.data.error.text) { fail('junk: ' + JSON.stringify(page.data.error)); }
-  if (page.data.error.supportId) { fail('a request id is shown for a user mistake: ' + page.data.error.supportId); }
-  if (!toast || toast.kind !== 'toast' || toast.title !== page.data.error.text) {
+  if (page.data.errorWhere !== 'photo' || !page.data.error) { fail('junk: ' + JSON.stringify([page.data.errorWhere, page.data.error])); }
+  if (page.data.supportId) { fail('a request id is shown for a user mistake: ' + page.data.supportId); }
+  if (!toast || toast.kind !== 'toast' || toast.title !== page.data.error) {
     fail('the error is not a toast: ' + JSON.stringify(toast));
   }
   if (page.data.front.photo !== frontPath) { fail('the preview of the front was lost: ' + page.data.front.photo); }
@@ -154,7 +154,7 @@ async function main() {
   nextPhoto = backPath;
   tap('back');
   await idle('back upload');
-  if (page.data.error.text) { fail('back upload left an error: ' + JSON.stringify(page.data.error)); }
+  if (page.data.error) { fail('back upload left an error: ' + JSON.stringify([page.data.errorWhere, page.data.error])); }
   if (page.data.state !== 'recognized') { fail('after both sides: ' + page.data.state); }
   if (!page.data.name || page.data.idNumber.length !== 18 || page.data.idNumber.indexOf('*') >= 0) {
     fail('the confirmation is not prefilled: ' + JSON.stringify([page.data.name, page.data.idNumber]));

@@ -105,10 +105,13 @@ Page({
     privacyPopup: false,
     message: '',
     result: null,
-    // error is the last failure: where (consent, photo, confirm or page)
-    // puts it under that section; supportId is the request id, shown in
-    // small print only for failures the user cannot fix themselves.
-    error: { where: '', text: '', supportId: '' }
+    // error is the text of the last failure ('' for none); errorWhere
+    // (consent, photo, confirm or page) puts it under that section;
+    // supportId is the request id, shown in small print only for failures
+    // the user cannot fix themselves.
+    error: '',
+    errorWhere: '',
+    supportId: ''
   },
 
   onLoad() {
@@ -356,12 +359,12 @@ Page({
 
   // say shows text under the section where the user acted, and as a toast.
   say(where, text, supportId) {
-    this.setData({ error: { where: where, text: text, supportId: supportId || '' } });
+    this.setData({ error: text, errorWhere: where, supportId: supportId || '' });
     if (wx.showToast) { wx.showToast({ title: text, icon: 'none', duration: 3000 }); }
   },
 
   clearError() {
-    if (this.data.error.text) { this.setData({ error: { where: '', text: '', supportId: '' } }); }
+    if (this.data.error) { this.setData({ error: '', errorWhere: '', supportId: '' }); }
   },
 
   // showError tells the user what to do, by the server's stable code.
