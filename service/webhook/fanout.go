@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -218,7 +219,15 @@ func (s *Service) resumeStranded(ctx context.Context) error {
 // number n has seen (or will never see) every number below it.
 func (s *Service) number(tx *gorm.DB, events []model.WebhookEvent) error {
 	var seq model.EventSequence
-	if err := s.forUpdate(tx.Where("name = ?", feedName)).Take(&seq).Error; err != nil {
+	err := s.forUpdate(tx.Where("name = ?", feedName)).Take(&seq).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		// Migration 0011 writes the row; should it be gone, fan-out must
+		// not stop over it: make it (a racing instance's insert wins).
+		if err = tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&model.EventSequence{Name: feedName}).Error; err == nil {
+			err = s.forUpdate(tx.Where("name = ?", feedName)).Take(&seq).Error
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("feed counter: %w", err)
 	}
 	// One UPDATE for the batch, so the counter's lock is held for one

@@ -44,7 +44,9 @@ func (s *Service) Feed(ctx context.Context, after int64, limit int, typ string) 
 	page := FeedPage{Events: []json.RawMessage{}}
 	db := s.db.WithContext(ctx)
 	var seq model.EventSequence
-	if err := db.Where("name = ?", feedName).Take(&seq).Error; err != nil {
+	// Find, not Take: without the counter row (nothing numbered yet) the
+	// feed is empty, not an error.
+	if err := db.Where("name = ?", feedName).Limit(1).Find(&seq).Error; err != nil {
 		return page, fmt.Errorf("webhook: feed: %w", err)
 	}
 	if after < 0 {

@@ -195,3 +195,24 @@ func TestGoneDisablesTheEndpoint(t *testing.T) {
 		}
 	})
 }
+
+// TestFeedWithoutItsCounter: a missing counter row neither stops fan-out
+// nor breaks the feed.
+func TestFeedWithoutItsCounter(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		if err := db.Where("1 = 1").Delete(&model.EventSequence{}).Error; err != nil {
+			t.Fatal(err)
+		}
+		s, _ := newService(t, db, testRing(t), fastOptions())
+		if p, err := s.Feed(ctx, -1, 10, ""); err != nil || len(p.Events) != 0 {
+			t.Fatalf("empty feed: %+v %v", p, err)
+		}
+		run(t, s)
+		insertEvents(t, db, 4, 4, 0)
+		eventually(t, 10*time.Second, "numbered again", func() bool {
+			p, err := s.Feed(ctx, -1, 10, "")
+			return err == nil && len(p.Events) == 4 && p.Next == 4
+		})
+	})
+}
