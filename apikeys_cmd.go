@@ -1,39 +1,18 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"gorm.io/gorm"
 
 	"realname/model"
 	"realname/service/apikey"
 	"realname/service/clock"
 	"realname/service/store"
 )
-
-// auditTo writes key changes to the audit trail through the store, the
-// one writer of audit events.
-func auditTo(db *gorm.DB, clk clock.Clock, log *slog.Logger) apikey.Audit {
-	st := store.New(db, clk, log)
-	return func(ctx context.Context, actor, typ string, data map[string]any) error {
-		raw, err := json.Marshal(data)
-		if err != nil {
-			return err
-		}
-		return st.InTx(ctx, func(ctx context.Context) error {
-			_, err := store.Append(ctx, st.Conn(ctx), model.VerificationEvent{Type: typ, Actor: actor, Data: string(raw)})
-			return err
-		})
-	}
-}
 
 // apikeysCmd manages the server API's keys from the command line.
 func apikeysCmd(args, environ []string, stdout, stderr io.Writer) error {
@@ -64,7 +43,7 @@ Scopes: `+strings.Join(apikey.Scopes(), ", "))
 		return err
 	}
 	clk := clock.System{}
-	keys := apikey.New(env.db, nil, "", 1, auditTo(env.db, clk, env.log), clk, env.log)
+	keys := apikey.New(env.db, nil, "", 1, store.New(env.db, clk, env.log).AppendAction, clk, env.log)
 	switch sub {
 	case "create":
 		k, full, err := keys.Create(env.ctx, *name, strings.Split(*scopes, ","), "cli")

@@ -11,6 +11,7 @@ import (
 	"realname/model"
 	"realname/service/apikey"
 	"realname/service/clock"
+	"realname/service/store"
 )
 
 // TestAPIKeysCommand: create prints the key as its last line, and that key
@@ -32,7 +33,7 @@ func TestAPIKeysCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := apikey.New(db, nil, "", 1, auditTo(db, clock.System{}, quiet), clock.System{}, quiet)
+	keys := apikey.New(db, nil, "", 1, store.New(db, clock.System{}, quiet).AppendAction, clock.System{}, quiet)
 	k, err := keys.Authenticate(context.Background(), key)
 	if err != nil || !k.Has(apikey.ScopeEventsRead) || k.Has(apikey.ScopeVerificationsWrite) {
 		t.Fatalf("the printed key: %+v %v", k, err)

@@ -13,6 +13,7 @@ import (
 	"realname/model/modeltest"
 	"realname/service/apikey"
 	"realname/service/clock"
+	"realname/service/store"
 )
 
 // serverCall calls the server API with key ("" for none) and returns the
@@ -88,7 +89,7 @@ func TestServerAPIOnEveryBackend(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := startService(t, b, nil)
 			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-			keys := apikey.New(s.db, nil, "", 1, auditTo(s.db, clock.System{}, quiet), clock.System{}, quiet)
+			keys := apikey.New(s.db, nil, "", 1, store.New(s.db, clock.System{}, quiet).AppendAction, clock.System{}, quiet)
 			_, full, err := keys.Create(t.Context(), "crm", apikey.Scopes(), "test")
 			if err != nil {
 				t.Fatal(err)

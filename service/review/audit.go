@@ -2,7 +2,6 @@ package review
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -141,9 +140,5 @@ func csvSafe(v string) string {
 // RecordStaffAction appends a staff action that concerns no case (a webhook
 // endpoint added or disabled, say) to the acting admin's chain.
 func (s *Service) RecordStaffAction(ctx context.Context, adminID int64, typ string, data map[string]any) error {
-	raw, _ := json.Marshal(data)
-	return s.store.InTx(ctx, func(ctx context.Context) error {
-		_, err := store.Append(ctx, s.store.Conn(ctx), model.VerificationEvent{Type: typ, Actor: Actor(adminID), Data: string(raw)})
-		return err
-	})
+	return s.store.AppendAction(ctx, Actor(adminID), typ, data)
 }

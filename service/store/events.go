@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -96,4 +97,18 @@ func AdminID(actor string) (int64, bool) {
 	}
 	id, err := strconv.ParseInt(rest, 10, 64)
 	return id, err == nil
+}
+
+// AppendAction appends a staff or system action that concerns no case (an
+// endpoint added, an API key made) to the actor's chain, in its own
+// transaction. data is stored as JSON: codes and masked values only.
+func (s *Store) AppendAction(ctx context.Context, actor, typ string, data map[string]any) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("store: action data: %w", err)
+	}
+	return s.InTx(ctx, func(ctx context.Context) error {
+		_, err := Append(ctx, s.Conn(ctx), model.VerificationEvent{Type: typ, Actor: actor, Data: string(raw)})
+		return err
+	})
 }
