@@ -2,8 +2,6 @@ package webhook
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"realname/model"
+	"realname/service/store"
 )
 
 // TypePing is the test event an admin sends to one endpoint: signed and
@@ -30,11 +29,7 @@ type PingPayload struct {
 // endpoint receives it and the endpoint's event-type filter does not hold
 // it back. It is the webhook service's own event, about no verification.
 func (s *Service) Ping(ctx context.Context, id int64) (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("webhook: ping: %w", err)
-	}
-	evID := "evt_" + hex.EncodeToString(b)
+	evID := store.NewEventID() // the ids every other event has: receivers deduplicate on them
 	raw, err := json.Marshal(PingPayload{EndpointID: id, Message: "realname test event", Test: true})
 	if err != nil {
 		return "", err
