@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"realname/service/wording"
 	"slices"
 	"strings"
 	"time"
@@ -27,10 +28,9 @@ var (
 // their times are shown in. It is built once and shared: nothing in it
 // changes after NewCatalog.
 type Catalog struct {
-	bundle  *i18n.Bundle
-	matcher language.Matcher
-	zone    *time.Location
-	ids     map[language.Tag][]string
+	bundle *i18n.Bundle
+	zone   *time.Location
+	ids    map[language.Tag][]string
 }
 
 // NewCatalog loads the embedded catalogs (web/i18n/*.yaml, through
@@ -56,7 +56,7 @@ func NewCatalog(zone *time.Location) (*Catalog, error) {
 			ids[mf.Tag] = append(ids[mf.Tag], m.ID)
 		}
 	}
-	return &Catalog{bundle: b, matcher: language.NewMatcher([]language.Tag{Chinese, English}), zone: zone, ids: ids}, nil
+	return &Catalog{bundle: b, zone: zone, ids: ids}, nil
 }
 
 // Zone is where the pages' times are.
@@ -80,24 +80,19 @@ func (c *Catalog) Codes(kind string) []string {
 func (c *Catalog) IDs(tag language.Tag) []string { return c.ids[tag] }
 
 // Locale picks the language for prefs, best first: an account's stored
-// choice, then an Accept-Language header. Anything unknown, unparsable or
-// absent is Chinese.
+// choice, then an Accept-Language header; the first one given decides, as
+// the Mini Program API decides (wording.FromAcceptLanguage). Anything
+// unknown, unparsable or absent is Chinese.
 func (c *Catalog) Locale(prefs ...string) *Locale {
-	var tags []language.Tag
+	tag := Chinese
 	for _, p := range prefs {
-		if p == "" || len(p) > 256 {
+		if p == "" {
 			continue
 		}
-		parsed, _, err := language.ParseAcceptLanguage(p)
-		if err == nil {
-			tags = append(tags, parsed...)
-		}
-	}
-	tag := Chinese
-	if len(tags) > 0 {
-		if _, i, conf := c.matcher.Match(tags...); i == 1 && conf != language.No {
+		if wording.FromAcceptLanguage(p) == wording.English {
 			tag = English
 		}
+		break
 	}
 	return &Locale{tag: tag, loc: i18n.NewLocalizer(c.bundle, tag.String()), zone: c.zone}
 }

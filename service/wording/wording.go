@@ -34,8 +34,9 @@ func FromAcceptLanguage(header string) Lang {
 	if err != nil || len(tags) == 0 {
 		return Chinese
 	}
-	_, i, _ := matcher.Match(tags...)
-	if i == 1 {
+	// No confidence is the matcher's fallback, not a preference: a French
+	// browser is answered in Chinese, like one that says nothing.
+	if _, i, conf := matcher.Match(tags...); i == 1 && conf != language.No {
 		return English
 	}
 	return Chinese
