@@ -48,8 +48,7 @@ func (p ProviderStat) SuccessRate() float64 {
 // webhook backlog.
 func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 	now := s.now()
-	y, m, d := now.In(s.zone).Date()
-	out := Dashboard{Since: time.Date(y, m, d, 0, 0, 0, 0, s.zone).UTC()}
+	out := Dashboard{Since: s.today(now).UTC()}
 	db := s.db.WithContext(ctx)
 	err := db.Model(&model.Verification{}).Select("state, COUNT(*) AS n").Where("updated_at >= ?", out.Since).
 		Group("state").Order("state").Scan(&out.States).Error
@@ -81,6 +80,13 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 		out.Oldest = &oldest[0].NextAttemptAt
 	}
 	return out, nil
+}
+
+// today is the midnight that began now's day in the service's zone: where
+// the dashboard's "today" and its charts' days start.
+func (s *Service) today(now time.Time) time.Time {
+	y, m, d := now.In(s.zone).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, s.zone)
 }
 
 func (s *Service) providerStats(ctx context.Context, since time.Time) ([]ProviderStat, error) {

@@ -48,8 +48,7 @@ const maxTrendDays = 31
 func (s *Service) Trends(ctx context.Context, days int, sla time.Duration) (Trends, error) {
 	days = min(max(days, 1), maxTrendDays)
 	now := s.now()
-	y, m, d := now.In(s.zone).Date()
-	today := time.Date(y, m, d, 0, 0, 0, 0, s.zone)
+	today := s.today(now)
 	var out Trends
 	db := s.db.WithContext(ctx)
 	for i := days - 1; i >= 0; i-- {
