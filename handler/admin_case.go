@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,11 +100,8 @@ func (p *adminPages) renderCase(c *gin.Context, cs review.Case, err error, confi
 	for _, e := range cs.Events {
 		d.Timeline = append(d.Timeline, timelineRow{AuditEntry: e, Details: details(l, e.Data)})
 	}
-	if prev := c.Query("prev"); prev != "" {
-		var n int64
-		if _, err := fmt.Sscan(prev, &n); err == nil && n > 0 {
-			d.Prev = fmt.Sprint(n)
-		}
+	if n, err := strconv.ParseInt(c.Query("prev"), 10, 64); err == nil && n > 0 {
+		d.Prev = strconv.FormatInt(n, 10)
 	}
 	p.render(c, http.StatusOK, "admin_case.html", "case.title", d)
 }

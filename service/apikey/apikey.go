@@ -75,16 +75,18 @@ func (k Key) Has(scope string) bool { return slices.Contains(k.Scopes, scope) }
 // verification_events): the creation and revocation of keys.
 type Audit func(ctx context.Context, actor, typ string, data map[string]any) error
 
+// touchEvery is how often, at most, a key's last_used_at is written.
+const touchEvery = time.Minute
+
 // Service manages the keys.
 type Service struct {
-	db      *gorm.DB
-	audit   Audit
-	lim     *redis_rate.Limiter
-	prefix  string
-	limit   redis_rate.Limit
-	clk     clock.Clock
-	log     *slog.Logger
-	touchGT time.Duration // last_used_at is written at most this often per key
+	db     *gorm.DB
+	audit  Audit
+	lim    *redis_rate.Limiter
+	prefix string
+	limit  redis_rate.Limit
+	clk    clock.Clock
+	log    *slog.Logger
 }
 
 // New builds the service; perSecond is each key's request rate (with a
@@ -94,7 +96,7 @@ func New(db *gorm.DB, rdb redis.UniversalClient, prefix string, perSecond int, a
 	perSecond = max(perSecond, 1)
 	s := &Service{db: db, audit: audit, prefix: prefix + "apikey:rate:",
 		limit: redis_rate.Limit{Rate: perSecond, Period: time.Second, Burst: 2 * perSecond},
-		clk:   clk, log: log.With("component", "apikey"), touchGT: time.Minute}
+		clk:   clk, log: log.With("component", "apikey")}
 	if rdb != nil {
 		s.lim = redis_rate.NewLimiter(rdb)
 	}
@@ -260,7 +262,7 @@ func (s *Service) RecordUse(ctx context.Context, u Use, last *time.Time) error {
 	if err := db.Create(&row).Error; err != nil {
 		return fmt.Errorf("apikey: record use: %w", err)
 	}
-	if last == nil || now.Sub(*last) >= s.touchGT {
+	if last == nil || now.Sub(*last) >= touchEvery {
 		if err := db.Model(&model.APIKey{}).Where("id = ?", u.KeyID).Update("last_used_at", now).Error; err != nil {
 			return fmt.Errorf("apikey: last use: %w", err)
 		}
