@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"realname/model/modeltest"
+	"realname/web/webtest"
 )
 
 // TestDemoInBrowser walks /demo in chromium as its user would, in Chinese
@@ -20,58 +18,16 @@ import (
 // erasure. Screenshots (demo.zh-CN.png, demo.en.png) of the confirmation
 // go to $REALNAME_TEST_ARTIFACTS.
 func TestDemoInBrowser(t *testing.T) {
-	const chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("REALNAME_TEST_BROWSER") == "" {
-			t.Skipf("%s is missing and REALNAME_TEST_BROWSER is not set", chromium)
-		}
-		t.Fatalf("REALNAME_TEST_BROWSER is set but the browser is missing: %v", err)
-	}
+	webtest.Require(t) // before starting a service for nothing
 	s := startService(t, modeltest.Backends()[0], nil)
-	shots := os.Getenv("REALNAME_TEST_ARTIFACTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct{ lang, path, accept, verified, erased string }{
 		{"zh-CN", "/demo", "zh-CN,zh", "认证成功", "认证信息已删除"},
 		{"en", "/demo?lang=en", "zh-CN,zh", "Verified", "Verification data erased"},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
-			alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-				chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-				chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true),
-				chromedp.Flag("accept-lang", tc.accept), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
-			defer cancelAlloc()
-			ctx, cancelCtx := chromedp.NewContext(alloc)
-			defer cancelCtx()
-			ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-			defer cancel()
-			do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, steps...); err != nil {
-					t.Fatalf("browser, %s: %v", what, err)
-				}
-			}
-			eval := func(js string) string {
-				t.Helper()
-				v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-				if err != nil {
-					t.Fatalf("browser, %s: %v", js, err)
-				}
-				return v
-			}
-			waitFor := func(what, js string) {
-				t.Helper()
-				for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-					if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
-						return
-					}
-				}
-				t.Fatalf("browser, %s: %s never held; page error %q; state %s", what, js, eval(`document.querySelector('.error:not([hidden])')?.textContent || ''`),
-					eval(`JSON.stringify({consent: document.getElementById('consent').checked, sheet: document.getElementById('sheet').open, n: document.querySelectorAll('#sheet-samples button').length, samples: document.querySelectorAll('#samples tbody tr').length})`))
-			}
+			b := webtest.Open(t, tc.accept, 1280, 900, 60*time.Second)
+			b.Explain = `JSON.stringify({error: document.querySelector('.error:not([hidden])')?.textContent || '', consent: document.getElementById('consent').checked, sheet: document.getElementById('sheet').open, n: document.querySelectorAll('#sheet-samples button').length, samples: document.querySelectorAll('#samples tbody tr').length})`
+			do, eval, waitFor := b.Do, b.Eval, b.WaitFor
 			// photo picks the first sample card (a "match") for a side.
 			photo := func(side string) {
 				t.Helper()
@@ -95,15 +51,7 @@ func TestDemoInBrowser(t *testing.T) {
 			if name, id := eval(`document.getElementById('claim-name').value`), eval(`document.getElementById('claim-id').value`); name == "" || len(id) != 18 || strings.Contains(id, "*") {
 				t.Fatalf("not prefilled: %q %q", name, id)
 			}
-			b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(shots, "demo."+tc.lang+".png")
-			if err := os.WriteFile(path, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("screenshot: %s (%d bytes)", path, len(b))
+			b.Save("demo." + tc.lang + ".png")
 			do("submit", chromedp.Click(`#submit`))
 			waitFor("decision", `!document.getElementById('result').hidden`)
 			if got := eval(`document.getElementById('result-title').textContent`); got != tc.verified {

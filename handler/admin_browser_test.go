@@ -3,8 +3,6 @@ package handler
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +14,8 @@ import (
 	"realname/service/ocr"
 	"realname/service/verify"
 	"realname/testdata/idcard"
+	"realname/web/webtest"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // TestAdminInBrowser drives Debian's chromium through the console as a
 // Chinese review team uses it: a reviewer signs in, sees the queue, decides
@@ -28,78 +25,16 @@ const chromiumPath = "/usr/bin/chromium"
 // after switching their account's language. Screenshots (queue, case revealed and zoomed, dashboard; zh-CN
 // and en) go to $REALNAME_TEST_ARTIFACTS; /demo's are TestDemoInBrowser's.
 func TestAdminInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("REALNAME_TEST_BROWSER") == "" {
-			t.Skipf("%s is missing and REALNAME_TEST_BROWSER is not set", chromiumPath)
-		}
-		t.Fatalf("REALNAME_TEST_BROWSER is set but the browser is missing: %v", err)
-	}
+	// The browser asks for Chinese, as a browser in China does; English
+	// comes from the account's choice later.
+	b := webtest.Open(t, "zh-CN,zh", 1440, 900, 120*time.Second)
+	do, text, waitFor, save := b.Do, b.Text, b.WaitFor, b.Save
 	env := newAdminEnv(t, true, nil)
 	var cases []int64
 	var card idcard.Card
 	for i := range 3 {
 		c, vid, _ := caseFromFlow(t, env, "norecord", fmt.Sprint(i))
 		card, cases = c, append(cases, vid)
-	}
-
-	shots := os.Getenv("REALNAME_TEST_ARTIFACTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// The browser asks for Chinese, as a browser in China does; English
-	// comes from the account's choice later.
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("accept-lang", "zh-CN,zh"), chromedp.Flag("lang", "zh-CN"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1440, 900))
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
-	defer cancel()
-
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("browser, %s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("browser, text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	// waitFor polls js until it is true; a navigation in between (a
-	// redirect after a decision) only means asking again.
-	waitFor := func(what, js string) {
-		t.Helper()
-		var err error
-		for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-			var ok bool
-			if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
-				return
-			}
-		}
-		t.Fatalf("browser, %s (%s): %v", what, js, err)
-	}
-	save := func(name string) {
-		t.Helper()
-		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
-		if err != nil {
-			t.Fatalf("browser, screenshot: %v", err)
-		}
-		path := filepath.Join(shots, name)
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s (%d bytes)", path, len(b))
 	}
 	lang := func(want string) {
 		t.Helper()
