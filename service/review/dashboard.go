@@ -89,6 +89,21 @@ func (s *Service) today(now time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, s.zone)
 }
 
+// callOutcome says what a recorded attempt's outcome means for the
+// dashboard: whether a vendor was called at all (not for an answer from
+// the cache, a call an open breaker skipped, or an OCR answer reused as
+// the check), and whether that call failed (no answer: vendors bill the
+// others).
+func callOutcome(outcome string) (called, failed bool) {
+	switch outcome {
+	case "circuit_open", "cached", "reused_from_ocr":
+		return false, false
+	case "failed", "limit":
+		return true, true
+	}
+	return true, false
+}
+
 func (s *Service) providerStats(ctx context.Context, since time.Time) ([]ProviderStat, error) {
 	var rows []struct {
 		Kind, Provider, Outcome string
@@ -103,8 +118,8 @@ func (s *Service) providerStats(ctx context.Context, since time.Time) ([]Provide
 	byKey := map[[2]string]*ProviderStat{}
 	var total = map[[2]string]int64{}
 	for _, r := range rows {
-		switch r.Outcome {
-		case "circuit_open", "cached", "reused_from_ocr": // nobody was called
+		called, failed := callOutcome(r.Outcome)
+		if !called {
 			continue
 		}
 		k := [2]string{r.Kind, r.Provider}
@@ -114,7 +129,7 @@ func (s *Service) providerStats(ctx context.Context, since time.Time) ([]Provide
 			byKey[k] = p
 		}
 		p.Calls += r.N
-		if r.Outcome == "failed" || r.Outcome == "limit" {
+		if failed {
 			p.Failed += r.N
 		}
 		total[k] += r.Total

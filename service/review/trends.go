@@ -91,11 +91,10 @@ func (s *Service) Trends(ctx context.Context, days int, sla time.Duration) (Tren
 			return out, fmt.Errorf("review: trends calls: %w", err)
 		}
 		for _, c := range calls {
-			switch c.Outcome {
-			case "circuit_open", "cached", "reused_from_ocr": // nobody was called
-			case "failed", "limit":
+			switch called, failed := callOutcome(c.Outcome); {
+			case failed:
 				day.Failed[c.Provider] += c.N
-			default:
+			case called:
 				day.Paid[c.Provider] += c.N
 			}
 		}
