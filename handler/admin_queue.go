@@ -37,6 +37,13 @@ type queueRow struct {
 	SLA     string        // "", "due" (three quarters used) or "overdue"
 }
 
+// queueData is a page of the queue as of now: its rows against the SLA,
+// the filter as typed and the filter's choices.
+func (p *adminPages) queueData(form queueForm, items []review.QueueItem) queueData {
+	now := p.clock.Now()
+	return queueData{Form: form, States: queueStates, Items: p.rows(items, now), SLA: p.sla, Now: now, Reasons: p.reasons}
+}
+
 // rows marks each case in review with its wait against the SLA.
 func (p *adminPages) rows(items []review.QueueItem, now time.Time) []queueRow {
 	out := make([]queueRow, len(items))
@@ -79,8 +86,7 @@ func (p *adminPages) queue(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	now := p.clock.Now()
-	d := queueData{Form: form, States: queueStates, Items: p.rows(page.Items, now), SLA: p.sla, Now: now, Reasons: p.catalog.Codes("reason")}
+	d := p.queueData(form, page.Items)
 	if page.Next != nil {
 		q := c.Request.URL.Query()
 		q.Set("after", page.Next.String())
@@ -102,7 +108,7 @@ func (p *adminPages) search(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	now := p.clock.Now()
-	p.render(c, http.StatusOK, "admin_queue.html", "queue.search_title", queueData{Form: queueForm{State: review.StateAny},
-		States: queueStates, Items: p.rows(page.Items, now), ByNumber: true, SLA: p.sla, Now: now, Reasons: p.catalog.Codes("reason")})
+	d := p.queueData(queueForm{State: review.StateAny}, page.Items)
+	d.ByNumber = true
+	p.render(c, http.StatusOK, "admin_queue.html", "queue.search_title", d)
 }
