@@ -132,21 +132,16 @@ func (l *Locale) T(id string, args ...any) string {
 	return s
 }
 
-// Has reports whether id has a message, so a page can fall back to the
-// raw code for codes it has no words for (a reason added later).
-func (l *Locale) Has(id string) bool {
-	_, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: id})
-	return err == nil
-}
-
 // Code is the words for a code of a kind ("reason", "event", "state"…),
-// or the code itself when there are none.
+// or the code itself when there are none (a reason added later): one
+// lookup, since T answers a missing message with its id.
 func (l *Locale) Code(kind, code string) string {
 	if code == "" {
 		return ""
 	}
-	if id := kind + "." + code; l.Has(id) {
-		return l.T(id)
+	id := kind + "." + code
+	if words := l.T(id); words != id {
+		return words
 	}
 	return code
 }
