@@ -43,7 +43,7 @@ Scopes: `+strings.Join(apikey.Scopes(), ", "))
 		return err
 	}
 	clk := clock.System{}
-	keys := apikey.New(env.db, nil, "", 1, store.New(env.db, clk, env.log).AppendAction, clk, env.log)
+	keys := apikey.New(store.New(env.db, clk, env.log), nil, "", 1, clk, env.log)
 	switch sub {
 	case "create":
 		k, full, err := keys.Create(env.ctx, *name, strings.Split(*scopes, ","), "cli")

@@ -89,7 +89,7 @@ func TestServerAPIOnEveryBackend(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := startService(t, b, nil)
 			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-			keys := apikey.New(s.db, nil, "", 1, store.New(s.db, clock.System{}, quiet).AppendAction, clock.System{}, quiet)
+			keys := apikey.New(store.New(s.db, clock.System{}, quiet), nil, "", 1, clock.System{}, quiet)
 			_, full, err := keys.Create(t.Context(), "crm", apikey.Scopes(), "test")
 			if err != nil {
 				t.Fatal(err)

@@ -71,17 +71,21 @@ type Key struct {
 // Has reports whether the key holds scope.
 func (k Key) Has(scope string) bool { return slices.Contains(k.Scopes, scope) }
 
-// Audit writes a staff action to the audit trail (the hash-chained
-// verification_events): the creation and revocation of keys.
-type Audit func(ctx context.Context, actor, typ string, data map[string]any) error
+// Trail is the writer the keys go through (store.Store): a transaction
+// that a key's row and its entry in the hash-chained audit trail share,
+// so no key is made or revoked unrecorded.
+type Trail interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	Conn(ctx context.Context) *gorm.DB
+	AppendAction(ctx context.Context, actor, typ string, data map[string]any) error
+}
 
 // touchEvery is how often, at most, a key's last_used_at is written.
 const touchEvery = time.Minute
 
 // Service manages the keys.
 type Service struct {
-	db     *gorm.DB
-	audit  Audit
+	trail  Trail
 	lim    *redis_rate.Limiter
 	prefix string
 	limit  redis_rate.Limit
@@ -92,9 +96,9 @@ type Service struct {
 // New builds the service; perSecond is each key's request rate (with a
 // burst of twice that), counted in Redis under prefix. Without rdb (the
 // command line) there is no rate to take.
-func New(db *gorm.DB, rdb redis.UniversalClient, prefix string, perSecond int, audit Audit, clk clock.Clock, log *slog.Logger) *Service {
+func New(trail Trail, rdb redis.UniversalClient, prefix string, perSecond int, clk clock.Clock, log *slog.Logger) *Service {
 	perSecond = max(perSecond, 1)
-	s := &Service{db: db, audit: audit, prefix: prefix + "apikey:rate:",
+	s := &Service{trail: trail, prefix: prefix + "apikey:rate:",
 		limit: redis_rate.Limit{Rate: perSecond, Period: time.Second, Burst: 2 * perSecond},
 		clk:   clk, log: log.With("component", "apikey")}
 	if rdb != nil {
@@ -149,10 +153,14 @@ func (s *Service) Create(ctx context.Context, name string, scopes []string, acto
 	sum := sha256.Sum256([]byte(full))
 	row := model.APIKey{Name: name, Prefix: prefix, SecretHash: sum[:], Scopes: strings.Join(clean, ","), CreatedBy: actor,
 		CreatedAt: s.clk.Now()}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
-		return Key{}, "", fmt.Errorf("apikey: create: %w", err)
-	}
-	if err := s.audit(ctx, actor, EventCreated, map[string]any{"key": row.ID, "prefix": prefix, "name": name, "scopes": clean}); err != nil {
+	err := s.trail.InTx(ctx, func(ctx context.Context) error {
+		row.ID = 0 // a retried transaction inserts again
+		if err := s.trail.Conn(ctx).Create(&row).Error; err != nil {
+			return fmt.Errorf("apikey: create: %w", err)
+		}
+		return s.trail.AppendAction(ctx, actor, EventCreated, map[string]any{"key": row.ID, "prefix": prefix, "name": name, "scopes": clean})
+	})
+	if err != nil {
 		return Key{}, "", err
 	}
 	s.log.Info("api key created", "key", row.ID, "prefix", prefix, "scopes", row.Scopes, "by", actor)
@@ -162,7 +170,7 @@ func (s *Service) Create(ctx context.Context, name string, scopes []string, acto
 // List returns every key, newest first.
 func (s *Service) List(ctx context.Context) ([]Key, error) {
 	var rows []model.APIKey
-	if err := s.db.WithContext(ctx).Order("id DESC").Find(&rows).Error; err != nil {
+	if err := s.trail.Conn(ctx).Order("id DESC").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("apikey: list: %w", err)
 	}
 	out := make([]Key, len(rows))
@@ -175,7 +183,7 @@ func (s *Service) List(ctx context.Context) ([]Key, error) {
 // Find returns the key with id, or ErrNotFound.
 func (s *Service) Find(ctx context.Context, id int64) (Key, error) {
 	var row model.APIKey
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	err := s.trail.Conn(ctx).Where("id = ?", id).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Key{}, ErrNotFound
 	}
@@ -187,19 +195,23 @@ func (s *Service) Find(ctx context.Context, id int64) (Key, error) {
 
 // Revoke ends key id at once; revoking a revoked key changes nothing.
 func (s *Service) Revoke(ctx context.Context, id int64, actor string) error {
-	res := s.db.WithContext(ctx).Model(&model.APIKey{}).Where("id = ? AND revoked_at IS NULL", id).
-		Update("revoked_at", s.clk.Now())
-	if res.Error != nil {
-		return fmt.Errorf("apikey: revoke: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		if _, err := s.Find(ctx, id); err != nil {
+	revoked := false
+	err := s.trail.InTx(ctx, func(ctx context.Context) error {
+		res := s.trail.Conn(ctx).Model(&model.APIKey{}).Where("id = ? AND revoked_at IS NULL", id).
+			Update("revoked_at", s.clk.Now())
+		if res.Error != nil {
+			return fmt.Errorf("apikey: revoke: %w", res.Error)
+		}
+		if revoked = res.RowsAffected > 0; !revoked {
+			_, err := s.Find(ctx, id)
 			return err
 		}
-		return nil
+		return s.trail.AppendAction(ctx, actor, EventRevoked, map[string]any{"key": id})
+	})
+	if err == nil && revoked {
+		s.log.Info("api key revoked", "key", id, "by", actor)
 	}
-	s.log.Info("api key revoked", "key", id, "by", actor)
-	return s.audit(ctx, actor, EventRevoked, map[string]any{"key": id})
+	return err
 }
 
 // Authenticate returns the live key raw is, or ErrInvalidKey. The secret
@@ -210,7 +222,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Key, error) {
 		return Key{}, ErrInvalidKey
 	}
 	var row model.APIKey
-	err := s.db.WithContext(ctx).Where("prefix = ?", raw[:prefixLen]).Take(&row).Error
+	err := s.trail.Conn(ctx).Where("prefix = ?", raw[:prefixLen]).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Key{}, ErrInvalidKey
 	}
@@ -258,7 +270,7 @@ func (s *Service) RecordUse(ctx context.Context, u Use, last *time.Time) error {
 	if u.VerificationID != 0 {
 		row.VerificationID = &u.VerificationID
 	}
-	db := s.db.WithContext(ctx)
+	db := s.trail.Conn(ctx)
 	if err := db.Create(&row).Error; err != nil {
 		return fmt.Errorf("apikey: record use: %w", err)
 	}
@@ -273,7 +285,7 @@ func (s *Service) RecordUse(ctx context.Context, u Use, last *time.Time) error {
 // Uses returns key id's latest uses, newest first.
 func (s *Service) Uses(ctx context.Context, id int64, limit int) ([]model.APIKeyUse, error) {
 	var rows []model.APIKeyUse
-	if err := s.db.WithContext(ctx).Where("key_id = ?", id).Order("at DESC, id DESC").Limit(min(max(limit, 1), 500)).
+	if err := s.trail.Conn(ctx).Where("key_id = ?", id).Order("at DESC, id DESC").Limit(min(max(limit, 1), 500)).
 		Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("apikey: uses: %w", err)
 	}
@@ -285,13 +297,13 @@ func (s *Service) Prune(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
 		var ids []int64
-		if err := s.db.WithContext(ctx).Model(&model.APIKeyUse{}).Where("at < ?", before).Limit(1000).Pluck("id", &ids).Error; err != nil {
+		if err := s.trail.Conn(ctx).Model(&model.APIKeyUse{}).Where("at < ?", before).Limit(1000).Pluck("id", &ids).Error; err != nil {
 			return total, fmt.Errorf("apikey: prune: %w", err)
 		}
 		if len(ids) == 0 {
 			return total, nil
 		}
-		res := s.db.WithContext(ctx).Where("id IN ?", ids).Delete(&model.APIKeyUse{})
+		res := s.trail.Conn(ctx).Where("id IN ?", ids).Delete(&model.APIKeyUse{})
 		if res.Error != nil {
 			return total, fmt.Errorf("apikey: prune: %w", res.Error)
 		}

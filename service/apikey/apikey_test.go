@@ -17,22 +17,16 @@ import (
 	"realname/service/apikey"
 	"realname/service/clock"
 	"realname/service/redisconn/redistest"
+	"realname/service/store"
 )
-
-type audited struct{ types []string }
-
-func (a *audited) record(_ context.Context, actor, typ string, data map[string]any) error {
-	a.types = append(a.types, actor+" "+typ)
-	return nil
-}
 
 func TestKeyLifecycle(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 		clk := clock.NewManual(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
-		a := &audited{}
-		s := apikey.New(db, nil, "", 1, a.record, clk, quiet)
+		db = db.Session(&gorm.Session{NowFunc: clk.Now})
+		s := apikey.New(store.New(db, clk, quiet), nil, "", 1, clk, quiet)
 		for _, bad := range []struct {
 			name   string
 			scopes []string
@@ -81,8 +75,10 @@ func TestKeyLifecycle(t *testing.T) {
 		if err := s.Revoke(ctx, 9999, "admin:1"); !errors.Is(err, apikey.ErrNotFound) {
 			t.Errorf("revoke of no key: %v", err)
 		}
-		if len(a.types) != 2 || a.types[0] != "admin:1 api_key_created" || a.types[1] != "admin:1 api_key_revoked" {
-			t.Errorf("audit %v", a.types)
+		var trail []model.VerificationEvent
+		db.Where("type LIKE ?", "api_key_%").Order("id").Find(&trail)
+		if len(trail) != 2 || trail[0].Actor+" "+trail[0].Type != "admin:1 api_key_created" || trail[1].Actor+" "+trail[1].Type != "admin:1 api_key_revoked" {
+			t.Errorf("audit %+v", trail)
 		}
 		clk.Advance(100 * 24 * time.Hour)
 		if n, err := s.Prune(ctx, clk.Now().Add(-90*24*time.Hour)); err != nil || n != 1 {
@@ -96,8 +92,7 @@ func TestKeyLifecycle(t *testing.T) {
 func TestRateIsSharedAcrossInstances(t *testing.T) {
 	conn := redistest.Open(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var db *gorm.DB
-	a, b := apikey.New(db, conn.Client, conn.Prefix, 5, nil, clock.System{}, quiet), apikey.New(db, conn.Client, conn.Prefix, 5, nil, clock.System{}, quiet)
+	a, b := apikey.New(nil, conn.Client, conn.Prefix, 5, clock.System{}, quiet), apikey.New(nil, conn.Client, conn.Prefix, 5, clock.System{}, quiet)
 	allowed := 0
 	var wait time.Duration
 	for i := range 30 {
