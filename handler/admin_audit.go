@@ -35,7 +35,7 @@ func (p *adminPages) audit(c *gin.Context) {
 	}
 	d := auditData{AuditPage: page, Admin: c.Query("admin"), Type: c.Query("type"), Case: c.Query("case")}
 	for _, e := range page.Entries {
-		d.Rows = append(d.Rows, timelineRow{AuditEntry: e, Details: details(p.locale(c), e.Data)})
+		d.Rows = append(d.Rows, timelineRow{AuditEntry: e, Details: details(p.locale(c), e.Data, e.Texts)})
 	}
 	q := c.Request.URL.Query()
 	q.Del("before")

@@ -98,7 +98,7 @@ func (p *adminPages) renderCase(c *gin.Context, cs review.Case, err error, confi
 	}
 	l := p.locale(c)
 	for _, e := range cs.Events {
-		d.Timeline = append(d.Timeline, timelineRow{AuditEntry: e, Details: details(l, e.Data)})
+		d.Timeline = append(d.Timeline, timelineRow{AuditEntry: e, Details: details(l, e.Data, e.Texts)})
 	}
 	if n, err := strconv.ParseInt(c.Query("prev"), 10, 64); err == nil && n > 0 {
 		d.Prev = strconv.FormatInt(n, 10)
@@ -110,7 +110,7 @@ func (p *adminPages) renderCase(c *gin.Context, cs review.Case, err error, confi
 // person: times in the pages' zone, provider calls as "provider outcome
 // (code) latency", codes in words, empty values left out; anything else
 // as compact JSON.
-func details(l *web.Locale, data string) []detail {
+func details(l *web.Locale, data string, texts map[string]string) []detail {
 	if data == "" || data == "{}" || data == "null" {
 		return nil
 	}
@@ -120,6 +120,16 @@ func details(l *web.Locale, data string) []detail {
 	}
 	out := make([]detail, 0, len(m))
 	for k, v := range m {
+		if key, ok := strings.CutSuffix(k, "_digest"); ok && texts != nil {
+			// Free text is chained as a digest: show its words, or that
+			// erasure deleted them.
+			words := texts[key]
+			if words == review.TextErased || words == "" {
+				words = l.T("detail.text_erased")
+			}
+			out = append(out, detail{Key: key, Value: words})
+			continue
+		}
 		if s := detailValue(l, k, v); s != "" {
 			out = append(out, detail{Key: k, Value: s})
 		}

@@ -49,6 +49,7 @@ type adminEnv struct {
 	*httptest.Server
 	engine   *gin.Engine
 	db       *gorm.DB
+	dsn      string // the database's URL (the file behind sqlite://)
 	ring     *pii.KeyRing
 	blobs    *pii.FileBlobs
 	flow     *verify.Service
@@ -60,8 +61,14 @@ type adminEnv struct {
 
 func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 	t.Helper()
+	return newAdminEnvOn(t, modeltest.Backends()[0], withFlow, hooks)
+}
+
+// newAdminEnvOn is newAdminEnv on backend b.
+func newAdminEnvOn(t *testing.T, b modeltest.Backend, withFlow bool, hooks WebhookAdmin) *adminEnv {
+	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	db := modeltest.Open(t, modeltest.Backends()[0], true)
+	db, dsn := modeltest.OpenDSN(t, b, true)
 	conn := redistest.Open(t)
 	spec, _ := pii.GenerateKeySpec()
 	ring, err := pii.ParseKeyRing(spec)
@@ -113,7 +120,7 @@ func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 		Webhooks: hooks, Tokens: fakeTokens{}, CSRFKey: ring.Hash("admin_csrf", nil), APIKeys: keys}
 	d.Admin = &a
 	e := New(d)
-	env := &adminEnv{Server: httptest.NewServer(e), engine: e, db: db, ring: ring, blobs: blobs, flow: flow, redis: conn,
+	env := &adminEnv{Server: httptest.NewServer(e), engine: e, db: db, dsn: dsn, ring: ring, blobs: blobs, flow: flow, redis: conn,
 		accounts: accounts, admins: map[string]int64{}}
 	env.hooks, _ = hooks.(*fakeWebhooks)
 	t.Cleanup(env.Close)

@@ -148,8 +148,10 @@ func sqliteDialector(path string) (gorm.Dialector, error) {
 	}
 	// WAL lets readers run beside the writer; IMMEDIATE transactions take the
 	// write lock up front so two read-then-write transactions cannot deadlock.
+	// secure_delete zeroes what a delete or an erasure frees, so wiped
+	// values do not linger in the file's free pages.
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)", "secure_delete(1)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

@@ -55,8 +55,11 @@ type Verification struct {
 	DecidedBy      *int64
 	// UserNote is what the reviewer asked the user to do (a resubmit
 	// request's note), masked of numbers; shown in the user's status.
-	UserNote  string `gorm:"size:1000;not null;default:''"`
-	DecidedAt *time.Time
+	UserNote string `gorm:"size:1000;not null;default:''"`
+	// UserNoteDigest names that note in event_texts, where it is sealed;
+	// notes written before migration 0012 are in UserNote.
+	UserNoteDigest string `gorm:"size:64;not null;default:''"`
+	DecidedAt      *time.Time
 	// Keyed hashes of the uploaded photos: an identical re-upload reuses
 	// the stored reading instead of paying for OCR again.
 	FrontHash       []byte     `gorm:"size:32"`
@@ -108,6 +111,19 @@ type VerificationEvent struct {
 	PrevHash       string    `gorm:"size:64;not null;default:''"`
 	Hash           string    `gorm:"size:64;not null;default:''"`
 	CreatedAt      time.Time `gorm:"not null;index:ix_events_created"`
+}
+
+// EventText is free text written by staff or a business system about a
+// verification (a reviewer's note, a revoke reason), sealed with the
+// verification id and Digest as associated data. The chained audit event
+// holds only Digest (a keyed hash), so erasure deletes the words and the
+// chain still verifies.
+type EventText struct {
+	ID             int64     `gorm:"primaryKey"`
+	VerificationID int64     `gorm:"not null;uniqueIndex:ux_event_texts_digest,priority:1"`
+	Digest         string    `gorm:"size:64;not null;uniqueIndex:ux_event_texts_digest,priority:2"`
+	TextEnc        []byte    `gorm:"not null"`
+	CreatedAt      time.Time `gorm:"not null"`
 }
 
 // ProviderAttempt records one call to an OCR or name/ID check vendor.

@@ -27,7 +27,7 @@ type Ring interface {
 
 // Stats counts what a rotation rewrote.
 type Stats struct {
-	Users, Verifications, Attempts, Bindings, Blobs, WebhookSecrets int
+	Users, Verifications, Attempts, Texts, Bindings, Blobs, WebhookSecrets int
 }
 
 // Rotator walks every sealed column in batches (keyset pagination by id,
@@ -81,6 +81,9 @@ func (r *Rotator) Run(ctx context.Context) (Stats, error) {
 	}
 	if err := r.attempts(ctx, &st); err != nil {
 		return st, fmt.Errorf("keys: provider attempts: %w", err)
+	}
+	if err := r.texts(ctx, &st); err != nil {
+		return st, fmt.Errorf("keys: notes: %w", err)
 	}
 	n, err := webhook.ResealSecrets(ctx, r.db, r.ring)
 	st.WebhookSecrets = n
@@ -209,6 +212,39 @@ func (r *Rotator) attempts(ctx context.Context, st *Stats) error {
 						return err
 					}
 					st.Attempts++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		last = rows[len(rows)-1].ID
+	}
+}
+
+// texts reseals reviewers' notes and revoke reasons (event_texts).
+func (r *Rotator) texts(ctx context.Context, st *Stats) error {
+	var last int64
+	for {
+		var rows []model.EventText
+		if err := r.db.WithContext(ctx).Where("id > ?", last).Order("id").Limit(r.batch).Find(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		err := r.store.InTx(ctx, func(ctx context.Context) error {
+			for _, t := range rows {
+				ct, changed, err := r.reseal(t.TextEnc, store.TextAAD(t.VerificationID, t.Digest))
+				if err != nil {
+					return fmt.Errorf("text %d: %w", t.ID, err)
+				}
+				if changed {
+					if err := r.store.ResealText(ctx, t.ID, ct); err != nil {
+						return err
+					}
+					st.Texts++
 				}
 			}
 			return nil

@@ -2,6 +2,7 @@ package review
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -39,7 +40,14 @@ func AppendEvent(ctx context.Context, tx *gorm.DB, e model.VerificationEvent) (m
 type AuditEntry struct {
 	model.VerificationEvent
 	ActorName string // the admin's username, when the account still exists
+	// Texts are the words behind the event's "<key>_digest" data (a note,
+	// a revoke reason), by key; a key whose words erasure deleted maps to
+	// TextErased.
+	Texts map[string]string
 }
+
+// TextErased stands for free text deleted with its holder's personal data.
+const TextErased = "\x00erased"
 
 // Case is the verification id as text, empty for events about no case.
 func (e AuditEntry) Case() string {
@@ -118,14 +126,63 @@ func (s *Service) named(ctx context.Context, rows []model.VerificationEvent) ([]
 	if err != nil {
 		return nil, err
 	}
+	texts, err := s.texts(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]AuditEntry, len(rows))
 	for i, r := range rows {
 		out[i] = AuditEntry{VerificationEvent: r}
 		if id, ok := actorID(r.Actor); ok {
 			out[i].ActorName = names[id]
 		}
+		if r.VerificationID != nil {
+			out[i].Texts = textsOf(r.Data, texts[*r.VerificationID])
+		}
 	}
 	return out, nil
+}
+
+// texts opens the sealed texts of the verifications rows belong to.
+func (s *Service) texts(ctx context.Context, rows []model.VerificationEvent) (map[int64]map[string]string, error) {
+	var vids []int64
+	seen := map[int64]bool{}
+	for _, r := range rows {
+		if r.VerificationID != nil && !seen[*r.VerificationID] && strings.Contains(r.Data, "_digest") {
+			seen[*r.VerificationID] = true
+			vids = append(vids, *r.VerificationID)
+		}
+	}
+	sealed, err := s.store.SealedTexts(ctx, vids...)
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenTexts(s.crypto, sealed)
+}
+
+// textsOf finds the "<key>_digest" entries of an event's data in opened.
+func textsOf(data string, opened map[string]string) map[string]string {
+	if !strings.Contains(data, "_digest") {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal([]byte(data), &m) != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for k, v := range m {
+		key, ok := strings.CutSuffix(k, "_digest")
+		digest, isString := v.(string)
+		if !ok || !isString {
+			continue
+		}
+		if words, found := opened[digest]; found {
+			out[key] = words
+		} else {
+			out[key] = TextErased
+		}
+	}
+	return out
 }
 
 // csvSafe defuses spreadsheet formulas: a cell starting with = + - @ (or a

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"unicode/utf8"
 
 	"realname/model"
-	"realname/service/pii"
 	"realname/service/store"
 	"realname/service/verify"
 )
@@ -72,12 +70,16 @@ func (s *Service) Approve(ctx context.Context, vid, adminID int64, note string) 
 			}
 			if first == "" {
 				pending = true
-				data := map[string]any{"first_approval": Actor(adminID)}
+				c := store.Change{Event: EventApprovalRequested, Actor: Actor(adminID),
+					Data: map[string]any{"first_approval": Actor(adminID)}, Set: store.Patch{ReleaseClaim: true}}
 				if note != "" {
-					data["note"] = cleanNote(note)
+					t, _, err := verify.FreeText(s.crypto, v, "note", note, maxNote)
+					if err != nil {
+						return store.Change{}, err
+					}
+					c.Texts = []store.Text{t}
 				}
-				return store.Change{Event: EventApprovalRequested, Actor: Actor(adminID), Data: data,
-					Set: store.Patch{ReleaseClaim: true}}, nil
+				return c, nil
 			}
 		}
 		if len(v.IDNumberHash) > 0 {
@@ -85,7 +87,7 @@ func (s *Service) Approve(ctx context.Context, vid, adminID int64, note string) 
 				return store.Change{}, err
 			}
 		}
-		return s.decision(adminID, store.Verified, "", note), nil
+		return s.decision(v, adminID, store.Verified, "", note)
 	})
 	if err != nil {
 		return Outcome{}, wrapState(err)
@@ -112,7 +114,7 @@ func (s *Service) reject(ctx context.Context, vid, adminID int64, reason, note s
 		if err := store.HeldBy(v, adminID, s.now()); err != nil {
 			return store.Change{}, err
 		}
-		return s.decision(adminID, store.Rejected, reason, note), nil
+		return s.decision(v, adminID, store.Rejected, reason, note)
 	})
 	if err != nil {
 		return Outcome{}, wrapState(err)
@@ -121,33 +123,30 @@ func (s *Service) reject(ctx context.Context, vid, adminID int64, reason, note s
 }
 
 // decision is a staff decision's step: the transition, the claim released,
-// who decided, the reviewer's note on the same chain, and the message to
-// the user queued with it.
-func (s *Service) decision(adminID int64, to store.State, reason, note string) store.Change {
+// who decided, the reviewer's note on the same chain (its digest; the
+// words sealed where erasure reaches them), and the message to the user
+// queued with it.
+func (s *Service) decision(v *model.Verification, adminID int64, to store.State, reason, note string) (store.Change, error) {
 	c := store.Change{To: to, Event: "reviewed", Actor: Actor(adminID), Hook: verify.HookReviewed,
 		Set:  store.Patch{Reason: &reason, DecidedBy: &adminID, ReleaseClaim: true},
 		Data: map[string]any{"approve": to == store.Verified, "reason": reason, "note_len": len(note)}}
-	if note != "" {
-		c.Extra = []store.Event{{Type: EventNote, Actor: Actor(adminID), Data: map[string]any{"note": cleanNote(note)}}}
-	}
 	if s.opts.NotifyUser {
 		c.Notify = model.NotifyReviewResult
 	}
-	if reason == ReasonResubmit && note != "" {
+	if note == "" {
+		return c, nil
+	}
+	t, _, err := verify.FreeText(s.crypto, v, "note", note, maxNote)
+	if err != nil {
+		return store.Change{}, err
+	}
+	c.Extra = []store.Event{{Type: EventNote, Actor: Actor(adminID), Texts: []store.Text{t}}}
+	if reason == ReasonResubmit {
 		// A resubmit request's note says what the user should do; it
-		// reaches them in their status, masked of numbers like every note.
-		c.Set.UserNote = store.Ptr(cleanNote(note))
+		// reaches them in their status, masked like every note.
+		c.Set.UserNoteDigest = store.Ptr(t.Digest)
 	}
-	return c
-}
-
-// cleanNote bounds a note and masks ID and phone numbers in it: notes sit
-// in the audit chain in clear, so they must not carry personal data.
-func cleanNote(note string) string {
-	if utf8.RuneCountInString(note) > maxNote {
-		note = string([]rune(note)[:maxNote])
-	}
-	return pii.MaskText(note)
+	return c, nil
 }
 
 // needsSecond reports whether approving v needs two reviewers: the

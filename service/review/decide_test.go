@@ -202,9 +202,23 @@ func TestRejectAndResubmit(t *testing.T) {
 		t.Fatalf("reason %q", got.Reason)
 	}
 	for _, e := range f.events(t, v.ID) {
-		if e.Type == EventNote && (strings.Contains(e.Data, "11010519491231002X") || !strings.Contains(e.Data, "screen")) {
-			t.Fatalf("note not masked: %s", e.Data)
+		if e.Type == EventNote && (strings.Contains(e.Data, "screen") || !strings.Contains(e.Data, `"note_digest"`)) {
+			t.Fatalf("note in the chain in clear: %s", e.Data)
 		}
+	}
+	// The case file shows the words behind the digest, numbers masked.
+	cs, err := f.svc.Case(ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := ""
+	for _, e := range cs.Events {
+		if e.Type == EventNote {
+			shown = e.Texts["note"]
+		}
+	}
+	if !strings.Contains(shown, "screen") || strings.Contains(shown, "11010519491231002X") {
+		t.Fatalf("note on the case page: %q", shown)
 	}
 
 	w := f.seedCase(t, seed{reason: verify.ReasonNoRecord})

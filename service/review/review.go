@@ -23,8 +23,10 @@ import (
 	"realname/service/store"
 )
 
-// Crypto opens sealed fields and keys lookups (pii.KeyRing).
+// Crypto opens sealed fields, seals reviewers' notes and keys lookups
+// (pii.KeyRing).
 type Crypto interface {
+	Encrypt(plaintext, aad []byte) ([]byte, error)
 	Decrypt(ciphertext, aad []byte) ([]byte, error)
 	Hash(purpose string, value []byte) []byte
 }

@@ -26,7 +26,7 @@ type Erasure struct {
 // deletion) and wins every race: under the user's and each verification's
 // row lock, every verification not yet erased moves to Erased (from any
 // state, a check in flight included) with its personal columns wiped, its
-// attempts' readings and webhook payloads blanked, and the user's ID
+// attempts' readings, webhook payloads and sealed notes wiped, and the user's ID
 // bindings released. Every later write to those verifications is refused
 // with ErrErased. An erasure that finds nothing new to erase (a repeated
 // DELETE) writes nothing and emits no event.
@@ -67,7 +67,7 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 				"state": string(Erased), "version": v.Version + 1, "updated_at": now, "erased_at": now, "chain_head": e.Hash,
 				"name_enc": nil, "name_masked": "", "id_number_enc": nil, "id_number_hash": nil, "id_number_masked": "",
 				"fields_enc": nil, "corrections_enc": nil, "front_blob": "", "back_blob": "", "front_hash": nil, "back_hash": nil,
-				"claimed_by": nil, "claimed_until": nil, "user_note": "",
+				"claimed_by": nil, "claimed_until": nil, "user_note": "", "user_note_digest": "",
 			}
 			if v.PhotosDeletedAt == nil {
 				cols["photos_deleted_at"] = now
@@ -90,6 +90,11 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 			if err := tx.Model(&model.ProviderAttempt{}).Where("verification_id IN ?", out.VerificationIDs).
 				UpdateColumn("fields_enc", nil).Error; err != nil {
 				return fmt.Errorf("store: erase attempts: %w", err)
+			}
+			// Notes and reasons staff or business systems wrote: the
+			// chain keeps their digests, the words go.
+			if err := tx.Where("verification_id IN ?", out.VerificationIDs).Delete(&model.EventText{}).Error; err != nil {
+				return fmt.Errorf("store: erase texts: %w", err)
 			}
 			if err := tx.Create(&events).Error; err != nil {
 				return fmt.Errorf("store: append event: %w", err)

@@ -66,3 +66,12 @@ func (s *Store) ResealAttempt(ctx context.Context, id int64, sealed []byte) erro
 	}
 	return nil
 }
+
+// ResealText writes a note re-encrypted under the primary key. An erasure
+// that deleted it first wins: the update then touches nothing.
+func (s *Store) ResealText(ctx context.Context, id int64, sealed []byte) error {
+	if err := s.Conn(ctx).Model(&model.EventText{}).Where("id = ?", id).UpdateColumn("text_enc", sealed).Error; err != nil {
+		return fmt.Errorf("store: reseal text: %w", err)
+	}
+	return nil
+}

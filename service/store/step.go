@@ -24,6 +24,7 @@ type Change struct {
 	Notify string         // notification to the user queued with it (model.Notify*); "" for none
 	Set    Patch          // columns written with it
 	Extra  []Event        // events appended after the main one (a reviewer's note)
+	Texts  []Text         // free text of the main event, sealed; its data carries their digests
 	Cancel bool           // the callback decided to write nothing
 }
 
@@ -32,6 +33,7 @@ type Event struct {
 	Type  string
 	Actor string
 	Data  map[string]any
+	Texts []Text // free text of the event, sealed; Data carries their digests
 }
 
 // Patch is the typed set of verification columns a step may write; nil
@@ -51,7 +53,8 @@ type Patch struct {
 	BackBlob       *string
 	BackHash       []byte
 	DecidedBy      *int64
-	UserNote       *string    // the reviewer's words to the user
+	UserNote       *string    // the reviewer's words to the user, before event_texts (only cleared now)
+	UserNoteDigest *string    // the reviewer's words to the user: a Text of the same step
 	ClaimedBy      *int64     // with ClaimedUntil: a reviewer's claim
 	ClaimedUntil   *time.Time //
 	ReleaseClaim   bool       // clears claimed_by and claimed_until
@@ -86,6 +89,7 @@ func (p Patch) apply(v *model.Verification, cols map[string]any) {
 	str("back_blob", p.BackBlob, &v.BackBlob)
 	byt("back_hash", p.BackHash, &v.BackHash)
 	str("user_note", p.UserNote, &v.UserNote)
+	str("user_note_digest", p.UserNoteDigest, &v.UserNoteDigest)
 	if p.DecidedBy != nil {
 		v.DecidedBy, cols["decided_by"] = p.DecidedBy, *p.DecidedBy
 	}
@@ -155,8 +159,10 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 	t := state(ctx)
 	events := append(make([]model.VerificationEvent, 0, 2+len(c.Extra)), t.pending[v.ID]...)
 	head := v.ChainHead
-	add := func(typ, actor string, data map[string]any, fromS, toS State) error {
-		e, err := s.newEvent(v.ID, typ, actor, data, fromS, toS, head, now)
+	var texts []Text
+	add := func(typ, actor string, data map[string]any, fromS, toS State, ts []Text) error {
+		texts = append(texts, ts...)
+		e, err := s.newEvent(v.ID, typ, actor, withDigests(data, ts), fromS, toS, head, now)
 		if err != nil {
 			return err
 		}
@@ -164,13 +170,16 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 		events = append(events, e)
 		return nil
 	}
-	if err := add(c.Event, c.Actor, c.Data, from, to); err != nil {
+	if err := add(c.Event, c.Actor, c.Data, from, to, c.Texts); err != nil {
 		return err
 	}
 	for _, e := range c.Extra {
-		if err := add(e.Type, e.Actor, e.Data, to, to); err != nil {
+		if err := add(e.Type, e.Actor, e.Data, to, to, e.Texts); err != nil {
 			return err
 		}
+	}
+	if err := s.saveTexts(ctx, v.ID, texts); err != nil {
+		return err
 	}
 	cols["chain_head"] = head
 	res := s.Conn(ctx).Model(&model.Verification{}).Where("id = ? AND version = ?", v.ID, v.Version).UpdateColumns(cols)

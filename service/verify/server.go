@@ -11,7 +11,6 @@ import (
 	"gorm.io/gorm"
 
 	"realname/model"
-	"realname/service/pii"
 	"realname/service/store"
 )
 
@@ -104,7 +103,8 @@ func serverView(u model.User, v model.Verification) ServerView {
 
 // Revoke ends the subject's verified verification as revoked (a business
 // system found it fraudulent later): in one step the state, the audit
-// event with the caller's reason (bounded, numbers masked), the
+// event with the digest of the caller's reason (sealed beside it, bounded,
+// numbers and the holder's name and address masked), the
 // verification.revoked webhook, and the release of the ID binding, so the
 // number can be verified on another account. The user's status then says
 // revoked; a new verification may start.
@@ -112,9 +112,6 @@ func (s *Service) Revoke(ctx context.Context, subj Subject, defaultApp, reason, 
 	reason = strings.TrimSpace(reason)
 	if reason == "" || !utf8.ValidString(reason) {
 		return ServerView{}, fmt.Errorf("%w: a reason is required", ErrRevokeReason)
-	}
-	if utf8.RuneCountInString(reason) > maxRevokeReason {
-		reason = string([]rune(reason)[:maxRevokeReason])
 	}
 	u, err := s.subjectUser(ctx, subj, defaultApp)
 	if err != nil {
@@ -127,8 +124,12 @@ func (s *Service) Revoke(ctx context.Context, subj Subject, defaultApp, reason, 
 		if err := s.store.Unbind(ctx, v); err != nil {
 			return store.Change{}, err
 		}
+		text, _, err := FreeText(s.crypto, v, "reason", reason, maxRevokeReason)
+		if err != nil {
+			return store.Change{}, err
+		}
 		return store.Change{To: store.Revoked, Event: "revoked", Actor: actor, Hook: HookRevoked,
-			Data: map[string]any{"reason": pii.MaskText(reason)}, Set: store.Patch{Reason: store.Ptr(ReasonRevoked)}}, nil
+			Texts: []store.Text{text}, Set: store.Patch{Reason: store.Ptr(ReasonRevoked)}}, nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return ServerView{}, fmt.Errorf("%w (no verification)", ErrNotVerified)

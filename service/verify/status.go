@@ -24,7 +24,7 @@ func (s *Service) Current(ctx context.Context, u User) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return s.view(&v, left)
+	return s.view(ctx, &v, left)
 }
 
 // Erase deletes the user's photos and personal fields on their request

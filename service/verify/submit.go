@@ -291,7 +291,7 @@ func (s *Service) run(ctx context.Context, u User, v *model.Verification, name s
 	if err := s.finishRetrying(dctx, v, actorUser(u.ID), state, reason, dec, num); err != nil {
 		return View{}, err
 	}
-	out, err := s.view(v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
+	out, err := s.view(ctx, v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
 	out.Attempts = append(out.Attempts, checkAttemptViews(dec)...)
 	return out, err
 }

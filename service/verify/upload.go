@@ -74,7 +74,7 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		if err := s.recordConsent(ctx, u.ID, consent); err != nil {
 			return View{}, err
 		}
-		return s.view(&v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
+		return s.view(ctx, &v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
 	}
 	if err := s.spend(ctx, "upload", u.ID, s.policy.UploadsPerDay); err != nil {
 		return View{}, err
@@ -153,7 +153,7 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 	if replaced != "" && !s.blobs.InDatabase() {
 		s.dropPhotos(ctx, replaced)
 	}
-	out, err := s.view(&v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
+	out, err := s.view(ctx, &v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
 	out.Attempts = attemptViews(attempts)
 	if err == nil && s.policy.EchoReading != EchoMasked {
 		err = s.echo(&out, &v)

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"realname/service/idcard"
 	"realname/service/ocr"
 	"realname/service/pii"
+	"realname/service/store"
 )
 
 // card is what OCR read, sealed in verifications.fields_enc.
@@ -195,12 +197,14 @@ func FieldAAD(column string, id int64) []byte {
 }
 
 // readCard opens the sealed OCR reading of v.
-func (s *Service) readCard(v *model.Verification) (card, error) {
+func (s *Service) readCard(v *model.Verification) (card, error) { return openCard(s.crypto, v) }
+
+func openCard(k Crypto, v *model.Verification) (card, error) {
 	var c card
 	if len(v.FieldsEnc) == 0 {
 		return c, nil
 	}
-	raw, err := s.crypto.Decrypt(v.FieldsEnc, aad(v, "fields_enc"))
+	raw, err := k.Decrypt(v.FieldsEnc, aad(v, "fields_enc"))
 	if err != nil {
 		return c, fmt.Errorf("verify: open fields: %w", err)
 	}
@@ -231,7 +235,7 @@ func (s *Service) missing(c card) []string {
 }
 
 // view renders v for its user.
-func (s *Service) view(v *model.Verification, left int) (out View, err error) {
+func (s *Service) view(ctx context.Context, v *model.Verification, left int) (out View, err error) {
 	out = View{ID: v.ID, State: v.State, Reason: v.Reason, Mode: v.Mode, AttemptsLeft: left,
 		Name: v.NameMasked, IDNumber: v.IDNumberMasked, Erased: v.ErasedAt != nil, Note: v.UserNote}
 	t := v.UpdatedAt
@@ -240,6 +244,9 @@ func (s *Service) view(v *model.Verification, left int) (out View, err error) {
 	if v.ErasedAt != nil {
 		out.Name, out.IDNumber = "", ""
 		return out, nil
+	}
+	if out.Note, err = s.userNote(ctx, v); err != nil {
+		return out, err
 	}
 	c, err := s.readCard(v)
 	if err != nil {
@@ -251,6 +258,23 @@ func (s *Service) view(v *model.Verification, left int) (out View, err error) {
 		out.Missing = s.missing(c)
 	}
 	return out, nil
+}
+
+// userNote is the reviewer's note to v's user: sealed in event_texts
+// since migration 0012, in the row before.
+func (s *Service) userNote(ctx context.Context, v *model.Verification) (string, error) {
+	if v.UserNoteDigest == "" {
+		return v.UserNote, nil
+	}
+	rows, err := s.store.SealedTexts(ctx, v.ID)
+	if err != nil {
+		return "", err
+	}
+	texts, err := store.OpenTexts(s.crypto, rows)
+	if err != nil {
+		return "", err
+	}
+	return texts[v.ID][v.UserNoteDigest], nil
 }
 
 func attemptViews(as []ocr.Attempt) []AttemptView {
