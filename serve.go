@@ -220,6 +220,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	go func() { defer close(pruneDone); pruneKeyUses(pruneCtx, keys, cfg.APIKeyUseRetention, clk, log) }()
 	defer func() { stopPrune(); <-pruneDone }()
 	reviews := review.New(db, ring, photos, verifications, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, RevealWindow: cfg.Admin.RevealTTL,
+		RevealLimit: cfg.Admin.RevealLimit, RevealLimitWindow: cfg.Admin.RevealLimitWindow, Registry: reg,
 		Clock: clk, Zone: zone, NotifyUser: notifyUsers}, log)
 	engine := handler.New(handler.Deps{
 		Log:      log,

@@ -87,6 +87,10 @@ type Admin struct {
 	MaxFailures int           `env:"MAX_FAILURES" yaml:"max_failures" help:"failed sign-ins in a row that lock a staff account"`
 	LockFor     time.Duration `env:"LOCK_FOR" yaml:"lock_for" help:"how long a locked staff account stays locked"`
 	RevealTTL   time.Duration `env:"REVEAL_TTL" yaml:"reveal_ttl" help:"how long personal data stays shown to a reviewer after one audited reveal; a reload within it shows, never audits again"`
+	// RevealLimit bounds how many cases one staff member reveals per
+	// RevealLimitWindow: past it reveals are refused and an alert audited.
+	RevealLimit       int           `env:"REVEAL_LIMIT" yaml:"reveal_limit" help:"reveals of personal data per staff member per REALNAME_ADMIN_REVEAL_LIMIT_WINDOW; past it reveals are refused and an alert is written to the audit log"`
+	RevealLimitWindow time.Duration `env:"REVEAL_LIMIT_WINDOW" yaml:"reveal_limit_window" help:"the window REALNAME_ADMIN_REVEAL_LIMIT counts over"`
 }
 
 // Policy is what the company decides about verification.
@@ -228,7 +232,7 @@ func Default() Config {
 		OCROrder:     []string{"wechat", "apizero", "apistore", "acedata"},
 		IDCheckOrder: []string{"acedata"},
 		Admin: Admin{SessionTTL: 8 * time.Hour, IdleTimeout: 30 * time.Minute, ClaimTTL: 30 * time.Minute, MaxFailures: 5, LockFor: 15 * time.Minute,
-			RevealTTL: 10 * time.Minute},
+			RevealTTL: 10 * time.Minute, RevealLimit: 10, RevealLimitWindow: 5 * time.Minute},
 	}
 }
 
@@ -320,6 +324,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Admin.SessionTTL < 5*time.Minute || c.Admin.SessionTTL > 24*time.Hour {
 		bad("ADMIN_SESSION_TTL", "must be between 5m and 24h, got %v", c.Admin.SessionTTL)
+	}
+	if c.Admin.RevealLimit < 1 || c.Admin.RevealLimit > 10000 {
+		bad("ADMIN_REVEAL_LIMIT", "must be between 1 and 10000, got %d", c.Admin.RevealLimit)
+	}
+	if c.Admin.RevealLimitWindow < time.Minute || c.Admin.RevealLimitWindow > 24*time.Hour {
+		bad("ADMIN_REVEAL_LIMIT_WINDOW", "must be between 1m and 24h, got %v", c.Admin.RevealLimitWindow)
 	}
 	if c.Admin.RevealTTL < time.Minute || c.Admin.RevealTTL > 8*time.Hour {
 		bad("ADMIN_REVEAL_TTL", "must be between 1m and 8h, got %v", c.Admin.RevealTTL)

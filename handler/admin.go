@@ -84,7 +84,12 @@ type AdminReview interface {
 	// CaseFor is the case as the reviewer may see it now: revealed within
 	// the window of their last audited reveal, masked otherwise.
 	CaseFor(ctx context.Context, vid, adminID int64) (review.Case, error)
-	Reveal(ctx context.Context, vid, adminID int64) (review.Case, error)
+	// Reveal opens the case for who: their own claimed case in review, or,
+	// for an admin, any case with a stated reason; rate-limited, audited.
+	Reveal(ctx context.Context, vid int64, who review.Staff, reason string) (review.Case, error)
+	// SearchNumber finds the cases of a full ID number, audited by its
+	// keyed hash.
+	SearchNumber(ctx context.Context, adminID int64, number string) (review.QueuePage, error)
 	Photo(ctx context.Context, vid, adminID int64, side string) ([]byte, error)
 	Claim(ctx context.Context, vid, adminID int64) error
 	Release(ctx context.Context, vid, adminID int64) error

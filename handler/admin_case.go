@@ -66,10 +66,17 @@ func (p *adminPages) reveal(c *gin.Context) {
 	if !ok {
 		return
 	}
-	_, err := p.review.Reveal(c.Request.Context(), id, staffOf(c).AdminID)
+	me := staffOf(c)
+	_, err := p.review.Reveal(c.Request.Context(), id, review.Staff{AdminID: me.AdminID, Admin: me.IsAdmin()}, c.PostForm("reason"))
 	switch {
 	case errors.Is(err, review.ErrErased):
 		back(c, caseURL(id), "err", "erased")
+	case errors.Is(err, review.ErrRevealNotClaimed):
+		back(c, caseURL(id), "err", "reveal_not_claimed")
+	case errors.Is(err, review.ErrRevealReason):
+		back(c, caseURL(id), "err", "reveal_reason")
+	case errors.Is(err, review.ErrRevealRate):
+		back(c, caseURL(id), "err", "reveal_rate")
 	case errors.Is(err, review.ErrNotFound):
 		p.errorPage(c, http.StatusNotFound, "error.no_case")
 	case err != nil:

@@ -322,11 +322,20 @@ func (fakeTokens) Status() []token.Status {
 	return []token.Status{{AppID: "wxtest", Cached: true, ExpiresAt: time.Now().Add(time.Hour), RefreshAt: time.Now().Add(50 * time.Minute)}}
 }
 
+// claimAndReveal claims a case in review and reveals it.
+func (c *client) claimAndReveal(id int64) string {
+	c.t.Helper()
+	if resp, _ := c.post(caseURL(id)+"/claim", nil); resp.Header.Get("Location") != caseURL(id)+"?done=claimed" {
+		c.t.Fatalf("claim: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return c.reveal(id)
+}
+
 // reveal reveals a case (POST-redirect-GET) and returns the page shown.
 func (c *client) reveal(id int64) string {
 	c.t.Helper()
 	resp, _ := c.post(caseURL(id)+"/reveal", nil)
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), caseURL(id)) {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != caseURL(id)+"#photos" {
 		c.t.Fatalf("reveal: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	_, body := c.get(caseURL(id))

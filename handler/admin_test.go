@@ -155,7 +155,7 @@ func TestOCRTextRendersInert(t *testing.T) {
 	pages := map[string]string{}
 	_, pages["queue"] = c.get("/admin/?state=any&openid=" + url.QueryEscape(`o-<script>alert(4)</script>`))
 	_, pages["case"] = c.get(caseURL(id))
-	pages["revealed"] = c.reveal(id)
+	pages["revealed"] = c.claimAndReveal(id)
 	c2 := env.client(t)
 	c2.login("root")
 	_, pages["audit"] = c2.get("/admin/audit")
@@ -197,7 +197,16 @@ func TestAdminReviewOverHTTP(t *testing.T) {
 	if strings.Contains(body, "11010519491231002X") || !strings.Contains(body, "1101**********002X") {
 		t.Fatal("case page not masked")
 	}
-	body = c.reveal(id)
+	resp, _ = c.post(caseURL(id)+"/approve", url.Values{"confirm": {"1"}})
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != caseURL(id)+"?err=not_claimed" {
+		t.Fatalf("approve without a claim: %d %s", resp.StatusCode, loc)
+	}
+	// A reveal is for the reviewer holding the case.
+	resp, _ = c.post(caseURL(id)+"/reveal", nil)
+	if loc := resp.Header.Get("Location"); loc != caseURL(id)+"?err=reveal_not_claimed" {
+		t.Fatalf("reveal without a claim: %s", loc)
+	}
+	body = c.claimAndReveal(id)
 	if !strings.Contains(body, "11010519491231002X") || !strings.Contains(body, "张三") {
 		t.Fatal("reveal does not show the values")
 	}
@@ -211,14 +220,6 @@ func TestAdminReviewOverHTTP(t *testing.T) {
 	if reveals != 1 {
 		t.Fatalf("a reload audited again: %d reveals", reveals)
 	}
-	resp, _ = c.post(caseURL(id)+"/approve", url.Values{"confirm": {"1"}})
-	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != caseURL(id)+"?err=not_claimed" {
-		t.Fatalf("approve without a claim: %d %s", resp.StatusCode, loc)
-	}
-	resp, _ = c.post(caseURL(id)+"/claim", nil)
-	if loc := resp.Header.Get("Location"); loc != caseURL(id)+"?done=claimed" {
-		t.Fatalf("claim: %s", loc)
-	}
 	bob := env.client(t)
 	bob.login("bob")
 	resp, _ = bob.post(caseURL(id)+"/claim", nil)
@@ -226,8 +227,11 @@ func TestAdminReviewOverHTTP(t *testing.T) {
 		t.Fatalf("second claim: %s", loc)
 	}
 	_, body = bob.get(caseURL(id) + "?err=claimed_by_other")
-	if !strings.Contains(body, "Another reviewer holds this case") {
-		t.Fatal("no message for the refused claim")
+	if !strings.Contains(body, "Another reviewer holds this case") || strings.Contains(body, `id="reveal"`) {
+		t.Fatal("no message for the refused claim, or a reveal offered to a reviewer without the claim")
+	}
+	if resp, _ = bob.post(caseURL(id)+"/reveal", nil); resp.Header.Get("Location") != caseURL(id)+"?err=reveal_not_claimed" {
+		t.Fatalf("another reviewer's reveal: %s", resp.Header.Get("Location"))
 	}
 	_, body = c.get(caseURL(id) + "?done=claimed")
 	// Without the confirmation the decision is asked about, not made.
@@ -249,8 +253,16 @@ func TestAdminReviewOverHTTP(t *testing.T) {
 
 	root := env.client(t)
 	root.login("root")
+	// A decided case opens only for an admin, with a reason.
+	root.get(caseURL(id))
+	if resp, _ = root.post(caseURL(id)+"/reveal", nil); resp.Header.Get("Location") != caseURL(id)+"?err=reveal_reason" {
+		t.Fatalf("an admin's reveal without a reason: %s", resp.Header.Get("Location"))
+	}
+	if resp, _ = root.post(caseURL(id)+"/reveal", url.Values{"reason": {"complaint 4711"}}); resp.Header.Get("Location") != caseURL(id)+"#photos" {
+		t.Fatalf("an admin's reveal with a reason: %s", resp.Header.Get("Location"))
+	}
 	_, body = root.get("/admin/audit")
-	for _, want := range []string{"revealed", "claimed", "reviewed", "admin_login", "ann"} {
+	for _, want := range []string{"revealed", "claimed", "reviewed", "admin_login", "ann", "id_number_searched", "complaint 4711"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("audit page lacks %q", want)
 		}
@@ -286,7 +298,7 @@ func TestAdminPhotos(t *testing.T) {
 	if resp, _ := c.get(caseURL(id) + "/photos/front"); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("photo before a reveal: %d", resp.StatusCode)
 	}
-	body := c.reveal(id)
+	body := c.claimAndReveal(id)
 	if !strings.Contains(body, caseURL(id)+"/photos/front") {
 		t.Fatal("revealed page has no photo")
 	}

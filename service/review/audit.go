@@ -16,9 +16,15 @@ import (
 // Audit event types written by staff actions. Decisions themselves are
 // verify's "reviewed" events.
 const (
-	EventClaimed           = store.EventClaimed
-	EventReleased          = store.EventReleased
-	EventRevealed          = "revealed"
+	EventClaimed  = store.EventClaimed
+	EventReleased = store.EventReleased
+	EventRevealed = "revealed"
+	// EventRevealRateExceeded alerts that a staff member reached the
+	// reveal limit (once per window, in their own chain).
+	EventRevealRateExceeded = "reveal_rate_exceeded"
+	// EventNumberSearched records a search by a full ID number: its keyed
+	// hash, never the number.
+	EventNumberSearched    = "id_number_searched"
 	EventApprovalRequested = "approval_requested" // first of two approvals (four eyes)
 	EventNote              = "review_note"
 	EventAdminLogin        = "admin_login"

@@ -20,10 +20,10 @@ func TestAuditLogAndCSV(t *testing.T) {
 	ctx := context.Background()
 	ann, bob := f.admin(t, "ann", "reviewer"), f.admin(t, "bob", "admin")
 	v := f.seedCase(t, seed{reason: verify.ReasonNoRecord})
-	if _, err := f.svc.Reveal(ctx, v.ID, ann); err != nil {
+	if err := f.svc.Claim(ctx, v.ID, ann); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Claim(ctx, v.ID, ann); err != nil {
+	if _, err := f.svc.Reveal(ctx, v.ID, Staff{AdminID: ann}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Reject(ctx, v.ID, ann, "suspected_fraud", "=HYPERLINK(\"http://evil\")"); err != nil {
@@ -62,7 +62,7 @@ func TestAuditLogAndCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 6 || recs[0][0] != "id" || recs[1][5] != EventRevealed || recs[1][4] != "ann" {
+	if len(recs) != 6 || recs[0][0] != "id" || recs[2][5] != EventRevealed || recs[2][4] != "ann" {
 		t.Fatalf("csv: %v", recs)
 	}
 	// Times in the zone asked for: ISO 8601 with the offset, and as the pages show them.

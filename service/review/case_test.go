@@ -58,7 +58,10 @@ func TestCaseMaskedAndReveal(t *testing.T) {
 	if _, err := f.svc.Photo(ctx, v.ID, ann, "front"); !errors.Is(err, ErrRevealRequired) {
 		t.Fatalf("photo before a reveal: %v", err)
 	}
-	rv, err := f.svc.Reveal(ctx, v.ID, ann)
+	if err := f.svc.Claim(ctx, v.ID, ann); err != nil {
+		t.Fatal(err)
+	}
+	rv, err := f.svc.Reveal(ctx, v.ID, Staff{AdminID: ann}, "")
 	if err != nil || !rv.Revealed || rv.Name != "张三丰" || rv.IDNumber != "11010519491231002X" {
 		t.Fatalf("revealed %q %q %v", rv.Name, rv.IDNumber, err)
 	}
@@ -86,7 +89,7 @@ func TestCaseMaskedAndReveal(t *testing.T) {
 		t.Fatalf("photo after deletion: %v", err)
 	}
 	db.Model(&model.Verification{}).Where("id = ?", v.ID).Update("erased_at", &now)
-	if _, err := f.svc.Reveal(ctx, v.ID, ann); !errors.Is(err, ErrErased) {
+	if _, err := f.svc.Reveal(ctx, v.ID, Staff{AdminID: ann}, ""); !errors.Is(err, ErrErased) {
 		t.Fatalf("reveal of an erased case: %v", err)
 	}
 	if _, err := f.svc.Case(ctx, 999999); !errors.Is(err, ErrNotFound) {

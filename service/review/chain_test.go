@@ -35,7 +35,7 @@ func TestVerifyChainDetectsTampering(t *testing.T) {
 		if err := f.svc.Claim(ctx, v.ID, ann); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.Reveal(ctx, v.ID, ann); err != nil {
+		if _, err := f.svc.Reveal(ctx, v.ID, Staff{AdminID: ann}, ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.svc.Approve(ctx, v.ID, ann, ""); err != nil {
@@ -105,7 +105,7 @@ func TestChainOverRealFlow(t *testing.T) {
 		if err := f.svc.Claim(ctx, vid, ann); err != nil {
 			t.Fatal(err)
 		}
-		cs, err := f.svc.Reveal(ctx, vid, ann)
+		cs, err := f.svc.Reveal(ctx, vid, Staff{AdminID: ann}, "")
 		if err != nil || !cs.PhotoFront || len(cs.Compare.Columns) < 3 {
 			t.Fatalf("reveal: %v %+v", err, cs.Compare.Columns)
 		}

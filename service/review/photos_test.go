@@ -95,7 +95,7 @@ func testSharedPhotos(t *testing.T, db *gorm.DB, open func(*store.Store, *pii.Ke
 		if err := a.review.Claim(ctx, vid, ann); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.review.Reveal(ctx, vid, ann); err != nil {
+		if _, err := a.review.Reveal(ctx, vid, Staff{AdminID: ann}, ""); err != nil {
 			t.Fatal(err)
 		}
 		for name, in := range map[string]instance{"A": a, "B": b, "C": c} {
@@ -145,7 +145,7 @@ func testSharedPhotos(t *testing.T, db *gorm.DB, open func(*store.Store, *pii.Ke
 		if err := after.review.Claim(ctx, vid3, bob); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := after.review.Reveal(ctx, vid3, bob); err != nil {
+		if _, err := after.review.Reveal(ctx, vid3, Staff{AdminID: bob}, ""); err != nil {
 			t.Fatal(err)
 		}
 		for _, side := range []string{"front", "back"} {

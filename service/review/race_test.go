@@ -34,7 +34,7 @@ func TestApproveLosesToErase(t *testing.T) {
 		if _, err := f.svc.Reject(ctx, v.ID, ann, "suspected_fraud", ""); !errors.Is(err, ErrErased) {
 			t.Fatalf("reject after erasure: %v", err)
 		}
-		if _, err := f.svc.Reveal(ctx, v.ID, ann); !errors.Is(err, ErrErased) {
+		if _, err := f.svc.Reveal(ctx, v.ID, Staff{AdminID: ann}, ""); !errors.Is(err, ErrErased) {
 			t.Fatalf("reveal after erasure: %v", err)
 		}
 		var got model.Verification

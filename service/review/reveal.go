@@ -4,29 +4,96 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"realname/model"
 	"realname/service/store"
+	"realname/service/verify"
 )
+
+// Staff is who acts on a case: the account and whether it has the admin
+// role.
+type Staff struct {
+	AdminID int64
+	Admin   bool
+}
 
 // Reveal opens a case's personal values for one reviewer and records that
 // they looked: an audit event "revealed" naming them, on the case's chain,
-// written before anything is shown.
-func (s *Service) Reveal(ctx context.Context, vid, adminID int64) (Case, error) {
-	v, err := s.load(ctx, s.db, vid)
-	if err != nil {
+// written before anything is shown. A reviewer reveals only a case in
+// review that they hold a live claim on; any other reveal (a decided case,
+// someone else's) needs the admin role and a stated reason, sealed with
+// the event like a note. Every reveal counts against the staff member's
+// reveal rate (Options.RevealLimit per RevealLimitWindow).
+func (s *Service) Reveal(ctx context.Context, vid int64, who Staff, reason string) (Case, error) {
+	reason = strings.TrimSpace(reason)
+	if err := s.revealRate(ctx, who.AdminID); err != nil {
 		return Case{}, err
 	}
-	if v.ErasedAt != nil {
-		return Case{}, ErrErased
-	}
-	v, err = s.store.AppendEvent(ctx, vid, store.Event{Type: EventRevealed, Actor: Actor(adminID),
-		Data: map[string]any{"fields": []string{"name", "id_number", "card", "photos"}}})
+	override := false
+	v, err := s.store.Step(ctx, vid, func(ctx context.Context, v *model.Verification) (store.Change, error) {
+		c := store.Change{Event: EventRevealed, Actor: Actor(who.AdminID),
+			Data: map[string]any{"fields": []string{"name", "id_number", "card", "photos"}}}
+		override = store.HeldBy(v, who.AdminID, s.now()) != nil
+		if !override {
+			return c, nil
+		}
+		if !who.Admin {
+			return store.Change{}, ErrRevealNotClaimed
+		}
+		if reason == "" {
+			return store.Change{}, ErrRevealReason
+		}
+		t, _, err := verify.FreeText(s.crypto, v, "reason", reason, maxNote)
+		if err != nil {
+			return store.Change{}, err
+		}
+		c.Data["override"] = true
+		c.Texts = []store.Text{t}
+		return c, nil
+	})
 	if err != nil {
+		if errors.Is(err, ErrRevealNotClaimed) || errors.Is(err, ErrRevealReason) {
+			s.metrics.refused(err)
+			return Case{}, err
+		}
 		return Case{}, wrapState(err)
 	}
+	s.metrics.revealed(override)
 	return s.build(ctx, v, true)
+}
+
+// revealRate refuses a reveal past the staff member's limit, and the first
+// time in a window records an alert in their audit chain: many reveals in
+// a short time is how a bulk look at personal data shows.
+func (s *Service) revealRate(ctx context.Context, adminID int64) error {
+	since := s.now().Add(-s.opts.RevealLimitWindow)
+	var n int64
+	err := s.db.WithContext(ctx).Model(&model.VerificationEvent{}).
+		Where("created_at >= ? AND actor = ? AND type = ?", since, Actor(adminID), EventRevealed).Count(&n).Error
+	if err != nil {
+		return fmt.Errorf("review: reveal rate: %w", err)
+	}
+	if n < int64(s.opts.RevealLimit) {
+		return nil
+	}
+	s.metrics.refused(ErrRevealRate)
+	var alerts int64
+	err = s.db.WithContext(ctx).Model(&model.VerificationEvent{}).
+		Where("created_at >= ? AND actor = ? AND type = ?", since, Actor(adminID), EventRevealRateExceeded).Count(&alerts).Error
+	if err != nil {
+		return fmt.Errorf("review: reveal rate: %w", err)
+	}
+	if alerts == 0 {
+		s.log.Warn("a staff member reached the reveal limit", "admin_id", adminID, "reveals", n, "window", s.opts.RevealLimitWindow)
+		err := s.store.AppendAction(ctx, Actor(adminID), EventRevealRateExceeded,
+			map[string]any{"count": n, "limit": s.opts.RevealLimit, "window": s.opts.RevealLimitWindow.String()})
+		if err != nil {
+			return err
+		}
+	}
+	return ErrRevealRate
 }
 
 // Photo returns one side's photo, decrypted, for a reviewer who revealed

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
 	"realname/model"
@@ -47,18 +48,25 @@ type Options struct {
 	// NotifyUser queues a WeChat subscription message to the user with
 	// each decision (sent by notify.Courier, never in the decision's way).
 	NotifyUser bool
+	// RevealLimit reveals per RevealLimitWindow per staff member (10 per
+	// 5m); past it reveals are refused and an alert is audited.
+	RevealLimit       int
+	RevealLimitWindow time.Duration
+	// Registry takes the review metrics; nil: not exported.
+	Registry prometheus.Registerer
 }
 
 // Service runs the review actions.
 type Service struct {
-	db     *gorm.DB
-	crypto Crypto
-	blobs  Blobs
-	store  *store.Store
-	opts   Options
-	log    *slog.Logger
-	now    func() time.Time
-	zone   *time.Location
+	db      *gorm.DB
+	crypto  Crypto
+	blobs   Blobs
+	store   *store.Store
+	opts    Options
+	metrics *metrics
+	log     *slog.Logger
+	now     func() time.Time
+	zone    *time.Location
 }
 
 // New builds the review service: db for the queue and case reads, st for
@@ -76,7 +84,13 @@ func New(db *gorm.DB, crypto Crypto, blobs Blobs, st *store.Store, opts Options,
 	if opts.Zone == nil {
 		opts.Zone = clock.China()
 	}
-	return &Service{db: db, crypto: crypto, blobs: blobs, store: st, opts: opts,
+	if opts.RevealLimit <= 0 {
+		opts.RevealLimit = 10
+	}
+	if opts.RevealLimitWindow <= 0 {
+		opts.RevealLimitWindow = 5 * time.Minute
+	}
+	return &Service{db: db, crypto: crypto, blobs: blobs, store: st, opts: opts, metrics: newMetrics(opts.Registry),
 		log: log.With("component", "review"), now: opts.Clock.Now, zone: opts.Zone}
 }
 
@@ -90,6 +104,14 @@ var (
 	ErrErased         = store.ErrErased // the user's personal data was erased: nothing more is decided
 	ErrPhotosGone     = errors.New("review: the photos are no longer retained")
 	ErrRevealRequired = errors.New("review: reveal the case before loading its photos")
+	// ErrRevealNotClaimed: a reviewer reveals only a case in review they
+	// hold a claim on.
+	ErrRevealNotClaimed = errors.New("review: claim the case in review before revealing it")
+	// ErrRevealReason: an admin's reveal of a case they do not hold needs
+	// a stated reason.
+	ErrRevealReason = errors.New("review: a reveal outside one's claimed case needs a reason")
+	// ErrRevealRate: the staff member reached their reveal limit.
+	ErrRevealRate = errors.New("review: too many reveals in a short time")
 )
 
 // ClaimedError says another reviewer holds the case.
