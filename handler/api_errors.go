@@ -126,7 +126,7 @@ func renderErrorDetail(log *slog.Logger, c *gin.Context, err error, attempts []v
 		case verify.LimitIDsPerAccount:
 			code, msg = CodeTooManyIDsForAccount, "this account tried too many different ID numbers today; retry tomorrow"
 		}
-		d := ErrorDetail{Code: code, Message: msg, RequestID: requestIDFrom(c), NextAction: verify.NextWaitUntil}
+		d := ErrorDetail{Code: code, Message: errorMessage(c, code, msg), RequestID: requestIDFrom(c), NextAction: verify.NextWaitUntil}
 		if !many.ResetAt.IsZero() {
 			d.RetryAt = &many.ResetAt
 		}
@@ -136,7 +136,7 @@ func renderErrorDetail(log *slog.Logger, c *gin.Context, err error, attempts []v
 	var confirm *verify.ConfirmError
 	if errors.As(err, &confirm) {
 		c.AbortWithStatusJSON(http.StatusConflict, ErrorBody{Error: ErrorDetail{Code: CodeConfirmCorrection, Fields: confirm.Fields, NextAction: verify.NextConfirm,
-			Message: "what was typed contradicts the card; check it, then send it again with confirm: true", RequestID: requestIDFrom(c)}})
+			Message: errorMessage(c, CodeConfirmCorrection, "what was typed contradicts the card; check it, then send it again with confirm: true"), RequestID: requestIDFrom(c)}})
 		return
 	}
 	for _, m := range serviceErrors {
@@ -147,7 +147,7 @@ func renderErrorDetail(log *slog.Logger, c *gin.Context, err error, attempts []v
 			if m.status >= 500 {
 				log.Warn("request failed", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
 			}
-			detail := ErrorDetail{Code: m.code, Message: m.message, RequestID: requestIDFrom(c)}
+			detail := ErrorDetail{Code: m.code, Message: errorMessage(c, m.code, m.message), RequestID: requestIDFrom(c)}
 			if len(attempts) > 0 { // a nil slice in an any field would render as null
 				detail.Attempts = attempts
 			}

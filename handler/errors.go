@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"realname/service/wording"
 )
 
 // Stable error codes of the JSON error shape. Clients branch on these, so a
@@ -42,11 +44,18 @@ type ErrorDetail struct {
 	RetryAt    *time.Time `json:"retry_at,omitempty"`
 }
 
-// abortWithError ends the request with the JSON error shape.
+// abortWithError ends the request with the JSON error shape; message is
+// the English words, answered when the caller prefers English.
 func abortWithError(c *gin.Context, status int, code, message string) {
 	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDetail{
 		Code:      code,
-		Message:   message,
+		Message:   errorMessage(c, code, message),
 		RequestID: requestIDFrom(c),
 	}})
+}
+
+// errorMessage follows the status messages' language rule: Chinese unless
+// the request's Accept-Language prefers English.
+func errorMessage(c *gin.Context, code, en string) string {
+	return wording.ErrorMessage(wording.FromAcceptLanguage(c.GetHeader("Accept-Language")), code, en)
 }
