@@ -208,6 +208,19 @@ func checkLogin(t *testing.T, url, backend string) {
 	if st := call(t, "GET", url+"/api/v1/session", again.Token, nil, nil); st != http.StatusOK {
 		t.Errorf("the other session ended too: %d", st)
 	}
+	// Logout everywhere, from a third session: every session ends.
+	var third struct{ Token string }
+	if st := call(t, "POST", url+"/api/v1/session", "", map[string]string{"code": code + "-3"}, &third); st != http.StatusCreated {
+		t.Fatalf("third login: %d", st)
+	}
+	if st := call(t, "DELETE", url+"/api/v1/sessions", third.Token, nil, nil); st != http.StatusNoContent {
+		t.Fatalf("logout everywhere: %d", st)
+	}
+	for _, tok := range []string{again.Token, third.Token} {
+		if st := call(t, "GET", url+"/api/v1/session", tok, nil, nil); st != http.StatusUnauthorized {
+			t.Errorf("a session lives on after logout everywhere: %d", st)
+		}
+	}
 }
 
 // checkTokenServer fetches the access_token through the central token

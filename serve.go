@@ -169,7 +169,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		wxApps[i] = wechat.App{AppID: a.AppID, Secret: a.Secret}
 	}
 	tokens := token.New(rdb.Client, rdb.Prefix, tokenApps, token.NewWeChatFetcher(apiBase, cfg.WeChat.TokenMode), log, reg, token.Options{})
-	sessions := session.NewStore(rdb.Client, rdb.Prefix, cfg.SessionTTL)
+	sessions := session.NewStore(rdb.Client, rdb.Prefix, cfg.SessionTTL, cfg.SessionsPerUser)
 	wx := wechat.NewClient(wxApps, tokens)
 	logins := login.New(db, wx, sessions, ring, apps[0].AppID)
 	photos, err := openPhotos(ctx, cfg, db.Name(), verifications, ring, clk)

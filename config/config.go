@@ -48,6 +48,7 @@ type Config struct {
 	SandboxAddr     string        `env:"SANDBOX_ADDR" yaml:"sandbox_addr" help:"listen address of the sandbox fakes (default: a free loopback port)"`
 	TrustedProxies  []string      `env:"TRUSTED_PROXIES" yaml:"trusted_proxies" help:"CIDRs of load balancers whose X-Forwarded-For is believed (client IPs for login rate limits and logs); empty: none"`
 	SessionTTL      time.Duration `env:"SESSION_TTL" yaml:"session_ttl" help:"lifetime of a Mini Program session token"`
+	SessionsPerUser int           `env:"SESSIONS_PER_USER" yaml:"sessions_per_user" help:"Mini Program sessions one user may hold; a login past it ends their oldest"`
 
 	WeChat   WeChat   `env:"WECHAT_" yaml:"wechat"`
 	S3       S3       `env:"S3_" yaml:"s3"`
@@ -206,6 +207,7 @@ func Default() Config {
 		RequestTimeout:  30 * time.Second,
 		ShutdownTimeout: 20 * time.Second,
 		SessionTTL:      12 * time.Hour,
+		SessionsPerUser: 5,
 		DBMaxConns:      20,
 		SandboxAddr:     "127.0.0.1:0",
 		WeChat: WeChat{APIBase: "https://api.weixin.qq.com", TokenMode: "stable",
@@ -304,6 +306,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("SHUTDOWN_TIMEOUT", "must be positive")
+	}
+	if c.SessionsPerUser < 1 || c.SessionsPerUser > 100 {
+		bad("SESSIONS_PER_USER", "must be between 1 and 100, got %d", c.SessionsPerUser)
 	}
 	if c.SessionTTL < time.Minute || c.SessionTTL > 30*24*time.Hour {
 		bad("SESSION_TTL", "must be between 1m and 720h, got %v", c.SessionTTL)

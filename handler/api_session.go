@@ -22,6 +22,8 @@ type Login interface {
 type Sessions interface {
 	Lookup(ctx context.Context, token string) (session.Info, error)
 	Revoke(ctx context.Context, token string) error
+	// RevokeAll ends every session of the user (logout everywhere).
+	RevokeAll(ctx context.Context, userID int64) (int, error)
 }
 
 // api holds what the Mini Program routes need.
@@ -65,6 +67,17 @@ func (a *api) showSession(c *gin.Context) {
 
 func (a *api) deleteSession(c *gin.Context) {
 	if err := a.sessions.Revoke(c.Request.Context(), bearer(c)); err != nil {
+		a.renderError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// deleteSessions ends every session of the caller, this one included: a
+// lost phone's session ends from the new one.
+func (a *api) deleteSessions(c *gin.Context) {
+	info := c.MustGet(sessionInfoKey).(session.Info)
+	if _, err := a.sessions.RevokeAll(c.Request.Context(), info.UserID); err != nil {
 		a.renderError(c, err)
 		return
 	}

@@ -90,7 +90,8 @@ func (oasLogin) Login(context.Context, string, string) (login.Result, error) {
 func (oasSessions) Lookup(context.Context, string) (session.Info, error) {
 	return session.Info{}, session.ErrNoSession
 }
-func (oasSessions) Revoke(context.Context, string) error { return nil }
+func (oasSessions) Revoke(context.Context, string) error          { return nil }
+func (oasSessions) RevokeAll(context.Context, int64) (int, error) { return 0, nil }
 
 func (oasVerifier) Upload(context.Context, verify.User, verify.UploadInput) (verify.View, error) {
 	return verify.View{}, errOASStub

@@ -88,6 +88,7 @@ func New(d Deps) *gin.Engine {
 		v1 := r.Group("/api/v1", a.requireSession)
 		v1.GET("/session", a.showSession)
 		v1.DELETE("/session", a.deleteSession)
+		v1.DELETE("/sessions", a.deleteSessions)
 		if d.Verify != nil {
 			idem := idempotent(d.Idempotency)
 			v1.POST("/verification/idcard", idem, a.uploadIDCard)

@@ -53,7 +53,7 @@ func setup(t *testing.T, db *gorm.DB) (*login.Service, *session.Store, *pii.KeyR
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := session.NewStore(conn.Client, conn.Prefix, time.Hour)
+	store := session.NewStore(conn.Client, conn.Prefix, time.Hour, 10) // the concurrent-login test keeps all ten
 	return login.New(db, wx, store, ring, sandbox.SandboxAppID), store, ring, srv
 }
 
