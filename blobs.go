@@ -57,3 +57,27 @@ func openPhotos(ctx context.Context, cfg config.Config, dialect string, st *stor
 	}
 	return pii.NewFileBlobs(dir, ring)
 }
+
+// minFreeDisk is the free space under the local data directory below
+// which /readyz fails: an instance about to fill its disk stops taking
+// uploads before a write fails.
+const minFreeDisk = 100 << 20
+
+// localDataDir is where this instance writes to its own disk: the photo
+// files' directory with the file store, else the SQLite file's; "" when
+// both the database and the photos live elsewhere.
+func localDataDir(cfg config.Config, dialect string) string {
+	if blob := cfg.BlobURL; blob == "" && dialect == model.DialectSQLite || strings.HasPrefix(blob, "file://") {
+		if u, err := url.Parse(blob); err == nil && u.Path != "" {
+			return u.Path
+		}
+		return cfg.DataDir
+	}
+	if dialect == model.DialectSQLite {
+		if path, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite://"); ok {
+			return filepath.Dir(path)
+		}
+		return cfg.DataDir
+	}
+	return ""
+}

@@ -222,13 +222,16 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	reviews := review.New(db, ring, photos, verifications, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, RevealWindow: cfg.Admin.RevealTTL,
 		RevealLimit: cfg.Admin.RevealLimit, RevealLimitWindow: cfg.Admin.RevealLimitWindow, Registry: reg,
 		Clock: clk, Zone: zone, NotifyUser: notifyUsers}, log)
+	disk := handler.NewDiskWatch(localDataDir(cfg, db.Name()), minFreeDisk, clk.Now)
 	engine := handler.New(handler.Deps{
 		Log:      log,
 		Registry: reg,
 		Checks: map[string]handler.Check{
 			"database": pingDB(db),
 			"redis":    rdb.Ping,
+			"disk":     disk.Check,
 		},
+		Disk:     disk,
 		Version:           version,
 		MaxBodyBytes:      cfg.MaxBodyBytes,
 		MaxUploadBytes:    cfg.MaxUploadBytes,

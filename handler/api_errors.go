@@ -155,6 +155,15 @@ func renderErrorDetail(log *slog.Logger, c *gin.Context, err error, attempts []v
 			return
 		}
 	}
+	if diskFull(err) {
+		// Freed space makes a retry work; /readyz fails meanwhile, so
+		// traffic drains from this instance.
+		markDiskFull(c)
+		log.Error("a write failed: disk full", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
+		c.Header("Retry-After", "60")
+		abortWithError(c, http.StatusServiceUnavailable, CodeDiskFull, "the server's storage is full; retry later")
+		return
+	}
 	if storeUnavailable(err) {
 		// The database or Redis is down or out of connections: a retry
 		// soon may work, which a 500 would not tell the Mini Program.

@@ -21,6 +21,9 @@ type Deps struct {
 	Log            *slog.Logger
 	Registry       *prometheus.Registry
 	Checks         map[string]Check // readiness checks by dependency name
+	// Disk, when set, learns of writes that failed for a full disk (its
+	// Check belongs in Checks as "disk").
+	Disk *DiskWatch
 	Version        string
 	MaxBodyBytes   int64
 	MaxUploadBytes int64
@@ -62,6 +65,9 @@ func New(d Deps) *gin.Engine {
 	metrics := newHTTPMetrics(d.Registry)
 	r.Use(requestID(), recovery(d.Log), accessLog(d.Log), metrics.middleware(),
 		bodyLimit(d.MaxBodyBytes, d.MaxUploadBytes), validText(), deadline(d.RequestTimeout))
+	if d.Disk != nil {
+		r.Use(watchDisk(d.Disk))
+	}
 
 	r.NoRoute(func(c *gin.Context) {
 		abortWithError(c, http.StatusNotFound, CodeNotFound, "no such route")
