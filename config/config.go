@@ -114,8 +114,8 @@ type Webhook struct {
 	URL           string        `env:"URL" yaml:"url" help:"default endpoint receiving the events (empty: only endpoints added in the admin pages)"`
 	Secret        string        `env:"SECRET" yaml:"secret" secret:"true" help:"signing secret of the default endpoint, whsec_<base64 of 24-64 bytes> (realname webhooks secret prints one); a new value is rotated in, the old one keeps signing for ROTATION_GRACE"`
 	EventTypes    []string      `env:"EVENT_TYPES" yaml:"event_types" help:"event types the default endpoint receives, e.g. verification.*,user.data_erased (empty: all)"`
-	AllowPrivate  bool          `env:"ALLOW_PRIVATE" yaml:"allow_private" help:"let every endpoint reach loopback, private and link-local addresses (development only)"`
-	AllowCIDRs    []string      `env:"ALLOW_CIDRS" yaml:"allow_cidrs" help:"private networks or addresses endpoints may reach anyway, e.g. 10.1.0.0/16,192.168.5.7"`
+	AllowPrivate  bool          `env:"ALLOW_PRIVATE" yaml:"allow_private" help:"offer the per-endpoint private-network switch in production (always offered in development); an endpoint with it may reach RFC 1918 and IPv6 ULA (fc00::/7) addresses, never loopback, link-local, metadata or other special ranges"`
+	AllowCIDRs    []string      `env:"ALLOW_CIDRS" yaml:"allow_cidrs" help:"networks or addresses every endpoint may reach even when private or special, e.g. 10.1.0.0/16,192.168.5.7 (a cloud metadata address only when listed as that one host)"`
 	Schedule      []string      `env:"SCHEDULE" yaml:"schedule" help:"wait before each retry; after the last one the delivery is marked failed"`
 	Timeout       time.Duration `env:"TIMEOUT" yaml:"timeout" help:"timeout of one POST, answer included"`
 	Lease         time.Duration `env:"LEASE" yaml:"lease" help:"how long a claimed delivery belongs to its worker before another instance may take it over; at least twice TIMEOUT"`
@@ -234,6 +234,12 @@ func Default() Config {
 
 // Production reports whether dev conveniences must be refused.
 func (c *Config) Production() bool { return c.Env == EnvProduction }
+
+// WebhookPrivateNetworks reports whether the webhook endpoints'
+// private-network switch is offered: always in development, in production
+// only when REALNAME_WEBHOOK_ALLOW_PRIVATE says the operator wants it,
+// since it lets whoever edits endpoints reach the company's network.
+func (c *Config) WebhookPrivateNetworks() bool { return !c.Production() || c.Webhook.AllowPrivate }
 
 // SandboxMode reports whether the in-process upstream fakes serve: when asked,
 // and always when no WeChat credentials are configured outside production.
@@ -507,10 +513,18 @@ func (c *Config) validateWebhook(bad func(key, format string, args ...any)) {
 		}
 	}
 	for _, e := range w.AllowCIDRs {
-		if _, err := netip.ParsePrefix(e); err != nil {
+		e = strings.TrimSpace(e)
+		p, err := netip.ParsePrefix(e)
+		if err != nil {
 			if _, err := netip.ParseAddr(e); err != nil {
 				bad("WEBHOOK_ALLOW_CIDRS", "%q is neither a CIDR prefix nor an IP address", e)
 			}
+			continue
+		}
+		// An entry this wide is not a receiver's network: it would switch
+		// the guard off for loopback and the special ranges altogether.
+		if (p.Addr().Is4() && p.Bits() < 8) || (!p.Addr().Is4() && p.Bits() < 7) {
+			bad("WEBHOOK_ALLOW_CIDRS", "%q is too wide (at least /8 for IPv4, /7 for IPv6); list the receivers' networks", e)
 		}
 	}
 	if w.Timeout < time.Second || w.Timeout > 2*time.Minute {
@@ -535,9 +549,6 @@ func (c *Config) validateWebhook(bad func(key, format string, args ...any)) {
 		// Shorter than the retry schedule's ~28 hours, history would vanish
 		// while business systems still ask about recent deliveries.
 		bad("WEBHOOK_RETENTION", "must be 0s (forever) or at least 48h")
-	}
-	if c.Production() && w.AllowPrivate {
-		bad("WEBHOOK_ALLOW_PRIVATE", "cannot be on in production; list the receivers' networks in REALNAME_WEBHOOK_ALLOW_CIDRS")
 	}
 }
 

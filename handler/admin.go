@@ -103,8 +103,11 @@ type WebhookAdmin interface {
 	Endpoints(ctx context.Context) ([]model.WebhookEndpoint, error)
 	// CreateEndpoint adds an endpoint and returns its signing secret, shown once.
 	CreateEndpoint(ctx context.Context, url string, eventTypes []string, allowPrivate bool) (model.WebhookEndpoint, string, error)
-	// SetAllowPrivate lets the endpoint reach loopback and private addresses, or stops it.
+	// SetAllowPrivate lets the endpoint reach private (RFC 1918, ULA)
+	// addresses, or stops it; refused when PrivateNetworks is false.
 	SetAllowPrivate(ctx context.Context, id int64, allow bool) error
+	// PrivateNetworks reports whether configuration offers the switch.
+	PrivateNetworks() bool
 	// Ping queues a signed test event (type ping) for the endpoint alone.
 	Ping(ctx context.Context, id int64) (string, error)
 	DisableEndpoint(ctx context.Context, id int64, reason string) error
