@@ -218,7 +218,7 @@ func (p *adminPages) delivery(c *gin.Context) {
 	}
 	attempts, err := p.webhooks.Attempts(c.Request.Context(), id)
 	if err != nil {
-		p.fail(c, err)
+		p.refusedEndpoint(c, err) // an unknown id is the 404 page
 		return
 	}
 	p.render(c, http.StatusOK, "admin_deliveries.html", "deliveries.one_title", deliveriesData{Configured: true, Delivery: id, Attempts: attempts})
@@ -230,7 +230,7 @@ func (p *adminPages) replayDelivery(c *gin.Context) {
 		return
 	}
 	if err := p.webhooks.ReplayDelivery(c.Request.Context(), id); err != nil {
-		p.fail(c, err)
+		p.refusedEndpoint(c, err)
 		return
 	}
 	p.recordWebhookAction(c, "webhook_replayed", map[string]any{"delivery": id})

@@ -64,3 +64,20 @@ func TestWebhookPrivateSwitchOff(t *testing.T) {
 		t.Fatalf("unknown endpoint: %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestUnknownDeliveryPage: a delivery id nobody has is a 404 page, not an
+// internal error.
+func TestUnknownDeliveryPage(t *testing.T) {
+	_, hooks := realWebhooks(t, true)
+	env := newAdminEnv(t, false, hooks)
+	c := env.client(t)
+	c.login("root")
+	for _, path := range []string{"/admin/webhooks/deliveries/424242", "/admin/webhooks/deliveries/x"} {
+		if resp, body := c.get(path); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "internal") {
+			t.Errorf("GET %s: %d, want the 404 page", path, resp.StatusCode)
+		}
+	}
+	if resp, _ := c.post("/admin/webhooks/deliveries/424242/replay", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("replay of an unknown delivery: %d, want 404", resp.StatusCode)
+	}
+}
