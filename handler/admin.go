@@ -155,6 +155,7 @@ type adminPages struct {
 	prices    map[string]float64
 	cidrs     []string
 	keys      AdminAPIKeys
+	tls       TLSPolicy
 	reasons   []string // the reason codes the catalogs have words for: the queue's filter
 	css, js   string   // static URLs with a content hash
 }
@@ -185,8 +186,8 @@ func mountAdmin(r *gin.Engine, d Deps, a AdminDeps) {
 		a.Catalog = cat
 	}
 	p := &adminPages{log: d.Log.With("component", "admin"), templates: d.Templates, accounts: a.Accounts, review: a.Review,
-		webhooks: a.Webhooks, tokens: a.Tokens, clock: a.Clock, catalog: a.Catalog, sla: a.ReviewSLA, revealTTL: a.RevealTTL, prices: a.Prices, cidrs: a.WebhookCIDRs, keys: a.APIKeys, reasons: a.Catalog.Codes("reason"), css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
-	g := r.Group("/admin", adminHeaders, p.csrf(a.CSRFKey))
+		webhooks: a.Webhooks, tokens: a.Tokens, clock: a.Clock, catalog: a.Catalog, sla: a.ReviewSLA, revealTTL: a.RevealTTL, prices: a.Prices, cidrs: a.WebhookCIDRs, keys: a.APIKeys, tls: d.TLS, reasons: a.Catalog.Codes("reason"), css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
+	g := r.Group("/admin", adminHeaders, p.requireTLS, p.csrf(a.CSRFKey))
 	g.GET("/login", p.loginPage)
 	g.POST("/login", p.login)
 

@@ -60,6 +60,12 @@ type adminEnv struct {
 
 func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 	t.Helper()
+	return newAdminEnvTLS(t, withFlow, hooks, TLSPolicy{})
+}
+
+// newAdminEnvTLS is newAdminEnv under a TLS policy (production, a proxy).
+func newAdminEnvTLS(t *testing.T, withFlow bool, hooks WebhookAdmin, policy TLSPolicy) *adminEnv {
+	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	db := modeltest.Open(t, modeltest.Backends()[0], true)
 	conn := redistest.Open(t)
@@ -106,7 +112,7 @@ func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 		t.Fatal(err)
 	}
 	d := Deps{Log: quiet, Registry: prometheus.NewRegistry(), Version: "test", MaxBodyBytes: 64 << 10,
-		MaxUploadBytes: 1 << 20, RequestTimeout: 10 * time.Second, Templates: templates, Static: web.Static()}
+		MaxUploadBytes: 1 << 20, RequestTimeout: 10 * time.Second, Templates: templates, Static: web.Static(), TLS: policy}
 	reviews := review.New(db, ring, blobs, st, review.Options{}, quiet)
 	keys := apikey.New(st, nil, "", 1, clock.System{}, quiet)
 	a := AdminDeps{Accounts: accounts, Review: reviews,
