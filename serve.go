@@ -250,7 +250,15 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 			CSRFKey: ring.Hash("admin_csrf", []byte("v1")), Catalog: catalog, ReviewSLA: cfg.ReviewSLA, RevealTTL: cfg.Admin.RevealTTL,
 			Prices: prices, WebhookCIDRs: cfg.Webhook.AllowCIDRs, APIKeys: keys},
 		Server: &handler.ServerAPI{Keys: keys, Verifications: flow, Events: hooks},
+		TLS:    handler.TLSPolicy{Production: cfg.Production(), BehindTLSProxy: cfg.Admin.AllowHTTP},
+		// Scrapers then reach the metrics on an internal address only.
+		MetricsElsewhere: cfg.MetricsAddr != "",
 	})
+	if cfg.MetricsAddr != "" {
+		if _, err := startMetrics(ctx, cfg.MetricsAddr, reg, log); err != nil {
+			return err
+		}
+	}
 	if cfg.PprofAddr != "" {
 		if _, err := startPprof(ctx, cfg.PprofAddr, log); err != nil {
 			return err

@@ -31,6 +31,7 @@ const (
 type Config struct {
 	Env             string        `env:"ENV" yaml:"env" help:"development or production; production refuses dev conveniences (generated keys, in-process Redis, sandbox)"`
 	HTTPAddr        string        `env:"HTTP_ADDR" yaml:"http_addr" help:"listen address of the HTTP server"`
+	MetricsAddr     string        `env:"METRICS_ADDR" yaml:"metrics_addr" help:"listen address of a separate /metrics listener, e.g. 10.0.0.11:9100 (keep it internal); when set, /metrics is not served on HTTP_ADDR"`
 	PprofAddr       string        `env:"PPROF_ADDR" yaml:"pprof_addr" help:"listen address of a Go profiling endpoint (/debug/pprof/), e.g. 127.0.0.1:6060; off when empty; loopback addresses only"`
 	DataDir         string        `env:"DATA_DIR" yaml:"data_dir" help:"directory for the SQLite file, blobs and the dev master key"`
 	DatabaseURL     string        `env:"DATABASE_URL" yaml:"database_url" secret:"true" help:"empty: SQLite in DATA_DIR; postgres://… or mysql://…"`
@@ -86,6 +87,7 @@ type Admin struct {
 	ClaimTTL    time.Duration `env:"CLAIM_TTL" yaml:"claim_ttl" help:"how long a reviewer's claim on a case holds without a decision"`
 	MaxFailures int           `env:"MAX_FAILURES" yaml:"max_failures" help:"failed sign-ins in a row that lock a staff account"`
 	LockFor     time.Duration `env:"LOCK_FOR" yaml:"lock_for" help:"how long a locked staff account stays locked"`
+	AllowHTTP   bool          `env:"ALLOW_HTTP" yaml:"allow_http" help:"production: a TLS-terminating proxy is in front, so the console may be served at this plain-HTTP listener (the browser counts as on HTTPS unless the proxy's X-Forwarded-Proto says http); without it the console is refused over plain HTTP"`
 	RevealTTL   time.Duration `env:"REVEAL_TTL" yaml:"reveal_ttl" help:"how long personal data stays shown to a reviewer after one audited reveal; a reload within it shows, never audits again"`
 }
 
@@ -263,6 +265,13 @@ func (c *Config) Validate() error {
 		host, _, err := net.SplitHostPort(c.PprofAddr)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
 			bad("PPROF_ADDR", "must be a loopback host:port such as 127.0.0.1:6060 (profiles show request data in memory)")
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("METRICS_ADDR", "not a host:port address: %v", err)
+		} else if c.MetricsAddr == c.HTTPAddr {
+			bad("METRICS_ADDR", "must differ from REALNAME_HTTP_ADDR (it is a second listener)")
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.SandboxAddr); err != nil {

@@ -46,3 +46,20 @@ func TestWebhookAllowCIDRs(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsAddrAndAdminHTTP: the separate metrics listener is checked at
+// start; REALNAME_ADMIN_ALLOW_HTTP is read.
+func TestMetricsAddrAndAdminHTTP(t *testing.T) {
+	cfg, err := Load(prodEnv("REALNAME_METRICS_ADDR=10.0.0.11:9100", "REALNAME_ADMIN_ALLOW_HTTP=true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MetricsAddr != "10.0.0.11:9100" || !cfg.Admin.AllowHTTP {
+		t.Fatalf("cfg = %q %v", cfg.MetricsAddr, cfg.Admin.AllowHTTP)
+	}
+	for _, bad := range []string{"9100", ":8080"} {
+		if _, err := Load([]string{"REALNAME_METRICS_ADDR=" + bad}); err == nil || !strings.Contains(err.Error(), "REALNAME_METRICS_ADDR") {
+			t.Errorf("%s: err = %v", bad, err)
+		}
+	}
+}
