@@ -172,7 +172,7 @@ func webhooksCmd(args, environ []string, stdout, stderr io.Writer) error {
 		if db, err = model.Open(ctx, cfg.DatabaseURL, cfg.DataDir, log, clock.System{}.Now); err != nil {
 			return nil, err
 		}
-		opts, err := webhookOptions(cfg.Webhook)
+		opts, err := webhookOptions(cfg)
 		if err != nil {
 			return nil, err
 		}

@@ -254,7 +254,15 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 			CSRFKey: ring.Hash("admin_csrf", []byte("v1")), Catalog: catalog, ReviewSLA: cfg.ReviewSLA, RevealTTL: cfg.Admin.RevealTTL,
 			Prices: prices, WebhookCIDRs: cfg.Webhook.AllowCIDRs, APIKeys: keys},
 		Server: &handler.ServerAPI{Keys: keys, Verifications: flow, Events: hooks},
+		TLS:    handler.TLSPolicy{Production: cfg.Production(), BehindTLSProxy: cfg.Admin.AllowHTTP},
+		// Scrapers then reach the metrics on an internal address only.
+		MetricsElsewhere: cfg.MetricsAddr != "",
 	})
+	if cfg.MetricsAddr != "" {
+		if _, err := startMetrics(ctx, cfg.MetricsAddr, reg, log); err != nil {
+			return err
+		}
+	}
 	if cfg.PprofAddr != "" {
 		if _, err := startPprof(ctx, cfg.PprofAddr, log); err != nil {
 			return err
@@ -347,7 +355,8 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 }
 
 // webhookOptions turns the configuration into dispatcher options.
-func webhookOptions(w config.Webhook) (webhook.Options, error) {
+func webhookOptions(cfg config.Config) (webhook.Options, error) {
+	w := cfg.Webhook
 	schedule, err := webhook.ParseSchedule(w.Schedule)
 	if err != nil {
 		return webhook.Options{}, err
@@ -366,13 +375,13 @@ func webhookOptions(w config.Webhook) (webhook.Options, error) {
 	}
 	return webhook.Options{Schedule: schedule, Timeout: w.Timeout, Lease: w.Lease, Workers: w.Workers, BatchSize: w.BatchSize,
 		PollInterval: w.PollInterval, DisableAfter: disable, RotationGrace: w.RotationGrace, Retention: retention,
-		AllowPrivate: w.AllowPrivate, AllowCIDRs: cidrs}, nil
+		AllowCIDRs: cidrs, PrivateNetworks: cfg.WebhookPrivateNetworks()}, nil
 }
 
 // buildWebhooks makes the webhook service and brings the configured
 // endpoint in line with the configuration, before the dispatcher runs.
 func buildWebhooks(ctx context.Context, cfg config.Config, db *gorm.DB, ring *pii.KeyRing, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) (*webhook.Service, error) {
-	opts, err := webhookOptions(cfg.Webhook)
+	opts, err := webhookOptions(cfg)
 	opts.Clock = clk
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -99,7 +100,9 @@ func runWebhooks(parent context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer model.Close(db)
-	opts := webhook.Options{Workers: cfg.workers, BatchSize: cfg.batch}
+	// The receiver listens on loopback, which only the allow list opens.
+	opts := webhook.Options{Workers: cfg.workers, BatchSize: cfg.batch,
+		AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
 	services := make([]*webhook.Service, cfg.instances)
 	for i := range services {
 		idb := db
@@ -115,7 +118,7 @@ func runWebhooks(parent context.Context, args []string, stdout, stderr io.Writer
 	}
 	rcv := newWebhookSink()
 	defer rcv.srv.Close()
-	ep, _, err := services[0].CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.srv.URL + "/hooks", AllowPrivate: true})
+	ep, _, err := services[0].CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.srv.URL + "/hooks"})
 	if err != nil {
 		return err
 	}

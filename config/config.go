@@ -31,6 +31,7 @@ const (
 type Config struct {
 	Env             string        `env:"ENV" yaml:"env" help:"development or production; production refuses dev conveniences (generated keys, in-process Redis, sandbox)"`
 	HTTPAddr        string        `env:"HTTP_ADDR" yaml:"http_addr" help:"listen address of the HTTP server"`
+	MetricsAddr     string        `env:"METRICS_ADDR" yaml:"metrics_addr" help:"listen address of a separate /metrics listener, e.g. 10.0.0.11:9100 (keep it internal); when set, /metrics is not served on HTTP_ADDR"`
 	PprofAddr       string        `env:"PPROF_ADDR" yaml:"pprof_addr" help:"listen address of a Go profiling endpoint (/debug/pprof/), e.g. 127.0.0.1:6060; off when empty; loopback addresses only"`
 	DataDir         string        `env:"DATA_DIR" yaml:"data_dir" help:"directory for the SQLite file, blobs and the dev master key"`
 	DatabaseURL     string        `env:"DATABASE_URL" yaml:"database_url" secret:"true" help:"empty: SQLite in DATA_DIR; postgres://… or mysql://…"`
@@ -87,6 +88,7 @@ type Admin struct {
 	ClaimTTL    time.Duration `env:"CLAIM_TTL" yaml:"claim_ttl" help:"how long a reviewer's claim on a case holds without a decision"`
 	MaxFailures int           `env:"MAX_FAILURES" yaml:"max_failures" help:"failed sign-ins in a row that lock a staff account"`
 	LockFor     time.Duration `env:"LOCK_FOR" yaml:"lock_for" help:"how long a locked staff account stays locked"`
+	AllowHTTP   bool          `env:"ALLOW_HTTP" yaml:"allow_http" help:"production: a TLS-terminating proxy is in front, so the console may be served at this plain-HTTP listener (the browser counts as on HTTPS unless the proxy's X-Forwarded-Proto says http); without it the console is refused over plain HTTP"`
 	RevealTTL   time.Duration `env:"REVEAL_TTL" yaml:"reveal_ttl" help:"how long personal data stays shown to a reviewer after one audited reveal; a reload within it shows, never audits again"`
 	// RevealLimit bounds how many cases one staff member reveals per
 	// RevealLimitWindow: past it reveals are refused and an alert audited.
@@ -119,8 +121,8 @@ type Webhook struct {
 	URL           string        `env:"URL" yaml:"url" help:"default endpoint receiving the events (empty: only endpoints added in the admin pages)"`
 	Secret        string        `env:"SECRET" yaml:"secret" secret:"true" help:"signing secret of the default endpoint, whsec_<base64 of 24-64 bytes> (realname webhooks secret prints one); a new value is rotated in, the old one keeps signing for ROTATION_GRACE"`
 	EventTypes    []string      `env:"EVENT_TYPES" yaml:"event_types" help:"event types the default endpoint receives, e.g. verification.*,user.data_erased (empty: all)"`
-	AllowPrivate  bool          `env:"ALLOW_PRIVATE" yaml:"allow_private" help:"let every endpoint reach loopback, private and link-local addresses (development only)"`
-	AllowCIDRs    []string      `env:"ALLOW_CIDRS" yaml:"allow_cidrs" help:"private networks or addresses endpoints may reach anyway, e.g. 10.1.0.0/16,192.168.5.7"`
+	AllowPrivate  bool          `env:"ALLOW_PRIVATE" yaml:"allow_private" help:"offer the per-endpoint private-network switch in production (always offered in development); an endpoint with it may reach RFC 1918 and IPv6 ULA (fc00::/7) addresses, never loopback, link-local, metadata or other special ranges"`
+	AllowCIDRs    []string      `env:"ALLOW_CIDRS" yaml:"allow_cidrs" help:"networks or addresses every endpoint may reach even when private or special, e.g. 10.1.0.0/16,192.168.5.7 (a cloud metadata address only when listed as that one host)"`
 	Schedule      []string      `env:"SCHEDULE" yaml:"schedule" help:"wait before each retry; after the last one the delivery is marked failed"`
 	Timeout       time.Duration `env:"TIMEOUT" yaml:"timeout" help:"timeout of one POST, answer included"`
 	Lease         time.Duration `env:"LEASE" yaml:"lease" help:"how long a claimed delivery belongs to its worker before another instance may take it over; at least twice TIMEOUT"`
@@ -241,6 +243,12 @@ func Default() Config {
 // Production reports whether dev conveniences must be refused.
 func (c *Config) Production() bool { return c.Env == EnvProduction }
 
+// WebhookPrivateNetworks reports whether the webhook endpoints'
+// private-network switch is offered: always in development, in production
+// only when REALNAME_WEBHOOK_ALLOW_PRIVATE says the operator wants it,
+// since it lets whoever edits endpoints reach the company's network.
+func (c *Config) WebhookPrivateNetworks() bool { return !c.Production() || c.Webhook.AllowPrivate }
+
 // SandboxMode reports whether the in-process upstream fakes serve: when asked,
 // and always when no WeChat credentials are configured outside production.
 func (c *Config) SandboxMode() bool {
@@ -263,6 +271,13 @@ func (c *Config) Validate() error {
 		host, _, err := net.SplitHostPort(c.PprofAddr)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
 			bad("PPROF_ADDR", "must be a loopback host:port such as 127.0.0.1:6060 (profiles show request data in memory)")
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("METRICS_ADDR", "not a host:port address: %v", err)
+		} else if c.MetricsAddr == c.HTTPAddr {
+			bad("METRICS_ADDR", "must differ from REALNAME_HTTP_ADDR (it is a second listener)")
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.SandboxAddr); err != nil {
@@ -522,10 +537,18 @@ func (c *Config) validateWebhook(bad func(key, format string, args ...any)) {
 		}
 	}
 	for _, e := range w.AllowCIDRs {
-		if _, err := netip.ParsePrefix(e); err != nil {
+		e = strings.TrimSpace(e)
+		p, err := netip.ParsePrefix(e)
+		if err != nil {
 			if _, err := netip.ParseAddr(e); err != nil {
 				bad("WEBHOOK_ALLOW_CIDRS", "%q is neither a CIDR prefix nor an IP address", e)
 			}
+			continue
+		}
+		// An entry this wide is not a receiver's network: it would switch
+		// the guard off for loopback and the special ranges altogether.
+		if (p.Addr().Is4() && p.Bits() < 8) || (!p.Addr().Is4() && p.Bits() < 7) {
+			bad("WEBHOOK_ALLOW_CIDRS", "%q is too wide (at least /8 for IPv4, /7 for IPv6); list the receivers' networks", e)
 		}
 	}
 	if w.Timeout < time.Second || w.Timeout > 2*time.Minute {
@@ -550,9 +573,6 @@ func (c *Config) validateWebhook(bad func(key, format string, args ...any)) {
 		// Shorter than the retry schedule's ~28 hours, history would vanish
 		// while business systems still ask about recent deliveries.
 		bad("WEBHOOK_RETENTION", "must be 0s (forever) or at least 48h")
-	}
-	if c.Production() && w.AllowPrivate {
-		bad("WEBHOOK_ALLOW_PRIVATE", "cannot be on in production; list the receivers' networks in REALNAME_WEBHOOK_ALLOW_CIDRS")
 	}
 }
 

@@ -108,8 +108,11 @@ type WebhookAdmin interface {
 	Endpoints(ctx context.Context) ([]model.WebhookEndpoint, error)
 	// CreateEndpoint adds an endpoint and returns its signing secret, shown once.
 	CreateEndpoint(ctx context.Context, url string, eventTypes []string, allowPrivate bool) (model.WebhookEndpoint, string, error)
-	// SetAllowPrivate lets the endpoint reach loopback and private addresses, or stops it.
+	// SetAllowPrivate lets the endpoint reach private (RFC 1918, ULA)
+	// addresses, or stops it; refused when PrivateNetworks is false.
 	SetAllowPrivate(ctx context.Context, id int64, allow bool) error
+	// PrivateNetworks reports whether configuration offers the switch.
+	PrivateNetworks() bool
 	// Ping queues a signed test event (type ping) for the endpoint alone.
 	Ping(ctx context.Context, id int64) (string, error)
 	DisableEndpoint(ctx context.Context, id int64, reason string) error
@@ -157,6 +160,7 @@ type adminPages struct {
 	prices    map[string]float64
 	cidrs     []string
 	keys      AdminAPIKeys
+	tls       TLSPolicy
 	reasons   []string // the reason codes the catalogs have words for: the queue's filter
 	css, js   string   // static URLs with a content hash
 }
@@ -187,8 +191,8 @@ func mountAdmin(r *gin.Engine, d Deps, a AdminDeps) {
 		a.Catalog = cat
 	}
 	p := &adminPages{log: d.Log.With("component", "admin"), templates: d.Templates, accounts: a.Accounts, review: a.Review,
-		webhooks: a.Webhooks, tokens: a.Tokens, clock: a.Clock, catalog: a.Catalog, sla: a.ReviewSLA, revealTTL: a.RevealTTL, prices: a.Prices, cidrs: a.WebhookCIDRs, keys: a.APIKeys, reasons: a.Catalog.Codes("reason"), css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
-	g := r.Group("/admin", adminHeaders, p.csrf(a.CSRFKey))
+		webhooks: a.Webhooks, tokens: a.Tokens, clock: a.Clock, catalog: a.Catalog, sla: a.ReviewSLA, revealTTL: a.RevealTTL, prices: a.Prices, cidrs: a.WebhookCIDRs, keys: a.APIKeys, tls: d.TLS, reasons: a.Catalog.Codes("reason"), css: assetURL(d.Static, "admin.css"), js: assetURL(d.Static, "admin.js")}
+	g := r.Group("/admin", adminHeaders, p.requireTLS, p.csrf(a.CSRFKey))
 	g.GET("/login", p.loginPage)
 	g.POST("/login", p.login)
 

@@ -1,6 +1,8 @@
 package handler
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,33 +20,38 @@ const (
 	adminSessionKey = "admin_session"
 )
 
-// secureRequest reports whether the browser reached us over TLS, directly
-// or through a TLS-terminating proxy. A forged X-Forwarded-Proto can only
-// make the cookies and the CSRF checks stricter.
-func secureRequest(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+// requireTLS refuses every console page, the sign-in form first, when the
+// policy says the browser must be on HTTPS and is not (production without
+// a declared TLS proxy): a clear page instead of a password sent in clear.
+func (p *adminPages) requireTLS(c *gin.Context) {
+	if !p.tls.consoleAllowed(c.Request) {
+		p.errorPage(c, http.StatusForbidden, "error.https_required")
+		return
+	}
+	c.Next()
 }
 
 // csrf checks the token of every unsafe request (gorilla/csrf). Over plain
 // HTTP the request is marked as such, or gorilla would demand an HTTPS
-// Referer; the cookie is Secure only behind TLS.
+// Referer; the cookie is Secure behind TLS and always in production. The
+// cookie's signing key is bound to the session cookie (csrfKey), so the
+// token is a new one once a session begins.
 func (p *adminPages) csrf(key []byte) gin.HandlerFunc {
 	refused := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.log.Warn("admin: CSRF check failed", "reason", fmt.Sprint(csrf.FailureReason(r)), "method", r.Method)
 		p.writeError(w, p.localeFor(r, ""), http.StatusForbidden, "error.csrf")
 	})
-	opts := func(secure bool) []csrf.Option {
-		return []csrf.Option{csrf.Secure(secure), csrf.HttpOnly(true), csrf.SameSite(csrf.SameSiteStrictMode),
-			csrf.Path("/admin"), csrf.CookieName(adminCSRFCookie), csrf.MaxAge(12 * 3600), csrf.ErrorHandler(refused)}
-	}
-	overTLS, plain := csrf.Protect(key, opts(true)...), csrf.Protect(key, opts(false)...)
 	return func(c *gin.Context) {
+		session, _ := c.Cookie(adminCookie)
+		protect := csrf.Protect(csrfKey(key, session), csrf.Secure(p.tls.secureCookies(c.Request)), csrf.HttpOnly(true),
+			csrf.SameSite(csrf.SameSiteStrictMode), csrf.Path("/admin"), csrf.CookieName(adminCSRFCookie),
+			csrf.MaxAge(12*3600), csrf.ErrorHandler(refused))
 		passed := false
 		next := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { passed = true; c.Request = r })
-		if secureRequest(c.Request) {
-			overTLS(next).ServeHTTP(c.Writer, c.Request)
+		if p.tls.browserTLS(c.Request) {
+			protect(next).ServeHTTP(c.Writer, c.Request)
 		} else {
-			plain(next).ServeHTTP(c.Writer, csrf.PlaintextHTTPRequest(c.Request))
+			protect(next).ServeHTTP(c.Writer, csrf.PlaintextHTTPRequest(c.Request))
 		}
 		if !passed {
 			c.Abort()
@@ -52,6 +59,21 @@ func (p *adminPages) csrf(key []byte) gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// csrfKey is the key signing the CSRF cookie for a browser holding the
+// given session cookie. Bound to the session, a token handed out before
+// sign-in (or planted in the browser by someone else) no longer verifies
+// once the session exists; the first page after sign-in issues a new one.
+// Sign-out rotates it again.
+func csrfKey(key []byte, session string) []byte {
+	if session == "" {
+		return key
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("admin csrf\x00"))
+	m.Write([]byte(session))
+	return m.Sum(nil)
 }
 
 // authenticate lets a request through only with a live staff session. A
@@ -148,7 +170,7 @@ func (p *adminPages) logout(c *gin.Context) {
 
 func (p *adminPages) setSessionCookie(c *gin.Context, value string, maxAge int) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: adminCookie, Value: value, Path: "/admin", MaxAge: maxAge,
-		HttpOnly: true, Secure: secureRequest(c.Request), SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: p.tls.secureCookies(c.Request), SameSite: http.SameSiteStrictMode})
 }
 
 // safeNext keeps the post-login redirect on our admin pages.

@@ -61,11 +61,17 @@ type adminEnv struct {
 
 func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 	t.Helper()
-	return newAdminEnvOn(t, modeltest.Backends()[0], withFlow, hooks)
+	return newAdminEnvOn(t, modeltest.Backends()[0], withFlow, hooks, TLSPolicy{})
 }
 
-// newAdminEnvOn is newAdminEnv on backend b.
-func newAdminEnvOn(t *testing.T, b modeltest.Backend, withFlow bool, hooks WebhookAdmin) *adminEnv {
+// newAdminEnvTLS is newAdminEnv under a TLS policy (production, a proxy).
+func newAdminEnvTLS(t *testing.T, withFlow bool, hooks WebhookAdmin, policy TLSPolicy) *adminEnv {
+	t.Helper()
+	return newAdminEnvOn(t, modeltest.Backends()[0], withFlow, hooks, policy)
+}
+
+// newAdminEnvOn is newAdminEnv on backend b under a TLS policy.
+func newAdminEnvOn(t *testing.T, b modeltest.Backend, withFlow bool, hooks WebhookAdmin, policy TLSPolicy) *adminEnv {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	db, dsn := modeltest.OpenDSN(t, b, true)
@@ -113,7 +119,7 @@ func newAdminEnvOn(t *testing.T, b modeltest.Backend, withFlow bool, hooks Webho
 		t.Fatal(err)
 	}
 	d := Deps{Log: quiet, Registry: prometheus.NewRegistry(), Version: "test", MaxBodyBytes: 64 << 10,
-		MaxUploadBytes: 1 << 20, RequestTimeout: 10 * time.Second, Templates: templates, Static: web.Static()}
+		MaxUploadBytes: 1 << 20, RequestTimeout: 10 * time.Second, Templates: templates, Static: web.Static(), TLS: policy}
 	reviews := review.New(db, ring, blobs, st, review.Options{}, quiet)
 	keys := apikey.New(st, nil, "", 1, clock.System{}, quiet)
 	a := AdminDeps{Accounts: accounts, Review: reviews,
@@ -351,3 +357,6 @@ func (e *adminEnv) state(t *testing.T, id int64) string {
 	}
 	return v.State
 }
+
+// PrivateNetworks offers the switch, as in development.
+func (f *fakeWebhooks) PrivateNetworks() bool { return true }

@@ -15,10 +15,13 @@ import (
 
 type webhooksData struct {
 	Configured bool
-	CIDRs      []string // REALNAME_WEBHOOK_ALLOW_CIDRS
-	Endpoints  []model.WebhookEndpoint
-	NewSecret  string // shown once, right after a create or a rotation
-	SecretFor  int64
+	// PrivateNetworks offers the endpoints' private-network switch; off
+	// (production without REALNAME_WEBHOOK_ALLOW_PRIVATE) the form hides it.
+	PrivateNetworks bool
+	CIDRs           []string // REALNAME_WEBHOOK_ALLOW_CIDRS
+	Endpoints       []model.WebhookEndpoint
+	NewSecret       string // shown once, right after a create or a rotation
+	SecretFor       int64
 }
 
 // webhooksPage lists the endpoints; without a webhook service it says so.
@@ -30,6 +33,7 @@ func (p *adminPages) renderWebhooks(c *gin.Context, d webhooksData) {
 	d.Configured = p.webhooks != nil
 	d.CIDRs = p.cidrs
 	if d.Configured {
+		d.PrivateNetworks = p.webhooks.PrivateNetworks()
 		var err error
 		if d.Endpoints, err = p.webhooks.Endpoints(c.Request.Context()); err != nil {
 			p.fail(c, err)
@@ -100,7 +104,7 @@ func (p *adminPages) endpointAction(c *gin.Context, typ string, fn func(id int64
 		return
 	}
 	if err := fn(id); err != nil {
-		p.fail(c, err)
+		p.refusedEndpoint(c, err)
 		return
 	}
 	p.recordWebhookAction(c, typ, map[string]any{"endpoint": id})
@@ -214,7 +218,7 @@ func (p *adminPages) delivery(c *gin.Context) {
 	}
 	attempts, err := p.webhooks.Attempts(c.Request.Context(), id)
 	if err != nil {
-		p.fail(c, err)
+		p.refusedEndpoint(c, err) // an unknown id is the 404 page
 		return
 	}
 	p.render(c, http.StatusOK, "admin_deliveries.html", "deliveries.one_title", deliveriesData{Configured: true, Delivery: id, Attempts: attempts})
@@ -226,7 +230,7 @@ func (p *adminPages) replayDelivery(c *gin.Context) {
 		return
 	}
 	if err := p.webhooks.ReplayDelivery(c.Request.Context(), id); err != nil {
-		p.fail(c, err)
+		p.refusedEndpoint(c, err)
 		return
 	}
 	p.recordWebhookAction(c, "webhook_replayed", map[string]any{"delivery": id})

@@ -40,6 +40,8 @@ func (a webhookAdmin) SetAllowPrivate(ctx context.Context, id int64, allow bool)
 	return a.s.SetAllowPrivate(ctx, id, allow)
 }
 
+func (a webhookAdmin) PrivateNetworks() bool { return a.s.PrivateNetworks() }
+
 func (a webhookAdmin) Ping(ctx context.Context, id int64) (string, error) { return a.s.Ping(ctx, id) }
 
 func (a webhookAdmin) DisableEndpoint(ctx context.Context, id int64, reason string) error {

@@ -33,7 +33,7 @@ func TestErasureLeavesNoFreeText(t *testing.T) {
 	leaks := []string{name, "晓梅", "湖北省武汉市", "洪山区", "珞喻路", number}
 	for _, b := range modeltest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			env := newAdminEnvOn(t, b, false, &fakeWebhooks{})
+			env := newAdminEnvOn(t, b, false, &fakeWebhooks{}, TLSPolicy{})
 			ctx := context.Background()
 			id := env.seedCase(t, "o-erase-notes", name, number,
 				ocr.Fields{Side: ocr.SideFront, Name: name, IDNumber: number, Address: address}, ocr.Fields{Side: ocr.SideBack}, verify.ReasonNoRecord)

@@ -47,6 +47,12 @@ type Deps struct {
 	// Server mounts the server API for business systems under /server/v1/;
 	// nil leaves it out.
 	Server *ServerAPI
+	// TLS judges whether a browser is on HTTPS: HSTS, Secure cookies and
+	// whether the console is served at all.
+	TLS TLSPolicy
+	// MetricsElsewhere leaves /metrics off this router, because it is
+	// served on its own listener (REALNAME_METRICS_ADDR).
+	MetricsElsewhere bool
 }
 
 // New builds the engine with every route of the service.
@@ -63,7 +69,7 @@ func New(d Deps) *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	metrics := newHTTPMetrics(d.Registry)
-	r.Use(requestID(), recovery(d.Log), accessLog(d.Log), metrics.middleware(),
+	r.Use(requestID(), securityHeaders(d.TLS), recovery(d.Log), accessLog(d.Log), metrics.middleware(),
 		bodyLimit(d.MaxBodyBytes, d.MaxUploadBytes), validText(), deadline(d.RequestTimeout))
 	if d.Disk != nil {
 		r.Use(watchDisk(d.Disk))
@@ -87,7 +93,8 @@ func New(d Deps) *gin.Engine {
 			d.Log.Error("render index", "err", err)
 		}
 	})
-	r.StaticFS("/static", http.FS(d.Static))
+	r.GET("/static/*filepath", staticFiles(d.Static))
+	r.HEAD("/static/*filepath", staticFiles(d.Static))
 	if d.Login != nil {
 		a := &api{log: d.Log, login: d.Login, sessions: d.Sessions, verify: d.Verify, idem: d.Idempotency}
 		r.POST("/api/v1/session", a.createSession)
@@ -119,6 +126,8 @@ func New(d Deps) *gin.Engine {
 	if d.Admin != nil {
 		mountAdmin(r, d, *d.Admin)
 	}
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
+	if !d.MetricsElsewhere {
+		r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{Registry: d.Registry})))
+	}
 	return r
 }

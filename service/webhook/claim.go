@@ -65,7 +65,9 @@ func (s *Service) enabledTargets(ctx context.Context) (map[int64]*target, error)
 			s.log.Error("webhook endpoint skipped: its secret does not open", "endpoint", e.ID, "err", err)
 			continue
 		}
-		all[e.ID] = &target{id: e.ID, url: e.URL, keys: keys, allowPrivate: e.AllowPrivate, failingSince: e.FailingSince}
+		// A flag stored while the switch was available is not honoured
+		// once configuration takes it away.
+		all[e.ID] = &target{id: e.ID, url: e.URL, keys: keys, allowPrivate: e.AllowPrivate && s.opts.PrivateNetworks, failingSince: e.FailingSince}
 	}
 	s.targets.all, s.targets.at = all, time.Now()
 	return all, nil

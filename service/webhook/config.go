@@ -57,6 +57,9 @@ func (s *Service) EnsureConfigured(ctx context.Context, spec EndpointSpec) error
 	if err := checkURL(spec.URL); err != nil {
 		return err
 	}
+	if err := s.checkPrivate(spec.AllowPrivate); err != nil {
+		return err
+	}
 	types, err := normalizeTypes(spec.EventTypes)
 	if err != nil {
 		return err

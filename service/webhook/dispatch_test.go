@@ -34,7 +34,7 @@ func TestEveryEventArrivesThroughAnOutage(t *testing.T) {
 			rcv.down.Store(true)
 
 			first, reg1 := newService(t, db, ring, fastOptions())
-			_, secret, err := first.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL(), AllowPrivate: true})
+			_, secret, err := first.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestCrashedWorkerIsReclaimed(t *testing.T) {
 		ctx := context.Background()
 		rcv := newReceiver(t)
 		s, reg := newService(t, db, testRing(t), fastOptions())
-		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL(), AllowPrivate: true})
+		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +189,7 @@ func TestEndpointDisabledAfterFailingTooLong(t *testing.T) {
 		rcv := newReceiver(t)
 		rcv.down.Store(true)
 		s, reg := newService(t, db, testRing(t), fastOptions())
-		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL(), AllowPrivate: true})
+		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,7 +239,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			return true
 		}
 		s, _ := newService(t, db, testRing(t), fastOptions())
-		_, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL(), AllowPrivate: true})
+		_, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +273,7 @@ func TestRedirectIsRefused(t *testing.T) {
 		opts := fastOptions()
 		opts.Schedule = []time.Duration{time.Hour}
 		s, _ := newService(t, db, testRing(t), opts)
-		_, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL(), AllowPrivate: true})
+		_, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,30 +292,39 @@ func TestRedirectIsRefused(t *testing.T) {
 }
 
 // TestPrivateDestinationsAreRefused: loopback and the metadata address are
-// refused at dial time unless allowed per endpoint or by an allow list.
+// refused at dial time, with or without the endpoint's private-network
+// switch (which opens RFC 1918 and ULA only); only the allow list opens them.
 func TestPrivateDestinationsAreRefused(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		rcv := newReceiver(t)
 		opts := fastOptions()
+		opts.AllowCIDRs = nil
+		opts.PrivateNetworks = true
 		opts.Schedule = []time.Duration{time.Hour}
 		s, _ := newService(t, db, testRing(t), opts)
-		local, _, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		metadata, _, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: "http://169.254.169.254/latest/meta-data/"})
-		if err != nil {
-			t.Fatal(err)
+		var ids []int64
+		for _, spec := range []webhook.EndpointSpec{
+			{URL: rcv.URL()},
+			{URL: "http://169.254.169.254/latest/meta-data/"},
+			{URL: rcv.URL(), AllowPrivate: true},
+			{URL: "http://169.254.169.254/latest/meta-data/", AllowPrivate: true},
+			{URL: "http://[::ffff:127.0.0.1]:" + rcv.port() + "/", AllowPrivate: true},
+		} {
+			ep, _, err := s.CreateEndpoint(ctx, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, ep.ID)
 		}
 		insertEvents(t, db, 1, 1, 0)
 		run(t, s)
-		eventually(t, 20*time.Second, "both attempts", func() bool {
+		eventually(t, 20*time.Second, "every attempt", func() bool {
 			var n int64
 			db.Model(&model.WebhookDelivery{}).Where("attempts = 1").Count(&n)
-			return n == 2
+			return n == int64(len(ids))
 		})
-		for _, id := range []int64{local.ID, metadata.ID} {
+		for _, id := range ids {
 			ds, err := s.Deliveries(ctx, webhook.DeliveryFilter{EndpointID: id})
 			if err != nil || len(ds) != 1 {
 				t.Fatalf("deliveries of %d: %v %v", id, ds, err)
@@ -324,7 +333,7 @@ func TestPrivateDestinationsAreRefused(t *testing.T) {
 			if err != nil || len(attempts) != 1 {
 				t.Fatalf("attempts: %v %v", attempts, err)
 			}
-			if a := attempts[0]; a.StatusCode != 0 || !contains(a.Error, "private, link-local or reserved") {
+			if a := attempts[0]; a.StatusCode != 0 || !contains(a.Error, "metadata or reserved address") {
 				t.Errorf("endpoint %d: attempt %+v, want refused at dial time", id, a)
 			}
 		}

@@ -135,6 +135,9 @@ func (s *Service) create(ctx context.Context, spec EndpointSpec, key *string) (m
 	if err := checkURL(spec.URL); err != nil {
 		return e, "", err
 	}
+	if err := s.checkPrivate(spec.AllowPrivate); err != nil {
+		return e, "", err
+	}
 	types, err := normalizeTypes(spec.EventTypes)
 	if err != nil {
 		return e, "", err

@@ -93,7 +93,7 @@ func TestRotationSignsWithBothSecrets(t *testing.T) {
 	ctx := context.Background()
 	rcv := newReceiver(t)
 	s, _ := newService(t, db, testRing(t), fastOptions())
-	ep, old, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL(), AllowPrivate: true})
+	ep, old, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestReplay(t *testing.T) {
 		opts := fastOptions()
 		opts.Schedule = []time.Duration{10 * time.Millisecond}
 		s, reg := newService(t, db, testRing(t), opts)
-		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL(), AllowPrivate: true})
+		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: rcv.URL()})
 		if err != nil {
 			t.Fatal(err)
 		}

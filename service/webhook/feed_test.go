@@ -174,7 +174,7 @@ func TestGoneDisablesTheEndpoint(t *testing.T) {
 		s, _ := newService(t, db, testRing(t), fastOptions())
 		r := newReceiver(t)
 		r.answer = func(w http.ResponseWriter, _ *http.Request) bool { w.WriteHeader(410); return true }
-		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: r.URL(), AllowPrivate: true})
+		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: r.URL()})
 		if err != nil {
 			t.Fatal(err)
 		}

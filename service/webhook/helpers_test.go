@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -46,9 +48,12 @@ func quietLog() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// fastOptions shrinks every wait so a test runs in seconds.
+// fastOptions shrinks every wait so a test runs in seconds, and lets the
+// dispatcher reach the tests' receivers on loopback through the allow list
+// (REALNAME_WEBHOOK_ALLOW_CIDRS), the one way loopback is ever reachable.
 func fastOptions() webhook.Options {
 	return webhook.Options{
+		AllowCIDRs:      loopbackCIDRs(),
 		Schedule:        fastSchedule(),
 		Timeout:         2 * time.Second,
 		Lease:           10 * time.Second,
@@ -57,6 +62,11 @@ func fastOptions() webhook.Options {
 		Workers:         3,
 		MetricsInterval: 100 * time.Millisecond,
 	}
+}
+
+// loopbackCIDRs allows the receivers httptest starts on 127.0.0.1 (or ::1).
+func loopbackCIDRs() []netip.Prefix {
+	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 }
 
 // fastSchedule retries after 100 ms, doubling to 1 s, for about 30 s in
@@ -185,6 +195,12 @@ func newReceiver(t *testing.T) *receiver {
 }
 
 func (r *receiver) URL() string { return r.srv.URL + "/hooks/realname" }
+
+// port is the receiver's port, for URLs that spell its address otherwise.
+func (r *receiver) port() string {
+	_, port, _ := net.SplitHostPort(r.srv.Listener.Addr().String())
+	return port
+}
 
 func (r *receiver) setSecrets(s ...string) {
 	r.mu.Lock()

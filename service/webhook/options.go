@@ -46,11 +46,15 @@ type Options struct {
 	Retention time.Duration
 	// PruneInterval is how often each instance deletes what Retention lets go.
 	PruneInterval time.Duration
-	// AllowPrivate lets every endpoint reach loopback, private and
-	// link-local addresses (development, or a receiver on the same network).
-	AllowPrivate bool
-	// AllowCIDRs are destinations allowed even though they are private,
-	// e.g. the business system's subnet.
+	// PrivateNetworks honours the endpoints' private-network switch: an
+	// endpoint with it on may reach RFC 1918 and IPv6 ULA addresses (never
+	// loopback, link-local, metadata or other special ranges). Off, the
+	// switch can be neither set nor used: production without
+	// REALNAME_WEBHOOK_ALLOW_PRIVATE.
+	PrivateNetworks bool
+	// AllowCIDRs are destinations every endpoint may reach whatever their
+	// class, e.g. the business system's subnet, or loopback for a test's
+	// receiver; a metadata address only by an entry naming that host.
 	AllowCIDRs []netip.Prefix
 	// Clock is the process's clock, the one the database stamps rows with;
 	// the wall clock when nil.

@@ -59,9 +59,14 @@ func (s *Service) Ping(ctx context.Context, id int64) (string, error) {
 	return evID, nil
 }
 
-// SetAllowPrivate lets endpoint id reach loopback and private addresses,
-// or stops it: what a delivery error to such an address asks for.
+// SetAllowPrivate lets endpoint id reach private (RFC 1918, ULA)
+// addresses, or stops it: what a delivery error to such an address asks
+// for. Turning it on fails with code private_network_off when
+// configuration does not offer the switch; turning it off always works.
 func (s *Service) SetAllowPrivate(ctx context.Context, id int64, allow bool) error {
+	if err := s.checkPrivate(allow); err != nil {
+		return err
+	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if _, err := s.endpoint(ctx, tx, id); err != nil {
 			return err
@@ -74,4 +79,19 @@ func (s *Service) SetAllowPrivate(ctx context.Context, id int64, allow bool) err
 	}
 	s.invalidateTargets()
 	return err
+}
+
+// PrivateNetworks reports whether the endpoints' private-network switch is
+// offered (Options.PrivateNetworks), so the admin pages show it or not.
+func (s *Service) PrivateNetworks() bool { return s.opts.PrivateNetworks }
+
+// checkPrivate refuses the private-network switch when configuration does
+// not offer it: in production it opens the company's network to whoever
+// can edit endpoints, so the operator must agree first.
+func (s *Service) checkPrivate(allow bool) error {
+	if allow && !s.opts.PrivateNetworks {
+		return invalid("private_network_off", "the private-network switch is off in this deployment "+
+			"(REALNAME_WEBHOOK_ALLOW_PRIVATE=true offers it in production; REALNAME_WEBHOOK_ALLOW_CIDRS lists networks for every endpoint)")
+	}
+	return nil
 }

@@ -20,12 +20,12 @@ func TestPingReachesOneEndpoint(t *testing.T) {
 		ctx := context.Background()
 		s, _ := newService(t, db, testRing(t), fastOptions())
 		target, other := newReceiver(t), newReceiver(t)
-		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: target.URL(), EventTypes: []string{"verification.verified"}, AllowPrivate: true})
+		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: target.URL(), EventTypes: []string{"verification.verified"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		target.setSecrets(secret)
-		if _, _, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: other.URL(), AllowPrivate: true}); err != nil {
+		if _, _, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: other.URL()}); err != nil {
 			t.Fatal(err)
 		}
 		run(t, s)
@@ -56,35 +56,53 @@ func TestPingReachesOneEndpoint(t *testing.T) {
 	})
 }
 
-// TestSetAllowPrivate: the per-endpoint choice a delivery to 127.0.0.1 asks for.
+// TestSetAllowPrivate: the per-endpoint private-network switch exists only
+// when configuration offers it, and even then opens RFC 1918 and ULA
+// addresses, never loopback (a receiver on 127.0.0.1 stays unreached).
 func TestSetAllowPrivate(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		opts := fastOptions()
-		s, _ := newService(t, db, testRing(t), opts)
+		opts.AllowCIDRs = nil
+		ring := testRing(t)
+		off, _ := newService(t, db, ring, opts)
 		r := newReceiver(t)
-		ep, secret, err := s.CreateEndpoint(ctx, webhook.EndpointSpec{URL: r.URL()})
+		var inv *webhook.InvalidError
+		if _, _, err := off.CreateEndpoint(ctx, webhook.EndpointSpec{URL: r.URL(), AllowPrivate: true}); !errors.As(err, &inv) || inv.Code != "private_network_off" {
+			t.Fatalf("create with the switch while configuration does not offer it: %v", err)
+		}
+		ep, secret, err := off.CreateEndpoint(ctx, webhook.EndpointSpec{URL: r.URL()})
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := off.SetAllowPrivate(ctx, ep.ID, true); !errors.As(err, &inv) || inv.Code != "private_network_off" {
+			t.Fatalf("switch on while configuration does not offer it: %v", err)
+		}
+		if err := off.SetAllowPrivate(ctx, ep.ID, false); err != nil {
+			t.Fatalf("switching off is always allowed: %v", err)
+		}
+
+		opts.PrivateNetworks = true
+		s, _ := newService(t, db, ring, opts)
 		r.setSecrets(secret)
 		run(t, s)
-		refused, _ := s.Ping(ctx, ep.ID)
-		eventually(t, 10*time.Second, "the refused attempt", func() bool {
-			_, as, err := s.DeliveryAttempts(ctx, firstDelivery(t, db, refused))
-			return err == nil && len(as) > 0
-		})
-		if r.count(refused) != 0 {
-			t.Fatal("a public-only endpoint reached 127.0.0.1")
-		}
 		if err := s.SetAllowPrivate(ctx, ep.ID, true); err != nil {
 			t.Fatal(err)
 		}
 		if e, _ := s.Endpoint(ctx, ep.ID); !e.AllowPrivate {
 			t.Fatal("not stored")
 		}
-		ok, _ := s.Ping(ctx, ep.ID)
-		eventually(t, 10*time.Second, "delivered once allowed", func() bool { return r.count(ok) == 1 })
+		refused, err := s.Ping(ctx, ep.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, "the refused attempt", func() bool {
+			_, as, err := s.DeliveryAttempts(ctx, firstDelivery(t, db, refused))
+			return err == nil && len(as) > 0
+		})
+		if r.count(refused) != 0 {
+			t.Fatal("the private-network switch reached 127.0.0.1")
+		}
 		if err := s.SetAllowPrivate(ctx, 9999, true); !errors.Is(err, webhook.ErrNotFound) {
 			t.Errorf("unknown endpoint: %v", err)
 		}

@@ -24,7 +24,7 @@ func TestRollingStartLosesNoEvent(t *testing.T) {
 		}
 		rcv.setSecrets(secret)
 		ring := testRing(t)
-		spec := webhook.EndpointSpec{URL: rcv.URL(), Secret: secret, AllowPrivate: true}
+		spec := webhook.EndpointSpec{URL: rcv.URL(), Secret: secret}
 		a, _ := newService(t, db, ring, fastOptions())
 		b, _ := newService(t, db, ring, fastOptions())
 		if err := a.EnsureConfigured(ctx, spec); err != nil {

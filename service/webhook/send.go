@@ -55,7 +55,7 @@ func (s *Service) send(ctx context.Context, ev *model.WebhookEvent, t *target) r
 	req.Header.Set(HeaderSignature, signatureHeader(t.keys, ev.ID, ts, raw))
 	client := s.strict
 	if t.allowPrivate {
-		client = s.open
+		client = s.private
 	}
 	start := time.Now()
 	resp, err := client.Do(req)

@@ -73,8 +73,8 @@ type Service struct {
 	seal    Sealer
 	log     *slog.Logger
 	opts    Options
-	strict  *http.Client // refuses private destinations
-	open    *http.Client // for endpoints allowed to reach them
+	strict  *http.Client // public destinations and AllowCIDRs
+	private *http.Client // those and RFC 1918/ULA, for endpoints with the switch
 	metrics *metrics
 	targets targetCache
 	// sqliteWrite queues this instance's queue writers in Go: SQLite has
@@ -98,12 +98,8 @@ func New(db *gorm.DB, seal Sealer, log *slog.Logger, reg prometheus.Registerer, 
 	}
 	s := &Service{db: db, seal: seal, log: log.With("component", "webhook"), opts: opts, metrics: m,
 		wake: make(chan struct{}, opts.Workers)}
-	s.open = newClient(opts, nil)
-	if opts.AllowPrivate {
-		s.strict = s.open
-	} else {
-		s.strict = newClient(opts, newGuard(opts.AllowCIDRs))
-	}
+	s.strict = newClient(opts, newGuard(opts.AllowCIDRs, false))
+	s.private = newClient(opts, newGuard(opts.AllowCIDRs, true))
 	return s, nil
 }
 
@@ -119,7 +115,7 @@ func (s *Service) Run(ctx context.Context) {
 	wg.Go(func() { s.pruneLoop(ctx) })
 	wg.Wait()
 	s.strict.CloseIdleConnections()
-	s.open.CloseIdleConnections()
+	s.private.CloseIdleConnections()
 }
 
 // now reads the process's clock (Options.Clock), the one model.Open stamps rows with.
