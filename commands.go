@@ -18,6 +18,7 @@ import (
 	"realname/service/clock"
 	"realname/service/keys"
 	"realname/service/pii"
+	"realname/service/redisconn"
 	"realname/service/review"
 	"realname/service/store"
 	"realname/service/webhook"
@@ -241,4 +242,24 @@ func auditCmd(args, environ []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "audit trail intact")
 	return nil
+}
+
+// warnIfRedisForgets says at start when the configured Redis keeps
+// nothing across a restart: the daily and per-number limits and every
+// session would reset with it.
+func warnIfRedisForgets(ctx context.Context, rdb *redisconn.Conn, log *slog.Logger) {
+	if rdb.Kind == "in-process" {
+		return // already announced as not for production
+	}
+	p, err := rdb.Persistence(ctx)
+	switch {
+	case err != nil:
+		log.Warn("could not read how Redis persists", "err", err)
+	case !p.Known && !p.AOF:
+		log.Warn("Redis would not say whether it snapshots, and append-only persistence is off: if it restarts empty, daily limits, per-number limits and sessions reset; turn on appendonly (AOF)")
+	case !p.Persists():
+		log.Warn("Redis does not persist (no AOF, no snapshots): a restart empties it, resetting daily limits, per-number limits and every session; turn on appendonly (AOF) for production")
+	case !p.AOF:
+		log.Info("Redis persists by snapshots only: a restart loses what changed since the last one; AOF is recommended")
+	}
 }

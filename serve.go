@@ -122,6 +122,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	}
 	defer closeLogged(log, "redis", rdb.Close)
 	log.Info("stores ready", "database", db.Name(), "redis", rdb.Kind)
+	warnIfRedisForgets(ctx, rdb, log)
 	verifications := store.New(db, clk, log)
 
 	templates, err := web.Templates()
