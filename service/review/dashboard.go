@@ -96,9 +96,9 @@ func (s *Service) today(now time.Time) time.Time {
 // others).
 func callOutcome(outcome string) (called, failed bool) {
 	switch outcome {
-	case "circuit_open", "cached", "reused_from_ocr":
+	case "circuit_open", "cached", "reused_from_ocr", "in_flight":
 		return false, false
-	case "failed", "limit":
+	case "failed", "limit", "interrupted": // interrupted: a crash during the call; it may have reached the vendor
 		return true, true
 	}
 	return true, false

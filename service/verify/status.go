@@ -96,6 +96,7 @@ func (s *Service) dropPhotos(ctx context.Context, refs ...string) int {
 // SweepStats counts what one sweep did.
 type SweepStats struct {
 	Expired, Rescued, PhotosDeleted int
+	Rerun                           int // interrupted checks asked again (Rescued counts those it settled)
 	Orphans                         int // photos no verification names, left by a crash or a failed delete
 }
 
@@ -103,8 +104,8 @@ type SweepStats struct {
 // names it: far longer than any upload's transaction.
 const orphanGrace = time.Hour
 
-// Sweep expires abandoned verifications, sends checks interrupted by a
-// crash to review, and deletes photos past their retention. It works in
+// Sweep expires abandoned verifications, settles checks interrupted by a
+// crash (asked again once, else to review as interrupted), and deletes photos past their retention. It works in
 // batches and is safe to run on every instance at once: each change is a
 // step that re-checks its condition under the row lock, or an idempotent
 // delete.
@@ -134,15 +135,15 @@ func (s *Service) Sweep(ctx context.Context, batch int) (SweepStats, error) {
 		return st, fmt.Errorf("verify: sweep: %w", err)
 	}
 	for _, v := range stuck {
-		ok, err := s.sweepStep(ctx, v.ID, func(cur *model.Verification) bool {
-			return store.State(cur.State) == store.Checking && cur.UpdatedAt.Before(stuckBefore)
-		}, store.Change{To: store.Review, Event: "decided", Actor: "system", Hook: HookReviewRequired,
-			Set: store.Patch{Reason: store.Ptr(ReasonInterrupted)}, Data: map[string]any{"reason": ReasonInterrupted}})
+		done, rerun, err := s.rescue(ctx, v.ID, stuckBefore)
 		if err != nil {
 			return st, err
 		}
-		if ok {
+		if done {
 			st.Rescued++
+		}
+		if rerun {
+			st.Rerun++
 		}
 	}
 	n, err := s.deleteOldPhotos(ctx, now, batch)
@@ -221,7 +222,7 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 		if err != nil {
 			s.log.Error("sweep failed", "err", err)
 		} else if st != (SweepStats{}) {
-			s.log.Info("swept", "expired", st.Expired, "rescued", st.Rescued, "photos_deleted", st.PhotosDeleted, "orphans", st.Orphans)
+			s.log.Info("swept", "expired", st.Expired, "rescued", st.Rescued, "rerun", st.Rerun, "photos_deleted", st.PhotosDeleted, "orphans", st.Orphans)
 		}
 	}
 }

@@ -164,7 +164,7 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 		undo = func() { s.refund(ctx, "check", u.ID); undoID() }
 	}
 	var cd card
-	v, err := s.store.StepLatest(ctx, u.ID, func(_ context.Context, cur *model.Verification) (store.Change, error) {
+	v, err := s.store.StepLatest(ctx, u.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
 		if err := submittable(cur); err != nil {
 			return store.Change{}, err
 		}
@@ -178,7 +178,7 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 				return store.Change{}, err
 			}
 		}
-		return s.checking(cur, u, cl.name, cl.num, cl.corrected)
+		return s.checking(ctx, cur, u, cl.name, cl.num, cl.corrected)
 	})
 	if err != nil {
 		// Nothing was checked (no verification, the wrong state, a double
@@ -243,8 +243,8 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 		if err != nil {
 			return err
 		}
-		v, err = s.store.Step(ctx, open.ID, func(_ context.Context, cur *model.Verification) (store.Change, error) {
-			return s.checking(cur, u, name, num, nil)
+		v, err = s.store.Step(ctx, open.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
+			return s.checking(ctx, cur, u, name, num, nil)
 		})
 		return err
 	})
@@ -257,8 +257,12 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 }
 
 // checking is the step to checking: the submitted name and number sealed
-// to cur's row, and what the user corrected of the OCR reading.
-func (s *Service) checking(cur *model.Verification, u User, name string, num idcard.Number, corrected []string) (store.Change, error) {
+// to cur's row, what the user corrected of the OCR reading, and the check
+// attempt recorded as in flight before any vendor is asked.
+func (s *Service) checking(ctx context.Context, cur *model.Verification, u User, name string, num idcard.Number, corrected []string) (store.Change, error) {
+	if err := s.store.StartCheck(ctx, cur.ID); err != nil {
+		return store.Change{}, err
+	}
 	nameEnc, err := s.crypto.Encrypt([]byte(name), aad(cur, "name_enc"))
 	if err != nil {
 		return store.Change{}, err
@@ -471,7 +475,7 @@ func (s *Service) recordCheckAttempts(ctx context.Context, vid int64, d idcheck.
 		rows[i] = model.ProviderAttempt{VerificationID: vid, Kind: "idcheck", Provider: a.Provider, Outcome: a.Outcome,
 			ErrorCode: a.Code, LatencyMS: a.Latency.Milliseconds()}
 	}
-	return s.store.RecordAttempts(ctx, rows)
+	return s.store.SettleAttempts(ctx, vid, rows)
 }
 
 func checkAttemptViews(d idcheck.Decision) []AttemptView {
