@@ -232,7 +232,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 			"redis":    rdb.Ping,
 			"disk":     disk.Check,
 		},
-		Disk:     disk,
+		Disk:              disk,
 		Version:           version,
 		MaxBodyBytes:      cfg.MaxBodyBytes,
 		MaxUploadBytes:    cfg.MaxUploadBytes,

@@ -18,12 +18,12 @@ import (
 
 // Deps is what the router needs, passed in explicitly by main.
 type Deps struct {
-	Log            *slog.Logger
-	Registry       *prometheus.Registry
-	Checks         map[string]Check // readiness checks by dependency name
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	Checks   map[string]Check // readiness checks by dependency name
 	// Disk, when set, learns of writes that failed for a full disk (its
 	// Check belongs in Checks as "disk").
-	Disk *DiskWatch
+	Disk           *DiskWatch
 	Version        string
 	MaxBodyBytes   int64
 	MaxUploadBytes int64
