@@ -86,6 +86,7 @@ var serviceErrors = []struct {
 	{verify.ErrNoUser, http.StatusNotFound, CodeUserNotFound, "no user with this openid (and appid) or unionid has logged in"},
 	{verify.ErrNotVerified, http.StatusConflict, CodeNotVerified, "only a verified verification can be revoked"},
 	{verify.ErrRevokeReason, http.StatusUnprocessableEntity, CodeReasonRequired, "say why in reason; it goes into the audit trail"},
+	{webhook.ErrCursorAhead, http.StatusBadRequest, CodeInvalidCursor, "after must be a cursor from an earlier answer's next"},
 	{webhook.ErrCursorExpired, http.StatusGone, CodeCursorExpired, "the events after this cursor are past their retention; read again without after (from the oldest kept) and reconcile your users by their status"},
 	{verify.ErrCheckDisabled, http.StatusForbidden, CodeCheckDisabled, "verification without photos is turned off"},
 	{verify.ErrNameInvalid, http.StatusUnprocessableEntity, CodeNameInvalid, "the name is not valid"},
@@ -147,7 +148,7 @@ func renderErrorDetail(log *slog.Logger, c *gin.Context, err error, attempts []v
 			if m.status >= 500 {
 				log.Warn("request failed", "request_id", requestIDFrom(c), "route", c.FullPath(), "err", err)
 			}
-			detail := ErrorDetail{Code: m.code, Message: m.message, RequestID: requestIDFrom(c)}
+			detail := ErrorDetail{Code: m.code, Message: errorMessage(c, m.code, m.message), RequestID: requestIDFrom(c)}
 			if len(attempts) > 0 { // a nil slice in an any field would render as null
 				detail.Attempts = attempts
 			}

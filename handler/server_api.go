@@ -83,13 +83,13 @@ func (s *serverAPI) auth(scope string) gin.HandlerFunc {
 		raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 		if !ok || strings.TrimSpace(raw) == "" {
 			c.Header("WWW-Authenticate", `Bearer realm="realname server API"`)
-			abortWithError(c, http.StatusUnauthorized, CodeAPIKeyRequired, "send Authorization: Bearer <API key>")
+			abortWithWords(c, http.StatusUnauthorized, CodeAPIKeyRequired, CodeAPIKeyRequired, "")
 			return
 		}
 		key, err := s.Keys.Authenticate(c.Request.Context(), strings.TrimSpace(raw))
 		if errors.Is(err, apikey.ErrInvalidKey) {
 			c.Header("WWW-Authenticate", `Bearer realm="realname server API", error="invalid_token"`)
-			abortWithError(c, http.StatusUnauthorized, CodeInvalidAPIKey, "the API key is unknown, malformed or revoked")
+			abortWithWords(c, http.StatusUnauthorized, CodeInvalidAPIKey, CodeInvalidAPIKey, "")
 			return
 		}
 		if err != nil {
@@ -98,12 +98,12 @@ func (s *serverAPI) auth(scope string) gin.HandlerFunc {
 		}
 		defer s.record(c, key)
 		if !key.Has(scope) {
-			abortWithError(c, http.StatusForbidden, CodeInsufficientScope, "this API key lacks the scope "+scope)
+			abortWithWords(c, http.StatusForbidden, CodeInsufficientScope, CodeInsufficientScope, scope)
 			return
 		}
 		if ok, wait := s.Keys.Allow(c.Request.Context(), key.ID); !ok {
 			c.Header("Retry-After", retryAfter(max(wait, time.Second)))
-			abortWithError(c, http.StatusTooManyRequests, CodeRateLimited, "too many requests with this API key; retry after Retry-After seconds")
+			abortWithWords(c, http.StatusTooManyRequests, CodeRateLimited, CodeRateLimited+".api_key", "")
 			return
 		}
 		c.Set(serverKeyKey, key)
@@ -132,7 +132,7 @@ func subject(c *gin.Context) (verify.Subject, bool) {
 	}
 	if len(subj.OpenID) > 128 || len(subj.AppID) > 64 || len(subj.UnionID) > 128 || (subj.OpenID == "" && subj.UnionID == "") ||
 		subj.OpenID == "-" {
-		abortWithError(c, http.StatusBadRequest, CodeInvalidRequest, "name the user by openid (with appid) or by ?unionid= with - as the openid")
+		abortWithWords(c, http.StatusBadRequest, CodeInvalidRequest, CodeInvalidRequest+".subject", "")
 		return subj, false
 	}
 	return subj, true
@@ -187,7 +187,7 @@ func (s *serverAPI) events(c *gin.Context) {
 	if raw := c.Query("after"); raw != "" {
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n < 0 || len(raw) > 19 {
-			abortWithError(c, http.StatusBadRequest, CodeInvalidCursor, "after must be a cursor from an earlier answer's next")
+			abortWithWords(c, http.StatusBadRequest, CodeInvalidCursor, CodeInvalidCursor, "")
 			return
 		}
 		after = n
@@ -196,14 +196,14 @@ func (s *serverAPI) events(c *gin.Context) {
 	if raw := c.Query("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > webhook.FeedMaxLimit {
-			abortWithError(c, http.StatusBadRequest, CodeInvalidRequest, "limit must be 1 to "+strconv.Itoa(webhook.FeedMaxLimit))
+			abortWithWords(c, http.StatusBadRequest, CodeInvalidRequest, CodeInvalidRequest+".limit", strconv.Itoa(webhook.FeedMaxLimit))
 			return
 		}
 		limit = n
 	}
 	typ := c.Query("type")
 	if typ != "" && !slices.Contains(webhook.EventTypes(), typ) {
-		abortWithError(c, http.StatusBadRequest, CodeInvalidRequest, "unknown event type; known: "+strings.Join(webhook.EventTypes(), ", "))
+		abortWithWords(c, http.StatusBadRequest, CodeInvalidRequest, CodeInvalidRequest+".type", strings.Join(webhook.EventTypes(), ", "))
 		return
 	}
 	page, err := s.Events.Feed(c.Request.Context(), after, limit, typ)

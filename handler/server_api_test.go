@@ -70,8 +70,11 @@ type fakeFeed struct{ after int64 }
 
 func (f *fakeFeed) Feed(_ context.Context, after int64, limit int, typ string) (webhook.FeedPage, error) {
 	f.after = after
-	if after == 1 {
+	switch after {
+	case 1:
 		return webhook.FeedPage{}, webhook.ErrCursorExpired
+	case 99:
+		return webhook.FeedPage{}, webhook.ErrCursorAhead
 	}
 	return webhook.FeedPage{Events: []json.RawMessage{json.RawMessage(`{"id":"evt_1"}`)}, Next: 42}, nil
 }
@@ -115,6 +118,7 @@ func TestServerAPIAnswers(t *testing.T) {
 		{"GET", "/server/v1/events?after=abc", "rnk_all", "", 400, "invalid_cursor"},
 		{"GET", "/server/v1/events?after=-5", "rnk_all", "", 400, "invalid_cursor"},
 		{"GET", "/server/v1/events?after=1", "rnk_all", "", 410, "cursor_expired"},
+		{"GET", "/server/v1/events?after=99", "rnk_all", "", 400, "invalid_cursor"},
 		{"GET", "/server/v1/events?limit=501", "rnk_all", "", 400, "invalid_request"},
 		{"GET", "/server/v1/events?type=nope", "rnk_all", "", 400, "invalid_request"},
 		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_read", `{"reason":"x"}`, 403, "insufficient_scope"},
@@ -166,6 +170,36 @@ func TestIndexSpeaksTheReadersLanguage(t *testing.T) {
 		e.ServeHTTP(w, req)
 		if !strings.Contains(w.Body.String(), want) {
 			t.Errorf("Accept-Language %q: want %s", accept, want)
+		}
+	}
+}
+
+// TestServerAPIErrorsSpeakTheCallersLanguage: error messages are Chinese
+// by default and English when the caller prefers it; the code stays.
+func TestServerAPIErrorsSpeakTheCallersLanguage(t *testing.T) {
+	templates, err := web.Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(), Templates: templates,
+		Static: web.Static(), MaxBodyBytes: 4096, MaxUploadBytes: 4096, RequestTimeout: 5 * time.Second, DefaultAppID: "wxdefault",
+		Server: &ServerAPI{Keys: &fakeKeys{allowed: true}, Verifications: &fakeServerVerifications{}, Events: &fakeFeed{}}})
+	for _, tc := range []struct{ path, accept, code, want string }{
+		{"/server/v1/events?after=99", "", "invalid_cursor", "游标"},
+		{"/server/v1/events?after=99", "en", "invalid_cursor", "after must be a cursor"},
+		{"/server/v1/events?after=1", "zh-CN", "cursor_expired", "保留期"},
+		{"/server/v1/events?type=nope", "", "invalid_request", "未知的事件类型；已知类型：verification."},
+		{"/server/v1/users/ghost/verification", "", "user_not_found", "没有"},
+		{"/server/v1/users/ghost/verification", "en-US,en;q=0.9", "user_not_found", "no user"},
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		req.Header.Set("Authorization", "Bearer rnk_all")
+		req.Header.Set("Accept-Language", tc.accept)
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		var body ErrorBody
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Code != tc.code || !strings.Contains(body.Error.Message, tc.want) {
+			t.Errorf("%s (%q): %s, want %s with %q", tc.path, tc.accept, w.Body.String(), tc.code, tc.want)
 		}
 	}
 }

@@ -16,6 +16,11 @@ const feedName = "events"
 // what followed it is gone, so reading on from it would skip events.
 var ErrCursorExpired = errors.New("webhook: the cursor is older than the events kept")
 
+// ErrCursorAhead is a feed cursor above the feed's head: the feed never
+// gave it (a typo, another deployment's cursor), and reading on from it
+// would answer nothing until the feed caught up, skipping what came before.
+var ErrCursorAhead = errors.New("webhook: the cursor is beyond the feed's end")
+
 // Feed limits.
 const (
 	FeedDefaultLimit = 100
@@ -32,7 +37,9 @@ type FeedPage struct {
 }
 
 // Feed reads the events numbered after after (from the oldest kept when
-// after is negative), of type typ when given.
+// after is negative), of type typ when given. A cursor below what
+// retention kept is ErrCursorExpired; one above the feed's head is
+// ErrCursorAhead (the head only grows, so no cursor the feed gave is).
 // Only numbers up to the counter's committed value are read, and every
 // number up to it is committed (see number), so a reader that resumes from
 // Next receives every event exactly once.
@@ -55,6 +62,9 @@ func (s *Service) Feed(ctx context.Context, after int64, limit int, typ string) 
 	page.Next = after
 	if after < seq.PrunedSeq {
 		return page, fmt.Errorf("%w (cursor %d, deleted up to %d)", ErrCursorExpired, after, seq.PrunedSeq)
+	}
+	if after > seq.LastSeq {
+		return page, fmt.Errorf("%w (cursor %d, end %d)", ErrCursorAhead, after, seq.LastSeq)
 	}
 	q := db.Where("seq > ? AND seq <= ?", after, seq.LastSeq)
 	if typ != "" {

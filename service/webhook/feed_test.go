@@ -216,3 +216,31 @@ func TestFeedWithoutItsCounter(t *testing.T) {
 		})
 	})
 }
+
+// TestFeedCursorAheadOfTheEnd: a cursor above the feed's head was never
+// given by the feed (a typo, another deployment's cursor); it is refused
+// instead of reading empty forever. The head itself is a valid cursor.
+func TestFeedCursorAheadOfTheEnd(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s, _ := newService(t, db, testRing(t), fastOptions())
+		if _, err := s.Feed(ctx, 0, 10, ""); err != nil {
+			t.Fatalf("cursor 0 on an empty feed: %v", err)
+		}
+		if _, err := s.Feed(ctx, 3, 10, ""); !errors.Is(err, webhook.ErrCursorAhead) {
+			t.Fatalf("cursor 3 on an empty feed: %v", err)
+		}
+		run(t, s)
+		insertEvents(t, db, 4, 4, 0)
+		eventually(t, 10*time.Second, "numbered", func() bool {
+			p, err := s.Feed(ctx, -1, 10, "")
+			return err == nil && p.Next == 4
+		})
+		if p, err := s.Feed(ctx, 4, 10, ""); err != nil || len(p.Events) != 0 || p.Next != 4 {
+			t.Fatalf("cursor at the head: %+v %v", p, err)
+		}
+		if _, err := s.Feed(ctx, 5, 10, ""); !errors.Is(err, webhook.ErrCursorAhead) {
+			t.Fatalf("cursor above the head: %v", err)
+		}
+	})
+}
