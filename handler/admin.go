@@ -59,7 +59,8 @@ type AdminDeps struct {
 type AdminAPIKeys interface {
 	List(ctx context.Context) ([]apikey.Key, error)
 	Find(ctx context.Context, id int64) (apikey.Key, error)
-	Create(ctx context.Context, name string, scopes []string, actor string) (apikey.Key, string, error)
+	Create(ctx context.Context, name string, scopes []string, app, actor string) (apikey.Key, string, error)
+	Apps() []string
 	Revoke(ctx context.Context, id int64, actor string) error
 	Uses(ctx context.Context, id int64, limit int) ([]model.APIKeyUse, error)
 }

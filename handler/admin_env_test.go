@@ -108,7 +108,7 @@ func newAdminEnv(t *testing.T, withFlow bool, hooks WebhookAdmin) *adminEnv {
 	d := Deps{Log: quiet, Registry: prometheus.NewRegistry(), Version: "test", MaxBodyBytes: 64 << 10,
 		MaxUploadBytes: 1 << 20, RequestTimeout: 10 * time.Second, Templates: templates, Static: web.Static()}
 	reviews := review.New(db, ring, blobs, st, review.Options{}, quiet)
-	keys := apikey.New(st, nil, "", 1, clock.System{}, quiet)
+	keys := apikey.New(st, nil, "", 1, []string{"wxtest"}, clock.System{}, quiet)
 	a := AdminDeps{Accounts: accounts, Review: reviews,
 		Webhooks: hooks, Tokens: fakeTokens{}, CSRFKey: ring.Hash("admin_csrf", nil), APIKeys: keys}
 	d.Admin = &a

@@ -84,6 +84,7 @@ var serviceErrors = []struct {
 	{verify.ErrInvalidState, http.StatusConflict, CodeInvalidState, "not possible in the verification's current state"},
 	{verify.ErrNoVerification, http.StatusNotFound, CodeNoVerification, "no verification yet"},
 	{verify.ErrNoUser, http.StatusNotFound, CodeUserNotFound, "no user with this openid (and appid) or unionid has logged in"},
+	{verify.ErrSubjectConflict, http.StatusBadRequest, CodeSubjectConflict, "the openid in the path and the unionid name different users; name the user by one of them"},
 	{verify.ErrNotVerified, http.StatusConflict, CodeNotVerified, "only a verified verification can be revoked"},
 	{verify.ErrRevokeReason, http.StatusUnprocessableEntity, CodeReasonRequired, "say why in reason; it goes into the audit trail"},
 	{webhook.ErrCursorAhead, http.StatusBadRequest, CodeInvalidCursor, "after must be a cursor from an earlier answer's next"},

@@ -27,6 +27,7 @@ const (
 	CodeReasonRequired    = "reason_required"
 	CodeInvalidCursor     = "invalid_cursor"
 	CodeCursorExpired     = "cursor_expired"
+	CodeSubjectConflict   = "subject_conflict"
 )
 
 // ServerAPI is what the server API for business systems (/server/v1/)
@@ -53,7 +54,7 @@ type ServerVerifications interface {
 
 // EventFeed reads the webhook events in order (webhook.Service).
 type EventFeed interface {
-	Feed(ctx context.Context, after int64, limit int, typ string) (webhook.FeedPage, error)
+	Feed(ctx context.Context, q webhook.FeedQuery) (webhook.FeedPage, error)
 }
 
 const (
@@ -124,9 +125,11 @@ func (s *serverAPI) record(c *gin.Context, key apikey.Key) {
 }
 
 // subject reads who a request is about: the path's openid with ?appid=
-// (the default app when absent), or ?unionid= with "-" as the openid.
+// (the key's app, else the default app, when absent), or ?unionid= with
+// "-" as the openid, within the key's app.
 func subject(c *gin.Context) (verify.Subject, bool) {
-	subj := verify.Subject{OpenID: c.Param("openid"), AppID: c.Query("appid"), UnionID: c.Query("unionid")}
+	subj := verify.Subject{OpenID: c.Param("openid"), AppID: c.Query("appid"), UnionID: c.Query("unionid"),
+		Within: serverKey(c).Within()}
 	if subj.UnionID != "" && subj.OpenID == "-" {
 		subj.OpenID = ""
 	}
@@ -136,6 +139,13 @@ func subject(c *gin.Context) (verify.Subject, bool) {
 		return subj, false
 	}
 	return subj, true
+}
+
+// serverKey is the key auth let the request through with.
+func serverKey(c *gin.Context) apikey.Key {
+	k, _ := c.Get(serverKeyKey)
+	key, _ := k.(apikey.Key)
+	return key
 }
 
 func (s *serverAPI) status(c *gin.Context) {
@@ -165,8 +175,7 @@ func (s *serverAPI) revoke(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	key, _ := c.Get(serverKeyKey)
-	actor := "apikey:" + strconv.FormatInt(key.(apikey.Key).ID, 10)
+	actor := "apikey:" + strconv.FormatInt(serverKey(c).ID, 10)
 	v, err := s.Verifications.Revoke(c.Request.Context(), subj, s.d.DefaultAppID, req.Reason, actor)
 	if err != nil {
 		renderError(s.d.Log, c, err)
@@ -206,7 +215,7 @@ func (s *serverAPI) events(c *gin.Context) {
 		abortWithWords(c, http.StatusBadRequest, CodeInvalidRequest, CodeInvalidRequest+".type", strings.Join(webhook.EventTypes(), ", "))
 		return
 	}
-	page, err := s.Events.Feed(c.Request.Context(), after, limit, typ)
+	page, err := s.Events.Feed(c.Request.Context(), webhook.FeedQuery{After: after, Limit: limit, Type: typ, AppID: serverKey(c).Within()})
 	if err != nil {
 		renderError(s.d.Log, c, err)
 		return

@@ -31,7 +31,9 @@ func (f *fakeKeys) Authenticate(_ context.Context, raw string) (apikey.Key, erro
 	case "rnk_read":
 		return apikey.Key{ID: 1, Scopes: []string{apikey.ScopeVerificationsRead}}, nil
 	case "rnk_all":
-		return apikey.Key{ID: 2, Scopes: apikey.Scopes()}, nil
+		return apikey.Key{ID: 2, Scopes: apikey.Scopes(), AppID: apikey.AllApps}, nil
+	case "rnk_appa":
+		return apikey.Key{ID: 3, Scopes: apikey.Scopes(), AppID: "wxa"}, nil
 	}
 	return apikey.Key{}, apikey.ErrInvalidKey
 }
@@ -56,6 +58,9 @@ func (f *fakeServerVerifications) ServerStatus(_ context.Context, subj verify.Su
 	if subj.OpenID == "ghost" {
 		return verify.ServerView{}, verify.ErrNoUser
 	}
+	if subj.OpenID != "-" && subj.OpenID != "" && subj.UnionID == "u-other" {
+		return verify.ServerView{}, verify.ErrSubjectConflict
+	}
 	return verify.ServerView{VerificationID: 9, AppID: app, OpenID: subj.OpenID, State: "verified", Version: 3, Final: true}, nil
 }
 
@@ -63,14 +68,17 @@ func (f *fakeServerVerifications) Revoke(_ context.Context, subj verify.Subject,
 	if reason == "" {
 		return verify.ServerView{}, verify.ErrRevokeReason
 	}
+	if subj.UnionID == "u-other" {
+		return verify.ServerView{}, verify.ErrSubjectConflict
+	}
 	return verify.ServerView{VerificationID: 9, OpenID: subj.OpenID, State: "revoked", Reason: actor}, nil
 }
 
-type fakeFeed struct{ after int64 }
+type fakeFeed struct{ q webhook.FeedQuery }
 
-func (f *fakeFeed) Feed(_ context.Context, after int64, limit int, typ string) (webhook.FeedPage, error) {
-	f.after = after
-	switch after {
+func (f *fakeFeed) Feed(_ context.Context, q webhook.FeedQuery) (webhook.FeedPage, error) {
+	f.q = q
+	switch q.After {
 	case 1:
 		return webhook.FeedPage{}, webhook.ErrCursorExpired
 	case 99:
@@ -125,14 +133,26 @@ func TestServerAPIAnswers(t *testing.T) {
 		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_all", `{"reason":""}`, 422, "reason_required"},
 		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_all", `{"why":"x"}`, 400, "unknown_field"},
 		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_all", `{"reason":"fraud"}`, 200, `"reason":"apikey:2"`},
+		{"GET", "/server/v1/users/o1/verification?unionid=u-other", "rnk_read", "", 400, "subject_conflict"},
+		{"POST", "/server/v1/users/o1/verification/revoke?unionid=u-other", "rnk_all", `{"reason":"fraud"}`, 400, "subject_conflict"},
 	} {
 		st, body, _ := do(tc.method, tc.path, tc.key, tc.body)
 		if st != tc.status || !strings.Contains(body, tc.want) {
 			t.Errorf("%s %s (%s): %d %s, want %d with %s", tc.method, tc.path, tc.key, st, body, tc.status, tc.want)
 		}
 	}
-	if _, _, _ = do("GET", "/server/v1/events", "rnk_all", ""); feed.after != -1 {
-		t.Errorf("no after reads from %d, want -1 (the oldest kept)", feed.after)
+	if _, _, _ = do("GET", "/server/v1/events", "rnk_all", ""); feed.q.After != -1 || feed.q.AppID != "" {
+		t.Errorf("no after reads %+v, want from -1 (the oldest kept), every app", feed.q)
+	}
+	// A key bound to an app reads that app's events and users only.
+	if _, _, _ = do("GET", "/server/v1/events?after=5", "rnk_appa", ""); feed.q.AppID != "wxa" || feed.q.After != 5 {
+		t.Errorf("the feed of a key of wxa: %+v", feed.q)
+	}
+	if _, _, _ = do("GET", "/server/v1/users/o1/verification?appid=wxb", "rnk_appa", ""); vs.subj.Within != "wxa" || vs.subj.AppID != "wxb" {
+		t.Errorf("a lookup with a key of wxa: %+v", vs.subj)
+	}
+	if _, _, _ = do("GET", "/server/v1/users/o1/verification", "rnk_all", ""); vs.subj.Within != "" {
+		t.Errorf("a lookup with an all-apps key: %+v", vs.subj)
 	}
 	keys.allowed = false
 	st, body, h := do("GET", "/server/v1/users/o1/verification", "rnk_read", "")

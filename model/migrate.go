@@ -24,6 +24,7 @@ func migrations() []*gormigrate.Migration {
 		migration0009(),
 		migration0010(),
 		migration0011(),
+		migration0012(),
 	}
 }
 

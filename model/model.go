@@ -174,7 +174,10 @@ type WebhookEvent struct {
 	// Seq orders events for GET /server/v1/events: given at fan-out under
 	// one counter lock, so a reader that sees Seq n has seen every event
 	// below it. NULL for events not for the feed (a ping).
-	Seq *int64 `gorm:"uniqueIndex:ux_webhook_events_seq"`
+	Seq *int64 `gorm:"uniqueIndex:ux_webhook_events_seq;index:ix_webhook_events_app_seq,priority:2"`
+	// AppID is the app of the user the event is about, so the feed of a
+	// key bound to an app filters in its WHERE; "" for a ping.
+	AppID string `gorm:"size:64;not null;default:'';index:ix_webhook_events_app_seq,priority:1"`
 }
 
 // EventSequence is the counter behind WebhookEvent.Seq (one row, name
@@ -197,6 +200,10 @@ type APIKey struct {
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
+	// AppID is the app whose users and events the key reaches: an appid,
+	// "*" for every app, "" for a key made before keys were bound to apps
+	// (the configuration decides, see apikey).
+	AppID string `gorm:"size:64;not null;default:''"`
 }
 
 // APIKeyUse is one request made with a key: the audit of every use.
