@@ -63,6 +63,7 @@ type AdminAPIKeys interface {
 	Apps() []string
 	Revoke(ctx context.Context, id int64, actor string) error
 	Uses(ctx context.Context, id int64, limit int) ([]model.APIKeyUse, error)
+	Refusals(ctx context.Context, id int64, limit int) ([]model.APIKeyRefusal, error)
 }
 
 // AdminAccounts is staff sign-in and account management (admin.Service).

@@ -21,9 +21,10 @@ type apiKeysData struct {
 	NewKeyFor  int64
 	Refused    string // why the create form was refused
 	Name       string
-	App        string            // the app chosen in a refused form
-	Key        *apikey.Key       // the one key page
-	Uses       []model.APIKeyUse // its latest uses
+	App        string                // the app chosen in a refused form
+	Key        *apikey.Key           // the one key page
+	Uses       []model.APIKeyUse     // its latest uses
+	Refusals   []model.APIKeyRefusal // its latest refusals, counted per minute
 }
 
 func (p *adminPages) keysReady(c *gin.Context) bool {
@@ -84,7 +85,12 @@ func (p *adminPages) apiKeyPage(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	p.render(c, http.StatusOK, "admin_apikeys.html", "apikeys.title", apiKeysData{Configured: true, Key: &k, Uses: uses})
+	refusals, err := p.keys.Refusals(c.Request.Context(), id, 60)
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	p.render(c, http.StatusOK, "admin_apikeys.html", "apikeys.title", apiKeysData{Configured: true, Key: &k, Uses: uses, Refusals: refusals})
 }
 
 func (p *adminPages) revokeAPIKey(c *gin.Context) {

@@ -133,8 +133,8 @@ func TestAPIKeysPage(t *testing.T) {
 		t.Fatalf("a key without scopes: %d", resp.StatusCode)
 	}
 	// The one app configured is the key's; all apps is an explicit choice, shown in the list.
-	if _, page := c.get("/admin/apikeys/1"); !strings.Contains(page, `<dd id="key-app"><code>wxtest</code>`) {
-		t.Fatal("the key's page does not show its app")
+	if _, page := c.get("/admin/apikeys/1"); !strings.Contains(page, `<dd id="key-app"><code>wxtest</code>`) || !strings.Contains(page, `id="refusals"`) {
+		t.Fatal("the key's page does not show its app, or its refusals")
 	}
 	if _, body := c.post("/admin/apikeys", url.Values{"name": {"bi"}, "scopes": {"events:read"}, "app": {"*"}}); !strings.Contains(body, "new-key") ||
 		!regexp.MustCompile(`<td class="app"><strong>[^<]+</strong></td>`).MatchString(body) {

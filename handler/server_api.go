@@ -39,10 +39,10 @@ type ServerAPI struct {
 	Events        EventFeed
 }
 
-// APIKeys authenticates, limits and records the uses of API keys (apikey.Service).
+// APIKeys authenticates, admits and records the uses of API keys (apikey.Service).
 type APIKeys interface {
 	Authenticate(ctx context.Context, raw string) (apikey.Key, error)
-	Allow(ctx context.Context, id int64) (bool, time.Duration)
+	Admit(ctx context.Context, key apikey.Key, scope string) error
 	RecordUse(ctx context.Context, u apikey.Use, last *time.Time) error
 }
 
@@ -67,8 +67,8 @@ type serverAPI struct {
 	d Deps
 }
 
-// mountServerAPI registers /server/v1/: bearer API keys with scopes, a rate
-// per key shared by every instance, every use recorded.
+// mountServerAPI registers /server/v1/: bearer API keys with scopes and an
+// app, a rate per key shared by every instance, the uses recorded.
 func mountServerAPI(r *gin.Engine, d Deps) {
 	s := &serverAPI{ServerAPI: *d.Server, d: d}
 	g := r.Group("/server/v1")
@@ -79,6 +79,7 @@ func mountServerAPI(r *gin.Engine, d Deps) {
 
 // auth lets a request through with a live key holding scope, within the
 // key's rate, and records the use (whatever the answer) once it is done.
+// A refused request (rate, scope) is not a use: the key service counts it.
 func (s *serverAPI) auth(scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
@@ -97,16 +98,20 @@ func (s *serverAPI) auth(scope string) gin.HandlerFunc {
 			renderError(s.d.Log, c, err)
 			return
 		}
-		defer s.record(c, key)
-		if !key.Has(scope) {
-			abortWithWords(c, http.StatusForbidden, CodeInsufficientScope, CodeInsufficientScope, scope)
-			return
-		}
-		if ok, wait := s.Keys.Allow(c.Request.Context(), key.ID); !ok {
-			c.Header("Retry-After", retryAfter(max(wait, time.Second)))
+		var limited *apikey.LimitError
+		switch err := s.Keys.Admit(c.Request.Context(), key, scope); {
+		case errors.As(err, &limited):
+			c.Header("Retry-After", retryAfter(max(limited.RetryAfter, time.Second)))
 			abortWithWords(c, http.StatusTooManyRequests, CodeRateLimited, CodeRateLimited+".api_key", "")
 			return
+		case errors.Is(err, apikey.ErrScope):
+			abortWithWords(c, http.StatusForbidden, CodeInsufficientScope, CodeInsufficientScope, scope)
+			return
+		case err != nil:
+			renderError(s.d.Log, c, err)
+			return
 		}
+		defer s.record(c, key)
 		c.Set(serverKeyKey, key)
 		c.Next()
 	}

@@ -24,6 +24,7 @@ type fakeKeys struct {
 	mu      sync.Mutex
 	allowed bool
 	uses    []apikey.Use
+	refused int
 }
 
 func (f *fakeKeys) Authenticate(_ context.Context, raw string) (apikey.Key, error) {
@@ -38,10 +39,18 @@ func (f *fakeKeys) Authenticate(_ context.Context, raw string) (apikey.Key, erro
 	return apikey.Key{}, apikey.ErrInvalidKey
 }
 
-func (f *fakeKeys) Allow(context.Context, int64) (bool, time.Duration) {
+func (f *fakeKeys) Admit(_ context.Context, k apikey.Key, scope string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.allowed, 1500 * time.Millisecond
+	f.refused++
+	if !f.allowed {
+		return &apikey.LimitError{RetryAfter: 1500 * time.Millisecond}
+	}
+	if !k.Has(scope) {
+		return apikey.ErrScope
+	}
+	f.refused--
+	return nil
 }
 
 func (f *fakeKeys) RecordUse(_ context.Context, u apikey.Use, _ *time.Time) error {
@@ -159,20 +168,22 @@ func TestServerAPIAnswers(t *testing.T) {
 	if st != 429 || !strings.Contains(body, "rate_limited") || h.Get("Retry-After") != "2" {
 		t.Errorf("over the rate: %d %s Retry-After %q", st, body, h.Get("Retry-After"))
 	}
-	// Every authenticated request is recorded, by route, with its answer.
+	// Every request let through is recorded, by route, with its answer;
+	// the refused ones (scope, rate) are left to the key service to count.
 	keys.mu.Lock()
 	defer keys.mu.Unlock()
-	if len(keys.uses) < 15 {
-		t.Fatalf("%d uses recorded", len(keys.uses))
+	if len(keys.uses) < 15 || keys.refused != 3 {
+		t.Fatalf("%d uses recorded, %d refused", len(keys.uses), keys.refused)
 	}
 	for _, u := range keys.uses {
 		if strings.Contains(u.Route, "o1") || u.Route == "" || u.Status == 0 || u.RequestID == "" {
 			t.Errorf("use %+v", u)
 		}
 	}
-	last := keys.uses[len(keys.uses)-1]
-	if last.Status != 429 {
-		t.Errorf("the refused request is recorded as %d", last.Status)
+	for _, u := range keys.uses {
+		if u.Status == 403 || u.Status == 429 {
+			t.Errorf("a refused request is recorded as a use: %+v", u)
+		}
 	}
 }
 

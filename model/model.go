@@ -206,7 +206,7 @@ type APIKey struct {
 	AppID string `gorm:"size:64;not null;default:''"`
 }
 
-// APIKeyUse is one request made with a key: the audit of every use.
+// APIKeyUse is one request a key was let through with: the audit of its uses.
 type APIKeyUse struct {
 	ID        int64     `gorm:"primaryKey"`
 	KeyID     int64     `gorm:"not null;index:ix_api_key_uses_key,priority:1"`
@@ -217,6 +217,17 @@ type APIKeyUse struct {
 	RequestID string    `gorm:"size:32;not null"`
 	// VerificationID is the verification the request read or changed.
 	VerificationID *int64
+}
+
+// APIKeyRefusal counts the requests of a key refused before they ran (Kind
+// rate_limited or insufficient_scope) in one minute: one row per key,
+// minute and kind, however many requests, so refusals cannot grow the table.
+type APIKeyRefusal struct {
+	ID       int64     `gorm:"primaryKey"`
+	KeyID    int64     `gorm:"not null;uniqueIndex:ux_api_key_refusals,priority:1"`
+	Minute   time.Time `gorm:"not null;uniqueIndex:ux_api_key_refusals,priority:2;index:ix_api_key_refusals_minute"`
+	Kind     string    `gorm:"size:32;not null;uniqueIndex:ux_api_key_refusals,priority:3"`
+	Requests int64     `gorm:"not null;default:0"`
 }
 
 // WebhookDelivery is one event on its way to one endpoint.
