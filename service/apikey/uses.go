@@ -25,6 +25,7 @@ var ErrScope = errors.New("apikey: the key lacks the scope")
 // until the next one would pass.
 type LimitError struct{ RetryAfter time.Duration }
 
+// Error says the request was over the rate and when to retry.
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("apikey: over the key's rate; retry after %v", e.RetryAfter)
 }
