@@ -11,6 +11,7 @@ import (
 
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/sandbox"
 	"realname/service/apikey"
 	"realname/service/clock"
 	"realname/service/store"
@@ -89,12 +90,12 @@ func TestServerAPIOnEveryBackend(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := startService(t, b, nil)
 			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-			keys := apikey.New(store.New(s.db, clock.System{}, quiet), nil, "", 1, clock.System{}, quiet)
-			_, full, err := keys.Create(t.Context(), "crm", apikey.Scopes(), "test")
+			keys := apikey.New(store.New(s.db, clock.System{}, quiet), nil, "", 1, []string{sandbox.SandboxAppID}, clock.System{}, quiet)
+			_, full, err := keys.Create(t.Context(), "crm", apikey.Scopes(), "", "test")
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, readOnly, err := keys.Create(t.Context(), "reports", []string{apikey.ScopeVerificationsRead}, "test")
+			_, readOnly, err := keys.Create(t.Context(), "reports", []string{apikey.ScopeVerificationsRead}, "", "test")
 			if err != nil {
 				t.Fatal(err)
 			}

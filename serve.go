@@ -215,7 +215,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		go func() { defer close(notifyDone); courier.Run(notifyCtx) }()
 		defer func() { stopNotify(); <-notifyDone }()
 	}
-	keys := apikey.New(verifications, rdb.Client, rdb.Prefix, cfg.ServerAPIRate, clk, log)
+	keys := apikey.New(verifications, rdb.Client, rdb.Prefix, cfg.ServerAPIRate, appIDs(apps), clk, log)
 	pruneCtx, stopPrune := context.WithCancel(ctx)
 	pruneDone := make(chan struct{})
 	go func() { defer close(pruneDone); pruneKeyUses(pruneCtx, keys, cfg.APIKeyUseRetention, clk, log) }()

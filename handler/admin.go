@@ -59,9 +59,11 @@ type AdminDeps struct {
 type AdminAPIKeys interface {
 	List(ctx context.Context) ([]apikey.Key, error)
 	Find(ctx context.Context, id int64) (apikey.Key, error)
-	Create(ctx context.Context, name string, scopes []string, actor string) (apikey.Key, string, error)
+	Create(ctx context.Context, name string, scopes []string, app, actor string) (apikey.Key, string, error)
+	Apps() []string
 	Revoke(ctx context.Context, id int64, actor string) error
 	Uses(ctx context.Context, id int64, limit int) ([]model.APIKeyUse, error)
+	Refusals(ctx context.Context, id int64, limit int) ([]model.APIKeyRefusal, error)
 }
 
 // AdminAccounts is staff sign-in and account management (admin.Service).

@@ -15,12 +15,16 @@ type apiKeysData struct {
 	Configured bool
 	Keys       []apikey.Key
 	Scopes     []string
-	NewKey     string // the whole key, shown once right after it was made
+	Apps       []string // the apps a key may be bound to
+	AllApps    string   // the value of the all-apps choice
+	NewKey     string   // the whole key, shown once right after it was made
 	NewKeyFor  int64
 	Refused    string // why the create form was refused
 	Name       string
-	Key        *apikey.Key       // the one key page
-	Uses       []model.APIKeyUse // its latest uses
+	App        string                // the app chosen in a refused form
+	Key        *apikey.Key           // the one key page
+	Uses       []model.APIKeyUse     // its latest uses
+	Refusals   []model.APIKeyRefusal // its latest refusals, counted per minute
 }
 
 func (p *adminPages) keysReady(c *gin.Context) bool {
@@ -34,8 +38,9 @@ func (p *adminPages) keysReady(c *gin.Context) bool {
 func (p *adminPages) apiKeysPage(c *gin.Context) { p.renderAPIKeys(c, http.StatusOK, apiKeysData{}) }
 
 func (p *adminPages) renderAPIKeys(c *gin.Context, status int, d apiKeysData) {
-	d.Configured, d.Scopes = p.keys != nil, apikey.Scopes()
+	d.Configured, d.Scopes, d.AllApps = p.keys != nil, apikey.Scopes(), apikey.AllApps
 	if d.Configured {
+		d.Apps = p.keys.Apps()
 		var err error
 		if d.Keys, err = p.keys.List(c.Request.Context()); err != nil {
 			p.fail(c, err)
@@ -49,9 +54,9 @@ func (p *adminPages) createAPIKey(c *gin.Context) {
 	if !p.keysReady(c) {
 		return
 	}
-	k, full, err := p.keys.Create(c.Request.Context(), c.PostForm("name"), c.PostFormArray("scopes"), staffActor(c))
+	k, full, err := p.keys.Create(c.Request.Context(), c.PostForm("name"), c.PostFormArray("scopes"), c.PostForm("app"), staffActor(c))
 	if errors.Is(err, apikey.ErrInvalid) {
-		p.renderAPIKeys(c, http.StatusUnprocessableEntity, apiKeysData{Refused: err.Error(), Name: c.PostForm("name")})
+		p.renderAPIKeys(c, http.StatusUnprocessableEntity, apiKeysData{Refused: err.Error(), Name: c.PostForm("name"), App: c.PostForm("app")})
 		return
 	}
 	if err != nil {
@@ -80,7 +85,12 @@ func (p *adminPages) apiKeyPage(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	p.render(c, http.StatusOK, "admin_apikeys.html", "apikeys.title", apiKeysData{Configured: true, Key: &k, Uses: uses})
+	refusals, err := p.keys.Refusals(c.Request.Context(), id, 60)
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	p.render(c, http.StatusOK, "admin_apikeys.html", "apikeys.title", apiKeysData{Configured: true, Key: &k, Uses: uses, Refusals: refusals})
 }
 
 func (p *adminPages) revokeAPIKey(c *gin.Context) {

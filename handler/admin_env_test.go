@@ -121,7 +121,7 @@ func newAdminEnvOn(t *testing.T, b modeltest.Backend, withFlow bool, hooks Webho
 	d := Deps{Log: quiet, Registry: prometheus.NewRegistry(), Version: "test", MaxBodyBytes: 64 << 10,
 		MaxUploadBytes: 1 << 20, RequestTimeout: 10 * time.Second, Templates: templates, Static: web.Static(), TLS: policy}
 	reviews := review.New(db, ring, blobs, st, review.Options{}, quiet)
-	keys := apikey.New(st, nil, "", 1, clock.System{}, quiet)
+	keys := apikey.New(st, nil, "", 1, []string{"wxtest"}, clock.System{}, quiet)
 	a := AdminDeps{Accounts: accounts, Review: reviews,
 		Webhooks: hooks, Tokens: fakeTokens{}, CSRFKey: ring.Hash("admin_csrf", nil), APIKeys: keys}
 	d.Admin = &a

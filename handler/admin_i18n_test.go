@@ -132,6 +132,17 @@ func TestAPIKeysPage(t *testing.T) {
 	if resp, body := c.post("/admin/apikeys", url.Values{"name": {"x"}}); resp.StatusCode != 422 || !strings.Contains(body, "scope") {
 		t.Fatalf("a key without scopes: %d", resp.StatusCode)
 	}
+	// The one app configured is the key's; all apps is an explicit choice, shown in the list.
+	if _, page := c.get("/admin/apikeys/1"); !strings.Contains(page, `<dd id="key-app"><code>wxtest</code>`) || !strings.Contains(page, `id="refusals"`) {
+		t.Fatal("the key's page does not show its app, or its refusals")
+	}
+	if _, body := c.post("/admin/apikeys", url.Values{"name": {"bi"}, "scopes": {"events:read"}, "app": {"*"}}); !strings.Contains(body, "new-key") ||
+		!regexp.MustCompile(`<td class="app"><strong>[^<]+</strong></td>`).MatchString(body) {
+		t.Fatalf("an all-apps key is not shown as such:\n%s", body)
+	}
+	if resp, _ := c.post("/admin/apikeys", url.Values{"name": {"x"}, "scopes": {"events:read"}, "app": {"wxother"}}); resp.StatusCode != 422 {
+		t.Fatalf("a key of an app not configured: %d", resp.StatusCode)
+	}
 	resp, _ := c.post("/admin/apikeys/1/revoke", nil)
 	if resp.Header.Get("Location") != "/admin/apikeys?done=key_revoked" {
 		t.Fatalf("revoke: %s", resp.Header.Get("Location"))

@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"realname/service/wording"
 )
 
 // Stable error codes of the JSON error shape. Clients branch on these, so a
@@ -45,17 +43,18 @@ type ErrorDetail struct {
 }
 
 // abortWithError ends the request with the JSON error shape; message is
-// the English words, answered when the caller prefers English.
+// the English words, answered when the caller prefers English or the
+// code has no Chinese words.
 func abortWithError(c *gin.Context, status int, code, message string) {
-	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDetail{
-		Code:      code,
-		Message:   errorMessage(c, code, message),
-		RequestID: requestIDFrom(c),
-	}})
+	abortWithMessage(c, status, code, errorMessage(c, code, message))
 }
 
-// errorMessage follows the status messages' language rule: Chinese unless
-// the request's Accept-Language prefers English.
-func errorMessage(c *gin.Context, code, en string) string {
-	return wording.ErrorMessage(wording.FromAcceptLanguage(c.GetHeader("Accept-Language")), code, en)
+// abortWithMessage ends the request with the JSON error shape and message
+// as it is, already in the request's language.
+func abortWithMessage(c *gin.Context, status int, code, message string) {
+	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDetail{
+		Code:      code,
+		Message:   message,
+		RequestID: requestIDFrom(c),
+	}})
 }

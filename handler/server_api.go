@@ -27,6 +27,7 @@ const (
 	CodeReasonRequired    = "reason_required"
 	CodeInvalidCursor     = "invalid_cursor"
 	CodeCursorExpired     = "cursor_expired"
+	CodeSubjectConflict   = "subject_conflict"
 )
 
 // ServerAPI is what the server API for business systems (/server/v1/)
@@ -38,10 +39,10 @@ type ServerAPI struct {
 	Events        EventFeed
 }
 
-// APIKeys authenticates, limits and records the uses of API keys (apikey.Service).
+// APIKeys authenticates, admits and records the uses of API keys (apikey.Service).
 type APIKeys interface {
 	Authenticate(ctx context.Context, raw string) (apikey.Key, error)
-	Allow(ctx context.Context, id int64) (bool, time.Duration)
+	Admit(ctx context.Context, key apikey.Key, scope string) error
 	RecordUse(ctx context.Context, u apikey.Use, last *time.Time) error
 }
 
@@ -53,7 +54,7 @@ type ServerVerifications interface {
 
 // EventFeed reads the webhook events in order (webhook.Service).
 type EventFeed interface {
-	Feed(ctx context.Context, after int64, limit int, typ string) (webhook.FeedPage, error)
+	Feed(ctx context.Context, q webhook.FeedQuery) (webhook.FeedPage, error)
 }
 
 const (
@@ -66,8 +67,8 @@ type serverAPI struct {
 	d Deps
 }
 
-// mountServerAPI registers /server/v1/: bearer API keys with scopes, a rate
-// per key shared by every instance, every use recorded.
+// mountServerAPI registers /server/v1/: bearer API keys with scopes and an
+// app, a rate per key shared by every instance, the uses recorded.
 func mountServerAPI(r *gin.Engine, d Deps) {
 	s := &serverAPI{ServerAPI: *d.Server, d: d}
 	g := r.Group("/server/v1")
@@ -78,34 +79,39 @@ func mountServerAPI(r *gin.Engine, d Deps) {
 
 // auth lets a request through with a live key holding scope, within the
 // key's rate, and records the use (whatever the answer) once it is done.
+// A refused request (rate, scope) is not a use: the key service counts it.
 func (s *serverAPI) auth(scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 		if !ok || strings.TrimSpace(raw) == "" {
 			c.Header("WWW-Authenticate", `Bearer realm="realname server API"`)
-			abortWithError(c, http.StatusUnauthorized, CodeAPIKeyRequired, "send Authorization: Bearer <API key>")
+			abortWithWords(c, http.StatusUnauthorized, CodeAPIKeyRequired, CodeAPIKeyRequired, "")
 			return
 		}
 		key, err := s.Keys.Authenticate(c.Request.Context(), strings.TrimSpace(raw))
 		if errors.Is(err, apikey.ErrInvalidKey) {
 			c.Header("WWW-Authenticate", `Bearer realm="realname server API", error="invalid_token"`)
-			abortWithError(c, http.StatusUnauthorized, CodeInvalidAPIKey, "the API key is unknown, malformed or revoked")
+			abortWithWords(c, http.StatusUnauthorized, CodeInvalidAPIKey, CodeInvalidAPIKey, "")
 			return
 		}
 		if err != nil {
 			renderError(s.d.Log, c, err)
 			return
 		}
+		var limited *apikey.LimitError
+		switch err := s.Keys.Admit(c.Request.Context(), key, scope); {
+		case errors.As(err, &limited):
+			c.Header("Retry-After", retryAfter(max(limited.RetryAfter, time.Second)))
+			abortWithWords(c, http.StatusTooManyRequests, CodeRateLimited, CodeRateLimited+".api_key", "")
+			return
+		case errors.Is(err, apikey.ErrScope):
+			abortWithWords(c, http.StatusForbidden, CodeInsufficientScope, CodeInsufficientScope, scope)
+			return
+		case err != nil:
+			renderError(s.d.Log, c, err)
+			return
+		}
 		defer s.record(c, key)
-		if !key.Has(scope) {
-			abortWithError(c, http.StatusForbidden, CodeInsufficientScope, "this API key lacks the scope "+scope)
-			return
-		}
-		if ok, wait := s.Keys.Allow(c.Request.Context(), key.ID); !ok {
-			c.Header("Retry-After", retryAfter(max(wait, time.Second)))
-			abortWithError(c, http.StatusTooManyRequests, CodeRateLimited, "too many requests with this API key; retry after Retry-After seconds")
-			return
-		}
 		c.Set(serverKeyKey, key)
 		c.Next()
 	}
@@ -124,18 +130,27 @@ func (s *serverAPI) record(c *gin.Context, key apikey.Key) {
 }
 
 // subject reads who a request is about: the path's openid with ?appid=
-// (the default app when absent), or ?unionid= with "-" as the openid.
+// (the key's app, else the default app, when absent), or ?unionid= with
+// "-" as the openid, within the key's app.
 func subject(c *gin.Context) (verify.Subject, bool) {
-	subj := verify.Subject{OpenID: c.Param("openid"), AppID: c.Query("appid"), UnionID: c.Query("unionid")}
+	subj := verify.Subject{OpenID: c.Param("openid"), AppID: c.Query("appid"), UnionID: c.Query("unionid"),
+		Within: serverKey(c).Within()}
 	if subj.UnionID != "" && subj.OpenID == "-" {
 		subj.OpenID = ""
 	}
 	if len(subj.OpenID) > 128 || len(subj.AppID) > 64 || len(subj.UnionID) > 128 || (subj.OpenID == "" && subj.UnionID == "") ||
 		subj.OpenID == "-" {
-		abortWithError(c, http.StatusBadRequest, CodeInvalidRequest, "name the user by openid (with appid) or by ?unionid= with - as the openid")
+		abortWithWords(c, http.StatusBadRequest, CodeInvalidRequest, CodeInvalidRequest+".subject", "")
 		return subj, false
 	}
 	return subj, true
+}
+
+// serverKey is the key auth let the request through with.
+func serverKey(c *gin.Context) apikey.Key {
+	k, _ := c.Get(serverKeyKey)
+	key, _ := k.(apikey.Key)
+	return key
 }
 
 func (s *serverAPI) status(c *gin.Context) {
@@ -165,8 +180,7 @@ func (s *serverAPI) revoke(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	key, _ := c.Get(serverKeyKey)
-	actor := "apikey:" + strconv.FormatInt(key.(apikey.Key).ID, 10)
+	actor := "apikey:" + strconv.FormatInt(serverKey(c).ID, 10)
 	v, err := s.Verifications.Revoke(c.Request.Context(), subj, s.d.DefaultAppID, req.Reason, actor)
 	if err != nil {
 		renderError(s.d.Log, c, err)
@@ -187,7 +201,7 @@ func (s *serverAPI) events(c *gin.Context) {
 	if raw := c.Query("after"); raw != "" {
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n < 0 || len(raw) > 19 {
-			abortWithError(c, http.StatusBadRequest, CodeInvalidCursor, "after must be a cursor from an earlier answer's next")
+			abortWithWords(c, http.StatusBadRequest, CodeInvalidCursor, CodeInvalidCursor, "")
 			return
 		}
 		after = n
@@ -196,17 +210,17 @@ func (s *serverAPI) events(c *gin.Context) {
 	if raw := c.Query("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > webhook.FeedMaxLimit {
-			abortWithError(c, http.StatusBadRequest, CodeInvalidRequest, "limit must be 1 to "+strconv.Itoa(webhook.FeedMaxLimit))
+			abortWithWords(c, http.StatusBadRequest, CodeInvalidRequest, CodeInvalidRequest+".limit", strconv.Itoa(webhook.FeedMaxLimit))
 			return
 		}
 		limit = n
 	}
 	typ := c.Query("type")
 	if typ != "" && !slices.Contains(webhook.EventTypes(), typ) {
-		abortWithError(c, http.StatusBadRequest, CodeInvalidRequest, "unknown event type; known: "+strings.Join(webhook.EventTypes(), ", "))
+		abortWithWords(c, http.StatusBadRequest, CodeInvalidRequest, CodeInvalidRequest+".type", strings.Join(webhook.EventTypes(), ", "))
 		return
 	}
-	page, err := s.Events.Feed(c.Request.Context(), after, limit, typ)
+	page, err := s.Events.Feed(c.Request.Context(), webhook.FeedQuery{After: after, Limit: limit, Type: typ, AppID: serverKey(c).Within()})
 	if err != nil {
 		renderError(s.d.Log, c, err)
 		return

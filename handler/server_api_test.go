@@ -24,6 +24,7 @@ type fakeKeys struct {
 	mu      sync.Mutex
 	allowed bool
 	uses    []apikey.Use
+	refused int
 }
 
 func (f *fakeKeys) Authenticate(_ context.Context, raw string) (apikey.Key, error) {
@@ -31,15 +32,25 @@ func (f *fakeKeys) Authenticate(_ context.Context, raw string) (apikey.Key, erro
 	case "rnk_read":
 		return apikey.Key{ID: 1, Scopes: []string{apikey.ScopeVerificationsRead}}, nil
 	case "rnk_all":
-		return apikey.Key{ID: 2, Scopes: apikey.Scopes()}, nil
+		return apikey.Key{ID: 2, Scopes: apikey.Scopes(), AppID: apikey.AllApps}, nil
+	case "rnk_appa":
+		return apikey.Key{ID: 3, Scopes: apikey.Scopes(), AppID: "wxa"}, nil
 	}
 	return apikey.Key{}, apikey.ErrInvalidKey
 }
 
-func (f *fakeKeys) Allow(context.Context, int64) (bool, time.Duration) {
+func (f *fakeKeys) Admit(_ context.Context, k apikey.Key, scope string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.allowed, 1500 * time.Millisecond
+	f.refused++
+	if !f.allowed {
+		return &apikey.LimitError{RetryAfter: 1500 * time.Millisecond}
+	}
+	if !k.Has(scope) {
+		return apikey.ErrScope
+	}
+	f.refused--
+	return nil
 }
 
 func (f *fakeKeys) RecordUse(_ context.Context, u apikey.Use, _ *time.Time) error {
@@ -56,6 +67,9 @@ func (f *fakeServerVerifications) ServerStatus(_ context.Context, subj verify.Su
 	if subj.OpenID == "ghost" {
 		return verify.ServerView{}, verify.ErrNoUser
 	}
+	if subj.OpenID != "-" && subj.OpenID != "" && subj.UnionID == "u-other" {
+		return verify.ServerView{}, verify.ErrSubjectConflict
+	}
 	return verify.ServerView{VerificationID: 9, AppID: app, OpenID: subj.OpenID, State: "verified", Version: 3, Final: true}, nil
 }
 
@@ -63,15 +77,21 @@ func (f *fakeServerVerifications) Revoke(_ context.Context, subj verify.Subject,
 	if reason == "" {
 		return verify.ServerView{}, verify.ErrRevokeReason
 	}
+	if subj.UnionID == "u-other" {
+		return verify.ServerView{}, verify.ErrSubjectConflict
+	}
 	return verify.ServerView{VerificationID: 9, OpenID: subj.OpenID, State: "revoked", Reason: actor}, nil
 }
 
-type fakeFeed struct{ after int64 }
+type fakeFeed struct{ q webhook.FeedQuery }
 
-func (f *fakeFeed) Feed(_ context.Context, after int64, limit int, typ string) (webhook.FeedPage, error) {
-	f.after = after
-	if after == 1 {
+func (f *fakeFeed) Feed(_ context.Context, q webhook.FeedQuery) (webhook.FeedPage, error) {
+	f.q = q
+	switch q.After {
+	case 1:
 		return webhook.FeedPage{}, webhook.ErrCursorExpired
+	case 99:
+		return webhook.FeedPage{}, webhook.ErrCursorAhead
 	}
 	return webhook.FeedPage{Events: []json.RawMessage{json.RawMessage(`{"id":"evt_1"}`)}, Next: 42}, nil
 }
@@ -115,40 +135,55 @@ func TestServerAPIAnswers(t *testing.T) {
 		{"GET", "/server/v1/events?after=abc", "rnk_all", "", 400, "invalid_cursor"},
 		{"GET", "/server/v1/events?after=-5", "rnk_all", "", 400, "invalid_cursor"},
 		{"GET", "/server/v1/events?after=1", "rnk_all", "", 410, "cursor_expired"},
+		{"GET", "/server/v1/events?after=99", "rnk_all", "", 400, "invalid_cursor"},
 		{"GET", "/server/v1/events?limit=501", "rnk_all", "", 400, "invalid_request"},
 		{"GET", "/server/v1/events?type=nope", "rnk_all", "", 400, "invalid_request"},
 		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_read", `{"reason":"x"}`, 403, "insufficient_scope"},
 		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_all", `{"reason":""}`, 422, "reason_required"},
 		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_all", `{"why":"x"}`, 400, "unknown_field"},
 		{"POST", "/server/v1/users/o1/verification/revoke", "rnk_all", `{"reason":"fraud"}`, 200, `"reason":"apikey:2"`},
+		{"GET", "/server/v1/users/o1/verification?unionid=u-other", "rnk_read", "", 400, "subject_conflict"},
+		{"POST", "/server/v1/users/o1/verification/revoke?unionid=u-other", "rnk_all", `{"reason":"fraud"}`, 400, "subject_conflict"},
 	} {
 		st, body, _ := do(tc.method, tc.path, tc.key, tc.body)
 		if st != tc.status || !strings.Contains(body, tc.want) {
 			t.Errorf("%s %s (%s): %d %s, want %d with %s", tc.method, tc.path, tc.key, st, body, tc.status, tc.want)
 		}
 	}
-	if _, _, _ = do("GET", "/server/v1/events", "rnk_all", ""); feed.after != -1 {
-		t.Errorf("no after reads from %d, want -1 (the oldest kept)", feed.after)
+	if _, _, _ = do("GET", "/server/v1/events", "rnk_all", ""); feed.q.After != -1 || feed.q.AppID != "" {
+		t.Errorf("no after reads %+v, want from -1 (the oldest kept), every app", feed.q)
+	}
+	// A key bound to an app reads that app's events and users only.
+	if _, _, _ = do("GET", "/server/v1/events?after=5", "rnk_appa", ""); feed.q.AppID != "wxa" || feed.q.After != 5 {
+		t.Errorf("the feed of a key of wxa: %+v", feed.q)
+	}
+	if _, _, _ = do("GET", "/server/v1/users/o1/verification?appid=wxb", "rnk_appa", ""); vs.subj.Within != "wxa" || vs.subj.AppID != "wxb" {
+		t.Errorf("a lookup with a key of wxa: %+v", vs.subj)
+	}
+	if _, _, _ = do("GET", "/server/v1/users/o1/verification", "rnk_all", ""); vs.subj.Within != "" {
+		t.Errorf("a lookup with an all-apps key: %+v", vs.subj)
 	}
 	keys.allowed = false
 	st, body, h := do("GET", "/server/v1/users/o1/verification", "rnk_read", "")
 	if st != 429 || !strings.Contains(body, "rate_limited") || h.Get("Retry-After") != "2" {
 		t.Errorf("over the rate: %d %s Retry-After %q", st, body, h.Get("Retry-After"))
 	}
-	// Every authenticated request is recorded, by route, with its answer.
+	// Every request let through is recorded, by route, with its answer;
+	// the refused ones (scope, rate) are left to the key service to count.
 	keys.mu.Lock()
 	defer keys.mu.Unlock()
-	if len(keys.uses) < 15 {
-		t.Fatalf("%d uses recorded", len(keys.uses))
+	if len(keys.uses) < 15 || keys.refused != 3 {
+		t.Fatalf("%d uses recorded, %d refused", len(keys.uses), keys.refused)
 	}
 	for _, u := range keys.uses {
 		if strings.Contains(u.Route, "o1") || u.Route == "" || u.Status == 0 || u.RequestID == "" {
 			t.Errorf("use %+v", u)
 		}
 	}
-	last := keys.uses[len(keys.uses)-1]
-	if last.Status != 429 {
-		t.Errorf("the refused request is recorded as %d", last.Status)
+	for _, u := range keys.uses {
+		if u.Status == 403 || u.Status == 429 {
+			t.Errorf("a refused request is recorded as a use: %+v", u)
+		}
 	}
 }
 
@@ -166,6 +201,36 @@ func TestIndexSpeaksTheReadersLanguage(t *testing.T) {
 		e.ServeHTTP(w, req)
 		if !strings.Contains(w.Body.String(), want) {
 			t.Errorf("Accept-Language %q: want %s", accept, want)
+		}
+	}
+}
+
+// TestServerAPIErrorsSpeakTheCallersLanguage: error messages are Chinese
+// by default and English when the caller prefers it; the code stays.
+func TestServerAPIErrorsSpeakTheCallersLanguage(t *testing.T) {
+	templates, err := web.Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(), Templates: templates,
+		Static: web.Static(), MaxBodyBytes: 4096, MaxUploadBytes: 4096, RequestTimeout: 5 * time.Second, DefaultAppID: "wxdefault",
+		Server: &ServerAPI{Keys: &fakeKeys{allowed: true}, Verifications: &fakeServerVerifications{}, Events: &fakeFeed{}}})
+	for _, tc := range []struct{ path, accept, code, want string }{
+		{"/server/v1/events?after=99", "", "invalid_cursor", "游标"},
+		{"/server/v1/events?after=99", "en", "invalid_cursor", "after must be a cursor"},
+		{"/server/v1/events?after=1", "zh-CN", "cursor_expired", "保留期"},
+		{"/server/v1/events?type=nope", "", "invalid_request", "未知的事件类型；已知类型：verification."},
+		{"/server/v1/users/ghost/verification", "", "user_not_found", "没有"},
+		{"/server/v1/users/ghost/verification", "en-US,en;q=0.9", "user_not_found", "no user"},
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		req.Header.Set("Authorization", "Bearer rnk_all")
+		req.Header.Set("Accept-Language", tc.accept)
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		var body ErrorBody
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Code != tc.code || !strings.Contains(body.Error.Message, tc.want) {
+			t.Errorf("%s (%q): %s, want %s with %q", tc.path, tc.accept, w.Body.String(), tc.code, tc.want)
 		}
 	}
 }

@@ -25,6 +25,8 @@ func migrations() []*gormigrate.Migration {
 		migration0010(),
 		migration0011(),
 		migration0012(),
+		migration0013(),
+		migration0014(),
 	}
 }
 

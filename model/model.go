@@ -190,7 +190,10 @@ type WebhookEvent struct {
 	// Seq orders events for GET /server/v1/events: given at fan-out under
 	// one counter lock, so a reader that sees Seq n has seen every event
 	// below it. NULL for events not for the feed (a ping).
-	Seq *int64 `gorm:"uniqueIndex:ux_webhook_events_seq"`
+	Seq *int64 `gorm:"uniqueIndex:ux_webhook_events_seq;index:ix_webhook_events_app_seq,priority:2"`
+	// AppID is the app of the user the event is about, so the feed of a
+	// key bound to an app filters in its WHERE; "" for a ping.
+	AppID string `gorm:"size:64;not null;default:'';index:ix_webhook_events_app_seq,priority:1"`
 }
 
 // EventSequence is the counter behind WebhookEvent.Seq (one row, name
@@ -213,9 +216,13 @@ type APIKey struct {
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
+	// AppID is the app whose users and events the key reaches: an appid,
+	// "*" for every app, "" for a key made before keys were bound to apps
+	// (the configuration decides, see apikey).
+	AppID string `gorm:"size:64;not null;default:''"`
 }
 
-// APIKeyUse is one request made with a key: the audit of every use.
+// APIKeyUse is one request a key was let through with: the audit of its uses.
 type APIKeyUse struct {
 	ID        int64     `gorm:"primaryKey"`
 	KeyID     int64     `gorm:"not null;index:ix_api_key_uses_key,priority:1"`
@@ -226,6 +233,17 @@ type APIKeyUse struct {
 	RequestID string    `gorm:"size:32;not null"`
 	// VerificationID is the verification the request read or changed.
 	VerificationID *int64
+}
+
+// APIKeyRefusal counts the requests of a key refused before they ran (Kind
+// rate_limited or insufficient_scope) in one minute: one row per key,
+// minute and kind, however many requests, so refusals cannot grow the table.
+type APIKeyRefusal struct {
+	ID       int64     `gorm:"primaryKey"`
+	KeyID    int64     `gorm:"not null;uniqueIndex:ux_api_key_refusals,priority:1"`
+	Minute   time.Time `gorm:"not null;uniqueIndex:ux_api_key_refusals,priority:2;index:ix_api_key_refusals_minute"`
+	Kind     string    `gorm:"size:32;not null;uniqueIndex:ux_api_key_refusals,priority:3"`
+	Requests int64     `gorm:"not null;default:0"`
 }
 
 // WebhookDelivery is one event on its way to one endpoint.

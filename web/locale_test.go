@@ -40,7 +40,7 @@ func TestCatalogsMatch(t *testing.T) {
 	used := regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
 	dynamic := regexp.MustCompile(`\.T \(printf "([a-z_.]+)%s"`)
 	expand := map[string][]string{"case.confirm_": {"approve", "reject", "resubmit"}, "queue.sla_": {"due", "overdue"},
-		"apikeys.scope_": {"verifications:read", "events:read", "verifications:write"}}
+		"apikeys.scope_": {"verifications:read", "events:read", "verifications:write"}, "apikeys.refused_": {"rate_limited", "insufficient_scope"}}
 	err := fs.WalkDir(templateFiles, "templates", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

@@ -1,7 +1,8 @@
 // Package apikey holds the keys business systems use for the server API
 // (/server/v1/): their creation (the secret shown once, only its SHA-256
-// kept), scopes, revocation, per-key rate limits shared by every instance
-// (GCRA in Redis through go-redis/redis_rate), and the record of every use.
+// kept), scopes, the app they are bound to, revocation, per-key rate
+// limits shared by every instance (GCRA in Redis through
+// go-redis/redis_rate), and the record of their uses.
 package apikey
 
 import (
@@ -56,6 +57,10 @@ var (
 	ErrNotFound   = errors.New("apikey: no such key")
 )
 
+// AllApps is the app of a key that reaches every app's users and events:
+// an admin's explicit choice in a deployment of several Mini Programs.
+const AllApps = "*"
+
 // Key is a key as it may be shown: never its secret.
 type Key struct {
 	ID         int64
@@ -66,10 +71,27 @@ type Key struct {
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time
+	// AppID is the app whose users and events the key reaches, or AllApps.
+	AppID string
+	// Legacy marks a key made before keys were bound to apps: it is bound
+	// to the one app configured, or reaches every app when there are
+	// several (as it did), until an admin replaces it.
+	Legacy bool
 }
 
 // Has reports whether the key holds scope.
 func (k Key) Has(scope string) bool { return slices.Contains(k.Scopes, scope) }
+
+// EveryApp reports whether the key reaches every app's users and events.
+func (k Key) EveryApp() bool { return k.AppID == AllApps }
+
+// Within is the app the key is limited to, or "" when it reaches every app.
+func (k Key) Within() string {
+	if k.EveryApp() {
+		return ""
+	}
+	return k.AppID
+}
 
 // Trail is the writer the keys go through (store.Store): a transaction
 // that a key's row and its entry in the hash-chained audit trail share,
@@ -86,6 +108,7 @@ const touchEvery = time.Minute
 // Service manages the keys.
 type Service struct {
 	trail  Trail
+	apps   []string // the configured Mini Programs' appids
 	lim    *redis_rate.Limiter
 	prefix string
 	limit  redis_rate.Limit
@@ -94,11 +117,12 @@ type Service struct {
 }
 
 // New builds the service; perSecond is each key's request rate (with a
-// burst of twice that), counted in Redis under prefix. Without rdb (the
-// command line) there is no rate to take.
-func New(trail Trail, rdb redis.UniversalClient, prefix string, perSecond int, clk clock.Clock, log *slog.Logger) *Service {
+// burst of twice that), counted in Redis under prefix; apps are the
+// configured Mini Programs' appids, the apps a key may be bound to.
+// Without rdb (the command line) there is no rate to take.
+func New(trail Trail, rdb redis.UniversalClient, prefix string, perSecond int, apps []string, clk clock.Clock, log *slog.Logger) *Service {
 	perSecond = max(perSecond, 1)
-	s := &Service{trail: trail, prefix: prefix + "apikey:rate:",
+	s := &Service{trail: trail, apps: slices.Clone(apps), prefix: prefix + "apikey:rate:",
 		limit: redis_rate.Limit{Rate: perSecond, Period: time.Second, Burst: 2 * perSecond},
 		clk:   clk, log: log.With("component", "apikey")}
 	if rdb != nil {
@@ -107,9 +131,38 @@ func New(trail Trail, rdb redis.UniversalClient, prefix string, perSecond int, c
 	return s
 }
 
-func view(k model.APIKey) Key {
-	return Key{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: splitScopes(k.Scopes), CreatedBy: k.CreatedBy,
-		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+// Apps lists the apps a key may be bound to, in configuration order.
+func (s *Service) Apps() []string { return slices.Clone(s.apps) }
+
+// view is a row as it may be shown. A key made before keys were bound to
+// apps (no app stored) is the one configured app's, or reaches every app
+// when several are configured: what it did before, shown as such so an
+// admin can replace it with bound keys.
+func (s *Service) view(k model.APIKey) Key {
+	out := Key{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: splitScopes(k.Scopes), CreatedBy: k.CreatedBy,
+		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, AppID: k.AppID}
+	if out.AppID == "" {
+		out.Legacy, out.AppID = true, AllApps
+		if len(s.apps) == 1 {
+			out.AppID = s.apps[0]
+		}
+	}
+	return out
+}
+
+// app checks the app a new key is bound to: a configured appid, AllApps,
+// or "" for the only app configured.
+func (s *Service) app(app string) (string, error) {
+	app = strings.TrimSpace(app)
+	switch {
+	case app == AllApps || slices.Contains(s.apps, app):
+		return app, nil
+	case app == "" && len(s.apps) == 1:
+		return s.apps[0], nil
+	case app == "":
+		return "", fmt.Errorf("%w: name the key's app (one of %s) or all apps", ErrInvalid, strings.Join(s.apps, ", "))
+	}
+	return "", fmt.Errorf("%w: unknown app %q (configured: %s)", ErrInvalid, app, strings.Join(s.apps, ", "))
 }
 
 func splitScopes(s string) []string {
@@ -119,9 +172,10 @@ func splitScopes(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// Create makes a key named name with scopes and returns it with the whole
-// key, which is shown this once: only the SHA-256 of its secret is kept.
-func (s *Service) Create(ctx context.Context, name string, scopes []string, actor string) (Key, string, error) {
+// Create makes a key named name with scopes, bound to app (an appid,
+// AllApps, or "" for the only app configured), and returns it with the
+// whole key, which is shown this once: only the SHA-256 of its secret is kept.
+func (s *Service) Create(ctx context.Context, name string, scopes []string, app, actor string) (Key, string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) {
 		return Key{}, "", fmt.Errorf("%w: a name of 1 to 64 characters is required", ErrInvalid)
@@ -140,6 +194,10 @@ func (s *Service) Create(ctx context.Context, name string, scopes []string, acto
 	if len(clean) == 0 {
 		return Key{}, "", fmt.Errorf("%w: at least one scope is required (%s)", ErrInvalid, strings.Join(Scopes(), ", "))
 	}
+	app, err := s.app(app)
+	if err != nil {
+		return Key{}, "", err
+	}
 	id := make([]byte, 5)
 	secret := make([]byte, 32)
 	if _, err := rand.Read(id); err != nil {
@@ -152,19 +210,20 @@ func (s *Service) Create(ctx context.Context, name string, scopes []string, acto
 	full := prefix + "_" + base64.RawURLEncoding.EncodeToString(secret)
 	sum := sha256.Sum256([]byte(full))
 	row := model.APIKey{Name: name, Prefix: prefix, SecretHash: sum[:], Scopes: strings.Join(clean, ","), CreatedBy: actor,
-		CreatedAt: s.clk.Now()}
-	err := s.trail.InTx(ctx, func(ctx context.Context) error {
+		CreatedAt: s.clk.Now(), AppID: app}
+	err = s.trail.InTx(ctx, func(ctx context.Context) error {
 		row.ID = 0 // a retried transaction inserts again
 		if err := s.trail.Conn(ctx).Create(&row).Error; err != nil {
 			return fmt.Errorf("apikey: create: %w", err)
 		}
-		return s.trail.AppendAction(ctx, actor, EventCreated, map[string]any{"key": row.ID, "prefix": prefix, "name": name, "scopes": clean})
+		return s.trail.AppendAction(ctx, actor, EventCreated, map[string]any{"key": row.ID, "prefix": prefix, "name": name, "scopes": clean,
+			"app": app})
 	})
 	if err != nil {
 		return Key{}, "", err
 	}
-	s.log.Info("api key created", "key", row.ID, "prefix", prefix, "scopes", row.Scopes, "by", actor)
-	return view(row), full, nil
+	s.log.Info("api key created", "key", row.ID, "prefix", prefix, "scopes", row.Scopes, "app", app, "by", actor)
+	return s.view(row), full, nil
 }
 
 // List returns every key, newest first.
@@ -175,7 +234,7 @@ func (s *Service) List(ctx context.Context) ([]Key, error) {
 	}
 	out := make([]Key, len(rows))
 	for i, r := range rows {
-		out[i] = view(r)
+		out[i] = s.view(r)
 	}
 	return out, nil
 }
@@ -190,7 +249,7 @@ func (s *Service) Find(ctx context.Context, id int64) (Key, error) {
 	if err != nil {
 		return Key{}, fmt.Errorf("apikey: find: %w", err)
 	}
-	return view(row), nil
+	return s.view(row), nil
 }
 
 // Revoke ends key id at once; revoking a revoked key changes nothing.
@@ -233,82 +292,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Key, error) {
 	if subtle.ConstantTimeCompare(sum[:], row.SecretHash) != 1 || row.RevokedAt != nil {
 		return Key{}, ErrInvalidKey
 	}
-	return view(row), nil
-}
-
-// Allow takes one request from key id's rate, shared by every instance;
-// when refused it says how long until the next one would pass. Without
-// Redis the request passes (logged): the API staying up matters more than
-// the limit over an outage.
-func (s *Service) Allow(ctx context.Context, id int64) (bool, time.Duration) {
-	if s.lim == nil {
-		return true, 0
-	}
-	res, err := s.lim.Allow(ctx, fmt.Sprintf("%s%d", s.prefix, id), s.limit)
-	if err != nil {
-		s.log.Warn("api key rate limit unavailable; letting the request through", "key", id, "err", err)
-		return true, 0
-	}
-	return res.Allowed > 0, res.RetryAfter
-}
-
-// Use is one request made with a key.
-type Use struct {
-	KeyID          int64
-	Method, Route  string
-	Status         int
-	RequestID      string
-	VerificationID int64 // 0: the request named no verification
-}
-
-// RecordUse writes the audit row of one request and, at most once a
-// minute per key, its last use.
-func (s *Service) RecordUse(ctx context.Context, u Use, last *time.Time) error {
-	now := s.clk.Now()
-	row := model.APIKeyUse{KeyID: u.KeyID, At: now, Method: u.Method, Route: truncate(u.Route, 96), Status: u.Status,
-		RequestID: truncate(u.RequestID, 32)}
-	if u.VerificationID != 0 {
-		row.VerificationID = &u.VerificationID
-	}
-	db := s.trail.Conn(ctx)
-	if err := db.Create(&row).Error; err != nil {
-		return fmt.Errorf("apikey: record use: %w", err)
-	}
-	if last == nil || now.Sub(*last) >= touchEvery {
-		if err := db.Model(&model.APIKey{}).Where("id = ?", u.KeyID).Update("last_used_at", now).Error; err != nil {
-			return fmt.Errorf("apikey: last use: %w", err)
-		}
-	}
-	return nil
-}
-
-// Uses returns key id's latest uses, newest first.
-func (s *Service) Uses(ctx context.Context, id int64, limit int) ([]model.APIKeyUse, error) {
-	var rows []model.APIKeyUse
-	if err := s.trail.Conn(ctx).Where("key_id = ?", id).Order("at DESC, id DESC").Limit(min(max(limit, 1), 500)).
-		Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("apikey: uses: %w", err)
-	}
-	return rows, nil
-}
-
-// Prune deletes the use records older than before, in batches.
-func (s *Service) Prune(ctx context.Context, before time.Time) (int64, error) {
-	var total int64
-	for {
-		var ids []int64
-		if err := s.trail.Conn(ctx).Model(&model.APIKeyUse{}).Where("at < ?", before).Limit(1000).Pluck("id", &ids).Error; err != nil {
-			return total, fmt.Errorf("apikey: prune: %w", err)
-		}
-		if len(ids) == 0 {
-			return total, nil
-		}
-		res := s.trail.Conn(ctx).Where("id IN ?", ids).Delete(&model.APIKeyUse{})
-		if res.Error != nil {
-			return total, fmt.Errorf("apikey: prune: %w", res.Error)
-		}
-		total += res.RowsAffected
-	}
+	return s.view(row), nil
 }
 
 func truncate(s string, n int) string {

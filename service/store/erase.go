@@ -120,7 +120,8 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 		if err != nil {
 			return err
 		}
-		if err := tx.Create(&model.WebhookEvent{ID: NewEventID(), Type: HookDataErased, Payload: string(raw), CreatedAt: now}).Error; err != nil {
+		ev := model.WebhookEvent{ID: NewEventID(), Type: HookDataErased, Payload: string(raw), CreatedAt: now, AppID: u.AppID}
+		if err := tx.Create(&ev).Error; err != nil {
 			return fmt.Errorf("store: outbox: %w", err)
 		}
 		out.Emitted = true

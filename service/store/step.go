@@ -264,7 +264,7 @@ func (s *Store) outbox(ctx context.Context, v *model.Verification, hook string, 
 		return fmt.Errorf("store: outbox: %w", err)
 	}
 	vid := v.ID
-	ev := model.WebhookEvent{ID: NewEventID(), Type: hook, VerificationID: &vid, Payload: string(raw), CreatedAt: now}
+	ev := model.WebhookEvent{ID: NewEventID(), Type: hook, VerificationID: &vid, Payload: string(raw), CreatedAt: now, AppID: u.AppID}
 	if err := s.Conn(ctx).Create(&ev).Error; err != nil {
 		return fmt.Errorf("store: outbox: %w", err)
 	}

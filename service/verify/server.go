@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,9 +16,13 @@ import (
 )
 
 // Subject names a Mini Program user as a business system knows them: an
-// openid of an app (AppID empty: the default app), or a unionid.
+// openid of an app (AppID empty: the caller's app, else the default app),
+// or a unionid, or both when they name the same user. Within, when set, is
+// the only app the caller may reach (its API key's): a user of another
+// app is answered as absent.
 type Subject struct {
 	AppID, OpenID, UnionID string
+	Within                 string
 }
 
 // ServerView is a user's verification as the server API answers it:
@@ -41,6 +46,10 @@ type ServerView struct {
 // ErrNoUser is a subject no user of ours matches.
 var ErrNoUser = errors.New("verify: no such user")
 
+// ErrSubjectConflict is a subject whose openid and unionid name different
+// users: which one is meant cannot be guessed.
+var ErrSubjectConflict = errors.New("verify: the openid and the unionid name different users")
+
 // ErrNotVerified is a revocation of a verification that is not verified.
 var ErrNotVerified = errors.New("verify: the user's verification is not verified")
 
@@ -50,22 +59,30 @@ const ReasonRevoked = "revoked"
 // maxRevokeReason bounds the business system's words in the audit chain.
 const maxRevokeReason = 500
 
-// subjectUser finds the user a subject names. A unionid may name users of
-// several apps: the one whose verification changed last is meant.
+// subjectUser finds the user a subject names, within the caller's app. An
+// openid is looked up first; a unionid beside it must be that user's. A
+// unionid alone may name users of several apps: the one whose
+// verification changed last is meant.
 func (s *Service) subjectUser(ctx context.Context, subj Subject, defaultApp string) (model.User, error) {
 	var u model.User
 	db := s.store.Conn(ctx)
 	var err error
 	switch {
-	case subj.UnionID != "":
-		err = db.Where("union_id = ?", subj.UnionID).
-			Order("COALESCE((SELECT MAX(v.id) FROM verifications v WHERE v.user_id = users.id), 0) DESC").Limit(1).Take(&u).Error
 	case subj.OpenID != "":
-		app := subj.AppID
-		if app == "" {
-			app = defaultApp
+		app := cmp.Or(subj.AppID, subj.Within, defaultApp)
+		if subj.Within != "" && app != subj.Within {
+			return u, fmt.Errorf("%w (app %s is not the caller's)", ErrNoUser, app)
 		}
 		err = db.Where("app_id = ? AND open_id = ?", app, subj.OpenID).Take(&u).Error
+		if err == nil && subj.UnionID != "" && u.UnionID != subj.UnionID {
+			return model.User{}, ErrSubjectConflict
+		}
+	case subj.UnionID != "":
+		q := db.Where("union_id = ?", subj.UnionID)
+		if subj.Within != "" {
+			q = q.Where("app_id = ?", subj.Within)
+		}
+		err = q.Order("COALESCE((SELECT MAX(v.id) FROM verifications v WHERE v.user_id = users.id), 0) DESC").Limit(1).Take(&u).Error
 	default:
 		return u, ErrNoUser
 	}

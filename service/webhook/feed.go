@@ -16,6 +16,11 @@ const feedName = "events"
 // what followed it is gone, so reading on from it would skip events.
 var ErrCursorExpired = errors.New("webhook: the cursor is older than the events kept")
 
+// ErrCursorAhead is a feed cursor above the feed's head: the feed never
+// gave it (a typo, another deployment's cursor), and reading on from it
+// would answer nothing until the feed caught up, skipping what came before.
+var ErrCursorAhead = errors.New("webhook: the cursor is beyond the feed's end")
+
 // Feed limits.
 const (
 	FeedDefaultLimit = 100
@@ -31,12 +36,23 @@ type FeedPage struct {
 	Next   int64
 }
 
-// Feed reads the events numbered after after (from the oldest kept when
-// after is negative), of type typ when given.
+// FeedQuery is what a feed reader asks for.
+type FeedQuery struct {
+	After int64  // the cursor: events numbered after it; negative: from the oldest kept
+	Limit int    // at most this many events (FeedDefaultLimit when 0, FeedMaxLimit at most)
+	Type  string // only events of this type; "" every type
+	AppID string // only events about users of this app; "" every app's
+}
+
+// Feed reads the events numbered after q.After, of q.Type and about users
+// of q.AppID when given; the cursor moves past the others all the same. A cursor below what
+// retention kept is ErrCursorExpired; one above the feed's head is
+// ErrCursorAhead (the head only grows, so no cursor the feed gave is).
 // Only numbers up to the counter's committed value are read, and every
 // number up to it is committed (see number), so a reader that resumes from
 // Next receives every event exactly once.
-func (s *Service) Feed(ctx context.Context, after int64, limit int, typ string) (FeedPage, error) {
+func (s *Service) Feed(ctx context.Context, q FeedQuery) (FeedPage, error) {
+	after, limit := q.After, q.Limit
 	if limit <= 0 {
 		limit = FeedDefaultLimit
 	}
@@ -56,12 +72,18 @@ func (s *Service) Feed(ctx context.Context, after int64, limit int, typ string) 
 	if after < seq.PrunedSeq {
 		return page, fmt.Errorf("%w (cursor %d, deleted up to %d)", ErrCursorExpired, after, seq.PrunedSeq)
 	}
-	q := db.Where("seq > ? AND seq <= ?", after, seq.LastSeq)
-	if typ != "" {
-		q = q.Where("type = ?", typ)
+	if after > seq.LastSeq {
+		return page, fmt.Errorf("%w (cursor %d, end %d)", ErrCursorAhead, after, seq.LastSeq)
+	}
+	sel := db.Where("seq > ? AND seq <= ?", after, seq.LastSeq)
+	if q.AppID != "" {
+		sel = sel.Where("app_id = ?", q.AppID) // index (app_id, seq)
+	}
+	if q.Type != "" {
+		sel = sel.Where("type = ?", q.Type)
 	}
 	var rows []model.WebhookEvent
-	if err := q.Order("seq").Limit(limit).Find(&rows).Error; err != nil {
+	if err := sel.Order("seq").Limit(limit).Find(&rows).Error; err != nil {
 		return page, fmt.Errorf("webhook: feed: %w", err)
 	}
 	for i := range rows {
@@ -75,7 +97,7 @@ func (s *Service) Feed(ctx context.Context, after int64, limit int, typ string) 
 	case len(rows) == limit:
 		page.Next = *rows[len(rows)-1].Seq
 	case seq.LastSeq > page.Next:
-		page.Next = seq.LastSeq // everything up to the end was read (or is of other types)
+		page.Next = seq.LastSeq // everything up to the end was read (or is of other types or apps)
 	}
 	return page, nil
 }

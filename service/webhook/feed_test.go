@@ -56,7 +56,7 @@ func TestFeedResumesExactlyOnce(t *testing.T) {
 				json.Unmarshal([]byte(cursor), &after)
 			}
 			for i := 0; len(order) < want && time.Now().Before(deadline); i++ {
-				page, err := instances[i%3].Feed(ctx, after, 7, "")
+				page, err := instances[i%3].Feed(ctx, webhook.FeedQuery{After: after, Limit: 7})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -114,7 +114,7 @@ func TestFeedResumesExactlyOnce(t *testing.T) {
 			}
 		}
 		// A filter by type still moves the cursor to the end.
-		page, err := instances[0].Feed(ctx, 0, 500, "user.data_erased")
+		page, err := instances[0].Feed(ctx, webhook.FeedQuery{After: 0, Limit: 500, Type: "user.data_erased"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func TestFeedCursorPastRetention(t *testing.T) {
 		run(t, s)
 		insertEvents(t, db, 10, 10, 0)
 		eventually(t, 10*time.Second, "numbered", func() bool {
-			p, err := s.Feed(ctx, -1, 500, "")
+			p, err := s.Feed(ctx, webhook.FeedQuery{After: -1, Limit: 500})
 			return err == nil && len(p.Events) == 10
 		})
 		// Age the first five past retention; no endpoint holds deliveries.
@@ -154,14 +154,14 @@ func TestFeedCursorPastRetention(t *testing.T) {
 		if _, err := s.Prune(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Feed(ctx, 0, 10, ""); !errors.Is(err, webhook.ErrCursorExpired) {
+		if _, err := s.Feed(ctx, webhook.FeedQuery{After: 0, Limit: 10}); !errors.Is(err, webhook.ErrCursorExpired) {
 			t.Fatalf("a cursor from before the pruned events: %v", err)
 		}
-		p, err := s.Feed(ctx, -1, 10, "")
+		p, err := s.Feed(ctx, webhook.FeedQuery{After: -1, Limit: 10})
 		if err != nil || len(p.Events) != 5 {
 			t.Fatalf("from the oldest kept: %d events, %v", len(p.Events), err)
 		}
-		if _, err := s.Feed(ctx, *first[4].Seq, 10, ""); err != nil {
+		if _, err := s.Feed(ctx, webhook.FeedQuery{After: *first[4].Seq, Limit: 10}); err != nil {
 			t.Fatalf("a cursor at the pruned edge: %v", err)
 		}
 	})
@@ -205,14 +205,42 @@ func TestFeedWithoutItsCounter(t *testing.T) {
 			t.Fatal(err)
 		}
 		s, _ := newService(t, db, testRing(t), fastOptions())
-		if p, err := s.Feed(ctx, -1, 10, ""); err != nil || len(p.Events) != 0 {
+		if p, err := s.Feed(ctx, webhook.FeedQuery{After: -1, Limit: 10}); err != nil || len(p.Events) != 0 {
 			t.Fatalf("empty feed: %+v %v", p, err)
 		}
 		run(t, s)
 		insertEvents(t, db, 4, 4, 0)
 		eventually(t, 10*time.Second, "numbered again", func() bool {
-			p, err := s.Feed(ctx, -1, 10, "")
+			p, err := s.Feed(ctx, webhook.FeedQuery{After: -1, Limit: 10})
 			return err == nil && len(p.Events) == 4 && p.Next == 4
 		})
+	})
+}
+
+// TestFeedCursorAheadOfTheEnd: a cursor above the feed's head was never
+// given by the feed (a typo, another deployment's cursor); it is refused
+// instead of reading empty forever. The head itself is a valid cursor.
+func TestFeedCursorAheadOfTheEnd(t *testing.T) {
+	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s, _ := newService(t, db, testRing(t), fastOptions())
+		if _, err := s.Feed(ctx, webhook.FeedQuery{After: 0, Limit: 10}); err != nil {
+			t.Fatalf("cursor 0 on an empty feed: %v", err)
+		}
+		if _, err := s.Feed(ctx, webhook.FeedQuery{After: 3, Limit: 10}); !errors.Is(err, webhook.ErrCursorAhead) {
+			t.Fatalf("cursor 3 on an empty feed: %v", err)
+		}
+		run(t, s)
+		insertEvents(t, db, 4, 4, 0)
+		eventually(t, 10*time.Second, "numbered", func() bool {
+			p, err := s.Feed(ctx, webhook.FeedQuery{After: -1, Limit: 10})
+			return err == nil && p.Next == 4
+		})
+		if p, err := s.Feed(ctx, webhook.FeedQuery{After: 4, Limit: 10}); err != nil || len(p.Events) != 0 || p.Next != 4 {
+			t.Fatalf("cursor at the head: %+v %v", p, err)
+		}
+		if _, err := s.Feed(ctx, webhook.FeedQuery{After: 5, Limit: 10}); !errors.Is(err, webhook.ErrCursorAhead) {
+			t.Fatalf("cursor above the head: %v", err)
+		}
 	})
 }

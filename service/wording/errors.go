@@ -1,18 +1,17 @@
 package wording
 
-// errorTexts are the Chinese words for every error code of the APIs. The
-// handlers keep the English ones, which may name the field or limit at
-// fault; a Chinese reader gets the cause and what to do.
+// errorTexts are the Chinese words for the other error codes of the APIs
+// (those errorWords lacks). The handlers keep the English ones, which may
+// name the field or limit at fault; a Chinese reader gets the cause and
+// what to do.
 var errorTexts = map[string]string{
 	"already_verified":         "该用户已完成实名认证",
-	"api_key_required":         "请在 Authorization 头中携带 API 密钥（Bearer <API key>）",
 	"body_too_large":           "请求内容过大",
 	"busy":                     "服务器正忙于处理其他照片，请几秒后重试",
 	"check_disabled":           "未开通无照片的核验方式",
 	"confirm_correction":       "填写的信息与证件不一致，请核对；确认无误后带 confirm: true 重新提交",
 	"consent_outdated":         "用户同意的是旧版个人信息告知，请展示最新版本",
 	"consent_required":         "请携带 consent_version：用户同意的个人信息告知版本",
-	"cursor_expired":           "该游标之后的事件已超过保留期；请不带 after 从最早保留的事件重新读取，并按用户状态对账",
 	"disk_full":                "服务器存储空间不足，请稍后重试",
 	"id_number_invalid":        "身份证号无效，请逐位核对",
 	"idempotency_in_progress":  "使用该 Idempotency-Key 的请求仍在处理中",
@@ -21,11 +20,8 @@ var errorTexts = map[string]string{
 	"image_invalid":            "照片无法读取，请重新拍摄",
 	"image_required":           "请在 multipart 字段 image 中上传照片",
 	"image_too_large":          "照片像素过多，请用相机的普通模式拍摄",
-	"insufficient_scope":       "该 API 密钥没有此操作的权限",
 	"internal_error":           "服务器内部错误",
-	"invalid_api_key":          "API 密钥不存在、格式错误或已吊销",
 	"invalid_code":             "登录凭证无效、已过期或已使用，请重新调用 wx.login",
-	"invalid_cursor":           "after 必须是之前应答中 next 的值",
 	"invalid_request":          "请求参数无效",
 	"invalid_state":            "当前认证状态下不能进行此操作",
 	"invalid_text":             "请求中有不是有效 UTF-8 文本的内容",
@@ -35,10 +31,8 @@ var errorTexts = map[string]string{
 	"no_verification":          "尚未开始实名认证",
 	"not_an_id_card":           "照片中没有找到身份证，请将整张证件放入画面后重拍",
 	"not_found":                "请求的资源不存在",
-	"not_verified":             "只有已通过的认证才能撤销",
 	"ocr_unavailable":          "照片暂时无法识别，请稍后重试",
 	"rate_limited":             "请求过于频繁，请稍后重试",
-	"reason_required":          "请在 reason 中说明原因；它会记入审计日志",
 	"risky_user":               "微信拒绝了该账号",
 	"service_unavailable":      "服务暂时不可用，请稍后重试",
 	"side_missing":             "请先上传证件的另一面",
@@ -52,26 +46,42 @@ var errorTexts = map[string]string{
 	"unsupported_image":        "照片须为 JPEG、PNG 或 BMP 格式",
 	"unsupported_media_type":   "请求的内容类型不受支持",
 	"upstream_unavailable":     "微信服务暂时不可用，请稍后重试",
-	"user_not_found":           "没有该 openid（及 appid）或 unionid 的用户登录过",
 	"verification_erased":      "该认证已应用户要求删除，请重新开始认证",
 }
 
-// ErrorMessage is what a person reads for an error code in l: the Chinese
-// words of the catalog, or en (the handler's own English) for English and
-// for a code the catalog lacks.
-func ErrorMessage(l Lang, code, en string) string {
+// errorWords are the words for the server API's error answers, by message id:
+// the error code, or code.variant where one code has several causes. A
+// business system's developer reads them; the code stays the contract.
+var errorWords = map[string]text{
+	"api_key_required":     {"请在请求头中携带 Authorization: Bearer <API 密钥>", "send Authorization: Bearer <API key>"},
+	"invalid_api_key":      {"API 密钥不存在、格式错误或已吊销", "the API key is unknown, malformed or revoked"},
+	"insufficient_scope":   {"此 API 密钥缺少所需的权限范围：", "this API key lacks the scope "},
+	"rate_limited.api_key": {"此 API 密钥请求过于频繁，请在 Retry-After 秒后重试", "too many requests with this API key; retry after Retry-After seconds"},
+	"user_not_found":       {"没有以此 openid（及 appid）或 unionid 登录过的用户", "no user with this openid (and appid) or unionid has logged in"},
+	"subject_conflict":     {"路径中的 openid 与 unionid 指向不同的用户；只用其中一个指明用户", "the openid in the path and the unionid name different users; name the user by one of them"},
+	"not_verified":         {"只有已认证的认证记录可以撤销", "only a verified verification can be revoked"},
+	"reason_required":      {"请在 reason 中说明撤销原因，它会写入审计记录", "say why in reason; it goes into the audit trail"},
+	"invalid_request.subject": {"请用路径中的 openid（可加 ?appid=）指明用户，或用 ?unionid= 并把路径中的 openid 写作 -",
+		"name the user by openid (with appid) or by ?unionid= with - as the openid"},
+	"invalid_request.limit": {"limit 的取值范围为 1 至 ", "limit must be 1 to "},
+	"invalid_request.type":  {"未知的事件类型；已知类型：", "unknown event type; known: "},
+	"invalid_cursor":        {"after 必须是之前某次响应中 next 给出的游标", "after must be a cursor from an earlier answer's next"},
+	"cursor_expired": {"此游标之后的事件已超过保留期被删除；请不带 after 从最早保留的事件重新读取，并按用户状态核对",
+		"the events after this cursor are past their retention; read again without after (from the oldest kept) and reconcile your users by their status"},
+}
+
+// Error is the words for an error answer's message id in l, or "" when
+// there are none (the caller keeps its own English).
+func Error(l Lang, id string) string {
+	if t, ok := errorWords[id]; ok {
+		return t.in(l)
+	}
 	if l == English {
-		return en
+		return ""
 	}
-	if zh, ok := errorTexts[code]; ok {
-		return zh
-	}
-	return en
+	return errorTexts[id]
 }
 
 // HasErrorMessage reports whether code has Chinese words, for the test
 // that every code the APIs answer with has them.
-func HasErrorMessage(code string) bool {
-	_, ok := errorTexts[code]
-	return ok
-}
+func HasErrorMessage(code string) bool { return Error(Chinese, code) != "" }

@@ -16,3 +16,16 @@ func TestFromAcceptLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorWordsInBothLanguages: every server API error has words in both
+// languages, and an unknown id has none.
+func TestErrorWordsInBothLanguages(t *testing.T) {
+	for id := range errorWords {
+		if Error(Chinese, id) == "" || Error(English, id) == "" || Error(Chinese, id) == Error(English, id) {
+			t.Errorf("%s: %q / %q", id, Error(Chinese, id), Error(English, id))
+		}
+	}
+	if Error(Chinese, "no_such_code") != "" {
+		t.Error("words for an unknown id")
+	}
+}
