@@ -31,6 +31,7 @@ func seedImages(f *testing.F) {
 	var b bytes.Buffer
 	_ = jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 300, 220)), nil)
 	f.Add(b.Bytes())
+	f.Add(append(append([]byte{}, b.Bytes()...), jpegTrailer...)) // a ZIP after EOI
 	b.Reset()
 	_ = png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 240, 240)))
 	f.Add(b.Bytes())
@@ -58,6 +59,9 @@ func FuzzPrepare(f *testing.F) {
 		}
 		if bytes.Contains(p.Data, []byte("Exif\x00\x00")) && p.Type == "image/jpeg" && hasAPP1(p.Data) {
 			t.Fatal("EXIF survived intake")
+		}
+		if p.Type == "image/jpeg" && !bytes.HasSuffix(p.Data, []byte{0xFF, 0xD9}) {
+			t.Fatal("bytes after EOI survived intake")
 		}
 	})
 }
@@ -89,6 +93,17 @@ func FuzzStripJPEG(f *testing.F) {
 		}
 		if hasAPP1(out) {
 			t.Fatal("APP1 kept")
+		}
+		// The copy ends at EOI: it strips to itself, and what followed EOI
+		// in the upload changes nothing.
+		if !bytes.HasSuffix(out, []byte{0xFF, 0xD9}) {
+			t.Fatal("the copy does not end with EOI")
+		}
+		if again, _, err := stripJPEG(out); err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("stripping the copy again: %d bytes from %d, %v", len(again), len(out), err)
+		}
+		if more, _, err := stripJPEG(append(out[:len(out):len(out)], jpegTrailer...)); err != nil || !bytes.Equal(more, out) {
+			t.Fatalf("a trailer after EOI changed the copy: %v", err)
 		}
 	})
 }
