@@ -87,12 +87,12 @@ func (a *Acedata) Name() string { return AcedataName }
 // not use are left out.
 type acedataAnswer struct {
 	Result  *vendorcode.Code `json:"result"`
-	Name    string          `json:"name"`
-	IDCard  string          `json:"id_card"`
-	Sex     string          `json:"sex"`
-	Nation  string          `json:"nation"`
-	Birth   string          `json:"birth"`
-	Address string          `json:"address"`
+	Name    string           `json:"name"`
+	IDCard  string           `json:"id_card"`
+	Sex     string           `json:"sex"`
+	Nation  string           `json:"nation"`
+	Birth   string           `json:"birth"`
+	Address string           `json:"address"`
 }
 
 // Recognize sends req.Image, shrunk below the limits when needed, as a
