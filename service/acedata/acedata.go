@@ -144,24 +144,3 @@ func ParseHTTPError(status int, body []byte) *HTTPError {
 	}
 	return e
 }
-
-// ResultCode reads result as a JSON string or number.
-func ResultCode(raw json.RawMessage) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", false
-	}
-	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return "", false
-		}
-		s = strings.TrimSpace(s)
-		return s, s != ""
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) != nil {
-		return "", false
-	}
-	return n.String(), true
-}

@@ -2,13 +2,13 @@ package idcheck
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"realname/service/acedata"
+	"realname/service/vendorcode"
 )
 
 // AcedataName is the provider name of Acedata in config, metrics and
@@ -56,7 +56,7 @@ type acedataRequest struct {
 // malformed comes back as InvalidID or InvalidName, not as an error.
 func (a *Acedata) Check(ctx context.Context, name, idNumber string) (Result, error) {
 	var ans struct {
-		Result json.RawMessage `json:"result"`
+		Result *vendorcode.Code `json:"result"`
 	}
 	err := a.c.Post(ctx, acedataRequest{Name: strings.TrimSpace(name), IDCard: acedataID(idNumber)}, &ans)
 	var he *acedata.HTTPError
@@ -66,11 +66,10 @@ func (a *Acedata) Check(ctx context.Context, name, idNumber string) (Result, err
 	case err != nil:
 		return Result{}, a.fail(ErrUnavailable, "", err)
 	}
-	code, ok := acedata.ResultCode(ans.Result)
-	if !ok {
+	if ans.Result == nil {
 		return Result{}, a.fail(ErrUnavailable, "", errors.New("answer has no result code"))
 	}
-	return a.resultOf(code)
+	return a.resultOf(ans.Result.String())
 }
 
 // AcedataVerdict is the outcome of an Acedata result code that is a

@@ -13,7 +13,7 @@ import (
 // the five outcomes or "unavailable"/"limit", never a guess or a panic;
 // and only the two verdicts the document bills are marked charged.
 func FuzzAcedataAnswer(f *testing.F) {
-	for _, b := range []string{`{"result":0}`, `{"result":"-1"}`, `{"result":-5}`, `{"result":-7}`, `{"result":"x"}`, `{"error":{"code":"api_not_implemented"}}`, `{"result":1e400}`} {
+	for _, b := range []string{`{"result":0}`, `{"result":"-1"}`, `{"result":-5}`, `{"result":-7}`, `{"result":"x"}`, `{"result":" 0 "}`, `{"result":"-7"}`, `{"result":""}`, `{"result":"0.0"}`, `{"error":{"code":"api_not_implemented"}}`, `{"result":1e400}`} {
 		f.Add(200, []byte(b))
 	}
 	f.Add(429, []byte(`{"error":{"code":"too_many_requests"}}`))

@@ -3,7 +3,6 @@ package ocr
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"realname/service/acedata"
+	"realname/service/vendorcode"
 )
 
 // AcedataName is the provider name of Acedata in config, metrics and
@@ -86,13 +86,13 @@ func (a *Acedata) Name() string { return AcedataName }
 // acedataAnswer is the HTTP 200 body; fields the document lists but we do
 // not use are left out.
 type acedataAnswer struct {
-	Result  json.RawMessage `json:"result"`
-	Name    string          `json:"name"`
-	IDCard  string          `json:"id_card"`
-	Sex     string          `json:"sex"`
-	Nation  string          `json:"nation"`
-	Birth   string          `json:"birth"`
-	Address string          `json:"address"`
+	Result  *vendorcode.Code `json:"result"`
+	Name    string           `json:"name"`
+	IDCard  string           `json:"id_card"`
+	Sex     string           `json:"sex"`
+	Nation  string           `json:"nation"`
+	Birth   string           `json:"birth"`
+	Address string           `json:"address"`
 }
 
 // Recognize sends req.Image, shrunk below the limits when needed, as a
@@ -110,10 +110,10 @@ func (a *Acedata) Recognize(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	code, ok := acedata.ResultCode(ans.Result)
-	if !ok {
+	if ans.Result == nil {
 		return Result{}, a.fail(ErrProvider, "", errors.New("answer has no result code"))
 	}
+	code := ans.Result.String()
 	f := Fields{
 		Side:      SideFront,
 		Name:      strings.TrimSpace(ans.Name),

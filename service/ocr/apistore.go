@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"realname/service/transport"
+	"realname/service/vendorcode"
 )
 
 // ApistoreName is the provider name of API-store in config, metrics and
@@ -114,11 +115,11 @@ func ApistoreSign(params url.Values, secret string) string {
 // apistoreAnswer is the documented answer. retdata is "数据、对象或者字符串"
 // depending on the outcome, so it is decoded only on success.
 type apistoreAnswer struct {
-	CodeID      *looseInt       `json:"codeid"`
-	Message     string          `json:"message"`
-	ImageStatus string          `json:"image_status"`
-	NumberType  *looseInt       `json:"idcard_number_type"`
-	RetData     json.RawMessage `json:"retdata"`
+	CodeID      *vendorcode.Code `json:"codeid"`
+	Message     string           `json:"message"`
+	ImageStatus string           `json:"image_status"`
+	NumberType  *vendorcode.Code `json:"idcard_number_type"`
+	RetData     json.RawMessage  `json:"retdata"`
 }
 
 // Recognize posts req.Image as base64 in url_image, shrunk to the
@@ -205,9 +206,9 @@ func (a *Apistore) post(ctx context.Context, body string) (apistoreAnswer, error
 	if ans.CodeID == nil {
 		return apistoreAnswer{}, a.fail("", errors.New("answer has no codeid"))
 	}
-	if ans.CodeID.v != apistoreSuccess {
+	if *ans.CodeID != apistoreSuccess {
 		return apistoreAnswer{}, a.fail(ans.CodeID.String(),
-			fmt.Errorf("answered codeid %d: %s", ans.CodeID.v, clip(ans.Message)))
+			fmt.Errorf("answered codeid %d: %s", *ans.CodeID, clip(ans.Message)))
 	}
 	return ans, nil
 }
@@ -242,8 +243,10 @@ func apistoreResult(ans apistoreAnswer, asked Side) (Result, error) {
 		status = ret["image_status"]
 	}
 	if numberType == nil && ret["idcard_number_type"] != "" {
-		if v, err := strconv.ParseInt(ret["idcard_number_type"], 10, 64); err == nil {
-			numberType = &looseInt{v: v}
+		// retdata's values are flattened to text; read it as the string code it now is.
+		var c vendorcode.Code
+		if c.UnmarshalJSON([]byte(strconv.Quote(ret["idcard_number_type"]))) == nil {
+			numberType = &c
 		}
 	}
 	switch status {
@@ -286,7 +289,7 @@ func apistoreResult(ans apistoreAnswer, asked Side) (Result, error) {
 // idcard_number_type consistency check onto warning codes. -1 ("all front
 // fields empty") and 1 (consistent) add nothing: an empty front is already
 // refused by apistoreResult.
-func apistoreWarnings(status string, numberType *looseInt, side Side) []string {
+func apistoreWarnings(status string, numberType *vendorcode.Code, side Side) []string {
 	var w []string
 	switch status {
 	case "", "normal":
@@ -304,7 +307,7 @@ func apistoreWarnings(status string, numberType *looseInt, side Side) []string {
 	if numberType == nil || side != SideFront {
 		return w
 	}
-	switch numberType.v {
+	switch *numberType {
 	case 0:
 		w = append(w, WarnIDInvalid)
 	case 2:

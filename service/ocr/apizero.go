@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"realname/service/transport"
+	"realname/service/vendorcode"
 )
 
 // ApizeroName is the provider name of apizero in config, metrics and
@@ -119,25 +120,25 @@ type apizeroRequest struct {
 
 // apizeroAnswer is the documented answer; errors carry code, status and msg.
 type apizeroAnswer struct {
-	Code      *looseInt    `json:"code"`
-	Msg       string       `json:"msg"`
-	Status    string       `json:"status"`
-	Data      *apizeroData `json:"data"`
-	RequestID string       `json:"request_id"`
+	Code      *vendorcode.Code `json:"code"`
+	Msg       string           `json:"msg"`
+	Status    string           `json:"status"`
+	Data      *apizeroData     `json:"data"`
+	RequestID string           `json:"request_id"`
 }
 
 // apizeroData holds the 10 documented fields; JSON null leaves a string empty.
 type apizeroData struct {
-	Side           *looseInt `json:"side"`
-	IdentityName   string    `json:"identity_name"`
-	IdentityCode   string    `json:"identity_code"`
-	Gender         string    `json:"gender"`
-	Race           string    `json:"race"`
-	Birth          string    `json:"birth"`
-	Address        string    `json:"address"`
-	IssuedBy       string    `json:"issued_by"`
-	ValidDateStart string    `json:"valid_date_start"`
-	ValidDateEnd   string    `json:"valid_date_end"`
+	Side           *vendorcode.Code `json:"side"`
+	IdentityName   string           `json:"identity_name"`
+	IdentityCode   string           `json:"identity_code"`
+	Gender         string           `json:"gender"`
+	Race           string           `json:"race"`
+	Birth          string           `json:"birth"`
+	Address        string           `json:"address"`
+	IssuedBy       string           `json:"issued_by"`
+	ValidDateStart string           `json:"valid_date_start"`
+	ValidDateEnd   string           `json:"valid_date_end"`
 }
 
 // Recognize uploads req.Image as base64, shrunk to the documented limit
@@ -159,10 +160,10 @@ func (a *Apizero) Recognize(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, a.fail(httpCode(status), err)
 	}
-	if ans.Code == nil || (ans.Code.v == apizeroOK && status != http.StatusOK) {
+	if ans.Code == nil || (int64(*ans.Code) == apizeroOK && status != http.StatusOK) {
 		return Result{}, a.fail(httpCode(status), fmt.Errorf("answer has code %s with HTTP %d", ans.Code, status))
 	}
-	if code := ans.Code.v; code != apizeroOK {
+	if code := int64(*ans.Code); code != apizeroOK {
 		e := a.fail(strconv.FormatInt(code, 10),
 			fmt.Errorf("answered code %d %s: %s (HTTP %d, request_id %s)", code, ans.Status, clip(ans.Msg), status, ans.RequestID))
 		if code == apizeroUpstreamInvalid {
@@ -239,9 +240,9 @@ func apizeroResult(d apizeroData) (Result, error) {
 	front := f.Name != "" || f.IDNumber != ""
 	back := f.Authority != "" || f.ValidFrom != "" || f.ValidTo != "" || f.LongTerm
 	switch {
-	case d.Side != nil && d.Side.v == 1 && front:
+	case d.Side != nil && *d.Side == 1 && front:
 		f.Side = SideFront
-	case d.Side != nil && d.Side.v == 0 && back:
+	case d.Side != nil && *d.Side == 0 && back:
 		f.Side = SideBack
 	case d.Side == nil && front && !back:
 		f.Side = SideFront
@@ -256,30 +257,6 @@ func apizeroResult(d apizeroData) (Result, error) {
 // WarnWrongSide is the warning for a photo of the other side than the
 // user said; the WeChat provider uses the same code.
 const WarnWrongSide = "wrong_side"
-
-// looseInt decodes a JSON integer, or a string holding one: the vendors
-// document numbers, but Chinese API gateways often send them quoted.
-type looseInt struct{ v int64 }
-
-func (n *looseInt) UnmarshalJSON(b []byte) error {
-	s := strings.TrimSpace(string(b))
-	if unq, err := strconv.Unquote(s); err == nil {
-		s = strings.TrimSpace(unq)
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return errors.New("ocr: expected an integer") // never quote the input
-	}
-	n.v = v
-	return nil
-}
-
-func (n *looseInt) String() string {
-	if n == nil {
-		return "null"
-	}
-	return strconv.FormatInt(n.v, 10)
-}
 
 // httpCode is the Error.Code of an answer that carries no vendor code.
 func httpCode(status int) string {

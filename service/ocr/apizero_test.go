@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"realname/sandbox"
+	"realname/service/vendorcode"
 	"realname/testdata/idcard"
 )
 
@@ -260,7 +261,7 @@ func TestApizeroRateLimit(t *testing.T) {
 }
 
 func TestApizeroAnswerShapes(t *testing.T) {
-	one, zero := &looseInt{v: 1}, &looseInt{v: 0}
+	one, zero := new(vendorcode.Code(1)), new(vendorcode.Code(0))
 	for _, tc := range []struct {
 		name string
 		data apizeroData

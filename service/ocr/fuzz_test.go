@@ -31,6 +31,7 @@ func seedImages(f *testing.F) {
 	var b bytes.Buffer
 	_ = jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 300, 220)), nil)
 	f.Add(b.Bytes())
+	f.Add(append(append([]byte{}, b.Bytes()...), jpegTrailer...)) // a ZIP after EOI
 	b.Reset()
 	_ = png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 240, 240)))
 	f.Add(b.Bytes())
@@ -58,6 +59,9 @@ func FuzzPrepare(f *testing.F) {
 		}
 		if bytes.Contains(p.Data, []byte("Exif\x00\x00")) && p.Type == "image/jpeg" && hasAPP1(p.Data) {
 			t.Fatal("EXIF survived intake")
+		}
+		if p.Type == "image/jpeg" && !bytes.HasSuffix(p.Data, []byte{0xFF, 0xD9}) {
+			t.Fatal("bytes after EOI survived intake")
 		}
 	})
 }
@@ -89,6 +93,17 @@ func FuzzStripJPEG(f *testing.F) {
 		}
 		if hasAPP1(out) {
 			t.Fatal("APP1 kept")
+		}
+		// The copy ends at EOI: it strips to itself, and what followed EOI
+		// in the upload changes nothing.
+		if !bytes.HasSuffix(out, []byte{0xFF, 0xD9}) {
+			t.Fatal("the copy does not end with EOI")
+		}
+		if again, _, err := stripJPEG(out); err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("stripping the copy again: %d bytes from %d, %v", len(again), len(out), err)
+		}
+		if more, _, err := stripJPEG(append(out[:len(out):len(out)], jpegTrailer...)); err != nil || !bytes.Equal(more, out) {
+			t.Fatalf("a trailer after EOI changed the copy: %v", err)
 		}
 	})
 }
@@ -222,6 +237,9 @@ func checkAnswer(t *testing.T, res Result, err error) {
 func FuzzApizeroAnswer(f *testing.F) {
 	f.Add(200, []byte(`{"code":0,"data":{"name":"林浩然","id_number":"110101199005142138","sex":"男"}}`))
 	f.Add(200, []byte(`{"code":"1001","message":"no card"}`))
+	// Codes as strings: "0" is success like 0, a non-numeric one a failure.
+	f.Add(200, []byte(`{"code":"0","data":{"side":"1","identity_name":"林浩然","identity_code":"110101199005142138"}}`))
+	f.Add(200, []byte(`{"code":"ok","data":{"side":1,"identity_name":"林浩然"}}`))
 	f.Add(429, []byte(`{"code":429}`))
 	f.Add(200, []byte(`{"code":0,"data":{"name":"\xff\xfe"}}`))
 	front, v := sampleFront(f), newFakeVendor(f)
@@ -237,6 +255,9 @@ func FuzzApizeroAnswer(f *testing.F) {
 func FuzzApistoreAnswer(f *testing.F) {
 	f.Add(200, []byte(`{"error_code":10000,"reason":"成功","result":{"name":"林浩然","number":"110101199005142138","image_status":"normal"}}`))
 	f.Add(200, []byte(`{"error_code":10001}`))
+	f.Add(200, []byte(`{"codeid":"10000","retdata":{"姓名":"林浩然","身份证号":"110101199005142138"},"image_status":"normal","idcard_number_type":"1"}`))
+	f.Add(200, []byte(`{"codeid":10000,"retdata":{"姓名":"林浩然"},"idcard_number_type":"-1"}`))
+	f.Add(200, []byte(`{"codeid":"success"}`))
 	f.Add(500, []byte(`<html>`))
 	front, v := sampleFront(f), newFakeVendor(f)
 	p := NewApistore(v.srv.URL, "app", "secret", v.srv.Client())
@@ -250,6 +271,8 @@ func FuzzApistoreAnswer(f *testing.F) {
 func FuzzAcedataAnswer(f *testing.F) {
 	f.Add(200, []byte(`{"result":"0","name":"林浩然","id_card":"110101199005142138","sex":"男","nation":"汉族"}`))
 	f.Add(200, []byte(`{"result":0}`))
+	f.Add(200, []byte(`{"result":"-1","name":"林浩然","id_card":"110101199005142138"}`))
+	f.Add(200, []byte(`{"result":"zero","name":"林浩然"}`))
 	f.Add(401, []byte(`{"error":{"code":"token_mismatched"}}`))
 	front, v := sampleFront(f), newFakeVendor(f)
 	p, err := NewAcedata(v.srv.URL, "k", v.srv.Client())

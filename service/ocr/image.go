@@ -123,7 +123,8 @@ func badImage(format string, args ...any) error {
 // ends with its IEND chunk; a JPEG has its EOI marker after the start of
 // its scan (within entropy-coded data 0xFF is always stuffed, so FF D9 is
 // only ever EOI). Bytes after EOI, which cameras and editors write
-// (padding, a second image, trailers), are allowed.
+// (padding, a second image, trailers), are allowed here; the intake has
+// already cut them from an upload.
 func complete(data []byte, format string) bool {
 	if format == "png" {
 		return bytes.HasSuffix(data, []byte("IEND\xaeB`\x82"))

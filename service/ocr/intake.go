@@ -173,30 +173,49 @@ func encodeReady(img image.Image, typ string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// stripJPEG copies a JPEG without its APP1–APP13, APP15 and COM segments
-// (EXIF, XMP, ICC is APP2 and goes too: providers assume sRGB) and returns
-// the EXIF orientation it saw (0 when none). APP0 (JFIF) is kept, and so is
-// APP14 (Adobe): it says how a CMYK or YCCK image's colours decode, and
-// holds no metadata.
+// stripJPEG copies a JPEG up to its EOI marker without its APP1–APP13,
+// APP15 and COM segments (EXIF, XMP, ICC is APP2 and goes too: providers
+// assume sRGB) and returns the EXIF orientation it saw (0 when none). APP0
+// (JFIF) is kept, and so is APP14 (Adobe): it says how a CMYK or YCCK
+// image's colours decode, and holds no metadata.
+//
+// Whatever follows EOI (a ZIP appended to hide it in a photo, an editor's
+// trailer) is cut: it is no part of the image, and would otherwise be
+// stored and sent to every vendor. EOI is found by walking the file, not
+// by searching for FF D9: a segment (an EXIF thumbnail has its own EOI) is
+// skipped by its length, and in the entropy-coded data after each SOS
+// (progressive files have several) FF is only ever followed by 00
+// (stuffing), a restart marker or fill, so the first other marker ends the
+// scan. A file with no scan, or cut before EOI, is refused.
 func stripJPEG(data []byte) ([]byte, int, error) {
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
 		return nil, 0, errors.New("jpeg: no SOI marker")
 	}
 	out := make([]byte, 0, len(data))
 	out = append(out, 0xFF, 0xD8)
-	orient := 0
+	orient, scanned := 0, false
 	i := 2
 	for {
-		if i+4 > len(data) || data[i] != 0xFF {
-			return nil, 0, errors.New("jpeg: malformed segment")
+		if i+2 > len(data) || data[i] != 0xFF {
+			return nil, 0, errors.New("jpeg: malformed segment or no EOI marker")
 		}
 		marker := data[i+1]
-		if marker == 0xFF { // fill byte
+		switch {
+		case marker == 0xFF: // fill byte
 			i++
 			continue
+		case marker == 0xD9:
+			if !scanned {
+				return nil, 0, errors.New("jpeg: EOI before any scan")
+			}
+			return append(out, 0xFF, 0xD9), orient, nil
+		case marker >= 0xD0 && marker <= 0xD7, marker == 0x01: // standalone: RSTn, TEM
+			out = append(out, data[i:i+2]...)
+			i += 2
+			continue
 		}
-		if marker == 0xDA || marker == 0xD9 { // start of scan: the rest is image data
-			return append(out, data[i:]...), orient, nil
+		if i+4 > len(data) {
+			return nil, 0, errors.New("jpeg: malformed segment")
 		}
 		n := int(binary.BigEndian.Uint16(data[i+2:]))
 		if n < 2 || i+2+n > len(data) {
@@ -215,6 +234,33 @@ func stripJPEG(data []byte) ([]byte, int, error) {
 			out = append(out, seg...)
 		}
 		i += 2 + n
+		if marker == 0xDA { // start of scan: entropy-coded data up to the next marker
+			end := scanEnd(data, i)
+			out = append(out, data[i:end]...)
+			i, scanned = end, true
+		}
+	}
+}
+
+// scanEnd is the offset of the marker that ends the entropy-coded data
+// starting at i, or len(data) when the file ends first. Inside the data
+// FF 00 is a stuffed FF and FF D0–D7 a restart marker; FF FF is fill
+// before a marker.
+func scanEnd(data []byte, i int) int {
+	for {
+		k := bytes.IndexByte(data[i:], 0xFF)
+		if k < 0 || i+k+1 >= len(data) {
+			return len(data)
+		}
+		i += k
+		switch m := data[i+1]; {
+		case m == 0x00, m >= 0xD0 && m <= 0xD7:
+			i += 2
+		case m == 0xFF:
+			i++
+		default:
+			return i
+		}
 	}
 }
 

@@ -238,14 +238,20 @@ func colourDistance(a, b image.Image) int {
 }
 
 // TestPrepareAcceptsBytesAfterEOI: what some cameras and editors append
-// after the image (padding, a trailer) does not make it unreadable, while
-// a file cut inside its scan still is.
+// after the image (padding, a trailer, a hidden archive) does not make it
+// unreadable but is cut off, while a file cut inside its scan is refused.
 func TestPrepareAcceptsBytesAfterEOI(t *testing.T) {
 	jpg := encode(t, func(b *bytes.Buffer) error { return jpeg.Encode(b, picture(), nil) })
 	trailing := append(append([]byte{}, jpg...), []byte("trailer of a photo editor \x00\x01\x02")...)
 	p, err := prepare(trailing)
 	if err != nil {
 		t.Fatalf("bytes after EOI: %v", err)
+	}
+	if !bytes.Equal(p.Data, jpg) {
+		t.Fatalf("prepared %d bytes from a %d-byte image and its trailer", len(p.Data), len(jpg))
+	}
+	if _, err := prepare(jpg[:len(jpg)/2]); !errors.Is(err, ocr.ErrBadImage) {
+		t.Fatalf("a JPEG cut in half: %v", err)
 	}
 	if _, err := ocr.Fit(p.Data, 1<<20, 2000); err != nil {
 		t.Fatalf("Fit after EOI: %v", err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"realname/service/transport"
+	"realname/service/vendorcode"
 )
 
 // Modes of fetching a token from WeChat.
@@ -56,10 +57,10 @@ func NewWeChatFetcher(base, mode string) *WeChatFetcher {
 }
 
 type tokenAnswer struct {
-	AccessToken string `json:"access_token"`
-	ExpiresIn   int64  `json:"expires_in"`
-	ErrCode     int    `json:"errcode"`
-	ErrMsg      string `json:"errmsg"`
+	AccessToken string          `json:"access_token"`
+	ExpiresIn   int64           `json:"expires_in"`
+	ErrCode     vendorcode.Code `json:"errcode"` // absent on success
+	ErrMsg      string          `json:"errmsg"`
 }
 
 // Fetch asks WeChat for a token. force asks stable_token for a new one even
@@ -100,7 +101,7 @@ func (f *WeChatFetcher) Fetch(ctx context.Context, app App, force bool) (Token, 
 		return Token{}, fmt.Errorf("%w: decode %s answer: %w", ErrUpstream, f.Mode, err)
 	}
 	if ans.ErrCode != 0 {
-		return Token{}, fmt.Errorf("%w: %w", ErrUpstream, &APIError{Code: ans.ErrCode, Msg: ans.ErrMsg})
+		return Token{}, fmt.Errorf("%w: %w", ErrUpstream, &APIError{Code: int(ans.ErrCode), Msg: ans.ErrMsg})
 	}
 	if ans.AccessToken == "" || ans.ExpiresIn <= 0 {
 		return Token{}, fmt.Errorf("%w: answer has no access_token or expires_in", ErrUpstream)

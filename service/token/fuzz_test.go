@@ -18,6 +18,10 @@ import (
 func FuzzFetchAnswer(f *testing.F) {
 	f.Add(200, []byte(`{"access_token":"ACCESS_TOKEN-abc_123","expires_in":7200}`))
 	f.Add(200, []byte(`{"errcode":40013,"errmsg":"invalid appid"}`))
+	// errcode as a string: "0" is success like 0; a non-numeric one fails.
+	f.Add(200, []byte(`{"errcode":"0","errmsg":"ok","access_token":"ACCESS_TOKEN","expires_in":7200}`))
+	f.Add(200, []byte(`{"errcode":"40013","errmsg":"invalid appid"}`))
+	f.Add(200, []byte(`{"errcode":"ok","access_token":"ACCESS_TOKEN","expires_in":7200}`))
 	f.Add(200, []byte(`{"access_token":"x","expires_in":9223372036}`))
 	f.Add(200, []byte(`{"access_token":"a&b=c#d","expires_in":7200}`))
 	f.Add(503, []byte(``))

@@ -16,6 +16,11 @@ func FuzzOCRAnswer(f *testing.F) {
 	f.Add([]byte(`{"errcode":101001,"errmsg":"certificate not found"}`))
 	f.Add([]byte(`{"errcode":40001,"errmsg":"invalid credential"}`))
 	f.Add([]byte(`{"errcode":0,"type":"front","id":"１１０"}`))
+	// errcode as a string, as a copy of WeChat's document shows it.
+	f.Add([]byte(`{"errcode":"0","errmsg":"ok","type":"Front","name":"林浩然","id":"110101199005142138"}`))
+	f.Add([]byte(`{"errcode":"101001","errmsg":"certificate not found"}`))
+	f.Add([]byte(`{"errcode":" -1 "}`))
+	f.Add([]byte(`{"errcode":"","type":"Front"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ans, err := decodeAnswer(data)
 		if err != nil {

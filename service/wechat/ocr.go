@@ -15,9 +15,8 @@ import (
 	"strings"
 	"time"
 
-	wxocr "github.com/silenceper/wechat/v2/miniprogram/ocr"
-
 	"realname/service/ocr"
+	"realname/service/vendorcode"
 )
 
 // OCRName is the provider name of WeChat OCR in config, metrics and
@@ -87,7 +86,7 @@ func (o *OCR) Recognize(ctx context.Context, req ocr.Request) (ocr.Result, error
 	if err != nil {
 		return ocr.Result{}, &ocr.Error{Provider: OCRName, Kind: ocr.ErrProvider, Err: err}
 	}
-	var ans wxocr.ResIDCard
+	var ans idcardAnswer
 	err = o.tokens.Do(ctx, o.appID, func(token string) error {
 		var err error
 		ans, err = o.post(ctx, token, body, contentType)
@@ -133,10 +132,10 @@ func uploadForm(img []byte) ([]byte, string, error) {
 
 // post makes one call with token. Its errors never quote the URL, which
 // carries the token, nor the body, which is the photo.
-func (o *OCR) post(ctx context.Context, token string, body []byte, contentType string) (wxocr.ResIDCard, error) {
+func (o *OCR) post(ctx context.Context, token string, body []byte, contentType string) (idcardAnswer, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return wxocr.ResIDCard{}, errors.New("build request failed")
+		return idcardAnswer{}, errors.New("build request failed")
 	}
 	// Set after the request is built so no error above can echo the token.
 	req.URL.RawQuery = url.Values{"type": {"photo"}, "access_token": {token}}.Encode()
@@ -149,32 +148,48 @@ func (o *OCR) post(ctx context.Context, token string, body []byte, contentType s
 		} else {
 			err = errors.New("request failed")
 		}
-		return wxocr.ResIDCard{}, fmt.Errorf("idcard request: %w", err)
+		return idcardAnswer{}, fmt.Errorf("idcard request: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		// Drain a little so the connection can be reused; a proxy's error
 		// page is small, and anything bigger is not worth reading.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return wxocr.ResIDCard{}, fmt.Errorf("idcard answered HTTP %d", resp.StatusCode)
+		return idcardAnswer{}, fmt.Errorf("idcard answered HTTP %d", resp.StatusCode)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, ocrMaxAnswer+1))
 	if err != nil {
-		return wxocr.ResIDCard{}, fmt.Errorf("idcard read answer: %w", err)
+		return idcardAnswer{}, fmt.Errorf("idcard read answer: %w", err)
 	}
 	return decodeAnswer(data)
 }
 
+// idcardAnswer is cv/ocr/idcard's answer, the fields of the SDK's
+// ocr.ResIDCard with errcode read by vendorcode: the SDK's int64 refuses
+// the string "0" that a copy of WeChat's document shows, which turned a
+// good reading into a failure and sent the photo to a paid vendor.
+type idcardAnswer struct {
+	ErrCode     vendorcode.Code `json:"errcode"` // absent or 0 on success
+	ErrMsg      string          `json:"errmsg"`
+	Type        string          `json:"type"`
+	Name        string          `json:"name"`
+	ID          string          `json:"id"`
+	Address     string          `json:"addr"`
+	Gender      string          `json:"gender"`
+	Nationality string          `json:"nationality"`
+	ValidDate   string          `json:"valid_date"`
+}
+
 // decodeAnswer parses an HTTP 200 body: a non-zero errcode becomes an
 // *APIError, whose ErrCode lets the token source spot a rejected token.
-func decodeAnswer(data []byte) (wxocr.ResIDCard, error) {
+func decodeAnswer(data []byte) (idcardAnswer, error) {
 	if len(data) > ocrMaxAnswer {
-		return wxocr.ResIDCard{}, fmt.Errorf("idcard answer is over %d bytes", ocrMaxAnswer)
+		return idcardAnswer{}, fmt.Errorf("idcard answer is over %d bytes", ocrMaxAnswer)
 	}
-	var ans wxocr.ResIDCard
+	var ans idcardAnswer
 	if err := json.Unmarshal(data, &ans); err != nil {
 		// The JSON error quotes no input, only offsets and types.
-		return wxocr.ResIDCard{}, fmt.Errorf("decode idcard answer: %w", err)
+		return idcardAnswer{}, fmt.Errorf("decode idcard answer: %w", err)
 	}
 	if ans.ErrCode != 0 {
 		return ans, &APIError{API: "cv/ocr/idcard", Code: int(ans.ErrCode), Msg: ans.ErrMsg}
@@ -203,7 +218,7 @@ func classify(err error) *ocr.Error {
 
 // resultOf normalises a successful answer. WeChat's back side carries only
 // the validity period, so Authority stays empty.
-func resultOf(ans wxocr.ResIDCard) (ocr.Result, error) {
+func resultOf(ans idcardAnswer) (ocr.Result, error) {
 	res := ocr.Result{Provider: OCRName}
 	f := &res.Fields
 	switch strings.ToLower(strings.TrimSpace(ans.Type)) {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	wxocr "github.com/silenceper/wechat/v2/miniprogram/ocr"
 	"golang.org/x/image/draw"
 
 	"realname/sandbox"
@@ -374,6 +373,10 @@ func TestDecodeAnswerAndClassify(t *testing.T) {
 		code string
 	}{
 		{`{"errcode":0,"errmsg":"ok","type":"Front","name":"x"}`, nil, ""},
+		{`{"errcode":"0","errmsg":"ok","type":"Front","name":"x"}`, nil, ""},
+		{`{"type":"Front","name":"x"}`, nil, ""},
+		{`{"errcode":"101001","errmsg":"certificate not found"}`, ocr.ErrNoCard, "101001"},
+		{`{"errcode":"40014","errmsg":"invalid access_token"}`, ocr.ErrProvider, "40014"},
 		{`{"errcode":101001,"errmsg":"certificate not found"}`, ocr.ErrNoCard, "101001"},
 		{`{"errcode":101002,"errmsg":"decode image failed"}`, ocr.ErrBadImage, "101002"},
 		{`{"errcode":101000,"errmsg":"invalid image url"}`, ocr.ErrBadImage, "101000"},
@@ -448,7 +451,7 @@ func TestResultOfNormalises(t *testing.T) {
 	}
 }
 
-func mustDecode(t *testing.T, body string) (ans wxocr.ResIDCard) {
+func mustDecode(t *testing.T, body string) (ans idcardAnswer) {
 	t.Helper()
 	ans, err := decodeAnswer([]byte(body))
 	if err != nil {
