@@ -320,6 +320,11 @@ func stripPNG(data []byte) ([]byte, error) {
 			return nil, errors.New("png: chunk overruns the file")
 		}
 		typ := string(data[i+4 : i+8])
+		if typ == "IEND" && n != 0 {
+			// IEND is empty by the specification: bytes in it are a
+			// payload riding along, not image data.
+			return nil, errors.New("png: IEND chunk holds data")
+		}
 		critical := typ[0] >= 'A' && typ[0] <= 'Z'
 		if critical || pngKeep[typ] {
 			out = append(out, data[i:end]...)
