@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -28,7 +29,14 @@ var earliestBirth = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 // Errors wrap ErrFormat, ErrChecksum, ErrRegion or ErrBirthDate, checked in
 // that order, and all satisfy errors.Is(err, ErrInvalid).
 func Parse(s string, today time.Time) (Number, error) {
-	s = strings.TrimSpace(s)
+	// People type the number in groups, as they read it ("1101 0519 4912
+	// 3100 2X"): blanks anywhere are dropped, not refused.
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
 	var value string
 	legacy := false
 	switch {

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 
@@ -33,8 +34,8 @@ func TestGuardianConsentAndLocalDecisions(t *testing.T) {
 	})
 }
 
-// TestConfirmCorrection: a typed number other than the card's, or one
-// the card's birth date contradicts, is asked about first; the reading
+// TestConfirmCorrection: a typed name or number other than the card's, or
+// a number the card's birth date contradicts, is asked about first; the reading
 // confirmed as it is needs nothing typed.
 func TestConfirmCorrection(t *testing.T) {
 	db := modeltest.Open(t, modeltest.Backends()[0], true)
@@ -50,7 +51,16 @@ func TestConfirmCorrection(t *testing.T) {
 	if !errors.As(err, &ce) || !slices.Contains(ce.Fields, "id_number") || !slices.Contains(ce.Fields, "birth") {
 		t.Fatalf("typo: %v", err)
 	}
-	// A corrected name alone needs no confirmation and is recorded.
+	// A name other than the one read is asked about too, before any
+	// paid call; the name as read needs nothing.
+	paid := f.srv.Calls()
+	_, err = f.svc.Submit(ctx, u, Claim{Name: "王小明"})
+	if !errors.As(err, &ce) || !slices.Equal(ce.Fields, []string{"name"}) {
+		t.Fatalf("another name: %v", err)
+	}
+	if got := f.srv.Calls(); !maps.Equal(got, paid) {
+		t.Fatalf("asking about the name called a vendor: %v → %v", paid, got)
+	}
 	v, err := f.svc.Submit(ctx, u, Claim{Name: c.Name + "", IDNumber: ""})
 	if err != nil || v.State != model.StateVerified {
 		t.Fatalf("confirmed as read: %+v %v", v, err)

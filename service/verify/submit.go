@@ -75,9 +75,9 @@ type claimed struct {
 }
 
 // resolve fills what the user left out from the reading of the front and
-// checks what they changed against the card, for free: a number other
-// than the one read, or one whose birth date or sex the card contradicts,
-// needs c.Confirm.
+// checks what they changed against the card, for free: a name or number
+// other than the one read, or a number whose birth date or sex the card
+// contradicts, needs c.Confirm.
 func (s *Service) resolve(c Claim, cd card) (claimed, error) {
 	var readName, readID string
 	if cd.Front != nil {
@@ -104,19 +104,25 @@ func (s *Service) resolve(c Claim, cd card) (claimed, error) {
 	if typedID && readID != "" && !strings.EqualFold(strings.TrimSpace(readID), num.Value) {
 		out.corrected = append(out.corrected, "id_number")
 	}
-	if c.Confirm || cd.Front == nil || !typedID {
+	if c.Confirm || cd.Front == nil || (!typedID && !typedName) {
 		return out, nil
 	}
+	// A name or number other than the one read is asked about before a
+	// paid check: most are a slip of the finger.
 	var differ []string
-	if slices.Contains(out.corrected, "id_number") {
-		differ = append(differ, "id_number")
+	for _, f := range []string{"name", "id_number"} {
+		if slices.Contains(out.corrected, f) {
+			differ = append(differ, f)
+		}
 	}
-	for _, w := range idcard.CrossCheck(num, cd.Front.Birth, cd.Front.Sex) {
-		switch w {
-		case idcard.WarnBirthMismatch:
-			differ = append(differ, "birth")
-		case idcard.WarnSexMismatch:
-			differ = append(differ, "sex")
+	if typedID {
+		for _, w := range idcard.CrossCheck(num, cd.Front.Birth, cd.Front.Sex) {
+			switch w {
+			case idcard.WarnBirthMismatch:
+				differ = append(differ, "birth")
+			case idcard.WarnSexMismatch:
+				differ = append(differ, "sex")
+			}
 		}
 	}
 	if len(differ) > 0 {

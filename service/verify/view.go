@@ -39,6 +39,11 @@ func (c card) warnings(today time.Time) []string {
 	ws := addWarning(nil, c.Warnings...)
 	ws = addWarning(ws, c.FrontWarnings...)
 	ws = addWarning(ws, c.BackWarnings...)
+	if c.Front != nil && c.Back != nil {
+		// A photo of the other side than announced was filed where it
+		// belongs; once both sides are in, nothing is on the wrong side.
+		ws = slices.DeleteFunc(ws, func(w string) bool { return w == ocr.WarnWrongSide })
+	}
 	if c.Back != nil {
 		var birth time.Time
 		if c.Front != nil {

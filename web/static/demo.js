@@ -64,7 +64,7 @@
         image_status_unknown: '照片质量存疑'
       },
       RESULT_TITLE: { verified: '认证成功', rejected: '认证未通过', review: '已提交人工审核', erased: '认证信息已删除', revoked: '认证已撤销' },
-      FIELD_TEXT: { id_number: '号码', birth: '出生日期', sex: '性别' },
+      FIELD_TEXT: { name: '姓名', id_number: '身份证号', birth: '出生日期', sex: '性别' },
       FIELDS: { name: '姓名', sex: '性别', ethnicity: '民族', birth: '出生', address: '住址', id_number: '公民身份号码', authority: '签发机关', valid_from: '有效期起', valid_to: '有效期至', long_term: '长期' },
       UI: {
         'page.title': '实名认证',
@@ -87,7 +87,7 @@
         'confirm.submit': '提交认证',
         'confirm.fill': '请填写姓名和 18 位身份证号',
         'confirm.recheck': '请再核对一次',
-        'confirm.recheck_text': '您填写的身份证号与证件上识别的不一致（{fields}）。确认无误后继续提交？',
+        'confirm.recheck_text': '您填写的信息与证件上识别的不一致（{fields}）。确认无误后继续提交？',
         'confirm.recheck_ok': '确认提交',
         'checking': '核验中，请稍后下拉刷新',
         'result.restart': '重新认证',
@@ -175,7 +175,7 @@
         image_status_unknown: 'The photo quality is doubtful.'
       },
       RESULT_TITLE: { verified: 'Verified', rejected: 'Not verified', review: 'Sent for review', erased: 'Verification data erased', revoked: 'Verification revoked' },
-      FIELD_TEXT: { id_number: 'number', birth: 'birth date', sex: 'sex' },
+      FIELD_TEXT: { name: 'name', id_number: 'number', birth: 'birth date', sex: 'sex' },
       FIELDS: { name: 'Name', sex: 'Sex', ethnicity: 'Ethnicity', birth: 'Born', address: 'Address', id_number: 'ID number', authority: 'Issued by', valid_from: 'Valid from', valid_to: 'Valid to', long_term: 'long term' },
       UI: {
         'page.title': 'Real-name verification',
@@ -423,7 +423,10 @@
     setSide('back', undefined, !!v.back || (v.state === 'draft' && missing.indexOf('back') < 0));
     var warn = $('warnings');
     clear(warn);
-    (v.warnings || []).map(function (w) { return T.WARNING_TEXT[w] || w; })
+    // With both sides in, a photo of the other side was filed where it
+    // belongs: its wrong_side warning no longer applies.
+    (v.warnings || []).filter(function (w) { return !(w === 'wrong_side' && v.front && v.back); })
+      .map(function (w) { return T.WARNING_TEXT[w] || w; })
       .filter(function (w, i, all) { return all.indexOf(w) === i; })
       .forEach(function (w) { warn.appendChild(el('div', w, 'warning')); });
     var r = rows(v.front).concat(rows(v.back));
@@ -530,7 +533,7 @@
   $('submit').addEventListener('click', function () { submit(false); });
   function submit(confirmed) {
     var name = $('claim-name').value.trim();
-    var idNumber = $('claim-id').value.trim().toUpperCase();
+    var idNumber = $('claim-id').value.replace(/\s+/g, '').toUpperCase(); // typed in groups: blanks go
     var read = reading || { name: '', idNumber: '' };
     if (!name || idNumber.length !== 18) { say('confirm', ui('confirm.fill')); return; }
     var claim = {};

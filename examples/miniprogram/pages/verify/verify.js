@@ -9,7 +9,7 @@ const realname = require('../../realname');
 const { CONSENT_VERSION, REVIEW_TEMPLATE_ID } = require('../../config');
 
 // The card's fields a confirm_correction names.
-const FIELD_TEXT = { id_number: '号码', birth: '出生日期', sex: '性别' };
+const FIELD_TEXT = { name: '姓名', id_number: '身份证号', birth: '出生日期', sex: '性别' };
 
 // What the user reads for each stable error code of the API.
 const ERROR_TEXT = {
@@ -259,7 +259,11 @@ Page({
       'front.uploaded': !!view.front || (view.state === 'draft' && missing.indexOf('front') < 0),
       'back.uploaded': !!view.back || (view.state === 'draft' && missing.indexOf('back') < 0),
       missing: missing,
-      warnings: (view.warnings || []).map((w) => WARNING_TEXT[w] || w)
+      // Once both sides are in, a photo taken of the other side was filed
+      // where it belongs: its wrong_side warning no longer applies.
+      warnings: (view.warnings || [])
+        .filter((w) => !(w === 'wrong_side' && view.front && view.back))
+        .map((w) => WARNING_TEXT[w] || w)
         .filter((w, i, all) => all.indexOf(w) === i),
       attemptsLeft: view.attempts_left,
       message: view.message || '',
@@ -282,7 +286,8 @@ Page({
   submit(confirm) {
     if (this.data.busy) { return; }
     const name = this.data.name.trim();
-    const idNumber = this.data.idNumber.trim().toUpperCase();
+    // The number is often typed in groups, as people read it: blanks go.
+    const idNumber = this.data.idNumber.replace(/\s+/g, '').toUpperCase();
     const read = this.reading || { name: '', idNumber: '' };
     const claim = {};
     if (name !== read.name) { claim.name = name; }
@@ -317,7 +322,7 @@ Page({
         if (err.code === 'confirm_correction') {
           wx.showModal({
             title: '请再核对一次',
-            content: '您填写的身份证号与证件上识别的不一致（' + (err.fields || []).map((f) => FIELD_TEXT[f] || f).join('、') + '）。确认无误后继续提交？',
+            content: '您填写的信息与证件上识别的不一致（' + (err.fields || []).map((f) => FIELD_TEXT[f] || f).join('、') + '）。确认无误后继续提交？',
             confirmText: '确认提交',
             success: (res) => { if (res.confirm) { setTimeout(() => this.submit(true), 0); } }
           });
