@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -500,7 +499,7 @@ func flowNoClearPII(t *testing.T, s *service, b modeltest.Backend) {
 	}
 	var haystacks []string
 	haystacks = append(haystacks, s.logs.String())
-	haystacks = append(haystacks, dumpTables(t, s.db))
+	haystacks = append(haystacks, modeltest.Dump(t, s.db))
 	if b.Name == model.DialectSQLite {
 		files, _ := filepath.Glob(strings.TrimPrefix(s.cfg.DatabaseURL, "sqlite://") + "*")
 		if len(files) == 0 {
@@ -529,38 +528,4 @@ func flowNoClearPII(t *testing.T, s *service, b modeltest.Backend) {
 	if !strings.Contains(s.logs.String(), "/api/v1/verification/submit") {
 		t.Error("the logs do not cover the flow")
 	}
-}
-
-// dumpTables renders every row of every table, as a database dump would.
-func dumpTables(t *testing.T, db *gorm.DB) string {
-	t.Helper()
-	var out strings.Builder
-	for _, table := range []string{"users", "verifications", "verification_events", "provider_attempts", "webhook_events", "consents", "id_bindings"} {
-		rows, err := db.Table(table).Rows()
-		if err != nil {
-			t.Fatalf("dump %s: %v", table, err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				switch x := v.(type) {
-				case []byte:
-					out.Write(x)
-				default:
-					fmt.Fprint(&out, x)
-				}
-				out.WriteByte('|')
-			}
-		}
-		rows.Close()
-	}
-	return out.String()
 }

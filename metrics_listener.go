@@ -20,15 +20,22 @@ import (
 func startMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (net.Addr, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return serveAside(ctx, addr, "metrics listener", mux, log)
+}
+
+// serveAside serves h on its own listener at addr until ctx ends. It
+// listens before returning, so a taken port fails the start; what is
+// called names it in the logs and errors.
+func serveAside(ctx context.Context, addr, what string, h http.Handler, log *slog.Logger) (net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("metrics listener: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("metrics listening", "listen", ln.Addr().String())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	log.Info(what+" listening", "listen", ln.Addr().String())
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics listener stopped", "err", err)
+			log.Error(what+" stopped", "err", err)
 		}
 	}()
 	go func() {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"gorm.io/gorm"
-
 	"realname/model"
 	"realname/model/modeltest"
 	"realname/service/ocr"
@@ -57,7 +55,7 @@ func TestErasureLeavesNoFreeText(t *testing.T) {
 			}
 			var u model.User
 			env.db.Where("open_id = ?", "o-erase-notes").Take(&u)
-			before := dumpAll(t, env.db)
+			before := modeltest.Dump(t, env.db)
 			for _, leak := range leaks {
 				if strings.Contains(before, leak) {
 					t.Errorf("before erasure, %q is stored in clear", leak)
@@ -72,7 +70,7 @@ func TestErasureLeavesNoFreeText(t *testing.T) {
 			if texts != 0 {
 				t.Errorf("%d sealed texts survive the erasure", texts)
 			}
-			haystacks := map[string]string{"tables": dumpAll(t, env.db)}
+			haystacks := map[string]string{"tables": modeltest.Dump(t, env.db)}
 			if b.Name == model.DialectSQLite {
 				if err := env.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error; err != nil {
 					t.Fatal(err)
@@ -107,41 +105,4 @@ func TestErasureLeavesNoFreeText(t *testing.T) {
 			}
 		})
 	}
-}
-
-// dumpAll renders every row of every table, as a database dump would.
-func dumpAll(t *testing.T, db *gorm.DB) string {
-	t.Helper()
-	tables, err := db.Migrator().GetTables()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	for _, table := range tables {
-		rows, err := db.Table(table).Rows()
-		if err != nil {
-			t.Fatalf("dump %s: %v", table, err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				if b, ok := v.([]byte); ok {
-					out.Write(b)
-				} else {
-					fmt.Fprint(&out, v)
-				}
-				out.WriteByte('|')
-			}
-		}
-		rows.Close()
-	}
-	return out.String()
 }
