@@ -34,7 +34,17 @@ type claimRequest struct {
 // answerView sends view with its message in the caller's language
 // (Accept-Language; Chinese unless English is preferred).
 func (a *api) answerView(c *gin.Context, view verify.View) {
-	view.Message = wording.Status(wording.FromAcceptLanguage(c.GetHeader("Accept-Language")), view.State, view.Reason, view.NextAction, view.Warnings...)
+	lang := wording.FromAcceptLanguage(c.GetHeader("Accept-Language"))
+	view.Message = wording.Status(lang, view.State, view.Reason, view.NextAction, view.Warnings...)
+	if view.Face != nil {
+		why := view.Face.Cause
+		if why == "" && view.Face.Last != "" && view.Face.Last != "not_finished" {
+			why = view.Face.Last
+		}
+		if words := wording.FaceCause(lang, why); words != "" {
+			view.Message = words + faceSep(lang) + view.Message
+		}
+	}
 	c.JSON(http.StatusOK, view)
 }
 
@@ -130,4 +140,11 @@ func (a *api) erase(c *gin.Context) {
 		}
 	}
 	c.Status(http.StatusNoContent)
+}
+
+func faceSep(l wording.Lang) string {
+	if l == wording.English {
+		return ". "
+	}
+	return "。"
 }

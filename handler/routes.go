@@ -107,6 +107,9 @@ func New(d Deps) *gin.Engine {
 			v1.POST("/verification/idcard", idem, a.uploadIDCard)
 			v1.POST("/verification/submit", idem, a.submit)
 			v1.POST("/verification/check", idem, a.check)
+			v1.POST("/verification/face", idem, a.startFace)
+			v1.POST("/verification/face/result", a.faceResult)
+			v1.POST("/verification/face/decline", a.declineFace)
 			v1.GET("/verification", a.current)
 			v1.DELETE("/verification", a.erase)
 		}

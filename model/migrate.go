@@ -27,6 +27,7 @@ func migrations() []*gormigrate.Migration {
 		migration0012(),
 		migration0013(),
 		migration0014(),
+		migration0015(),
 	}
 }
 

@@ -78,9 +78,12 @@ type Verification struct {
 // Consent records that a user agreed to a version of the personal-data
 // notice before any ID data was collected (PIPL's separate consent, 单独同意).
 type Consent struct {
-	ID        int64     `gorm:"primaryKey"`
-	UserID    int64     `gorm:"not null;index:ix_consents_user"`
-	Version   string    `gorm:"size:32;not null"`
+	ID      int64  `gorm:"primaryKey"`
+	UserID  int64  `gorm:"not null;index:ix_consents_user"`
+	Version string `gorm:"size:32;not null"`
+	// Kind is what was agreed to: idcard (the card's data) or face (a face
+	// check, biometric: its own notice and consent, PIPL art. 28–29).
+	Kind      string    `gorm:"size:16;not null;default:'idcard'"`
 	AgreedAt  time.Time `gorm:"not null"`
 	CreatedAt time.Time
 }
@@ -124,6 +127,27 @@ type EventText struct {
 	Digest         string    `gorm:"size:64;not null;uniqueIndex:ux_event_texts_digest,priority:2"`
 	TextEnc        []byte    `gorm:"not null"`
 	CreatedAt      time.Time `gorm:"not null"`
+}
+
+// FaceCheck is one face verification attempt (人脸核身): a verify_id asked of
+// the face provider for a verification (or a step-up), and what came of
+// it. The provider keeps the face; we keep our serial number, the verdict
+// and the times. cert_hash is not stored: it is a hash of the name and
+// number, recomputed from their sealed copies when the result is asked.
+type FaceCheck struct {
+	ID             int64     `gorm:"primaryKey"`
+	VerificationID *int64    `gorm:"index:ix_face_checks_verification"`
+	StepUpID       *int64    `gorm:"index:ix_face_checks_stepup"`
+	AppID          string    `gorm:"size:64;not null;uniqueIndex:ux_face_checks_seq,priority:1"`
+	OutSeqNo       string    `gorm:"size:32;not null;uniqueIndex:ux_face_checks_seq,priority:2"` // ours, unique per app
+	VerifyID       string    `gorm:"size:256;not null"`
+	Provider       string    `gorm:"size:32;not null"`
+	ConsentVersion string    `gorm:"size:32;not null"`
+	ExpiresAt      time.Time `gorm:"not null"`
+	VerifyRet      *int      // the provider's verdict code, once asked
+	Outcome        string    `gorm:"size:32;not null;default:''"` // passed, face_mismatch, …; "" while pending
+	CreatedAt      time.Time
+	DecidedAt      *time.Time
 }
 
 // ProviderAttempt records one call to an OCR or name/ID check vendor.

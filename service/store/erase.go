@@ -96,6 +96,9 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 			if err := tx.Where("verification_id IN ?", out.VerificationIDs).Delete(&model.EventText{}).Error; err != nil {
 				return fmt.Errorf("store: erase texts: %w", err)
 			}
+			if err := eraseFaceChecks(tx, out.VerificationIDs); err != nil {
+				return err
+			}
 			if err := tx.Create(&events).Error; err != nil {
 				return fmt.Errorf("store: append event: %w", err)
 			}

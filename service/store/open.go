@@ -88,7 +88,24 @@ func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor str
 
 // RecordConsent stores that the user agreed to a notice version.
 func (s *Store) RecordConsent(ctx context.Context, userID int64, version string) error {
-	if err := s.Conn(ctx).Create(&model.Consent{UserID: userID, Version: version, AgreedAt: s.clk.Now()}).Error; err != nil {
+	return s.recordConsent(ctx, userID, ConsentCard, version)
+}
+
+// Kinds of consent: the card's data, and the face check's (biometric
+// processing needs its own, PIPL art. 28–29).
+const (
+	ConsentCard = "idcard"
+	ConsentFace = "face"
+)
+
+// RecordFaceConsent stores that the user agreed to version of the face
+// check's notice.
+func (s *Store) RecordFaceConsent(ctx context.Context, userID int64, version string) error {
+	return s.recordConsent(ctx, userID, ConsentFace, version)
+}
+
+func (s *Store) recordConsent(ctx context.Context, userID int64, kind, version string) error {
+	if err := s.Conn(ctx).Create(&model.Consent{UserID: userID, Kind: kind, Version: version, AgreedAt: s.clk.Now()}).Error; err != nil {
 		return fmt.Errorf("store: record consent: %w", err)
 	}
 	return nil
@@ -114,8 +131,18 @@ func (s *Store) RecordAttempts(ctx context.Context, rows []model.ProviderAttempt
 
 // HasConsent reports whether the user agreed to the notice version.
 func (s *Store) HasConsent(ctx context.Context, userID int64, version string) (bool, error) {
+	return s.hasConsent(ctx, userID, ConsentCard, version)
+}
+
+// HasFaceConsent reports whether the user agreed to version of the face
+// check's notice.
+func (s *Store) HasFaceConsent(ctx context.Context, userID int64, version string) (bool, error) {
+	return s.hasConsent(ctx, userID, ConsentFace, version)
+}
+
+func (s *Store) hasConsent(ctx context.Context, userID int64, kind, version string) (bool, error) {
 	var n int64
-	if err := s.Conn(ctx).Model(&model.Consent{}).Where("user_id = ? AND version = ?", userID, version).Count(&n).Error; err != nil {
+	if err := s.Conn(ctx).Model(&model.Consent{}).Where("user_id = ? AND kind = ? AND version = ?", userID, kind, version).Count(&n).Error; err != nil {
 		return false, fmt.Errorf("store: consent: %w", err)
 	}
 	return n > 0, nil

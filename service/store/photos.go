@@ -8,11 +8,11 @@ import (
 	"realname/model"
 )
 
-// Idle lists up to limit verifications still taking photos whose last
-// change is older than before, oldest first.
+// Idle lists up to limit verifications waiting on their user (photos, a
+// face check) whose last change is older than before, oldest first.
 func (s *Store) Idle(ctx context.Context, before time.Time, limit int) ([]model.Verification, error) {
 	var out []model.Verification
-	err := s.Conn(ctx).Where("state IN ? AND updated_at < ?", []string{string(Draft), string(Recognized)}, before).
+	err := s.Conn(ctx).Where("state IN ? AND updated_at < ?", []string{string(Draft), string(Recognized), string(FacePending)}, before).
 		Order("updated_at").Limit(limit).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: idle verifications: %w", err)

@@ -16,6 +16,10 @@ const (
 	Expired    State = "expired"
 	Erased     State = "erased"
 	Revoked    State = "revoked"
+	// FacePending waits for the user's face check (人脸核身), in place of
+	// the paid name/ID check (REALNAME_FACE=required) or before staff
+	// review (fallback).
+	FacePending State = "face_pending"
 )
 
 // transitions is the state machine: from → the states it may move to.
@@ -23,11 +27,12 @@ const (
 // same state, written the same way. Erasure is not listed: it wins from
 // every state and is written by Erase alone.
 var transitions = map[State][]State{
-	Draft:      {Draft, Recognized, Checking, Expired},
-	Recognized: {Recognized, Checking, Expired},
-	Checking:   {Verified, Rejected, Review},
-	Review:     {Verified, Rejected},
-	Verified:   {Revoked},
+	Draft:       {Draft, Recognized, Checking, FacePending, Expired},
+	Recognized:  {Recognized, Checking, FacePending, Expired},
+	Checking:    {Verified, Rejected, Review, FacePending},
+	FacePending: {Verified, Rejected, Review, Expired},
+	Review:      {Verified, Rejected},
+	Verified:    {Revoked},
 }
 
 // Allowed reports whether the machine permits from → to.
@@ -50,6 +55,10 @@ func Terminal(s State) bool {
 	}
 	return false
 }
+
+// Idles reports whether a verification in s waits on its user, and so
+// expires when they walk away: taking photos, or waiting for a face check.
+func Idles(s State) bool { return TakesPhotos(s) || s == FacePending }
 
 // TakesPhotos reports whether a verification in s still takes photos.
 func TakesPhotos(s State) bool { return s == Draft || s == Recognized }

@@ -40,6 +40,7 @@ type Event struct {
 // fields are left as they are.
 type Patch struct {
 	Reason         *string
+	Mode           *string // photo or check, and _face once a face check decided
 	Provider       *string
 	NameEnc        []byte
 	NameMasked     *string
@@ -76,6 +77,7 @@ func (p Patch) apply(v *model.Verification, cols map[string]any) {
 		}
 	}
 	str("reason", p.Reason, &v.Reason)
+	str("mode", p.Mode, &v.Mode)
 	str("provider", p.Provider, &v.Provider)
 	byt("name_enc", p.NameEnc, &v.NameEnc)
 	str("name_masked", p.NameMasked, &v.NameMasked)

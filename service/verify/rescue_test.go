@@ -25,7 +25,7 @@ func crashInChecking(t *testing.T, f *fixture, u User, c cards.Card) model.Verif
 	var v model.Verification
 	f.db.Where("user_id = ?", u.ID).Order("id DESC").Take(&v)
 	v, err = f.svc.store.Step(context.Background(), v.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
-		return f.svc.checking(ctx, cur, u, c.Name, num, nil)
+		return f.svc.checking(ctx, cur, u, c.Name, num, nil, false)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -158,7 +158,9 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 		return View{}, err
 	}
 	undo := func() {}
-	if _, local := s.localDecision(cl.num, &seen); !local {
+	_, local := s.localDecision(cl.num, &seen)
+	face := s.faceFirst(local) // the face check's own attempt is spent when it starts
+	if !local && !face {
 		if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
 			return View{}, err
 		}
@@ -184,7 +186,7 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 				return store.Change{}, err
 			}
 		}
-		return s.checking(ctx, cur, u, cl.name, cl.num, cl.corrected)
+		return s.checking(ctx, cur, u, cl.name, cl.num, cl.corrected, face)
 	})
 	if err != nil {
 		// Nothing was checked (no verification, the wrong state, a double
@@ -195,6 +197,9 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 			return View{}, ErrNoVerification
 		}
 		return View{}, err
+	}
+	if face {
+		return s.view(ctx, &v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
 	}
 	return s.run(ctx, u, &v, cl.name, cl.num, &cd)
 }
@@ -230,13 +235,19 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
-		return View{}, err
-	}
-	undo, err := s.spendIdentity(ctx, u.ID, num.Value)
-	if err != nil {
-		s.refund(ctx, "check", u.ID)
-		return View{}, err
+	_, local := s.localDecision(num, nil)
+	face := s.faceFirst(local) // the face check's own attempt is spent when it starts
+	undo := func() {}
+	if !face {
+		if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
+			return View{}, err
+		}
+		undoID, err := s.spendIdentity(ctx, u.ID, num.Value)
+		if err != nil {
+			s.refund(ctx, "check", u.ID)
+			return View{}, err
+		}
+		undo = func() { s.refund(ctx, "check", u.ID); undoID() }
 	}
 	var v model.Verification
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
@@ -250,24 +261,31 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 			return err
 		}
 		v, err = s.store.Step(ctx, open.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
-			return s.checking(ctx, cur, u, name, num, nil)
+			return s.checking(ctx, cur, u, name, num, nil, face)
 		})
 		return err
 	})
+	if err == nil && face {
+		return s.view(ctx, &v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
+	}
 	if err != nil {
-		s.refund(ctx, "check", u.ID)
 		undo()
 		return View{}, err
 	}
 	return s.run(ctx, u, &v, name, num, nil)
 }
 
-// checking is the step to checking: the submitted name and number sealed
-// to cur's row, what the user corrected of the OCR reading, and the check
-// attempt recorded as in flight before any vendor is asked.
-func (s *Service) checking(ctx context.Context, cur *model.Verification, u User, name string, num idcard.Number, corrected []string) (store.Change, error) {
-	if err := s.store.StartCheck(ctx, cur.ID); err != nil {
-		return store.Change{}, err
+// checking is the step to checking (or, with face, to face_pending): the
+// submitted name and number sealed to cur's row, what the user corrected
+// of the OCR reading, and the check attempt recorded as in flight before
+// any vendor is asked.
+func (s *Service) checking(ctx context.Context, cur *model.Verification, u User, name string, num idcard.Number, corrected []string, face bool) (store.Change, error) {
+	to := store.FacePending
+	if !face {
+		to = store.Checking
+		if err := s.store.StartCheck(ctx, cur.ID); err != nil {
+			return store.Change{}, err
+		}
 	}
 	nameEnc, err := s.crypto.Encrypt([]byte(name), aad(cur, "name_enc"))
 	if err != nil {
@@ -287,7 +305,7 @@ func (s *Service) checking(ctx context.Context, cur *model.Verification, u User,
 			return store.Change{}, err
 		}
 	}
-	return store.Change{To: store.Checking, Event: "submitted", Actor: actorUser(u.ID), Set: set,
+	return store.Change{To: to, Event: "submitted", Actor: actorUser(u.ID), Set: set,
 		Data: map[string]any{"corrected": corrected, "id_number": num.Masked(), "name": pii.MaskName(name)}}, nil
 }
 
@@ -298,7 +316,11 @@ func (s *Service) run(ctx context.Context, u User, v *model.Verification, name s
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
 	state, reason, dec := s.decide(dctx, name, num, cd)
-	if err := s.finishRetrying(dctx, v, actorUser(u.ID), state, reason, dec, num); err != nil {
+	if s.faceSettles(state, reason) {
+		if err := s.offerFace(dctx, u, v, reason, dec); err != nil {
+			return View{}, err
+		}
+	} else if err := s.finishRetrying(dctx, v, verdict{actor: actorUser(u.ID), state: state, reason: reason, check: dec, num: num}); err != nil {
 		return View{}, err
 	}
 	out, err := s.view(ctx, v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
@@ -397,29 +419,49 @@ func cardExpired(cd *card, num idcard.Number, today time.Time) bool {
 	return err == nil && slices.Contains(val.Warnings, idcard.WarnCardExpired)
 }
 
+// verdict is a decision to write: who decided, the state and reason, the
+// name/ID check behind it, the number a verified one binds, and the face
+// check that decided it, when one did.
+type verdict struct {
+	actor  string
+	state  store.State
+	reason string
+	check  idcheck.Decision
+	num    idcard.Number
+	face   *faceDecided
+}
+
+// data is what the decision's audit event says.
+func (d verdict) data(reason string) map[string]any {
+	if d.face != nil {
+		return map[string]any{"reason": reason, "face": d.face.outcome, "verify_ret": d.face.ret, "provider": d.face.provider}
+	}
+	return map[string]any{"reason": reason, "outcome": d.check.Outcome, "cached": d.check.Cached, "attempts": checkAttemptViews(d.check)}
+}
+
 // finish writes the decision: state, reason, attempts, the ID binding for
 // a verified one, audit event and webhook outbox row, in one transaction.
-func (s *Service) finish(ctx context.Context, v *model.Verification, actor string, state store.State, reason string, d idcheck.Decision, num idcard.Number) error {
+func (s *Service) finish(ctx context.Context, v *model.Verification, d verdict) error {
 	// Each retry re-reads the bindings in a new transaction and so sees the
 	// slot the winner took; after every slot has been contended, the number
 	// is being bound to other accounts right now: that is id_already_bound.
 	for range s.policy.AccountsPerID + 3 {
-		err := s.finishOnce(ctx, v, actor, state, reason, d, num, true)
+		err := s.finishOnce(ctx, v, d, true)
 		if !errors.Is(err, store.ErrSlotTaken) {
 			return err
 		}
 	}
-	return s.finishOnce(ctx, v, actor, state, reason, d, num, false)
+	return s.finishOnce(ctx, v, d, false)
 }
 
 // finishRetrying keeps trying to write a paid decision while the database
 // is briefly away (a failover, a restart): giving up would leave the case
 // in checking for the sweeper and the vendor's answer unused. A case that
 // left checking meanwhile (erased, or rescued) ends the attempts.
-func (s *Service) finishRetrying(ctx context.Context, v *model.Verification, actor string, state store.State, reason string, d idcheck.Decision, num idcard.Number) error {
+func (s *Service) finishRetrying(ctx context.Context, v *model.Verification, d verdict) error {
 	wait := 250 * time.Millisecond
 	for failed := false; ; failed = true {
-		err := s.finish(ctx, v, actor, state, reason, d, num)
+		err := s.finish(ctx, v, d)
 		if failed && errors.Is(err, ErrInvalidState) {
 			// The failed attempt may have committed after all (a lost
 			// reply): the case has left checking, by our hand or another's.
@@ -444,18 +486,23 @@ func (s *Service) finishRetrying(ctx context.Context, v *model.Verification, act
 }
 
 // finishOnce is one attempt of finish; with bind false a verified decision
-// goes to review as id_already_bound instead of taking a slot.
-func (s *Service) finishOnce(ctx context.Context, v *model.Verification, actor string, state store.State, reason string, d idcheck.Decision, num idcard.Number, bind bool) error {
+// goes to review as id_already_bound instead of taking a slot. A name/ID
+// check decides a case in checking, a face check one in face_pending.
+func (s *Service) finishOnce(ctx context.Context, v *model.Verification, d verdict, bind bool) error {
+	from := store.Checking
+	if d.face != nil {
+		from = store.FacePending
+	}
 	out, err := s.store.Step(ctx, v.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
-		if store.State(cur.State) != store.Checking {
+		if store.State(cur.State) != from {
 			return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
 		}
-		st, rs := state, reason
+		st, rs := d.state, d.reason
 		if st == store.Verified {
 			bound := false
 			if bind {
 				var err error
-				if bound, err = s.store.Bind(ctx, cur, s.idHash(num.Value), s.policy.AccountsPerID); err != nil {
+				if bound, err = s.store.Bind(ctx, cur, s.idHash(d.num.Value), s.policy.AccountsPerID); err != nil {
 					return store.Change{}, err
 				}
 			}
@@ -463,11 +510,16 @@ func (s *Service) finishOnce(ctx context.Context, v *model.Verification, actor s
 				st, rs = store.Review, ReasonAlreadyBound
 			}
 		}
-		if err := s.recordCheckAttempts(ctx, cur.ID, d); err != nil {
+		set := store.Patch{Reason: &rs}
+		if d.face != nil {
+			if err := s.store.SettleFaceCheck(ctx, d.face.id, &d.face.ret, d.face.outcome); err != nil {
+				return store.Change{}, err
+			}
+			set.Mode = store.Ptr(faceMode(cur.Mode))
+		} else if err := s.recordCheckAttempts(ctx, cur.ID, d.check); err != nil {
 			return store.Change{}, err
 		}
-		return store.Change{To: st, Event: "decided", Actor: actor, Hook: decisionHook(st), Set: store.Patch{Reason: &rs},
-			Data: map[string]any{"reason": rs, "outcome": d.Outcome, "cached": d.Cached, "attempts": checkAttemptViews(d)}}, nil
+		return store.Change{To: st, Event: "decided", Actor: d.actor, Hook: decisionHook(st), Set: set, Data: d.data(rs)}, nil
 	})
 	if err == nil {
 		*v = out

@@ -248,7 +248,7 @@ func reusable(latest *model.Verification, mode string) (*model.Verification, err
 	switch st := store.State(latest.State); {
 	case st == store.Verified:
 		return nil, ErrAlreadyVerified
-	case st == store.Checking || st == store.Review:
+	case st == store.Checking || st == store.Review || st == store.FacePending:
 		return nil, fmt.Errorf("%w: %s", ErrInvalidState, st)
 	case store.TakesPhotos(st) && latest.Mode == mode:
 		return latest, nil

@@ -80,6 +80,10 @@ type Policy struct {
 	PhotoRetention time.Duration // photos are deleted this long after the decision
 	ConsentVersion string        // the notice version users must have agreed to
 	StuckChecking  time.Duration // a check interrupted by a crash goes to review after this
+	// Face is the face check mode (FaceOff, FaceRequired, FaceFallback);
+	// FaceConsentVersion the version of its notice users agree to.
+	Face               string
+	FaceConsentVersion string
 }
 
 // DefaultPolicy is the policy when config says nothing.
@@ -87,7 +91,7 @@ func DefaultPolicy() Policy {
 	return Policy{
 		AttemptsPerDay: 5, UploadsPerDay: 20, ChecksPerIDPerDay: 5, IDsPerAccountPerDay: 2, MinAge: 0, GuardianUnder: 14, EchoReading: EchoFull, RequireBack: true, AccountsPerID: 1,
 		RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour, PhotoRetention: 72 * time.Hour,
-		ConsentVersion: "v1", StuckChecking: 10 * time.Minute,
+		ConsentVersion: "v1", StuckChecking: 10 * time.Minute, Face: FaceOff, FaceConsentVersion: "face-v1",
 	}
 }
 
@@ -146,6 +150,7 @@ type Service struct {
 	ocr    OCR
 	intake Intake
 	check  IDCheck
+	face   Face // nil: face checks are off
 	crypto Crypto
 	blobs  Blobs
 	policy Policy

@@ -106,6 +106,8 @@ type View struct {
 	Message string `json:"message"`
 	// Note is what the reviewer asked the user to do, when they wrote it.
 	Note string `json:"note,omitempty"`
+	// Face is the face step, while the verification waits for it.
+	Face *FaceView `json:"face,omitempty"`
 }
 
 // The next actions a View names.
@@ -115,6 +117,8 @@ const (
 	NextWaitUntil      = "wait_until"
 	NextContactSupport = "contact_support"
 	NextNone           = "none"
+	NextFace           = "face"        // agree to the face notice, then POST /face and run wx.requestFacialVerify
+	NextFaceResult     = "face_result" // the face check is being compared: POST /face/result again shortly
 )
 
 // nextAction is what the user of out can do now; a step that needs a
@@ -135,6 +139,8 @@ func (s *Service) nextAction(out *View) {
 		}
 	case model.StateRevoked:
 		next = NextContactSupport
+	case string(store.FacePending):
+		next = NextFace
 	case model.StateRejected:
 		switch out.Reason {
 		case ReasonUnderMinAge:
@@ -144,7 +150,8 @@ func (s *Service) nextAction(out *View) {
 			next = NextUploadAgain
 		}
 	}
-	if (next == NextConfirm || next == NextUploadAgain) && out.AttemptsLeft == 0 && s.policy.AttemptsPerDay > 0 {
+	live := out.Face != nil && out.Face.VerifyID != "" // a face check already paid for the day's attempt
+	if (next == NextConfirm || next == NextUploadAgain || next == NextFace) && !live && out.AttemptsLeft == 0 && s.policy.AttemptsPerDay > 0 {
 		_, at := s.today()
 		next, out.RetryAt = NextWaitUntil, &at
 	}
@@ -252,6 +259,11 @@ func (s *Service) view(ctx context.Context, v *model.Verification, left int) (ou
 	}
 	if out.Note, err = s.userNote(ctx, v); err != nil {
 		return out, err
+	}
+	if store.State(v.State) == store.FacePending {
+		if err := s.faceView(ctx, v, &out); err != nil {
+			return out, err
+		}
 	}
 	c, err := s.readCard(v)
 	if err != nil {

@@ -72,19 +72,48 @@ var reasons = map[string]text{
 	"suspected_fraud":           {"认证未通过，如有疑问请联系客服", "The verification did not pass. Contact support if you have questions."},
 	"rejected_by_reviewer":      {"审核未通过，如有疑问请联系客服", "The review did not pass. Contact support if you have questions."},
 	"revoked":                   {"认证已被撤销，如有疑问请联系客服", "The verification was revoked. Contact support if you have questions."},
+	"face_id_mismatch":          {"人脸核身未通过：姓名与身份证号不一致", "The face check did not pass: the name and the ID number do not belong together."},
+	"face_mismatch":             {"人脸核身未通过：不是证件持有人本人", "The face check did not pass: the face is not the card holder's."},
 }
+
+// faceWaits are the words for a verification waiting for its face check,
+// by next step: whatever the reason the name/ID check left on it, the
+// user is asked for the face check now, not told of staff.
+var faceWaits = map[string]text{
+	"face":        {"请完成人脸核身，以确认是证件持有人本人", "Please complete the face check, to confirm you are the card holder."},
+	"face_result": {"正在比对人脸，请稍候再查询结果", "The face is being compared; ask for the result again in a moment."},
+	"wait_until":  {"今日尝试次数已用完，请于明日再完成人脸核身", "No attempts are left today. Please complete the face check tomorrow."},
+}
+
+// faceCauses are the words for why the last face check did not finish.
+var faceCauses = map[string]text{
+	"cancelled":  {"上次人脸核身已取消", "The last face check was cancelled"},
+	"permission": {"上次人脸核身未获得相机权限", "The last face check had no camera permission"},
+	"timeout":    {"上次人脸核身超时", "The last face check timed out"},
+	"device":     {"当前设备不支持人脸核身", "This device does not support the face check"},
+	"network":    {"上次人脸核身网络异常", "The last face check lost the network"},
+	"capture":    {"上次人脸核身未采集到有效人脸", "The last face check did not capture a usable face"},
+	"system":     {"上次人脸核身遇到系统错误", "The last face check hit a system error"},
+	"expired":    {"上次人脸核身已过期", "The last face check expired"},
+	"failed":     {"上次人脸核身未能完成", "The last face check could not be completed"},
+}
+
+// FaceCause is the words for why the last face check did not finish, or
+// "" when there are none.
+func FaceCause(l Lang, cause string) string { return faceCauses[cause].in(l) }
 
 // states are the words for a state with no reason of its own.
 var states = map[string]text{
-	"draft":      {"请拍摄并上传身份证的另一面", "Take and upload a photo of the other side of the card."},
-	"recognized": {"请核对识别结果，无误后提交", "Check what was read from your card, then submit."},
-	"checking":   {"正在核验，请稍候", "Checking, one moment please."},
-	"review":     {"已提交人工审核，结果会通知你", "A person is reviewing it; you will be told the result."},
-	"verified":   {"实名认证成功", "You are verified."},
-	"rejected":   {"认证未通过", "The verification did not pass."},
-	"expired":    {"认证已超时，请重新开始", "The verification timed out. Please start again."},
-	"erased":     {"你的认证资料已按你的要求删除，可重新认证", "Your verification data was erased as you asked. You can verify again."},
-	"none":       {"尚未认证，请拍摄身份证人像面开始", "Not verified yet. Take a photo of the front of your ID card to start."},
+	"draft":        {"请拍摄并上传身份证的另一面", "Take and upload a photo of the other side of the card."},
+	"recognized":   {"请核对识别结果，无误后提交", "Check what was read from your card, then submit."},
+	"checking":     {"正在核验，请稍候", "Checking, one moment please."},
+	"face_pending": {"请完成人脸核身，以确认是证件持有人本人", "Please complete the face check, to confirm you are the card holder."},
+	"review":       {"已提交人工审核，结果会通知你", "A person is reviewing it; you will be told the result."},
+	"verified":     {"实名认证成功", "You are verified."},
+	"rejected":     {"认证未通过", "The verification did not pass."},
+	"expired":      {"认证已超时，请重新开始", "The verification timed out. Please start again."},
+	"erased":       {"你的认证资料已按你的要求删除，可重新认证", "Your verification data was erased as you asked. You can verify again."},
+	"none":         {"尚未认证，请拍摄身份证人像面开始", "Not verified yet. Take a photo of the front of your ID card to start."},
 }
 
 // waits are the words for a next step that is a wait.
@@ -97,6 +126,12 @@ var waits = map[string]text{
 // state's; a wait says so. A recognised card that is expired (warning
 // card_expired) is said as such: confirming it cannot succeed.
 func Status(l Lang, state, reason, next string, warnings ...string) string {
+	if state == "face_pending" {
+		if t, ok := faceWaits[next]; ok {
+			return t.in(l)
+		}
+		return faceWaits["face"].in(l)
+	}
 	if reason == "" && state == "recognized" && next == "upload_again" && slices.Contains(warnings, "card_expired") {
 		reason = "card_expired"
 	}

@@ -1,0 +1,221 @@
+package verify
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"realname/model"
+	"realname/service/store"
+)
+
+// Face modes (REALNAME_FACE): off; required, a face check instead of the
+// paid name/ID check; fallback, a face check where the name/ID check would
+// send the case to staff.
+const (
+	FaceOff      = "off"
+	FaceRequired = "required"
+	FaceFallback = "fallback"
+)
+
+// Face checks that the Mini Program user is the person a name and number
+// belong to, against the authority's photo (WeChat's 人脸核身, through an
+// adapter of service/face's provider). A cloud face vendor fits the same.
+type Face interface {
+	// Start issues a verify_id for p's check.
+	Start(ctx context.Context, p FacePerson) (FaceTicket, error)
+	// Result asks what came of the check of verifyID, for the same p.
+	Result(ctx context.Context, p FacePerson, verifyID string) (FaceVerdict, error)
+	// Name is the provider's name, for the audit trail.
+	Name() string
+}
+
+// FacePerson is whom a face check is about and who runs it: the name and
+// number checked, the Mini Program user (app, openid) whose face is taken,
+// and our serial number of the attempt.
+type FacePerson struct {
+	AppID, OpenID, OutSeqNo string
+	Name, IDNumber          string
+}
+
+// FaceTicket is an issued face check: the Mini Program passes VerifyID to
+// wx.requestFacialVerify before ExpiresAt.
+type FaceTicket struct {
+	VerifyID  string
+	ExpiresAt time.Time
+}
+
+// FaceOutcome is what a face check came to, as the flow reads it.
+type FaceOutcome string
+
+// The outcomes.
+const (
+	FacePassed      FaceOutcome = "passed"        // the holder, on the authority's photo
+	FaceIDMismatch  FaceOutcome = "id_mismatch"   // name and number do not belong together
+	FaceMismatch    FaceOutcome = "face_mismatch" // not the same person
+	FaceNoRecord    FaceOutcome = "no_record"     // the authority has no photo to compare with
+	FaceInProgress  FaceOutcome = "in_progress"   // the provider is still comparing: ask again
+	FaceNotFinished FaceOutcome = "not_finished"  // the user did not finish (cancelled, no camera …): a new verify_id may follow
+	FaceFailed      FaceOutcome = "failed"        // the check failed for another reason: a new one may follow
+)
+
+// FaceVerdict is the provider's answer: its code (verify_ret) kept as it
+// is, our reading of it, and for an unfinished check why (cancelled,
+// permission, timeout, device, network, capture, system).
+type FaceVerdict struct {
+	Ret     int
+	Outcome FaceOutcome
+	Cause   string
+}
+
+// Errors of the face check the API maps to codes.
+var (
+	ErrFaceOff             = errors.New("verify: face verification is not enabled")
+	ErrFaceConsentRequired = errors.New("verify: consent to the face check's notice is required")
+	ErrFaceNotStarted      = errors.New("verify: no face check was started for this verification")
+	ErrFaceUnavailable     = errors.New("verify: the face check provider is unavailable")
+)
+
+// FaceView is the face step as the Mini Program sees it: the notice to
+// agree to, the verify_id to pass to wx.requestFacialVerify, and what came
+// of the last attempt.
+type FaceView struct {
+	ConsentVersion string     `json:"consent_version,omitempty"`
+	VerifyID       string     `json:"verify_id,omitempty"`
+	ExpiresAt      *time.Time `json:"expires_at,omitempty"`
+	Last           string     `json:"last,omitempty"`  // outcome of the last attempt
+	Cause          string     `json:"cause,omitempty"` // why it did not finish
+}
+
+// faceDecided is the face check that decides a case.
+type faceDecided struct {
+	id       int64
+	ret      int
+	outcome  string
+	provider string
+}
+
+// WithFace enables face checks through f (REALNAME_FACE); without it every
+// face call answers ErrFaceOff.
+func (s *Service) WithFace(f Face) *Service {
+	s.face = f
+	return s
+}
+
+// faceFirst reports whether a submit goes to face_pending instead of the
+// paid check: required mode, and no local rule decides the case.
+func (s *Service) faceFirst(local bool) bool {
+	return s.face != nil && s.policy.Face == FaceRequired && !local
+}
+
+// faceMode is a verification's mode once a face check decided it.
+func faceMode(mode string) string { return mode + "_face" }
+
+// newOutSeqNo is our serial number of a face check: 24 characters of
+// [0-9A-Za-z], unique per app by chance (143 bits) and by the unique index.
+func newOutSeqNo() string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// StartFace records the user's consent to the face check's notice (the
+// version they agreed to; "" when they did before) and issues a verify_id
+// for their verification waiting in face_pending. Each verify_id is one
+// attempt, counted against the day's like a submit; a new call after a
+// cancel or expiry issues a fresh one.
+func (s *Service) StartFace(ctx context.Context, u User, consent string) (View, error) {
+	if s.face == nil || s.policy.Face == FaceOff {
+		return View{}, ErrFaceOff
+	}
+	if err := s.faceConsent(ctx, u.ID, consent); err != nil {
+		return View{}, err
+	}
+	latest, err := s.store.Latest(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return View{}, ErrNoVerification
+	}
+	if err != nil {
+		return View{}, err
+	}
+	if store.State(latest.State) != store.FacePending {
+		return View{}, fmt.Errorf("%w: %s", ErrInvalidState, latest.State)
+	}
+	name, num, _, err := s.submitted(&latest)
+	if err != nil {
+		return View{}, err
+	}
+	if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
+		return View{}, err
+	}
+	undoID, err := s.spendIdentity(ctx, u.ID, num.Value)
+	if err != nil {
+		s.refund(ctx, "check", u.ID)
+		return View{}, err
+	}
+	undo := func() { s.refund(ctx, "check", u.ID); undoID() }
+	openID, err := s.store.OpenID(ctx, u.ID)
+	if err != nil {
+		undo()
+		return View{}, err
+	}
+	person := FacePerson{AppID: u.AppID, OpenID: openID, OutSeqNo: newOutSeqNo(), Name: name, IDNumber: num.Value}
+	ticket, err := s.face.Start(ctx, person)
+	if err != nil {
+		undo()
+		return View{}, fmt.Errorf("%w: %w", ErrFaceUnavailable, err)
+	}
+	v, err := s.store.Step(ctx, latest.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
+		if store.State(cur.State) != store.FacePending {
+			return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
+		}
+		if consent != "" {
+			if err := s.store.RecordFaceConsent(ctx, u.ID, consent); err != nil {
+				return store.Change{}, err
+			}
+		}
+		vid := cur.ID
+		if err := s.store.AddFaceCheck(ctx, &model.FaceCheck{VerificationID: &vid, AppID: u.AppID, OutSeqNo: person.OutSeqNo,
+			VerifyID: ticket.VerifyID, Provider: s.face.Name(), ConsentVersion: s.policy.FaceConsentVersion, ExpiresAt: ticket.ExpiresAt}); err != nil {
+			return store.Change{}, err
+		}
+		return store.Change{Event: "face_started", Actor: actorUser(u.ID),
+			Data: map[string]any{"provider": s.face.Name(), "out_seq_no": person.OutSeqNo, "expires_at": ticket.ExpiresAt}}, nil
+	})
+	if err != nil {
+		undo()
+		return View{}, err
+	}
+	out, err := s.view(ctx, &v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
+	if out.Face != nil {
+		out.Face.VerifyID, out.Face.ExpiresAt = ticket.VerifyID, &ticket.ExpiresAt
+		out.Face.Last, out.Face.Cause = "", ""
+	}
+	return out, err
+}
+
+// faceConsent checks the consent to the face notice: given now (it must
+// be the current version) or before.
+func (s *Service) faceConsent(ctx context.Context, userID int64, version string) error {
+	want := s.policy.FaceConsentVersion
+	if version != "" {
+		if version != want {
+			return fmt.Errorf("%w: agreed to %q, current is %q", ErrFaceConsentRequired, version, want)
+		}
+		return nil
+	}
+	has, err := s.store.HasFaceConsent(ctx, userID, want)
+	if err != nil {
+		return err
+	}
+	if !has {
+		return ErrFaceConsentRequired
+	}
+	return nil
+}

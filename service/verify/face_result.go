@@ -1,0 +1,135 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"realname/model"
+	"realname/service/store"
+)
+
+// FaceResult asks the provider what came of the user's last face check
+// and decides: passed → verified (the mode records that a face decided
+// it; a number bound to another account still goes to review); a name and
+// number that do not belong together, or another face → rejected; no
+// photo at the authority → review. A check still being compared, or one
+// the user did not finish, leaves the case waiting in face_pending. It is
+// idempotent: a case already decided is answered as it stands, and of
+// two calls at once one decides.
+func (s *Service) FaceResult(ctx context.Context, u User) (View, error) {
+	if s.face == nil || s.policy.Face == FaceOff {
+		return View{}, ErrFaceOff
+	}
+	latest, err := s.store.Latest(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return View{}, ErrNoVerification
+	}
+	if err != nil {
+		return View{}, err
+	}
+	if store.State(latest.State) != store.FacePending {
+		return s.Current(ctx, u) // decided already: answered as it stands
+	}
+	fc, err := s.store.LatestFaceCheck(ctx, latest.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return View{}, ErrFaceNotStarted
+	}
+	if err != nil {
+		return View{}, err
+	}
+	left := func() int { return s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay) }
+	if fc.Outcome != "" || !s.now().Before(fc.ExpiresAt) {
+		// This attempt is over (expired, or settled as not finished): a
+		// new verify_id is the way on.
+		if fc.Outcome == "" {
+			if err := s.store.SettleFaceCheck(ctx, fc.ID, nil, "expired"); err != nil {
+				return View{}, err
+			}
+		}
+		return s.view(ctx, &latest, left())
+	}
+	name, num, _, err := s.submitted(&latest)
+	if err != nil {
+		return View{}, err
+	}
+	openID, err := s.store.OpenID(ctx, u.ID)
+	if err != nil {
+		return View{}, err
+	}
+	person := FacePerson{AppID: fc.AppID, OpenID: openID, OutSeqNo: fc.OutSeqNo, Name: name, IDNumber: num.Value}
+	answer, err := s.face.Result(ctx, person, fc.VerifyID)
+	if err != nil {
+		return View{}, fmt.Errorf("%w: %w", ErrFaceUnavailable, err)
+	}
+	decided := &faceDecided{id: fc.ID, ret: answer.Ret, outcome: string(answer.Outcome), provider: fc.Provider}
+	d := verdict{actor: actorUser(u.ID), num: num, face: decided}
+	switch answer.Outcome {
+	case FacePassed:
+		d.state = store.Verified
+	case FaceIDMismatch:
+		d.state, d.reason = store.Rejected, ReasonFaceIDMismatch
+	case FaceMismatch:
+		d.state, d.reason = store.Rejected, ReasonFaceMismatch
+	case FaceNoRecord:
+		d.state, d.reason = store.Review, ReasonNoRecord
+	case FaceInProgress:
+		out, err := s.view(ctx, &latest, left())
+		out.NextAction = NextFaceResult
+		return out, err
+	default: // not finished, or failed: this verify_id is spent
+		outcome := string(answer.Outcome)
+		if answer.Cause != "" {
+			outcome += ":" + answer.Cause
+		}
+		if err := s.store.SettleFaceCheck(ctx, fc.ID, &answer.Ret, outcome); err != nil {
+			return View{}, err
+		}
+		return s.view(ctx, &latest, left())
+	}
+	if err := s.finish(ctx, &latest, d); err != nil {
+		if errors.Is(err, ErrInvalidState) {
+			return s.Current(ctx, u) // the other call decided first
+		}
+		return View{}, err
+	}
+	return s.view(ctx, &latest, left())
+}
+
+// Reasons a face check gives.
+const (
+	ReasonFaceIDMismatch = "face_id_mismatch" // the authority says name and number do not belong together
+	ReasonFaceMismatch   = "face_mismatch"    // the face is not the holder's
+)
+
+// faceView fills the face step of a view of v waiting in face_pending:
+// the notice to agree to and what came of the last attempt.
+func (s *Service) faceView(ctx context.Context, v *model.Verification, out *View) error {
+	out.Face = &FaceView{ConsentVersion: s.policy.FaceConsentVersion}
+	fc, err := s.store.LatestFaceCheck(ctx, v.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case fc.Outcome != "":
+		out.Face.Last, out.Face.Cause = splitOutcome(fc.Outcome)
+	case s.now().Before(fc.ExpiresAt):
+		at := fc.ExpiresAt
+		out.Face.VerifyID, out.Face.ExpiresAt = fc.VerifyID, &at
+	default:
+		out.Face.Last = "expired"
+	}
+	return nil
+}
+
+func splitOutcome(o string) (string, string) {
+	for i := range o {
+		if o[i] == ':' {
+			return o[:i], o[i+1:]
+		}
+	}
+	return o, ""
+}
