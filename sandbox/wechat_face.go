@@ -25,15 +25,18 @@ const (
 // Face verify_ret values the fake answers by itself; any other comes from
 // the control endpoint.
 const (
-	FacePassed        = 10000 // 识别成功
-	FaceIDMismatch    = 10003 // 身份证号不匹配
-	FaceNoRecord      = 10026 // 用户身份数据不在权威源比对库中
-	FaceNotFinished   = 10300 // 未完成核身: the check has not run
-	faceCertType      = "IDENTITY_CARD"
-	faceMaxBody       = 16 << 10
-	faceSeqMin        = 5
+	FacePassed      = 10000 // 识别成功
+	FaceIDMismatch  = 10003 // 身份证号不匹配
+	FaceNoRecord    = 10026 // 用户身份数据不在权威源比对库中
+	FaceNotFinished = 10300 // 未完成核身: the check has not run
+)
+
+const (
+	faceCertType      = "IDENTITY_CARD" // the only cert_type documented
+	faceMaxBody       = 16 << 10        // a request body is a few hundred bytes
+	faceSeqMin        = 5               // out_seq_no length bounds
 	faceSeqMax        = 32
-	faceVerifyIDBytes = 32
+	faceVerifyIDBytes = 32 // random bytes of a verify_id
 )
 
 // faceCheck is one verify_id the fake issued. Guarded by WeChat.mu.

@@ -7,6 +7,7 @@ import (
 
 	"realname/service/clock"
 	"realname/service/face"
+	"realname/service/token"
 )
 
 // FaceName is the provider name of WeChat face verification in config,
@@ -67,8 +68,9 @@ func certOf(s face.Subject) CertInfo {
 // faceError sorts the client's errors into face's kinds. An errcode that
 // is neither 84001 nor one of WeChat's own failures (ErrUpstream) is
 // WeChat refusing the request as made, e.g. 48001 when the app lacks the
-// capability: an integration problem. Anything that is no answer at all
-// (token source, transport, context) is ErrUnavailable.
+// capability: an integration problem, as is an app the token service does
+// not know. Anything else that is no answer at all (token source,
+// transport, context) is ErrUnavailable.
 func faceError(err error) *face.Error {
 	e := &face.Error{Provider: FaceName, Kind: face.ErrUnavailable, Err: err}
 	var api *APIError
@@ -81,7 +83,7 @@ func faceError(err error) *face.Error {
 	case errors.Is(err, ErrFaceInvalidID):
 		e.Kind = face.ErrInvalidTicket
 	case errors.Is(err, ErrUpstream):
-	case api != nil:
+	case api != nil, errors.Is(err, token.ErrUnknownApp):
 		e.Kind = face.ErrRefused
 	}
 	return e

@@ -294,3 +294,13 @@ func TestFaceInputRefusedBeforeSending(t *testing.T) {
 		t.Fatalf("%d calls reached WeChat", n)
 	}
 }
+
+// TestFaceUnknownApp: an app the token service does not serve is a
+// configuration problem, not an outage to wait out.
+func TestFaceUnknownApp(t *testing.T) {
+	env := newOCREnv(t)
+	s := faceSubject()
+	s.AppID = "wxnotconfigured00001"
+	_, err := env.faceProvider(t, nil).Start(context.Background(), s)
+	wantFaceKind(t, err, face.ErrRefused, "")
+}
