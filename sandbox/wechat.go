@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"realname/testdata/idcard"
 )
 
 // WeChatUpstream is the upstream name the WeChat fake registers under, for
@@ -51,11 +53,20 @@ type WeChatOptions struct {
 	// HTTPClient downloads img_url for OCR; nil means a client with a 5 s
 	// timeout. Tests pass one that trusts their TLS test server.
 	HTTPClient *http.Client
+	// FaceTTL is the lifetime of a face verify_id (expires_in); default
+	// 3600 s, WeChat's documented one. Rounded down to whole seconds, at
+	// least one.
+	FaceTTL time.Duration
+	// FaceByCard decides face checks nobody decided through the control
+	// endpoint from the sample cards, for tests without a Mini Program
+	// (see SetFaceByCard).
+	FaceByCard bool
 }
 
 // WeChat fakes the WeChat server APIs the backend uses: cgi-bin/token,
-// cgi-bin/stable_token, sns/jscode2session and cv/ocr/idcard. It is safe
-// for concurrent use.
+// cgi-bin/stable_token, sns/jscode2session, cv/ocr/idcard,
+// subscribeMessage.send and face verification's getVerifyId and
+// queryVerifyInfo (wechat_face.go). It is safe for concurrent use.
 type WeChat struct {
 	cards  *Cards
 	opts   WeChatOptions
@@ -70,6 +81,11 @@ type WeChat struct {
 
 	subscribeSent   []SubscribeMessage // every subscribe/send taken, for tests
 	refuseSubscribe bool               // answer 43101 to every subscribe/send
+
+	faces      map[string]*faceCheck // by verify_id
+	faceSeqs   map[string]struct{}   // appid + "\x00" + out_seq_no already used
+	faceByCard bool
+	faceCards  map[string]idcard.Card // sample cards by upper-case number
 }
 
 // NewWeChat returns a fake that recognises cards and serves the apps in opts.
@@ -84,6 +100,7 @@ func NewWeChat(cards *Cards, opts WeChatOptions) *WeChat {
 	opts.RenewWindow = orDefault(opts.RenewWindow, 5*time.Minute)
 	opts.ClassicDailyLimit = orDefault(opts.ClassicDailyLimit, 2000)
 	opts.ForceDailyLimit = orDefault(opts.ForceDailyLimit, 20)
+	opts.FaceTTL = max(orDefault(opts.FaceTTL, 3600*time.Second), time.Second)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -99,6 +116,17 @@ func NewWeChat(cards *Cards, opts WeChatOptions) *WeChat {
 		apps:   map[string]*wxApp{},
 		tokens: map[string]*wxToken{},
 		used:   map[string]struct{}{},
+
+		faces:      map[string]*faceCheck{},
+		faceSeqs:   map[string]struct{}{},
+		faceByCard: opts.FaceByCard,
+		faceCards:  map[string]idcard.Card{},
+	}
+	// idcard.Cards only fails if the embedded JSON is broken, which
+	// LoadCards (needed to build cards) would already have reported.
+	all, _ := idcard.Cards()
+	for _, c := range all {
+		w.faceCards[strings.ToUpper(c.IDNumber)] = c
 	}
 	for id, secret := range apps {
 		w.AddApp(id, secret)
@@ -117,14 +145,20 @@ func orDefault[T int | time.Duration](v, def T) T {
 	return v
 }
 
-// Mount registers the WeChat endpoints on s under upstream "wechat", and
-// the fake's control endpoints under /_sandbox/wechat/.
+// Mount registers the WeChat endpoints on s under upstream "wechat", face
+// verification's under "wechat_face" (so a test or the bench can fail the
+// face check alone; a WeChat outage sets both), and the fake's control
+// endpoints under /_sandbox/wechat/.
 func (w *WeChat) Mount(s *Server) {
 	s.Register(WeChatUpstream, "GET /cgi-bin/token", http.HandlerFunc(w.serveToken), w.writeFailure)
 	s.Register(WeChatUpstream, "POST /cgi-bin/stable_token", http.HandlerFunc(w.serveStableToken), w.writeFailure)
 	s.Register(WeChatUpstream, "GET /sns/jscode2session", http.HandlerFunc(w.serveCode2Session), w.writeFailure)
 	s.Register(WeChatUpstream, "POST /cv/ocr/idcard", http.HandlerFunc(w.serveIDCardOCR), w.writeFailure)
 	s.Register(WeChatUpstream, "POST /cgi-bin/message/subscribe/send", http.HandlerFunc(w.serveSubscribeSend), w.writeFailure)
+	s.Register(WeChatFaceUpstream, "POST "+faceGetPath, http.HandlerFunc(w.serveGetVerifyID), w.writeFailure)
+	s.Register(WeChatFaceUpstream, "POST "+faceQueryPath, http.HandlerFunc(w.serveQueryVerifyInfo), w.writeFailure)
+	s.HandleControl("POST /_sandbox/wechat/face", http.HandlerFunc(w.controlFace))
+	s.HandleControl("POST /_sandbox/wechat/face/mode", http.HandlerFunc(w.controlFaceMode))
 	s.HandleControl("POST /_sandbox/wechat/apps", http.HandlerFunc(w.controlAddApp))
 	s.HandleControl("POST /_sandbox/wechat/invalidate", http.HandlerFunc(w.controlInvalidate))
 	s.HandleControl("GET /_sandbox/wechat/tokens", http.HandlerFunc(w.controlTokens))
@@ -180,6 +214,12 @@ func wxMessage(code int) string {
 		return "api minute-quota reach limit mustslower retry next minute"
 	case 47001:
 		return "data format error"
+	case 40003:
+		return "invalid openid"
+	case 40097:
+		return "invalid args"
+	case 84001:
+		return "invalid identify id"
 	case 101000:
 		return "invalid image url"
 	case 101001:
@@ -212,6 +252,8 @@ func (w *WeChat) writeFailure(rw http.ResponseWriter, r *http.Request, mode stri
 		writeWx(rw, wxErr(45011))
 	case strings.HasPrefix(r.URL.Path, "/cv/"):
 		writeWx(rw, wxErr(101003))
+	case strings.HasPrefix(r.URL.Path, "/cityservice/"):
+		writeWx(rw, wxErr(45009))
 	default:
 		writeWx(rw, wxErr(-1))
 	}

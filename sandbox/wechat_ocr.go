@@ -146,17 +146,6 @@ func readLimited(rd io.Reader) ([]byte, error) {
 // tokenOK checks the access_token query parameter of an API call and
 // answers WeChat's error when it is missing (41001) or not current.
 func (w *WeChat) tokenOK(rw http.ResponseWriter, r *http.Request) bool {
-	token := r.URL.Query().Get("access_token")
-	if token == "" {
-		writeWx(rw, wxErr(41001))
-		return false
-	}
-	w.mu.Lock()
-	_, werr := w.tokenLocked(token, w.opts.Now())
-	w.mu.Unlock()
-	if werr != nil {
-		writeWx(rw, werr)
-		return false
-	}
-	return true
+	_, ok := w.tokenApp(rw, r)
+	return ok
 }

@@ -2,9 +2,12 @@ package wechat
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"realname/service/face"
 	"realname/service/ocr"
 )
 
@@ -58,6 +61,58 @@ func FuzzValidity(f *testing.F) {
 		}
 		if long && to != "" {
 			t.Fatalf("%q is long-term with an end %q", s, to)
+		}
+	})
+}
+
+// FuzzFaceAnswer: any body getVerifyId or queryVerifyInfo may send becomes
+// a ticket, a verdict of a known class with its raw verify_ret, or an
+// error of a face kind; an errcode answer is never a verdict, and no
+// error carries the cert_no that errmsg echoed.
+func FuzzFaceAnswer(f *testing.F) {
+	f.Add([]byte(`{"errcode":0,"errmsg":"ok","verify_id":"vid-1","expires_in":3600}`))
+	f.Add([]byte(`{"errcode":0,"errmsg":"ok","verify_ret":10000}`))
+	f.Add([]byte(`{"errcode":"0","errmsg":"ok","verify_ret":"90002"}`))
+	f.Add([]byte(`{"errcode":84001,"errmsg":"invalid identify id"}`))
+	f.Add([]byte(`{"errcode":"84001","verify_ret":10000}`))
+	f.Add([]byte(`{"errcode":-1,"errmsg":"system error"}`))
+	f.Add([]byte(`{"errcode":40001,"errmsg":"invalid credential"}`))
+	f.Add([]byte(`{"errcode":40097,"errmsg":"invalid args 310101199801011234"}`))
+	f.Add([]byte(`{"verify_ret":null,"expires_in":-5,"verify_id":""}`))
+	f.Add([]byte(`{"errcode":0,"verify_id":"v","expires_in":"9223372036854775807"}`))
+	f.Add([]byte(`{"verify_ret":1e4}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const certNo = "310101199801011234"
+		for _, api := range []string{"getverifyid", "queryverifyinfo"} {
+			ans, err := decodeFaceAnswer(api, data, certNo)
+			if err == nil && api == "getverifyid" {
+				var tk FaceTicket
+				if tk, err = ticketOf(ans); err == nil {
+					if tk.VerifyID == "" || len(tk.VerifyID) > verifyIDMax || tk.ExpiresIn <= 0 || tk.ExpiresIn > faceMaxTTL {
+						t.Fatalf("ticket %+v", tk)
+					}
+					continue
+				}
+			}
+			if err == nil && api == "queryverifyinfo" {
+				var r FaceResult
+				if r, err = resultOfFace(ans); err == nil {
+					if ans.ErrCode != 0 {
+						t.Fatalf("errcode %d answered a verdict", ans.ErrCode)
+					}
+					if out, cause := ClassifyVerifyRet(r.VerifyRet); out != r.Outcome || cause != r.Cause || out == "" {
+						t.Fatalf("result %+v", r)
+					}
+					continue
+				}
+			}
+			fe := faceError(fmt.Errorf("wechat face %s: %w", api, err))
+			if !errors.Is(fe, face.ErrInvalidTicket) && !errors.Is(fe, face.ErrUnavailable) && !errors.Is(fe, face.ErrRefused) {
+				t.Fatalf("unclassified: %v", fe)
+			}
+			if strings.Contains(err.Error(), certNo) || !utf8.ValidString(err.Error()) {
+				t.Fatalf("error text %q", err)
+			}
 		}
 	})
 }

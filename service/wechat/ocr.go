@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -57,17 +56,14 @@ type OCR struct {
 // 10 s timeout. The chain's per-vendor deadline arrives through the
 // context, so the client timeout is only a backstop.
 func NewOCR(base string, client *http.Client, appID string, tokens TokenDoer) (*OCR, error) {
-	if base == "" {
-		base = DefaultAPIBase
-	}
-	u, err := url.Parse(strings.TrimRight(base, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return nil, fmt.Errorf("wechat: OCR API base %q is not an http(s) URL", base)
+	root, err := apiRoot(base, "OCR")
+	if err != nil {
+		return nil, err
 	}
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &OCR{endpoint: u.String() + "/cv/ocr/idcard", client: client, appID: appID, tokens: tokens}, nil
+	return &OCR{endpoint: root + "/cv/ocr/idcard", client: client, appID: appID, tokens: tokens}, nil
 }
 
 // Name returns "wechat".
@@ -133,33 +129,10 @@ func uploadForm(img []byte) ([]byte, string, error) {
 // post makes one call with token. Its errors never quote the URL, which
 // carries the token, nor the body, which is the photo.
 func (o *OCR) post(ctx context.Context, token string, body []byte, contentType string) (idcardAnswer, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.endpoint, bytes.NewReader(body))
+	data, err := apiPost{client: o.client, endpoint: o.endpoint, query: url.Values{"type": {"photo"}},
+		contentType: contentType, body: body, what: "idcard", maxAnswer: ocrMaxAnswer}.do(ctx, token)
 	if err != nil {
-		return idcardAnswer{}, errors.New("build request failed")
-	}
-	// Set after the request is built so no error above can echo the token.
-	req.URL.RawQuery = url.Values{"type": {"photo"}, "access_token": {token}}.Encode()
-	req.Header.Set("Content-Type", contentType)
-	resp, err := o.client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		} else {
-			err = errors.New("request failed")
-		}
-		return idcardAnswer{}, fmt.Errorf("idcard request: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		// Drain a little so the connection can be reused; a proxy's error
-		// page is small, and anything bigger is not worth reading.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return idcardAnswer{}, fmt.Errorf("idcard answered HTTP %d", resp.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, ocrMaxAnswer+1))
-	if err != nil {
-		return idcardAnswer{}, fmt.Errorf("idcard read answer: %w", err)
+		return idcardAnswer{}, err
 	}
 	return decodeAnswer(data)
 }

@@ -46,12 +46,20 @@ type ocrEnv struct {
 
 func newOCREnv(t *testing.T) *ocrEnv {
 	t.Helper()
+	return newWeChatEnv(t, sandbox.WeChatOptions{})
+}
+
+// newWeChatEnv is newOCREnv with the fake's options; Apps is always the
+// one test app.
+func newWeChatEnv(t *testing.T, opts sandbox.WeChatOptions) *ocrEnv {
+	t.Helper()
 	cards, err := sandboxCards()
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := sandbox.New(quietLog)
-	wx := sandbox.NewWeChat(cards, sandbox.WeChatOptions{Apps: map[string]string{ocrAppID: ocrSecret}})
+	opts.Apps = map[string]string{ocrAppID: ocrSecret}
+	wx := sandbox.NewWeChat(cards, opts)
 	wx.Mount(srv)
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,7 @@
 // Package wechat talks to WeChat for the Mini Program: login (code2session)
-// through silenceper/wechat/v2, and ID-card OCR (ocr.go).
+// through silenceper/wechat/v2, ID-card OCR (ocr.go) and face verification
+// 2.0 (face.go; the SDK has nothing for it), the last two over net/http
+// with the token service's shared access_token.
 package wechat
 
 import (
