@@ -351,8 +351,18 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 	policy.RequireBack, policy.AccountsPerID, policy.RefuseExpired = cfg.Policy.RequireBack, cfg.Policy.AccountsPerID, cfg.Policy.RefuseExpired
 	policy.AllowCheck, policy.IdleExpiry, policy.StuckChecking = cfg.Policy.AllowCheck, cfg.Policy.IdleExpiry, cfg.Policy.StuckChecking
 	policy.ConsentVersion, policy.PhotoRetention = cfg.ConsentVersion, cfg.PhotoRetention
+	policy.Face, policy.FaceConsentVersion = cfg.Face, cfg.FaceConsentVersion
 	intake := ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(cfg.ImageMemory, cfg.ImageWait))
-	return verify.New(st, rdb.Client, rdb.Prefix, ocrChain, intake, checkChain, ring, blobs, policy, clk, log), nil
+	flow := verify.New(st, rdb.Client, rdb.Prefix, ocrChain, intake, checkChain, ring, blobs, policy, clk, log)
+	if cfg.Face != verify.FaceOff {
+		f, err := wechat.NewFace(wechatBase, vendorClient, tokens)
+		if err != nil {
+			return nil, err
+		}
+		flow.WithFace(wechat.NewFaceProvider(f, clk))
+		log.Info("face verification on", "mode", cfg.Face, "provider", wechat.FaceName)
+	}
+	return flow, nil
 }
 
 // webhookOptions turns the configuration into dispatcher options.

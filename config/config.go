@@ -67,6 +67,12 @@ type Config struct {
 	ReviewSLA          time.Duration `env:"REVIEW_SLA" yaml:"review_sla" help:"how long a case may wait in review before the queue marks it overdue"`
 	EchoReading        string        `env:"ECHO_READING" yaml:"echo_reading" help:"full: the answer to an upload shows its own user everything read from the card, to check and confirm it (the status, webhooks and logs stay masked); masked: masked there too"`
 	ConsentVersion     string        `env:"CONSENT_VERSION" yaml:"consent_version" help:"version of the personal-data notice users must agree to (consent_version in the API)"`
+	// Face is the face check (人脸核身) mode: off, required (instead of the
+	// paid name/ID check) or fallback (before staff review, where a face
+	// check can settle the case). The Mini Program must be granted WeChat's
+	// face verification capability.
+	Face               string        `env:"FACE" yaml:"face" help:"face verification (人脸核身): off, required (a face check instead of the paid name/ID check) or fallback (offered where the name/ID check would send the case to staff)"`
+	FaceConsentVersion string        `env:"FACE_CONSENT_VERSION" yaml:"face_consent_version" help:"version of the face check's notice users must agree to (face.consent_version in the API)"`
 	PhotoRetention     time.Duration `env:"PHOTO_RETENTION" yaml:"photo_retention" help:"ID-card photos are deleted this long after the decision"`
 	ProviderTimeout    time.Duration `env:"PROVIDER_TIMEOUT" yaml:"provider_timeout" help:"timeout of each OCR or name/ID check vendor call"`
 	ImageMemory        int64         `env:"IMAGE_MEMORY" yaml:"image_memory" help:"bytes all photo decoding and scaling may use at once; uploads beyond it wait up to IMAGE_WAIT, then get 503 busy (at least 67108864)"`
@@ -217,6 +223,8 @@ func Default() Config {
 		Policy: Policy{AttemptsPerDay: 5, UploadsPerDay: 20, ChecksPerIDPerDay: 5, IDsPerAccountPerDay: 2, GuardianUnder: 14, RequireBack: true, AccountsPerID: 1,
 			RefuseExpired: true, AllowCheck: true, IdleExpiry: 24 * time.Hour, StuckChecking: 10 * time.Minute},
 		ConsentVersion:     "v1",
+		Face:               "off",
+		FaceConsentVersion: "face-v1",
 		EchoReading:        "full",
 		Timezone:           "Asia/Shanghai",
 		ReviewSLA:          4 * time.Hour,
@@ -462,6 +470,12 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 		// (retried while the database is away); rescuing it sooner would
 		// race that write.
 		bad("POLICY_STUCK_CHECKING", "must be at least 2m")
+	}
+	if c.Face != "off" && c.Face != "required" && c.Face != "fallback" {
+		bad("FACE", "must be off, required or fallback, got %q", c.Face)
+	}
+	if c.FaceConsentVersion == "" || len(c.FaceConsentVersion) > 32 {
+		bad("FACE_CONSENT_VERSION", "must be 1 to 32 characters")
 	}
 	if c.ConsentVersion == "" || len(c.ConsentVersion) > 32 {
 		bad("CONSENT_VERSION", "must be 1 to 32 characters")

@@ -2,12 +2,12 @@ package verify
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
 
 	"realname/model"
+	"realname/service/face"
 	"realname/service/store"
 )
 
@@ -21,53 +21,12 @@ const (
 )
 
 // Face checks that the Mini Program user is the person a name and number
-// belong to, against the authority's photo (WeChat's 人脸核身, through an
-// adapter of service/face's provider). A cloud face vendor fits the same.
+// belong to, against the authority's photo: a face.Provider (WeChat's
+// 人脸核身, service/wechat.FaceProvider; a cloud face vendor fits the same).
 type Face interface {
-	// Start issues a verify_id for p's check.
-	Start(ctx context.Context, p FacePerson) (FaceTicket, error)
-	// Result asks what came of the check of verifyID, for the same p.
-	Result(ctx context.Context, p FacePerson, verifyID string) (FaceVerdict, error)
-	// Name is the provider's name, for the audit trail.
 	Name() string
-}
-
-// FacePerson is whom a face check is about and who runs it: the name and
-// number checked, the Mini Program user (app, openid) whose face is taken,
-// and our serial number of the attempt.
-type FacePerson struct {
-	AppID, OpenID, OutSeqNo string
-	Name, IDNumber          string
-}
-
-// FaceTicket is an issued face check: the Mini Program passes VerifyID to
-// wx.requestFacialVerify before ExpiresAt.
-type FaceTicket struct {
-	VerifyID  string
-	ExpiresAt time.Time
-}
-
-// FaceOutcome is what a face check came to, as the flow reads it.
-type FaceOutcome string
-
-// The outcomes.
-const (
-	FacePassed      FaceOutcome = "passed"        // the holder, on the authority's photo
-	FaceIDMismatch  FaceOutcome = "id_mismatch"   // name and number do not belong together
-	FaceMismatch    FaceOutcome = "face_mismatch" // not the same person
-	FaceNoRecord    FaceOutcome = "no_record"     // the authority has no photo to compare with
-	FaceInProgress  FaceOutcome = "in_progress"   // the provider is still comparing: ask again
-	FaceNotFinished FaceOutcome = "not_finished"  // the user did not finish (cancelled, no camera …): a new verify_id may follow
-	FaceFailed      FaceOutcome = "failed"        // the check failed for another reason: a new one may follow
-)
-
-// FaceVerdict is the provider's answer: its code (verify_ret) kept as it
-// is, our reading of it, and for an unfinished check why (cancelled,
-// permission, timeout, device, network, capture, system).
-type FaceVerdict struct {
-	Ret     int
-	Outcome FaceOutcome
-	Cause   string
+	Start(ctx context.Context, s face.Subject) (face.Ticket, error)
+	Result(ctx context.Context, s face.Subject, t face.Ticket) (face.Result, error)
 }
 
 // Errors of the face check the API maps to codes.
@@ -92,7 +51,7 @@ type FaceView struct {
 // faceDecided is the face check that decides a case.
 type faceDecided struct {
 	id       int64
-	ret      int
+	ret      *int // the provider's code, when numeric (WeChat's verify_ret)
 	outcome  string
 	provider string
 }
@@ -112,18 +71,6 @@ func (s *Service) faceFirst(local bool) bool {
 
 // faceMode is a verification's mode once a face check decided it.
 func faceMode(mode string) string { return mode + "_face" }
-
-// newOutSeqNo is our serial number of a face check: 24 characters of
-// [0-9A-Za-z], unique per app by chance (143 bits) and by the unique index.
-func newOutSeqNo() string {
-	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
 
 // StartFace records the user's consent to the face check's notice (the
 // version they agreed to; "" when they did before) and issues a verify_id
@@ -165,8 +112,7 @@ func (s *Service) StartFace(ctx context.Context, u User, consent string) (View, 
 		undo()
 		return View{}, err
 	}
-	person := FacePerson{AppID: u.AppID, OpenID: openID, OutSeqNo: newOutSeqNo(), Name: name, IDNumber: num.Value}
-	ticket, err := s.face.Start(ctx, person)
+	ticket, err := s.face.Start(ctx, face.Subject{AppID: u.AppID, OpenID: openID, Name: name, IDNumber: num.Value})
 	if err != nil {
 		undo()
 		return View{}, fmt.Errorf("%w: %w", ErrFaceUnavailable, err)
@@ -181,12 +127,12 @@ func (s *Service) StartFace(ctx context.Context, u User, consent string) (View, 
 			}
 		}
 		vid := cur.ID
-		if err := s.store.AddFaceCheck(ctx, &model.FaceCheck{VerificationID: &vid, AppID: u.AppID, OutSeqNo: person.OutSeqNo,
+		if err := s.store.AddFaceCheck(ctx, &model.FaceCheck{VerificationID: &vid, AppID: u.AppID, OutSeqNo: ticket.SeqNo,
 			VerifyID: ticket.VerifyID, Provider: s.face.Name(), ConsentVersion: s.policy.FaceConsentVersion, ExpiresAt: ticket.ExpiresAt}); err != nil {
 			return store.Change{}, err
 		}
 		return store.Change{Event: "face_started", Actor: actorUser(u.ID),
-			Data: map[string]any{"provider": s.face.Name(), "out_seq_no": person.OutSeqNo, "expires_at": ticket.ExpiresAt}}, nil
+			Data: map[string]any{"provider": s.face.Name(), "out_seq_no": ticket.SeqNo, "expires_at": ticket.ExpiresAt}}, nil
 	})
 	if err != nil {
 		undo()

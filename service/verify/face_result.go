@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"realname/model"
+	"realname/service/face"
 	"realname/service/store"
 )
 
@@ -57,32 +59,47 @@ func (s *Service) FaceResult(ctx context.Context, u User) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	person := FacePerson{AppID: fc.AppID, OpenID: openID, OutSeqNo: fc.OutSeqNo, Name: name, IDNumber: num.Value}
-	answer, err := s.face.Result(ctx, person, fc.VerifyID)
+	subject := face.Subject{AppID: fc.AppID, OpenID: openID, Name: name, IDNumber: num.Value}
+	ticket := face.Ticket{Provider: fc.Provider, VerifyID: fc.VerifyID, SeqNo: fc.OutSeqNo, ExpiresAt: fc.ExpiresAt}
+	answer, err := s.face.Result(ctx, subject, ticket)
+	if errors.Is(err, face.ErrInvalidTicket) {
+		// The provider no longer knows this check (expired, or spent): a
+		// new one is the way on.
+		if err := s.store.SettleFaceCheck(ctx, fc.ID, nil, "expired"); err != nil {
+			return View{}, err
+		}
+		return s.view(ctx, &latest, left())
+	}
 	if err != nil {
 		return View{}, fmt.Errorf("%w: %w", ErrFaceUnavailable, err)
 	}
-	decided := &faceDecided{id: fc.ID, ret: answer.Ret, outcome: string(answer.Outcome), provider: fc.Provider}
+	ret := faceCode(answer.Code)
+	decided := &faceDecided{id: fc.ID, ret: ret, outcome: string(answer.Outcome), provider: fc.Provider}
 	d := verdict{actor: actorUser(u.ID), num: num, face: decided}
 	switch answer.Outcome {
-	case FacePassed:
+	case face.OutcomePassed:
 		d.state = store.Verified
-	case FaceIDMismatch:
+	case face.OutcomeIdentityMismatch:
 		d.state, d.reason = store.Rejected, ReasonFaceIDMismatch
-	case FaceMismatch:
+	case face.OutcomeFaceMismatch:
 		d.state, d.reason = store.Rejected, ReasonFaceMismatch
-	case FaceNoRecord:
+	case face.OutcomeNoRecord:
 		d.state, d.reason = store.Review, ReasonNoRecord
-	case FaceInProgress:
+	case face.OutcomePending, face.OutcomeRateLimited:
 		out, err := s.view(ctx, &latest, left())
 		out.NextAction = NextFaceResult
 		return out, err
-	default: // not finished, or failed: this verify_id is spent
+	case face.OutcomeConfigError:
+		// Our request or the app's permission is wrong: no decision, and
+		// no retry helps until the integration is fixed.
+		s.log.Error("the face provider refused the request as misconfigured", "provider", fc.Provider, "code", answer.Code)
+		return View{}, fmt.Errorf("%w: %s answered %s", ErrFaceUnavailable, fc.Provider, answer.Code)
+	default: // not finished, failed, repeated without a stored answer: this check is spent
 		outcome := string(answer.Outcome)
-		if answer.Cause != "" {
-			outcome += ":" + answer.Cause
+		if answer.Cause != face.CauseNone {
+			outcome += ":" + string(answer.Cause)
 		}
-		if err := s.store.SettleFaceCheck(ctx, fc.ID, &answer.Ret, outcome); err != nil {
+		if err := s.store.SettleFaceCheck(ctx, fc.ID, ret, outcome); err != nil {
 			return View{}, err
 		}
 		return s.view(ctx, &latest, left())
@@ -132,4 +149,13 @@ func splitOutcome(o string) (string, string) {
 		}
 	}
 	return o, ""
+}
+
+// faceCode is a provider's code as a number, when it is one.
+func faceCode(code string) *int {
+	n, err := strconv.Atoi(code)
+	if err != nil {
+		return nil
+	}
+	return &n
 }

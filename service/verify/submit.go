@@ -512,7 +512,7 @@ func (s *Service) finishOnce(ctx context.Context, v *model.Verification, d verdi
 		}
 		set := store.Patch{Reason: &rs}
 		if d.face != nil {
-			if err := s.store.SettleFaceCheck(ctx, d.face.id, &d.face.ret, d.face.outcome); err != nil {
+			if err := s.store.SettleFaceCheck(ctx, d.face.id, d.face.ret, d.face.outcome); err != nil {
 				return store.Change{}, err
 			}
 			set.Mode = store.Ptr(faceMode(cur.Mode))

@@ -87,15 +87,18 @@ var faceWaits = map[string]text{
 
 // faceCauses are the words for why the last face check did not finish.
 var faceCauses = map[string]text{
-	"cancelled":  {"上次人脸核身已取消", "The last face check was cancelled"},
-	"permission": {"上次人脸核身未获得相机权限", "The last face check had no camera permission"},
-	"timeout":    {"上次人脸核身超时", "The last face check timed out"},
-	"device":     {"当前设备不支持人脸核身", "This device does not support the face check"},
-	"network":    {"上次人脸核身网络异常", "The last face check lost the network"},
-	"capture":    {"上次人脸核身未采集到有效人脸", "The last face check did not capture a usable face"},
-	"system":     {"上次人脸核身遇到系统错误", "The last face check hit a system error"},
-	"expired":    {"上次人脸核身已过期", "The last face check expired"},
-	"failed":     {"上次人脸核身未能完成", "The last face check could not be completed"},
+	"unfinished":         {"上次人脸核身未完成", "The last face check was not completed"},
+	"cancelled":          {"上次人脸核身已取消", "The last face check was cancelled"},
+	"no_permission":      {"上次人脸核身未获得相机权限", "The last face check had no camera permission"},
+	"timeout":            {"上次人脸核身超时", "The last face check timed out"},
+	"device_unsupported": {"当前设备不支持人脸核身", "This device does not support the face check"},
+	"network":            {"上次人脸核身网络异常", "The last face check lost the network"},
+	"capture_invalid":    {"上次人脸核身未采集到有效人脸", "The last face check did not capture a usable face"},
+	"system":             {"上次人脸核身遇到系统错误", "The last face check hit a system error"},
+	"other":              {"上次人脸核身未能完成", "The last face check could not be completed"},
+	"expired":            {"上次人脸核身已过期", "The last face check expired"},
+	"failed":             {"上次人脸核身未能完成", "The last face check could not be completed"},
+	"repeated":           {"上次人脸核身未能完成", "The last face check could not be completed"},
 }
 
 // FaceCause is the words for why the last face check did not finish, or
