@@ -110,6 +110,9 @@ func New(d Deps) *gin.Engine {
 			v1.POST("/verification/face", idem, a.startFace)
 			v1.POST("/verification/face/result", a.faceResult)
 			v1.POST("/verification/face/decline", a.declineFace)
+			v1.GET("/stepups/:id", a.userStepUp)
+			v1.POST("/stepups/:id/face", a.startStepUpFace)
+			v1.POST("/stepups/:id/result", a.stepUpResult)
 			v1.GET("/verification", a.current)
 			v1.DELETE("/verification", a.erase)
 		}

@@ -75,6 +75,8 @@ func mountServerAPI(r *gin.Engine, d Deps) {
 	g.GET("/users/:openid/verification", s.auth(apikey.ScopeVerificationsRead), s.status)
 	g.POST("/users/:openid/verification/revoke", s.auth(apikey.ScopeVerificationsWrite), s.revoke)
 	g.GET("/events", s.auth(apikey.ScopeEventsRead), s.events)
+	g.POST("/users/:openid/stepups", s.auth(apikey.ScopeVerificationsWrite), s.createStepUp)
+	g.GET("/stepups/:id", s.auth(apikey.ScopeVerificationsRead), s.stepUp)
 }
 
 // auth lets a request through with a live key holding scope, within the

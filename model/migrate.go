@@ -28,6 +28,7 @@ func migrations() []*gormigrate.Migration {
 		migration0013(),
 		migration0014(),
 		migration0015(),
+		migration0016(),
 	}
 }
 

@@ -150,6 +150,24 @@ type FaceCheck struct {
 	DecidedAt      *time.Time
 }
 
+// StepUp is a business system's request that a verified user prove, by a
+// face check, that they are the holder before a sensitive action (a
+// withdrawal, a change of phone). PublicID ("stp_…") is what the APIs name.
+type StepUp struct {
+	ID             int64     `gorm:"primaryKey"`
+	PublicID       string    `gorm:"size:40;not null;uniqueIndex:ux_step_ups_public"`
+	UserID         int64     `gorm:"not null;index:ix_step_ups_user"`
+	VerificationID int64     `gorm:"not null;index:ix_step_ups_verification"` // the verified verification whose identity is checked
+	AppID          string    `gorm:"size:64;not null"`
+	Action         string    `gorm:"size:64;not null"` // the business system's code for the action
+	State          string    `gorm:"size:16;not null"` // pending, passed, failed, expired
+	Reason         string    `gorm:"size:64;not null;default:''"`
+	CreatedBy      string    `gorm:"size:64;not null"` // apikey:<id>
+	ExpiresAt      time.Time `gorm:"not null"`
+	CompletedAt    *time.Time
+	CreatedAt      time.Time `gorm:"not null"`
+}
+
 // ProviderAttempt records one call to an OCR or name/ID check vendor.
 type ProviderAttempt struct {
 	ID             int64     `gorm:"primaryKey"`

@@ -99,6 +99,9 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 			if err := eraseFaceChecks(tx, out.VerificationIDs); err != nil {
 				return err
 			}
+			if err := eraseStepUps(tx, out.VerificationIDs); err != nil {
+				return err
+			}
 			if err := tx.Create(&events).Error; err != nil {
 				return fmt.Errorf("store: append event: %w", err)
 			}

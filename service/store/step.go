@@ -21,6 +21,9 @@ type Change struct {
 	Actor  string         // user:<id>, admin:<id>, system
 	Data   map[string]any // audit data: codes, attempts, masked values only
 	Hook   string         // webhook event type for the outbox; "" for none
+	// HookData replaces the verification's payload in the outbox row, for
+	// events about something else of the case (a step-up).
+	HookData any
 	Notify string         // notification to the user queued with it (model.Notify*); "" for none
 	Set    Patch          // columns written with it
 	Extra  []Event        // events appended after the main one (a reviewer's note)
@@ -212,7 +215,7 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 		}
 	}
 	if c.Hook != "" {
-		return s.outbox(ctx, v, c.Hook, now)
+		return s.outbox(ctx, v, c.Hook, c.HookData, now)
 	}
 	return nil
 }
@@ -253,15 +256,17 @@ type WebhookPayload struct {
 
 // outbox writes the webhook event in the step's transaction, so a decision
 // is never lost nor announced without being stored.
-func (s *Store) outbox(ctx context.Context, v *model.Verification, hook string, now time.Time) error {
+func (s *Store) outbox(ctx context.Context, v *model.Verification, hook string, data any, now time.Time) error {
 	u, err := s.whose(ctx, v.UserID)
 	if err != nil {
 		return err
 	}
-	p := WebhookPayload{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: v.State,
-		Reason: v.Reason, Mode: v.Mode, NameMasked: v.NameMasked, IDNumberMasked: v.IDNumberMasked,
-		Version: v.Version, Final: Terminal(State(v.State)), At: now}
-	raw, err := json.Marshal(p)
+	if data == nil {
+		data = WebhookPayload{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: v.State,
+			Reason: v.Reason, Mode: v.Mode, NameMasked: v.NameMasked, IDNumberMasked: v.IDNumberMasked,
+			Version: v.Version, Final: Terminal(State(v.State)), At: now}
+	}
+	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("store: outbox: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"realname/model"
 	"realname/service/face"
@@ -130,16 +131,22 @@ func (s *Service) faceView(ctx context.Context, v *model.Verification, out *View
 	if err != nil {
 		return err
 	}
+	fillFace(out.Face, fc, s.now())
+	return nil
+}
+
+// fillFace says what became of face check fc: a verify_id still usable,
+// or the last attempt's outcome.
+func fillFace(f *FaceView, fc model.FaceCheck, now time.Time) {
 	switch {
 	case fc.Outcome != "":
-		out.Face.Last, out.Face.Cause = splitOutcome(fc.Outcome)
-	case s.now().Before(fc.ExpiresAt):
+		f.Last, f.Cause = splitOutcome(fc.Outcome)
+	case now.Before(fc.ExpiresAt):
 		at := fc.ExpiresAt
-		out.Face.VerifyID, out.Face.ExpiresAt = fc.VerifyID, &at
+		f.VerifyID, f.ExpiresAt = fc.VerifyID, &at
 	default:
-		out.Face.Last = "expired"
+		f.Last = "expired"
 	}
-	return nil
 }
 
 func splitOutcome(o string) (string, string) {

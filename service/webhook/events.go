@@ -23,6 +23,8 @@ func EventTypes() []string {
 		"verification.expired",
 		"verification.revoked",
 		"user.data_erased",
+		"stepup.passed",
+		"stepup.failed",
 	}
 }
 

@@ -89,7 +89,7 @@ func TestParseSecret(t *testing.T) {
 // types service/verify writes.
 func TestEventTypesMatchTheFlow(t *testing.T) {
 	flow := []string{verify.HookRecognized, verify.HookVerified, verify.HookRejected, verify.HookReviewRequired,
-		verify.HookReviewed, verify.HookExpired, verify.HookRevoked, verify.HookDataErased}
+		verify.HookReviewed, verify.HookExpired, verify.HookRevoked, verify.HookDataErased, verify.HookStepUpPassed, verify.HookStepUpFailed}
 	got := webhook.EventTypes()
 	slices.Sort(flow)
 	slices.Sort(got)

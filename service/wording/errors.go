@@ -17,6 +17,8 @@ var errorTexts = map[string]string{
 	"face_not_enabled":         "未开通人脸核身",
 	"face_not_started":         "请先开始人脸核身",
 	"face_unavailable":         "人脸核身服务暂时不可用，请稍后重试",
+	"stepup_not_found":         "没有该身份复核请求",
+	"stepup_finished":          "该身份复核请求已结束",
 	"id_number_invalid":        "身份证号无效，请逐位核对",
 	"idempotency_in_progress":  "使用该 Idempotency-Key 的请求仍在处理中",
 	"idempotency_key_erased":   "该 Idempotency-Key 的应答已随用户数据删除；请用新的 Key 重新发送",
