@@ -22,7 +22,7 @@ type stepUp struct {
 	State       string
 	Action      string
 	Reason      string
-	OpenID      string `json:"openid"`
+	OpenID      string  `json:"openid"`
 	CompletedAt *string `json:"completed_at"`
 	Face        *struct {
 		ConsentVersion string `json:"consent_version"`

@@ -16,19 +16,19 @@ import (
 // its audit event, any further events in the same chain, and the webhook
 // outbox row.
 type Change struct {
-	To     State          // new state; "" keeps the state and the version
-	Event  string         // audit event type, e.g. "idcard_read", "decided"
-	Actor  string         // user:<id>, admin:<id>, system
-	Data   map[string]any // audit data: codes, attempts, masked values only
-	Hook   string         // webhook event type for the outbox; "" for none
+	To    State          // new state; "" keeps the state and the version
+	Event string         // audit event type, e.g. "idcard_read", "decided"
+	Actor string         // user:<id>, admin:<id>, system
+	Data  map[string]any // audit data: codes, attempts, masked values only
+	Hook  string         // webhook event type for the outbox; "" for none
 	// HookData replaces the verification's payload in the outbox row, for
 	// events about something else of the case (a step-up).
 	HookData any
-	Notify string         // notification to the user queued with it (model.Notify*); "" for none
-	Set    Patch          // columns written with it
-	Extra  []Event        // events appended after the main one (a reviewer's note)
-	Texts  []Text         // free text of the main event, sealed; its data carries their digests
-	Cancel bool           // the callback decided to write nothing
+	Notify   string  // notification to the user queued with it (model.Notify*); "" for none
+	Set      Patch   // columns written with it
+	Extra    []Event // events appended after the main one (a reviewer's note)
+	Texts    []Text  // free text of the main event, sealed; its data carries their digests
+	Cancel   bool    // the callback decided to write nothing
 }
 
 // Event is one audit entry appended with a change.
