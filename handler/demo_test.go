@@ -160,6 +160,11 @@ func TestDemoSpeaksLikeTheExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	faceStep, err := os.ReadFile("../examples/miniprogram/pages/verify/face.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example = append(example, faceStep...)
 	demo, err := fs.ReadFile(web.Static(), "demo.js")
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +183,7 @@ func TestDemoSpeaksLikeTheExample(t *testing.T) {
 		}
 		return out
 	}
-	for _, name := range []string{"ERROR_TEXT", "REASON_TEXT", "WARNING_TEXT", "RESULT_TITLE", "FIELD_TEXT"} {
+	for _, name := range []string{"ERROR_TEXT", "REASON_TEXT", "WARNING_TEXT", "RESULT_TITLE", "FIELD_TEXT", "FACE_TEXT"} {
 		want, got := table(string(example), "const "+name+" = {"), table(zh, name+": {")
 		if len(want) == 0 {
 			t.Fatalf("the example has no %s", name)
