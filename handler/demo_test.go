@@ -28,7 +28,7 @@ func newDemoEngine(t *testing.T) *gin.Engine {
 	r := gin.New()
 	r.Use(requestID())
 	r.StaticFS("/static", http.FS(web.Static()))
-	mountDemo(r, slog.New(slog.NewTextHandler(io.Discard, nil)), templates, "v7-test")
+	mountDemo(r, slog.New(slog.NewTextHandler(io.Discard, nil)), templates, "v7-test", "http://127.0.0.1:1")
 	return r
 }
 
@@ -72,7 +72,7 @@ func TestDemoPageEscapesConsentVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := gin.New()
-	mountDemo(r, slog.New(slog.NewTextHandler(io.Discard, nil)), templates, `v1"><script>x</script>`)
+	mountDemo(r, slog.New(slog.NewTextHandler(io.Discard, nil)), templates, `v1"><script>x</script>`, "http://127.0.0.1:1")
 	body := demoGet(r, "/demo").Body.String()
 	if strings.Contains(body, "<script>x") {
 		t.Fatal("consent version rendered unescaped")

@@ -138,7 +138,7 @@
         'face.other': '不是本人',
         'face.cancel': '取消',
         'dev.title': '开发者视图',
-        'dev.intro': '沙箱模式：微信和各服务商都是进程内的模拟服务。本页调用与 examples/miniprogram 相同的接口。示例证件均为合成数据：虚构的人，生成的图片。',
+        'dev.intro': '沙箱模式：微信和各服务商都是进程内的模拟服务。本页调用与 examples/miniprogram 相同的接口。示例证件均为合成数据：虚构的人，生成的图片。以 REALNAME_FACE=required（或 fallback）启动可演示人脸核身，微信客户端的结果在弹出的选项中选择。',
         'dev.user': '当前用户（登录码）：{who}',
         'dev.new_user': '换一个新用户',
         'dev.samples': '示例证件（沙箱只识别这些）',
@@ -277,7 +277,7 @@
         'face.other': 'Not the holder',
         'face.cancel': 'Cancel',
         'dev.title': 'Developer view',
-        'dev.intro': 'Sandbox mode: WeChat and the vendors are in-process fakes. This page makes the same API calls as examples/miniprogram. The sample cards are synthetic: invented people, generated images.',
+        'dev.intro': 'Sandbox mode: WeChat and the vendors are in-process fakes. This page makes the same API calls as examples/miniprogram. The sample cards are synthetic: invented people, generated images. Start with REALNAME_FACE=required (or fallback) to see the face check; a sheet stands in for the WeChat client.',
         'dev.user': 'User (login code): {who}',
         'dev.new_user': 'Start as a new user',
         'dev.samples': 'Sample cards (the only ones the sandbox reads)',
@@ -338,7 +338,7 @@
     toastTimer = setTimeout(function () { show('toast', false); }, 3000);
   }
   function loading(text) { $('loading').textContent = text || ''; show('loading', !!text); }
-  var errorSlots = ['page', 'consent', 'photo', 'confirm'];
+  var errorSlots = ['page', 'consent', 'photo', 'confirm', 'face'];
   function clearError() { errorSlots.forEach(function (w) { show('error-' + w, false); }); show('toast', false); }
   // say shows text under the section where the user acted, and as a toast;
   // a request id only for what support must look at.
@@ -356,6 +356,7 @@
     if (err.code === 'too_many_attempts') { text = ui('error.too_many'); }
     if (err.code === 'consent_required' || err.code === 'consent_outdated') { $('consent').checked = false; where = 'consent'; }
     if (err.code === 'unauthorized') { token = ''; }
+    if (err.code === 'face_consent_required') { face.reset(); where = 'face'; }
     var forSupport = err.status >= 500 || !T.ERROR_TEXT[err.code];
     say(where || 'page', text, forSupport ? err.requestId : '');
     if (err.code === 'already_verified' || err.code === 'invalid_state' || err.code === 'verification_erased') { refresh(); }
@@ -471,7 +472,8 @@
   function applyView(v) {
     state = v.state;
     var done = ['verified', 'rejected', 'review', 'erased', 'revoked'].indexOf(v.state) >= 0;
-    show('flow', !done && v.state !== 'checking');
+    show('flow', !done && v.state !== 'checking' && v.state !== 'face_pending');
+    face.apply(v);
     show('checking', v.state === 'checking');
     show('result', done);
     show('erase', !!v.state && v.state !== 'none' && v.state !== 'erased');
@@ -514,6 +516,7 @@
 
   function restart() {
     reading = null;
+    face.reset();
     clearError();
     $('claim-name').value = '';
     $('claim-id').value = '';
@@ -627,6 +630,12 @@
         return refresh();
       }, function (err) { showError(err, 'page'); });
     });
+  });
+
+  // The face step (demo-face.js), with what it needs of this page.
+  var face = window.realnameDemoFace({
+    $: $, T: T, ui: ui, show: show, loading: loading, modal: modal, clearError: clearError,
+    showError: showError, call: call, request: request, applyView: applyView
   });
 
   newUser();
