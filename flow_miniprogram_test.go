@@ -20,7 +20,7 @@ import (
 func TestExampleMiniProgram(t *testing.T) {
 	node := needNode(t)
 	s := startService(t, modeltest.Backends()[0], nil)
-	runDriver(t, node, s)
+	runDriver(t, node, s, "female")
 }
 
 // TestExampleMiniProgramFace walks the page's face step (REALNAME_FACE=
@@ -31,7 +31,16 @@ func TestExampleMiniProgram(t *testing.T) {
 func TestExampleMiniProgramFace(t *testing.T) {
 	node := needNode(t)
 	s := startService(t, modeltest.Backends()[0], func(c *config.Config) { c.Face = "required" })
-	runDriver(t, node, s, s.sandbox)
+	runDriver(t, node, s, "female", s.sandbox)
+}
+
+// TestExampleMiniProgramFaceDecline: in fallback mode a card with no
+// record at the authority offers the face check, and the page's
+// 转人工审核 link sends the case to staff instead.
+func TestExampleMiniProgramFaceDecline(t *testing.T) {
+	node := needNode(t)
+	s := startService(t, modeltest.Backends()[0], func(c *config.Config) { c.Face = "fallback" })
+	runDriver(t, node, s, "norecord", s.sandbox, "fallback")
 }
 
 func needNode(t *testing.T) string {
@@ -46,11 +55,11 @@ func needNode(t *testing.T) string {
 	return node
 }
 
-// runDriver runs driver.js against s with a sample card's photos; extra
-// arguments follow the usual ones.
-func runDriver(t *testing.T, node string, s *service, extra ...string) {
+// runDriver runs driver.js against s with the photos of the sample card
+// named card; extra arguments follow the usual ones.
+func runDriver(t *testing.T, node string, s *service, card string, extra ...string) {
 	t.Helper()
-	c := cardByKey(t, "female")
+	c := cardByKey(t, card)
 	dir := t.TempDir()
 	write := func(name string, b []byte) string {
 		p := filepath.Join(dir, name)

@@ -1,12 +1,14 @@
 // driver.js runs examples/miniprogram's page in Node with a stub `wx`
 // against a running realname server, as a user would tap through it:
 //
-//   node driver.js BASE_URL FRONT.jpg BACK.jpg NOT_AN_IMAGE WHO [SANDBOX_URL]
+//   node driver.js BASE_URL FRONT.jpg BACK.jpg NOT_AN_IMAGE WHO [SANDBOX_URL [fallback]]
 //
 // With SANDBOX_URL the server runs with REALNAME_FACE=required and the
 // driver walks the face step instead (mainFace): the stub
 // wx.requestFacialVerify plays WeChat's client through the sandbox's
-// control endpoint, as the user's phone would.
+// control endpoint, as the user's phone would. With "fallback" the server
+// runs REALNAME_FACE=fallback, the card has no record at the authority, and
+// the driver declines the face check (mainDecline).
 //
 // It exits non-zero with a message when the page does not behave. The stub
 // implements only what the page calls, as WeChat documents it: wx.request
@@ -16,7 +18,7 @@
 const fs = require('fs');
 const path = require('path');
 
-const [baseURL, frontPath, backPath, junkPath, who, sandboxURL] = process.argv.slice(2);
+const [baseURL, frontPath, backPath, junkPath, who, sandboxURL, faceMode] = process.argv.slice(2);
 const example = path.resolve(__dirname, '../../examples/miniprogram');
 
 function fail(msg) {
@@ -250,7 +252,7 @@ async function main() {
 // mainFace walks the face step (REALNAME_FACE=required): consent, photos,
 // submit {} → the face step; its own consent; an old base library; a
 // cancel said in words with a retry; the retry with a new verify_id passes.
-async function mainFace() {
+async function photosAndSubmit() {
   page.onLoad();
   await sleep(300);
   page.onConsentChange({ detail: { value: ['agree'] } });
@@ -263,6 +265,10 @@ async function mainFace() {
   if (page.data.state !== 'recognized') { fail('after both sides: ' + page.data.state + ' ' + page.data.error); }
   page.onSubmitTap();
   await idle('submit');
+}
+
+async function mainFace() {
+  await photosAndSubmit();
   const fs0 = page.data.faceStep;
   if (page.data.state !== 'face_pending' || !fs0 || fs0.asking || fs0.retry || page.data.result || !page.data.message) {
     fail('submit did not show the face step: ' + JSON.stringify({ state: page.data.state, faceStep: fs0, message: page.data.message, error: page.data.error }));
@@ -318,4 +324,25 @@ async function mainFace() {
   console.log('driver: face ok (' + faceIds.length + ' face checks, ' + faceResults + ' result calls)');
 }
 
-(sandboxURL ? mainFace() : main()).catch((err) => fail(err.stack || String(err)));
+// mainDecline: in fallback mode a case the name/ID check could not decide
+// (no record) offers the face check, and the user may send it to staff.
+async function mainDecline() {
+  await photosAndSubmit();
+  const f = page.data.faceStep;
+  if (page.data.state !== 'face_pending' || !f || !f.canDecline || !page.data.message) {
+    fail('no_record in fallback mode: ' + JSON.stringify({ state: page.data.state, faceStep: f, message: page.data.message, error: page.data.error }));
+  }
+  const modalsBefore = modals.length;
+  modalAnswer = true;
+  page.onFaceDecline();
+  for (let i = 0; i < 300 && !page.data.result; i++) { await sleep(20); }
+  await idle('decline');
+  if (modals.length !== modalsBefore + 1) { fail('declining was not asked about'); }
+  if (!page.data.result || page.data.result.state !== 'review' || page.data.result.title !== '已提交人工审核' || !page.data.result.reason || page.data.faceStep) {
+    fail('after declining: ' + JSON.stringify({ result: page.data.result, faceStep: page.data.faceStep, error: page.data.error }));
+  }
+  if (faceStarts.length) { fail('declining started a face check'); }
+  console.log('driver: decline ok');
+}
+
+(!sandboxURL ? main() : faceMode === 'fallback' ? mainDecline() : mainFace()).catch((err) => fail(err.stack || String(err)));
