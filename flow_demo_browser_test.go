@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"realname/config"
 	"realname/model/modeltest"
 	"realname/web/webtest"
 )
@@ -60,5 +61,52 @@ func TestDemoInBrowser(t *testing.T) {
 			do("erase", chromedp.Click(`#erase`), chromedp.WaitVisible(`#modal[open]`), chromedp.Click(`#modal-ok`))
 			waitFor("erased", fmt.Sprintf(`document.getElementById('result-title').textContent === %q`, tc.erased))
 		})
+	}
+}
+
+// TestDemoFaceInBrowser walks /demo's face step (REALNAME_FACE=required)
+// in chromium: after submit the face step, its own consent asked first,
+// the outcome sheet standing in for WeChat's client: 取消 said in words
+// with a retry, then 通过 on a new verify_id → verified. A screenshot of
+// the step after the cancel (demo.face.png) goes to $REALNAME_TEST_ARTIFACTS.
+func TestDemoFaceInBrowser(t *testing.T) {
+	webtest.Require(t)
+	s := startService(t, modeltest.Backends()[0], func(c *config.Config) { c.Face = "required" })
+	b := webtest.Open(t, "zh-CN,zh", 1280, 900, 60*time.Second)
+	b.Explain = `JSON.stringify({error: document.querySelector('.error:not([hidden])')?.textContent || '', face: !document.getElementById('face-section').hidden, message: document.getElementById('face-message').textContent, button: document.getElementById('face-start').textContent, sheet: document.getElementById('face-sheet').open, loading: !document.getElementById('loading').hidden})`
+	do, eval, waitFor := b.Do, b.Eval, b.WaitFor
+	photo := func(side string) {
+		t.Helper()
+		do("open the chooser for "+side, chromedp.Click("#side-"+side))
+		waitFor("the chooser", `document.getElementById('sheet').open && document.querySelectorAll('#sheet-samples button').length > 0`)
+		eval(`document.querySelector('#sheet-samples button').click(), ''`)
+		waitFor(side+" uploaded", fmt.Sprintf(`!document.querySelector('#side-%s img').hidden && document.getElementById('loading').hidden`, side))
+	}
+	do("open", chromedp.Navigate(s.url+"/demo"), chromedp.WaitVisible(`#consent`))
+	waitFor("signed in", `document.getElementById('dev-user').textContent.length > 0`)
+	do("consent", chromedp.Click(`#consent`))
+	photo("front")
+	photo("back")
+	waitFor("confirmation", `!document.getElementById('confirm-section').hidden`)
+	do("submit", chromedp.Click(`#submit`))
+	waitFor("the face step", `!document.getElementById('face-section').hidden && document.getElementById('flow').hidden && document.getElementById('loading').hidden`)
+	do("face before its consent", chromedp.Click(`#face-start`))
+	waitFor("face consent error", `!document.getElementById('error-face').hidden && !document.getElementById('face-sheet').open`)
+	do("face consent", chromedp.Click(`#face-consent`))
+	// face runs one capture: the sheet stands in for WeChat's client.
+	face := func(choice string) {
+		t.Helper()
+		do("start the face check", chromedp.Click(`#face-start`))
+		waitFor("the outcome sheet", `document.getElementById('face-sheet').open`)
+		do("choose "+choice, chromedp.Click(choice))
+		waitFor("the result asked", `!document.getElementById('face-sheet').open && document.getElementById('loading').hidden && [...document.querySelectorAll('#log code')].some(c => c.textContent.endsWith('/face/result'))`)
+	}
+	face(`#face-cancel`)
+	waitFor("the cancel in words", `document.getElementById('face-message').textContent.includes('取消') && document.getElementById('face-start').textContent === '重新进行人脸核身' && document.getElementById('face-consent-row').hidden`)
+	b.Save("demo.face.png")
+	face(`#face-pass`)
+	waitFor("verified", `!document.getElementById('result').hidden && document.getElementById('result-title').textContent === '认证成功' && document.getElementById('face-section').hidden`)
+	if n := eval(`String(document.querySelectorAll('#log code').length)`); n == "" {
+		t.Fatal("no requests logged")
 	}
 }

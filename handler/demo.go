@@ -37,10 +37,12 @@ const notACardImage = "not_a_card.png"
 // mountDemo adds the sandbox walkthrough: GET /demo, a phone-width page
 // that walks the Mini Program's steps with the example's texts against the
 // API, with a developer panel (requests, raw answers, sample cards), and
-// the synthetic sample cards it uploads. Mount it only in sandbox mode: the samples are useless, and
+// the synthetic sample cards it uploads, and POST /demo/face, the face
+// check's outcome chosen on the page (demo_face.go). Mount it only in sandbox mode: the samples are useless, and
 // the page misleading, against real upstreams.
-func mountDemo(r *gin.Engine, log *slog.Logger, tmpl *template.Template, consentVersion string) {
+func mountDemo(r *gin.Engine, log *slog.Logger, tmpl *template.Template, consentVersion, sandboxURL string) {
 	samples, allowed, loadErr := loadDemoSamples()
+	r.POST("/demo/face", demoFace(log, sandboxURL))
 	r.GET("/demo", func(c *gin.Context) {
 		var buf bytes.Buffer
 		// Rendered into a buffer first so a template error becomes a clean

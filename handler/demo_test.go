@@ -28,7 +28,7 @@ func newDemoEngine(t *testing.T) *gin.Engine {
 	r := gin.New()
 	r.Use(requestID())
 	r.StaticFS("/static", http.FS(web.Static()))
-	mountDemo(r, slog.New(slog.NewTextHandler(io.Discard, nil)), templates, "v7-test")
+	mountDemo(r, slog.New(slog.NewTextHandler(io.Discard, nil)), templates, "v7-test", "http://127.0.0.1:1")
 	return r
 }
 
@@ -72,7 +72,7 @@ func TestDemoPageEscapesConsentVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := gin.New()
-	mountDemo(r, slog.New(slog.NewTextHandler(io.Discard, nil)), templates, `v1"><script>x</script>`)
+	mountDemo(r, slog.New(slog.NewTextHandler(io.Discard, nil)), templates, `v1"><script>x</script>`, "http://127.0.0.1:1")
 	body := demoGet(r, "/demo").Body.String()
 	if strings.Contains(body, "<script>x") {
 		t.Fatal("consent version rendered unescaped")
@@ -160,6 +160,11 @@ func TestDemoSpeaksLikeTheExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	faceStep, err := os.ReadFile("../examples/miniprogram/pages/verify/face.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example = append(example, faceStep...)
 	demo, err := fs.ReadFile(web.Static(), "demo.js")
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +183,7 @@ func TestDemoSpeaksLikeTheExample(t *testing.T) {
 		}
 		return out
 	}
-	for _, name := range []string{"ERROR_TEXT", "REASON_TEXT", "WARNING_TEXT", "RESULT_TITLE", "FIELD_TEXT"} {
+	for _, name := range []string{"ERROR_TEXT", "REASON_TEXT", "WARNING_TEXT", "RESULT_TITLE", "FIELD_TEXT", "FACE_TEXT"} {
 		want, got := table(string(example), "const "+name+" = {"), table(zh, name+": {")
 		if len(want) == 0 {
 			t.Fatalf("the example has no %s", name)

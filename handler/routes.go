@@ -121,7 +121,7 @@ func New(d Deps) *gin.Engine {
 		mountServerAPI(r, d)
 	}
 	if d.SandboxURL != "" && d.Login != nil && d.Verify != nil {
-		mountDemo(r, d.Log, d.Templates, d.ConsentVersion)
+		mountDemo(r, d.Log, d.Templates, d.ConsentVersion, d.SandboxURL)
 	}
 	if d.Tokens != nil && d.TokenServerSecret != "" {
 		t := &tokenServer{log: d.Log, tokens: d.Tokens, secretHash: sha256.Sum256([]byte(d.TokenServerSecret)), defaultApp: d.DefaultAppID}

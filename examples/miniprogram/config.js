@@ -12,6 +12,12 @@ module.exports = {
   // change the notice text, raise both together.
   CONSENT_VERSION: 'v1',
 
+  // FACE_CONSENT_VERSION names the face check's notice (人脸核身告知, the
+  // FACE_TEXT.notice in pages/verify/face.js). It must equal the server's
+  // REALNAME_FACE_CONSENT_VERSION (default "face-v1"); raise both together.
+  // Used only when the server runs with REALNAME_FACE=required or fallback.
+  FACE_CONSENT_VERSION: 'face-v1',
+
   // REVIEW_TEMPLATE_ID is the subscription template (订阅消息) of the review
   // result, the server's REALNAME_WECHAT_REVIEW_TEMPLATE_ID. The page asks
   // for the subscription when the user submits; empty: it does not ask.

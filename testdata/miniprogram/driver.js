@@ -1,7 +1,14 @@
 // driver.js runs examples/miniprogram's page in Node with a stub `wx`
 // against a running realname server, as a user would tap through it:
 //
-//   node driver.js BASE_URL FRONT.jpg BACK.jpg NOT_AN_IMAGE WHO
+//   node driver.js BASE_URL FRONT.jpg BACK.jpg NOT_AN_IMAGE WHO [SANDBOX_URL [fallback]]
+//
+// With SANDBOX_URL the server runs with REALNAME_FACE=required and the
+// driver walks the face step instead (mainFace): the stub
+// wx.requestFacialVerify plays WeChat's client through the sandbox's
+// control endpoint, as the user's phone would. With "fallback" the server
+// runs REALNAME_FACE=fallback, the card has no record at the authority, and
+// the driver declines the face check (mainDecline).
 //
 // It exits non-zero with a message when the page does not behave. The stub
 // implements only what the page calls, as WeChat documents it: wx.request
@@ -11,7 +18,7 @@
 const fs = require('fs');
 const path = require('path');
 
-const [baseURL, frontPath, backPath, junkPath, who] = process.argv.slice(2);
+const [baseURL, frontPath, backPath, junkPath, who, sandboxURL, faceMode] = process.argv.slice(2);
 const example = path.resolve(__dirname, '../../examples/miniprogram');
 
 function fail(msg) {
@@ -32,6 +39,10 @@ let modalAnswer = true;
 const modals = [];
 const subscribeAsks = [];
 let loginCount = 0;
+let faceRet = 0; // what the next face capture ends with (verify_ret)
+const faceIds = []; // the verify_ids wx.requestFacialVerify was given
+const faceStarts = []; // the bodies of POST /face
+let faceResults = 0; // POST /face/result calls
 
 function headerObject(h) {
   const out = {};
@@ -46,6 +57,8 @@ global.wx = {
   },
   request({ url, method, data, header, success, fail: failed }) {
     const init = { method: method || 'GET', headers: header || {} };
+    if (url.endsWith('/api/v1/verification/face')) { faceStarts.push(data); }
+    if (url.endsWith('/api/v1/verification/face/result')) { faceResults++; }
     if (data !== undefined && init.method !== 'GET') { init.body = JSON.stringify(data); }
     fetch(url, init).then(async (res) => {
       const text = await res.text();
@@ -67,6 +80,22 @@ global.wx = {
     setImmediate(() => success({ tempFiles: [{ tempFilePath: p, size: fs.statSync(p).size }] }));
   },
   requirePrivacyAuthorize({ success }) { setImmediate(success); },
+  // The capture: the sandbox learns its verify_ret, as WeChat would from
+  // the phone; the client side only says whether the capture ran (900xx
+  // fail), never the verdict.
+  requestFacialVerify({ verifyId, success, fail: failed, complete }) {
+    faceIds.push(verifyId);
+    fetch(sandboxURL + '/_sandbox/wechat/face', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ verify_id: verifyId, verify_ret: faceRet })
+    }).then((res) => {
+      if (!res.ok) { fail('sandbox face control: HTTP ' + res.status); }
+      const r = faceRet >= 90000 ? { errCode: faceRet, errMsg: 'requestFacialVerify:fail' } : { errCode: 0, errMsg: 'requestFacialVerify:ok' };
+      if (r.errCode) { failed && failed(r); } else { success && success(r); }
+      complete && complete(r);
+    }, (err) => fail('sandbox face control: ' + err.message));
+  },
   onNeedPrivacyAuthorization() {},
   requestSubscribeMessage(opts) { subscribeAsks.push(opts.tmplIds); if (opts.complete) { opts.complete(); } },
   showLoading({ title }) { toast = { kind: 'loading', title: title }; },
@@ -220,4 +249,100 @@ async function main() {
   console.log('driver: ok (' + loginCount + ' login, ' + modals.length + ' modal)');
 }
 
-main().catch((err) => fail(err.stack || String(err)));
+// mainFace walks the face step (REALNAME_FACE=required): consent, photos,
+// submit {} → the face step; its own consent; an old base library; a
+// cancel said in words with a retry; the retry with a new verify_id passes.
+async function photosAndSubmit() {
+  page.onLoad();
+  await sleep(300);
+  page.onConsentChange({ detail: { value: ['agree'] } });
+  nextPhoto = frontPath;
+  tap('front');
+  await idle('front upload');
+  nextPhoto = backPath;
+  tap('back');
+  await idle('back upload');
+  if (page.data.state !== 'recognized') { fail('after both sides: ' + page.data.state + ' ' + page.data.error); }
+  page.onSubmitTap();
+  await idle('submit');
+}
+
+async function mainFace() {
+  await photosAndSubmit();
+  const fs0 = page.data.faceStep;
+  if (page.data.state !== 'face_pending' || !fs0 || fs0.asking || fs0.retry || page.data.result || !page.data.message) {
+    fail('submit did not show the face step: ' + JSON.stringify({ state: page.data.state, faceStep: fs0, message: page.data.message, error: page.data.error }));
+  }
+  if (fs0.canDecline) { fail('required mode offers to decline the face check'); }
+
+  // Without its own consent nothing starts; the error is under the step.
+  page.onFaceTap();
+  await idle('face without consent');
+  if (page.data.errorWhere !== 'face' || page.data.error.indexOf('人脸核身告知') < 0 || faceStarts.length) {
+    fail('face without consent: ' + JSON.stringify([page.data.errorWhere, page.data.error, faceStarts]));
+  }
+  page.onFaceConsentChange({ detail: { value: ['agree'] } });
+  if (page.data.error) { fail('ticking the face consent did not clear the error'); }
+
+  // An old base library has no wx.requestFacialVerify: said, nothing spent.
+  const requestFacialVerify = wx.requestFacialVerify;
+  delete wx.requestFacialVerify;
+  page.onFaceTap();
+  await idle('face on an old base library');
+  if (page.data.errorWhere !== 'face' || page.data.error.indexOf('3.8.12') < 0 || faceStarts.length) {
+    fail('old base library: ' + JSON.stringify([page.data.errorWhere, page.data.error, faceStarts]));
+  }
+  wx.requestFacialVerify = requestFacialVerify;
+
+  // faceRound taps the button, the capture ends with ret, and the page
+  // asks the server for the result.
+  const faceRound = async (ret, what) => {
+    const before = faceResults;
+    faceRet = ret;
+    page.onFaceTap();
+    for (let i = 0; i < 600 && faceResults === before; i++) { await sleep(20); }
+    if (faceResults === before) { fail(what + ': the page did not ask for the result: ' + JSON.stringify([page.data.error, faceStarts])); }
+    await idle(what);
+  };
+
+  // The user cancels: still the face step, the cause in words, a retry.
+  await faceRound(90002, 'cancelled face check');
+  if (!faceStarts[0] || faceStarts[0].consent_version !== 'face-v1') { fail('the first POST /face lacked the consent: ' + JSON.stringify(faceStarts)); }
+  const fs1 = page.data.faceStep;
+  if (page.data.state !== 'face_pending' || !fs1 || !fs1.retry || fs1.asking || page.data.message.indexOf('取消') < 0 || page.data.error) {
+    fail('after a cancel: ' + JSON.stringify({ state: page.data.state, faceStep: fs1, message: page.data.message, error: page.data.error }));
+  }
+  if (!page.data.faceConsented) { fail('the face consent is asked again after it was given'); }
+
+  // The retry gets a new verify_id, sends no consent, and passes.
+  await faceRound(10000, 'face check passed');
+  if (faceIds.length !== 2 || faceIds[0] === faceIds[1]) { fail('the retry did not get a new verify_id: ' + JSON.stringify(faceIds)); }
+  if (faceStarts.length !== 2 || faceStarts[1].consent_version) { fail('the consent was sent again: ' + JSON.stringify(faceStarts)); }
+  if (!page.data.result || page.data.result.state !== 'verified' || page.data.result.title !== '认证成功' || !page.data.result.reason || page.data.faceStep) {
+    fail('after a passed face check: ' + JSON.stringify({ result: page.data.result, faceStep: page.data.faceStep, error: page.data.error }));
+  }
+  console.log('driver: face ok (' + faceIds.length + ' face checks, ' + faceResults + ' result calls)');
+}
+
+// mainDecline: in fallback mode a case the name/ID check could not decide
+// (no record) offers the face check, and the user may send it to staff.
+async function mainDecline() {
+  await photosAndSubmit();
+  const f = page.data.faceStep;
+  if (page.data.state !== 'face_pending' || !f || !f.canDecline || !page.data.message) {
+    fail('no_record in fallback mode: ' + JSON.stringify({ state: page.data.state, faceStep: f, message: page.data.message, error: page.data.error }));
+  }
+  const modalsBefore = modals.length;
+  modalAnswer = true;
+  page.onFaceDecline();
+  for (let i = 0; i < 300 && !page.data.result; i++) { await sleep(20); }
+  await idle('decline');
+  if (modals.length !== modalsBefore + 1) { fail('declining was not asked about'); }
+  if (!page.data.result || page.data.result.state !== 'review' || page.data.result.title !== '已提交人工审核' || !page.data.result.reason || page.data.faceStep) {
+    fail('after declining: ' + JSON.stringify({ result: page.data.result, faceStep: page.data.faceStep, error: page.data.error }));
+  }
+  if (faceStarts.length) { fail('declining started a face check'); }
+  console.log('driver: decline ok');
+}
+
+(!sandboxURL ? main() : faceMode === 'fallback' ? mainDecline() : mainFace()).catch((err) => fail(err.stack || String(err)));

@@ -37,7 +37,11 @@
         name_invalid: '姓名格式不正确',
         id_number_invalid: '身份证号码有误，请逐位核对',
         too_many_attempts: '今日尝试次数已用完，请明天再试',
-        idempotency_in_progress: '正在提交，请稍候'
+        idempotency_in_progress: '正在提交，请稍候',
+        face_consent_required: '请先阅读并勾选同意《人脸核身告知》',
+        face_not_enabled: '暂未开通人脸核身',
+        face_not_started: '请先开始人脸核身',
+        face_unavailable: '人脸核身服务暂时不可用，请稍后重试'
       },
       REASON_TEXT: {
         name_id_mismatch: '姓名与身份证号不一致',
@@ -49,7 +53,9 @@
         source_unavailable: '核验服务暂不可用，已转人工审核',
         id_already_bound: '该身份证已绑定其他账号，已转人工审核',
         ocr_mismatch: '身份证号与证件上的出生日期或性别不一致，已转人工审核',
-        interrupted: '核验中断，已转人工审核'
+        interrupted: '核验中断，已转人工审核',
+        face_id_mismatch: '人脸核身未通过：姓名与身份证号不一致',
+        face_mismatch: '人脸核身未通过：不是证件持有人本人'
       },
       WARNING_TEXT: {
         wrong_side: '照片与所选的证件面不一致',
@@ -62,6 +68,23 @@
         id_birth_mismatch: '证件号码与出生日期不符',
         id_sex_mismatch: '证件号码与性别不符',
         image_status_unknown: '照片质量存疑'
+      },
+      // The example's FACE_TEXT (pages/verify/face.js).
+      FACE_TEXT: {
+        title: '人脸核身',
+        notice: '为确认您是证件持有人本人，微信将采集您的人脸图像，并与权威数据源中您的证件照片比对。人脸信息属于敏感个人信息（生物识别信息），由微信采集和比对，我们不接收、不保存您的人脸图像，只保存核身结果及时间。',
+        consent: '我已阅读并单独同意上述人脸信息处理',
+        consented: '您已同意人脸核身告知',
+        start: '开始人脸核身',
+        retry: '重新进行人脸核身',
+        ask: '查询核身结果',
+        decline: '不进行人脸核身，转人工审核',
+        decline_title: '转人工审核',
+        decline_text: '将不进行人脸核身，改由工作人员审核，结果会通知您。确定吗？',
+        starting: '准备中',
+        checking: '查询结果中',
+        unsupported: '当前微信版本过低，无法进行人脸核身，请升级微信后重试（需基础库 3.8.12 及以上）',
+        privacy: '需要同意隐私保护指引后才能进行人脸核身'
       },
       RESULT_TITLE: { verified: '认证成功', rejected: '认证未通过', review: '已提交人工审核', erased: '认证信息已删除', revoked: '认证已撤销' },
       FIELD_TEXT: { name: '姓名', id_number: '身份证号', birth: '出生日期', sex: '性别' },
@@ -108,8 +131,14 @@
         'sheet.junk': '一张不是证件的照片',
         'sheet.cancel': '取消',
         'sheet.sample': '示例证件：{key}',
+        'face.version': '（版本 {v}）',
+        'face.sheet_title': '微信人脸核身（沙箱）',
+        'face.sheet_hint': '沙箱里没有摄像头：请选择微信客户端的核身结果，演示页会告诉沙箱，再向服务器查询结果。',
+        'face.pass': '通过',
+        'face.other': '不是本人',
+        'face.cancel': '取消',
         'dev.title': '开发者视图',
-        'dev.intro': '沙箱模式：微信和各服务商都是进程内的模拟服务。本页调用与 examples/miniprogram 相同的接口。示例证件均为合成数据：虚构的人，生成的图片。',
+        'dev.intro': '沙箱模式：微信和各服务商都是进程内的模拟服务。本页调用与 examples/miniprogram 相同的接口。示例证件均为合成数据：虚构的人，生成的图片。以 REALNAME_FACE=required（或 fallback）启动可演示人脸核身，微信客户端的结果在弹出的选项中选择。',
         'dev.user': '当前用户（登录码）：{who}',
         'dev.new_user': '换一个新用户',
         'dev.samples': '示例证件（沙箱只识别这些）',
@@ -148,7 +177,11 @@
         name_invalid: 'The name is not in a valid form.',
         id_number_invalid: 'The ID number is wrong. Check it digit by digit.',
         too_many_attempts: 'No attempts left today. Try again tomorrow.',
-        idempotency_in_progress: 'Submitting, one moment.'
+        idempotency_in_progress: 'Submitting, one moment.',
+        face_consent_required: 'Read the face check notice and tick its box first.',
+        face_not_enabled: 'The face check is not enabled.',
+        face_not_started: 'Start the face check first.',
+        face_unavailable: 'The face check is unavailable right now. Try again later.'
       },
       REASON_TEXT: {
         name_id_mismatch: 'The name does not match the ID number.',
@@ -160,7 +193,9 @@
         source_unavailable: 'The check service is unavailable; a person will review it.',
         id_already_bound: 'This ID card is linked to another account; a person will review it.',
         ocr_mismatch: 'The number contradicts the birth date or sex on the card; a person will review it.',
-        interrupted: 'The check was interrupted; a person will review it.'
+        interrupted: 'The check was interrupted; a person will review it.',
+        face_id_mismatch: 'The face check did not pass: the name and the ID number do not belong together.',
+        face_mismatch: 'The face check did not pass: the face is not the card holder\'s.'
       },
       WARNING_TEXT: {
         wrong_side: 'The photo shows the other side of the card.',
@@ -173,6 +208,22 @@
         id_birth_mismatch: 'The number does not match the birth date.',
         id_sex_mismatch: 'The number does not match the sex.',
         image_status_unknown: 'The photo quality is doubtful.'
+      },
+      FACE_TEXT: {
+        title: 'Face check',
+        notice: 'To confirm that you are the card holder, WeChat captures your face and compares it with the photo the authority holds for your ID card. A face is sensitive personal information (biometric data); WeChat captures and compares it, we never receive or keep the image, only the result and its time.',
+        consent: 'I have read the notice and separately agree to this processing of my face',
+        consented: 'You agreed to the face check notice',
+        start: 'Start the face check',
+        retry: 'Try the face check again',
+        ask: 'Get the face check result',
+        decline: 'Skip the face check; let a person review',
+        decline_title: 'Review by a person',
+        decline_text: 'Skip the face check and let staff review your verification? You will be told the result.',
+        starting: 'Preparing',
+        checking: 'Getting the result',
+        unsupported: 'This WeChat is too old for the face check. Update WeChat and try again (base library 3.8.12 or later).',
+        privacy: 'Accept the privacy guide to do the face check.'
       },
       RESULT_TITLE: { verified: 'Verified', rejected: 'Not verified', review: 'Sent for review', erased: 'Verification data erased', revoked: 'Verification revoked' },
       FIELD_TEXT: { name: 'name', id_number: 'number', birth: 'birth date', sex: 'sex' },
@@ -219,8 +270,14 @@
         'sheet.junk': 'A photo that is not a card',
         'sheet.cancel': 'Cancel',
         'sheet.sample': 'Sample card: {key}',
+        'face.version': ' (version {v})',
+        'face.sheet_title': 'WeChat face check (sandbox)',
+        'face.sheet_hint': 'The sandbox has no camera: choose what the WeChat client ends with; the demo tells the sandbox, then asks the server for the result.',
+        'face.pass': 'Passed',
+        'face.other': 'Not the holder',
+        'face.cancel': 'Cancel',
         'dev.title': 'Developer view',
-        'dev.intro': 'Sandbox mode: WeChat and the vendors are in-process fakes. This page makes the same API calls as examples/miniprogram. The sample cards are synthetic: invented people, generated images.',
+        'dev.intro': 'Sandbox mode: WeChat and the vendors are in-process fakes. This page makes the same API calls as examples/miniprogram. The sample cards are synthetic: invented people, generated images. Start with REALNAME_FACE=required (or fallback) to see the face check; a sheet stands in for the WeChat client.',
         'dev.user': 'User (login code): {who}',
         'dev.new_user': 'Start as a new user',
         'dev.samples': 'Sample cards (the only ones the sandbox reads)',
@@ -281,7 +338,7 @@
     toastTimer = setTimeout(function () { show('toast', false); }, 3000);
   }
   function loading(text) { $('loading').textContent = text || ''; show('loading', !!text); }
-  var errorSlots = ['page', 'consent', 'photo', 'confirm'];
+  var errorSlots = ['page', 'consent', 'photo', 'confirm', 'face'];
   function clearError() { errorSlots.forEach(function (w) { show('error-' + w, false); }); show('toast', false); }
   // say shows text under the section where the user acted, and as a toast;
   // a request id only for what support must look at.
@@ -299,6 +356,7 @@
     if (err.code === 'too_many_attempts') { text = ui('error.too_many'); }
     if (err.code === 'consent_required' || err.code === 'consent_outdated') { $('consent').checked = false; where = 'consent'; }
     if (err.code === 'unauthorized') { token = ''; }
+    if (err.code === 'face_consent_required') { face.reset(); where = 'face'; }
     var forSupport = err.status >= 500 || !T.ERROR_TEXT[err.code];
     say(where || 'page', text, forSupport ? err.requestId : '');
     if (err.code === 'already_verified' || err.code === 'invalid_state' || err.code === 'verification_erased') { refresh(); }
@@ -414,7 +472,8 @@
   function applyView(v) {
     state = v.state;
     var done = ['verified', 'rejected', 'review', 'erased', 'revoked'].indexOf(v.state) >= 0;
-    show('flow', !done && v.state !== 'checking');
+    show('flow', !done && v.state !== 'checking' && v.state !== 'face_pending');
+    face.apply(v);
     show('checking', v.state === 'checking');
     show('result', done);
     show('erase', !!v.state && v.state !== 'none' && v.state !== 'erased');
@@ -457,6 +516,7 @@
 
   function restart() {
     reading = null;
+    face.reset();
     clearError();
     $('claim-name').value = '';
     $('claim-id').value = '';
@@ -570,6 +630,12 @@
         return refresh();
       }, function (err) { showError(err, 'page'); });
     });
+  });
+
+  // The face step (demo-face.js), with what it needs of this page.
+  var face = window.realnameDemoFace({
+    $: $, T: T, ui: ui, show: show, loading: loading, modal: modal, clearError: clearError,
+    showError: showError, call: call, request: request, applyView: applyView
   });
 
   newUser();

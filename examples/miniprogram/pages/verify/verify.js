@@ -3,10 +3,14 @@
 //   2. photos of both sides: wx.chooseMedia → wx.uploadFile (realname.js)
 //   3. the reading, prefilled in a confirmation form: one tap when it is right
 //   4. submit with an Idempotency-Key, and the decision
+//   5. when the server asks for it (next_action "face"), the face check
+//      (人脸核身): its own notice and consent, wx.requestFacialVerify, and
+//      the verdict, which only the server reads from WeChat (face.js)
 // An error is said where the user acted (a toast, and a line under that
 // section until the next action); a request id only when support needs it.
 const realname = require('../../realname');
-const { CONSENT_VERSION, REVIEW_TEMPLATE_ID } = require('../../config');
+const face = require('./face');
+const { CONSENT_VERSION, FACE_CONSENT_VERSION, REVIEW_TEMPLATE_ID } = require('../../config');
 
 // The card's fields a confirm_correction names.
 const FIELD_TEXT = { name: '姓名', id_number: '身份证号', birth: '出生日期', sex: '性别' };
@@ -38,7 +42,11 @@ const ERROR_TEXT = {
   name_invalid: '姓名格式不正确',
   id_number_invalid: '身份证号码有误，请逐位核对',
   too_many_attempts: '今日尝试次数已用完，请明天再试',
-  idempotency_in_progress: '正在提交，请稍候'
+  idempotency_in_progress: '正在提交，请稍候',
+  face_consent_required: '请先阅读并勾选同意《人脸核身告知》',
+  face_not_enabled: '暂未开通人脸核身',
+  face_not_started: '请先开始人脸核身',
+  face_unavailable: '人脸核身服务暂时不可用，请稍后重试'
 };
 
 // What each decision reason means for the user.
@@ -52,7 +60,9 @@ const REASON_TEXT = {
   source_unavailable: '核验服务暂不可用，已转人工审核',
   id_already_bound: '该身份证已绑定其他账号，已转人工审核',
   ocr_mismatch: '身份证号与证件上的出生日期或性别不一致，已转人工审核',
-  interrupted: '核验中断，已转人工审核'
+  interrupted: '核验中断，已转人工审核',
+  face_id_mismatch: '人脸核身未通过：姓名与身份证号不一致',
+  face_mismatch: '人脸核身未通过：不是证件持有人本人'
 };
 
 // Doubts the OCR raised about a photo.
@@ -89,7 +99,7 @@ function rows(fields) {
   return out;
 }
 
-Page({
+Page(Object.assign({
   data: {
     consentVersion: CONSENT_VERSION,
     agreed: false,
@@ -106,12 +116,18 @@ Page({
     message: '',
     result: null,
     // error is the text of the last failure ('' for none); errorWhere
-    // (consent, photo, confirm or page) puts it under that section;
+    // (consent, photo, confirm, face or page) puts it under that section;
     // supportId is the request id, shown in small print only for failures
     // the user cannot fix themselves.
     error: '',
     errorWhere: '',
-    supportId: ''
+    supportId: '',
+    // The face step (face.js): null until the server asks for it.
+    faceText: face.FACE_TEXT,
+    faceConsentVersion: FACE_CONSENT_VERSION,
+    faceStep: null,
+    faceAgreed: false,
+    faceConsented: false // the server holds the consent: send it no more
   },
 
   onLoad() {
@@ -267,6 +283,8 @@ Page({
         .filter((w, i, all) => all.indexOf(w) === i),
       attemptsLeft: view.attempts_left,
       message: view.message || '',
+      faceStep: face.step(view),
+      faceConsented: this.data.faceConsented || face.consented(view),
       result: done ? {
         state: view.state,
         title: RESULT_TITLE[view.state],
@@ -339,6 +357,8 @@ Page({
     this.clearError();
     this.setData({
       state: '', result: null, name: '', idNumber: '', warnings: [], missing: [],
+      // After an erasure the face consent may be gone too: ask again.
+      faceStep: null, faceAgreed: false, faceConsented: false,
       front: { photo: '', rows: [], uploaded: false }, back: { photo: '', rows: [], uploaded: false }
     });
   },
@@ -380,6 +400,9 @@ Page({
       case 'consent_outdated':
         this.setData({ agreed: false }); // show the notice and ask again
         break;
+      case 'face_consent_required':
+        this.setData({ faceAgreed: false, faceConsented: false });
+        break;
       case 'too_many_attempts':
         // The day's attempts come back at midnight China time, not after a
         // number of hours the user would have to count.
@@ -400,4 +423,4 @@ Page({
     const forSupport = err.statusCode >= 500 || !ERROR_TEXT[err.code];
     this.say(where || 'page', text, forSupport ? err.requestId : '');
   }
-});
+}, face.methods));
