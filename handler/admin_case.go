@@ -162,6 +162,8 @@ func detailValue(l *web.Locale, key string, v any) string {
 			return l.Code("side", x)
 		case "mode":
 			return l.Code("mode", x)
+		case "face":
+			return l.Code("face", x)
 		}
 		return x
 	case bool:

@@ -9,10 +9,11 @@ import (
 
 	"realname/model"
 	"realname/service/review"
+	"realname/service/store"
 )
 
 var queueStates = []string{model.StateReview, review.StateAny, model.StateDraft, model.StateRecognized,
-	model.StateChecking, model.StateVerified, model.StateRejected, model.StateExpired, model.StateErased, model.StateRevoked}
+	model.StateChecking, string(store.FacePending), model.StateVerified, model.StateRejected, model.StateExpired, model.StateErased, model.StateRevoked}
 
 // queueForm is the filter as typed, to fill the form again.
 type queueForm struct {

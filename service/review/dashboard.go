@@ -16,6 +16,7 @@ type Dashboard struct {
 	InReview  int64        // the whole review queue
 	Unclaimed int64        // of which nobody holds a live claim
 	Providers []ProviderStat
+	Faces     []StateCount // face checks started today, by outcome ("pending" while unanswered)
 	Webhooks  []StateCount // deliveries not yet succeeded, by status
 	Oldest    *time.Time   // the oldest pending delivery's due time
 }
@@ -65,6 +66,11 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 	}
 	if out.Providers, err = s.providerStats(ctx, out.Since); err != nil {
 		return out, err
+	}
+	err = db.Model(&model.FaceCheck{}).Select("CASE WHEN outcome = '' THEN 'pending' ELSE outcome END AS state, COUNT(*) AS n").
+		Where("created_at >= ?", out.Since).Group("state").Order("state").Scan(&out.Faces).Error
+	if err != nil {
+		return out, fmt.Errorf("review: dashboard face checks: %w", err)
 	}
 	err = db.Model(&model.WebhookDelivery{}).Select("status AS state, COUNT(*) AS n").Where("status <> ?", "succeeded").
 		Group("status").Order("status").Scan(&out.Webhooks).Error
