@@ -9,6 +9,7 @@ import (
 	"realname/config"
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/testdata/idcard"
 )
 
 // faceView is a person's view with the face step.
@@ -81,6 +82,17 @@ func TestFaceVerificationOnEveryBackend(t *testing.T) {
 			t.Run("erased_while_waiting", func(t *testing.T) { faceErased(t, s) })
 			fb := startService(t, b, func(c *config.Config) { c.Face = "fallback" })
 			t.Run("fallback_no_record", func(t *testing.T) { faceFallback(t, fb) })
+			// No clear name or number in any table (face_checks included) or log line.
+			cards, _ := idcard.Cards()
+			for _, svc := range []*service{s, fb} {
+				for where, h := range map[string]string{"tables": modeltest.Dump(t, svc.db), "logs": svc.logs.String()} {
+					for _, c := range cards {
+						if strings.Contains(h, c.IDNumber) || strings.Contains(h, c.Name) {
+							t.Errorf("%s of card %s in clear in the %s", "the name or number", c.Key, where)
+						}
+					}
+				}
+			}
 		})
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"realname/service/admin"
 	"realname/service/apikey"
 	"realname/service/clock"
+	"realname/service/face"
 	"realname/service/idcheck"
 	"realname/service/idempotency"
 	"realname/service/login"
@@ -359,7 +360,7 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 		if err != nil {
 			return nil, err
 		}
-		flow.WithFace(wechat.NewFaceProvider(f, clk))
+		flow.WithFace(face.NewMetered(wechat.NewFaceProvider(f, clk), reg))
 		log.Info("face verification on", "mode", cfg.Face, "provider", wechat.FaceName)
 	}
 	return flow, nil

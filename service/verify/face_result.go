@@ -50,7 +50,9 @@ func (s *Service) FaceResult(ctx context.Context, u User) (View, error) {
 				return View{}, err
 			}
 		}
-		return s.view(ctx, &latest, left())
+		// Read again: another call may have settled this check with a
+		// decision since the verification was read above.
+		return s.Current(ctx, u)
 	}
 	name, num, _, err := s.submitted(&latest)
 	if err != nil {
@@ -69,7 +71,7 @@ func (s *Service) FaceResult(ctx context.Context, u User) (View, error) {
 		if err := s.store.SettleFaceCheck(ctx, fc.ID, nil, "expired"); err != nil {
 			return View{}, err
 		}
-		return s.view(ctx, &latest, left())
+		return s.Current(ctx, u)
 	}
 	if err != nil {
 		return View{}, fmt.Errorf("%w: %w", ErrFaceUnavailable, err)
@@ -103,7 +105,7 @@ func (s *Service) FaceResult(ctx context.Context, u User) (View, error) {
 		if err := s.store.SettleFaceCheck(ctx, fc.ID, ret, outcome); err != nil {
 			return View{}, err
 		}
-		return s.view(ctx, &latest, left())
+		return s.Current(ctx, u)
 	}
 	if err := s.finish(ctx, &latest, d); err != nil {
 		if errors.Is(err, ErrInvalidState) {
