@@ -229,6 +229,13 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 	} else {
 		fmt.Fprintf(stdout, "%s db_states %s\n", p, counts(states))
 	}
+	if cfg.face.on() || cfg.checkFault != "" {
+		if modes, err := st.verifiedModes(ctx); err != nil {
+			fmt.Fprintf(stdout, "%s db_verified_by_mode error: %v\n", p, err)
+		} else {
+			fmt.Fprintf(stdout, "%s db_verified_by_mode %s\n", p, counts(modes))
+		}
+	}
 	perV := func(n int) float64 {
 		if svc.completed == 0 {
 			return 0
