@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"realname/model"
+	"realname/sandbox"
 )
 
 // flowConfig is the flags of `bench flow`.
@@ -29,6 +30,10 @@ type flowConfig struct {
 	fakeCache bool
 	profile   string // file for a CPU profile of instance 0
 	ocrOrder  string // REALNAME_OCR_ORDER of the instances; "" is the service's default
+	face      faceFlow
+	// checkFault makes the name/ID check vendor (Acedata) fail the whole
+	// run with this sandbox mode; "" leaves it working.
+	checkFault string
 }
 
 func parseFlowFlags(args []string, stderr io.Writer) (flowConfig, error) {
@@ -52,9 +57,24 @@ func parseFlowFlags(args []string, stderr io.Writer) (flowConfig, error) {
 	fs.BoolVar(&c.bare, "bare", true, "also run the load against a bare gin handler and report the ratio")
 	fs.StringVar(&c.profile, "cpuprofile", "", "write a CPU profile of instance 0, up to 10 s taken after the first quarter of the run, to this file (go tool pprof -top FILE)")
 	fs.StringVar(&c.ocrOrder, "ocr-order", "", "REALNAME_OCR_ORDER of the instances, e.g. acedata,wechat,apizero,apistore (default: the service's wechat,apizero,apistore,acedata)")
+	var faceMode, faceMix string
+	var byCard bool
+	fs.StringVar(&faceMode, "face", faceOff, "REALNAME_FACE of the instances: off, required (a face check instead of the paid name/ID check) or fallback (a face check where the check would send the case to staff); users on face_pending take the face step")
+	fs.StringVar(&faceMix, "face-mix", defaultFaceMix, "what users' phones do with each verify_id, as shares of pass, cancel (retried once with a new verify_id), other (another face), mismatch, norecord")
+	fs.BoolVar(&byCard, "face-by-card", false, "leave a pass to the WeChat fake's by-card mode, whose authority lacks the records the check fakes lack (the no-record card gets 10026); default: a holder's pass is 10000 except on the mismatch card")
+	fs.StringVar(&c.checkFault, "check-fault", "", "make the name/ID check vendor (Acedata) fail for the whole run: error, quota or timeout (bench faults-style, through the sandbox's faults)")
 	fs.BoolVar(&c.fakeCache, "fake-cache", true, "reuse the fakes' OCR answer per sample image instead of decoding every photo again in the bench process (calls are still counted and delayed)")
 	if err := parseArgs(fs, args); err != nil {
 		return c, err
+	}
+	var err error
+	if c.face, err = parseFaceFlags(faceMode, faceMix, byCard); err != nil {
+		return c, err
+	}
+	switch c.checkFault {
+	case "", sandbox.ModeError, sandbox.ModeQuota, sandbox.ModeTimeout:
+	default:
+		return c, errors.New("-check-fault must be error, quota or timeout")
 	}
 	switch {
 	case c.instances < 1 || c.users < 1 || c.count < 0 || c.duration <= 0:
@@ -99,21 +119,29 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 	if cfg.ocrOrder != "" {
 		env["REALNAME_OCR_ORDER"] = cfg.ocrOrder
 	}
+	if cfg.face.on() {
+		env["REALNAME_FACE"] = cfg.face.mode
+	}
 	if err := st.start(ctx, stackConfig{instances: cfg.instances, db: cfg.db, redis: cfg.redis, latency: cfg.latency, fakeCache: cfg.fakeCache,
 		pprof: cfg.profile != "", env: env}); err != nil {
 		st.keep = true
+		return err
+	}
+	cfg.face.sandbox = st.fakes.url
+	if err := st.fakes.prepareFace(ctx, cfg.face, cfg.checkFault); err != nil {
 		return err
 	}
 	mode := fmt.Sprintf("verifications=%d", cfg.count)
 	if cfg.count == 0 {
 		mode = fmt.Sprintf("duration=%v", cfg.duration)
 	}
-	fmt.Fprintf(stdout, "bench flow: instances=%d users=%d %s latency=%v think=%v db=%s redis=%s fake_cache=%v cpus=%d loadavg=%s\n",
-		cfg.instances, cfg.users, mode, cfg.latency, cfg.think, st.dialect, cfg.redis, cfg.fakeCache, numCPU(), loadAvg())
+	fmt.Fprintf(stdout, "bench flow: instances=%d users=%d %s latency=%v think=%v db=%s redis=%s fake_cache=%v face=%s cpus=%d loadavg=%s\n",
+		cfg.instances, cfg.users, mode, cfg.latency, cfg.think, st.dialect, cfg.redis, cfg.fakeCache, faceLabel(cfg), numCPU(), loadAvg())
 
 	runID := randomSuffix()
+	cfg.face.seed = seedOf(runID)
 	load := loadConfig{targets: st.urls(), users: cfg.users, count: cfg.count, duration: cfg.duration,
-		think: cfg.think, ramp: cfg.ramp, runID: runID, errPause: 100 * time.Millisecond}
+		think: cfg.think, ramp: cfg.ramp, runID: runID, errPause: 100 * time.Millisecond, face: cfg.face}
 
 	// One verification per instance first: a setup that cannot verify
 	// anybody is reported as such, not as a run of errors; and the token
@@ -195,10 +223,18 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "%s   logged cause: %s\n", p, c)
 	}
 	fmt.Fprintf(stdout, "%s outcomes %s\n", p, counts(svc.outcomes))
+	printFace(stdout, p, cfg.face, svc.face)
 	if serr != nil {
 		fmt.Fprintf(stdout, "%s db_states error: %v\n", p, serr)
 	} else {
 		fmt.Fprintf(stdout, "%s db_states %s\n", p, counts(states))
+	}
+	if cfg.face.on() || cfg.checkFault != "" {
+		if modes, err := st.verifiedModes(ctx); err != nil {
+			fmt.Fprintf(stdout, "%s db_verified_by_mode error: %v\n", p, err)
+		} else {
+			fmt.Fprintf(stdout, "%s db_verified_by_mode %s\n", p, counts(modes))
+		}
 	}
 	perV := func(n int) float64 {
 		if svc.completed == 0 {
@@ -221,8 +257,8 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 	if conns != nil {
 		fmt.Fprintf(stdout, "%s pg_connections_peak=%d backends_by_state(avg) %s\n", p, peakConns, dbWaits)
 	}
-	fmt.Fprintf(stdout, "%s upstream_calls_per_verification token=%.3f login=%.2f ocr=%.2f check=%.2f paid=%.2f new_connections=%.2f\n",
-		p, perV(calls.token), perV(calls.login), perV(calls.ocr), perV(calls.check), perV(calls.paid()), perV(calls.conns))
+	fmt.Fprintf(stdout, "%s upstream_calls_per_verification token=%.3f login=%.2f ocr=%.2f check=%.2f paid=%.2f face_start=%.2f face_query=%.2f new_connections=%.2f\n",
+		p, perV(calls.token), perV(calls.login), perV(calls.ocr), perV(calls.check), perV(calls.paid()), perV(calls.faceStart), perV(calls.faceQuery), perV(calls.conns))
 	if statsErr == nil && statsAfter.Statements >= 0 && statsBefore.Statements >= 0 {
 		fmt.Fprintf(stdout, "%s db_server_statements_per_verification=%.1f (the server's count, BEGIN and COMMIT included where it counts them)\n",
 			p, perV(int(statsAfter.Statements-statsBefore.Statements)))
@@ -248,6 +284,7 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 		// compared, and 300 bare verifications take a second or less.
 		bare := load
 		bare.targets, bare.runID, bare.count = []string{b.url}, runID+"b", 0
+		bare.face = faceFlow{mode: faceOff} // the bare handler has no face step
 		bare.duration = min(max(svc.wall-cfg.ramp, 5*time.Second), 30*time.Second)
 		br := runLoad(ctx, bare, cards)
 		b.close()
@@ -260,6 +297,7 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	printTargets(stdout, cfg, svc, worst, ratio)
+	printFaceTargets(stdout, cfg.face, svc, calls)
 
 	failed := svc.errorCount() > 0 || svc.completed == 0 || panics > 0 || died > 0
 	switch {
@@ -283,13 +321,16 @@ func runFlow(parent context.Context, args []string, stdout, stderr io.Writer) er
 	if order == "" {
 		order = "default"
 	}
-	perVerified := -1.0
-	if n := svc.outcomes["verified"]; n > 0 {
-		perVerified = float64(calls.paid()) / float64(n)
+	perVerified := func(n int) float64 {
+		if v := svc.outcomes["verified"]; v > 0 {
+			return float64(n) / float64(v)
+		}
+		return -1
 	}
-	fmt.Fprintf(stdout, "flow: db=%s instances=%d users=%d verifications_per_s=%.1f p99_ms=%s errors=%d statements_per_verification=%.1f commits_per_verification=%.1f service_cpu_ms_per_verification=%.2f paid_calls_per_verification=%.2f ocr_order=%s paid_calls_per_verified=%.2f ratio_vs_bare=%.3f\n",
+	// paid_calls_per_verified stays last, where scripts read it.
+	fmt.Fprintf(stdout, "flow: db=%s instances=%d users=%d verifications_per_s=%.1f p99_ms=%s errors=%d statements_per_verification=%.1f commits_per_verification=%.1f service_cpu_ms_per_verification=%.2f paid_calls_per_verification=%.2f ocr_order=%s ratio_vs_bare=%.3f face=%s face_checks_per_verification=%.2f check_calls_per_verified=%.2f paid_calls_per_verified=%.2f\n",
 		dbLabel(st.dialect), cfg.instances, cfg.users, svc.perSecond(), ms(worst), svc.errorCount(), stmts, commits,
-		1000*perV(1)*cpu.Seconds(), perV(calls.paid()), order, perVerified, ratio)
+		1000*perV(1)*cpu.Seconds(), perV(calls.paid()), order, ratio, cfg.face.mode, perV(calls.faceStart), perVerified(calls.check), perVerified(calls.paid()))
 	if failed {
 		return errFailed
 	}

@@ -16,8 +16,10 @@ import (
 	"realname/sandbox"
 )
 
-// upstreams are the names the fakes register under, for SetFault.
-var upstreams = []string{sandbox.WeChatUpstream, sandbox.ApizeroUpstream, sandbox.ApistoreUpstream, sandbox.AcedataUpstream}
+// upstreams are the names the fakes register under, for SetFault; face
+// verification's two WeChat endpoints have their own (wechat_face), so a
+// run can fail or slow them alone.
+var upstreams = []string{sandbox.WeChatUpstream, sandbox.WeChatFaceUpstream, sandbox.ApizeroUpstream, sandbox.ApistoreUpstream, sandbox.AcedataUpstream}
 
 // acedataPath is the one endpoint Acedata serves both OCR (image_url) and
 // the name/ID check (name + id_card) on.
@@ -153,8 +155,12 @@ func (f *fakes) close() {
 // upstreamCalls is a snapshot of the calls made to the fakes, by kind.
 type upstreamCalls struct {
 	token, login, ocr, check int
-	conns                    int // TCP connections opened
-	byEndpoint               map[string]int
+	// faceStart and faceQuery are WeChat's getVerifyId and queryVerifyInfo:
+	// not billed per call like OCR and the check (the capability is
+	// granted to the Mini Program), so outside paid.
+	faceStart, faceQuery int
+	conns                int // TCP connections opened
+	byEndpoint           map[string]int
 }
 
 // calls classifies the sandbox counters: token endpoints, jscode2session,
@@ -169,6 +175,10 @@ func (f *fakes) calls() upstreamCalls {
 	}
 	for k, n := range c.byEndpoint {
 		switch {
+		case strings.HasPrefix(k, sandbox.WeChatFaceUpstream+" ") && strings.Contains(k, "getverifyid"):
+			c.faceStart += n
+		case strings.HasPrefix(k, sandbox.WeChatFaceUpstream+" "):
+			c.faceQuery += n
 		case strings.HasPrefix(k, sandbox.WeChatUpstream+" ") && strings.Contains(k, "token"):
 			c.token += n
 		case strings.Contains(k, "jscode2session"):
@@ -188,11 +198,14 @@ func (f *fakes) calls() upstreamCalls {
 // sub is the calls made between two snapshots.
 func (c upstreamCalls) sub(before upstreamCalls) upstreamCalls {
 	return upstreamCalls{token: c.token - before.token, login: c.login - before.login,
-		ocr: c.ocr - before.ocr, check: c.check - before.check, conns: c.conns - before.conns}
+		ocr: c.ocr - before.ocr, check: c.check - before.check, conns: c.conns - before.conns,
+		faceStart: c.faceStart - before.faceStart, faceQuery: c.faceQuery - before.faceQuery}
 }
 
 // all is every call made.
-func (c upstreamCalls) all() int { return c.token + c.login + c.ocr + c.check }
+func (c upstreamCalls) all() int {
+	return c.token + c.login + c.ocr + c.check + c.faceStart + c.faceQuery
+}
 
 // paid is what vendors bill: every OCR and every name/ID check.
 func (c upstreamCalls) paid() int { return c.ocr + c.check }

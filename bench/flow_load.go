@@ -21,21 +21,27 @@ import (
 // step is one request of a simulated user's verification.
 type step int
 
-// The four requests of one verification, in order.
+// The four requests of one verification, in order, then the face step's
+// (bench flow -face): its start, the phone (the sandbox's control, not
+// timed: it is no request of the service) and its result.
 const (
 	stepLogin step = iota
 	stepFront
 	stepBack
 	stepSubmit
+	stepFaceStart
+	stepFacePhone
+	stepFaceResult
 	nSteps
 )
 
-var stepNames = [nSteps]string{"login", "upload_front", "upload_back", "submit"}
+var stepNames = [nSteps]string{"login", "upload_front", "upload_back", "submit", "face_start", "face_phone", "face_result"}
 
 // cardRequests are one sample card's request bodies, built once so the
 // load generator spends its CPU on sending, not on encoding.
 type cardRequests struct {
 	key             string
+	check           string // what the name/ID check fakes say of it: match, mismatch, no_record
 	front, back     []byte
 	frontCT, backCT string // multipart content types, with the boundary
 	submit          []byte
@@ -49,7 +55,7 @@ func prepareCards() ([]cardRequests, error) {
 	}
 	out := make([]cardRequests, 0, len(cards))
 	for _, c := range cards {
-		r := cardRequests{key: c.Key}
+		r := cardRequests{key: c.Key, check: c.Check}
 		// consent_version goes with both sides: a user whose front upload
 		// failed halfway starts over with the back on a new account.
 		if r.front, r.frontCT, err = multipartImage(c.Front, "front"); err != nil {
@@ -99,6 +105,8 @@ type loadConfig struct {
 	// errPause is a user's pause after a failed request, so a service
 	// that is down is not hammered by users spinning on instant errors.
 	errPause time.Duration
+	// face is the face step users take on face_pending (off: never).
+	face faceFlow
 }
 
 // reqTimeout bounds one request, as the Mini Program's wx.request would.
@@ -113,11 +121,13 @@ type flowTally struct {
 	errors             map[string]int          // "step status code" → count
 	firstBody          map[string]string       // an example answer per error
 	outcomes           map[string]int          // state the submit answered
-	decided            map[int64]string        // verification id → state the submit answered
+	decided            map[int64]string        // verification id → state the flow ended in
+	face               faceTally
 }
 
 func newFlowTally() *flowTally {
-	return &flowTally{errors: map[string]int{}, firstBody: map[string]string{}, outcomes: map[string]int{}, decided: map[int64]string{}}
+	return &flowTally{errors: map[string]int{}, firstBody: map[string]string{}, outcomes: map[string]int{}, decided: map[int64]string{},
+		face: newFaceTally()}
 }
 
 func (t *flowTally) add(o *flowTally) {
@@ -139,6 +149,7 @@ func (t *flowTally) add(o *flowTally) {
 	for k, v := range o.decided {
 		t.decided[k] = v
 	}
+	t.face.add(&o.face)
 }
 
 // errorCount is the failed requests of the run.
@@ -261,9 +272,13 @@ func (l *load) stop() { l.stopped.Store(true) }
 
 // answer is the part of the service's JSON answers the users read.
 type answer struct {
-	Token string `json:"token"`
-	ID    int64  `json:"id"`
-	State string `json:"state"`
+	Token  string `json:"token"`
+	ID     int64  `json:"id"`
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+	Face   *struct {
+		VerifyID string `json:"verify_id"`
+	} `json:"face"`
 	Error struct {
 		Code string `json:"code"`
 	} `json:"error"`
@@ -296,6 +311,13 @@ func (l *load) verification(ctx context.Context, t *flowTally) {
 	if !ok {
 		return
 	}
+	sub, lastRet := a, 0
+	if l.cfg.face.on() && a.State == "face_pending" {
+		if a, lastRet, ok = l.faceStep(ctx, t, n, card, token); !ok {
+			return
+		}
+	}
+	t.face.record(sub, a, lastRet)
 	t.completed++
 	t.flow = append(t.flow, time.Since(start))
 	l.done.Add(1)
@@ -309,9 +331,25 @@ func (l *load) verification(ctx context.Context, t *flowTally) {
 // call sends one request to the next instance in turn and records it.
 func (l *load) call(ctx context.Context, t *flowTally, s step, path, token, contentType string, body []byte) (answer, bool) {
 	target := l.cfg.targets[int(l.rr.Add(1)-1)%len(l.cfg.targets)]
+	return l.send(ctx, t, s, target+path, token, contentType, body)
+}
+
+// fail records a request that answered 2xx but not what the flow needs.
+func (l *load) fail(t *flowTally, s step, code, example string) {
+	l.failures.Add(1)
+	key := stepNames[s] + " " + code
+	t.errors[key]++
+	if _, ok := t.firstBody[key]; !ok {
+		t.firstBody[key] = example
+	}
+}
+
+// send POSTs body to url and records it; steps that are no request of
+// the service (the phone) count their failures but not their latency.
+func (l *load) send(ctx context.Context, t *flowTally, s step, url, token, contentType string, body []byte) (answer, bool) {
 	rctx, cancel := context.WithTimeout(ctx, reqTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, target+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		panic(err) // a bench bug: every URL is built from parsed parts
 	}
@@ -352,7 +390,9 @@ func (l *load) call(ctx context.Context, t *flowTally, s step, path, token, cont
 		sleepCtx(ctx, l.cfg.errPause)
 		return a, false
 	}
-	t.lat[s] = append(t.lat[s], took)
+	if s != stepFacePhone {
+		t.lat[s] = append(t.lat[s], took)
+	}
 	return a, true
 }
 

@@ -43,6 +43,9 @@ func printSteps(w io.Writer, prefix string, r loadResult, latency time.Duration)
 	var worst time.Duration
 	for s := range nSteps {
 		d := distOf(r.lat[s])
+		if s > stepSubmit && d.n == 0 {
+			continue // the face step, in a run without it
+		}
 		worst = max(worst, d.p99)
 		extra := ""
 		if latency > 0 {
