@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"realname/config"
 	"realname/model"
@@ -80,6 +81,7 @@ func TestFaceVerificationOnEveryBackend(t *testing.T) {
 			t.Run("required_check", func(t *testing.T) { faceRequiredCheck(t, s) })
 			t.Run("not_the_holder", func(t *testing.T) { faceNotTheHolder(t, s) })
 			t.Run("erased_while_waiting", func(t *testing.T) { faceErased(t, s) })
+			t.Run("expired_verify_id", func(t *testing.T) { faceExpired(t, s) })
 			fb := startService(t, b, func(c *config.Config) { c.Face = "fallback" })
 			t.Run("fallback_no_record", func(t *testing.T) { faceFallback(t, fb) })
 			// No clear name or number in any table (face_checks included) or log line.
@@ -221,5 +223,25 @@ func faceFallback(t *testing.T, s *service) {
 	call(t, "POST", s.url+"/api/v1/verification/submit", other, map[string]any{}, nil)
 	if st := call(t, "POST", s.url+"/api/v1/verification/face/decline", other, map[string]any{}, &v); st != http.StatusOK || v.State != "review" || v.Reason != "no_record" {
 		t.Fatalf("declined: %d %+v", st, v)
+	}
+}
+
+func faceExpired(t *testing.T, s *service) {
+	token := s.login(t, "face-expiry")
+	photos(t, s, token, cardByKey(t, "minority"))
+	call(t, "POST", s.url+"/api/v1/verification/submit", token, map[string]any{}, nil)
+	first := startFace(t, s, token, "face-v1")
+	s.clk.Advance(2 * time.Hour) // past the verify_id's expires_in (3600 s)
+	v := faceResult(t, s, token)
+	if v.State != "face_pending" || v.NextAction != "face" || v.Face == nil || v.Face.Last != "expired" || v.Face.VerifyID != "" {
+		t.Fatalf("after expiry: %+v", v)
+	}
+	second := startFace(t, s, token, "")
+	if second.Face.VerifyID == first.Face.VerifyID {
+		t.Fatal("no new verify_id after expiry")
+	}
+	playFace(t, s, second.Face.VerifyID, 10000)
+	if v := faceResult(t, s, token); v.State != "verified" {
+		t.Fatalf("a new check after expiry: %+v", v)
 	}
 }

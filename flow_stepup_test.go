@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"testing"
+	"time"
 
 	"realname/config"
 	"realname/model"
@@ -87,6 +88,15 @@ func TestStepUpOnEveryBackend(t *testing.T) {
 			}
 			if ev, _, _ := pullUntil(t, s, key, cursor, "stepup.failed", u.OpenID); ev.Data["stepup_id"] != fail.ID {
 				t.Fatalf("stepup.failed event: %+v", ev)
+			}
+			// A step-up left past its ttl ends as expired, and cannot start.
+			late := newStepUp(t, s, create, key, "withdrawal")
+			s.clk.Advance(11 * time.Minute)
+			if got := serverStepUp(t, s, key, late.ID); got.State != "expired" || got.CompletedAt == nil {
+				t.Fatalf("past its ttl: %+v", got)
+			}
+			if st := call(t, "POST", s.url+"/api/v1/stepups/"+late.ID+"/face", token, map[string]any{}, nil); st != http.StatusConflict {
+				t.Errorf("a face check of an expired step-up: %d", st)
 			}
 			// Another user cannot see the step-up; a user not verified gets none.
 			other := s.login(t, "stepup-other")

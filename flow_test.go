@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"realname/config"
+	"realname/service/clock"
 	"realname/model"
 	"realname/model/modeltest"
 	"realname/service/redisconn/redistest"
@@ -48,6 +49,7 @@ type service struct {
 	cfg          config.Config
 	db           *gorm.DB
 	logs         *lockedBuffer
+	clk          *clock.Running // the server's clock; Advance jumps it past a deadline
 }
 
 func startService(t *testing.T, b modeltest.Backend, mutate func(*config.Config)) *service {
@@ -73,7 +75,8 @@ func startService(t *testing.T, b modeltest.Backend, mutate func(*config.Config)
 	logs := &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, testClock(), newLogger(cfg.LogLevel, logs)) }()
+	clk := testClock()
+	go func() { done <- serve(ctx, cfg, clk, newLogger(cfg.LogLevel, logs)) }()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server logs:\n%s", logs.String())
@@ -88,7 +91,7 @@ func startService(t *testing.T, b modeltest.Backend, mutate func(*config.Config)
 			t.Error("serve did not stop")
 		}
 	})
-	s := &service{url: "http://" + cfg.HTTPAddr, sandbox: "http://" + cfg.SandboxAddr, cfg: cfg, logs: logs}
+	s := &service{url: "http://" + cfg.HTTPAddr, sandbox: "http://" + cfg.SandboxAddr, cfg: cfg, logs: logs, clk: clk}
 	for i := 0; ; i++ {
 		resp, err := http.Get(s.url + "/readyz")
 		if err == nil {
