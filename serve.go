@@ -353,15 +353,25 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 	policy.AllowCheck, policy.IdleExpiry, policy.StuckChecking = cfg.Policy.AllowCheck, cfg.Policy.IdleExpiry, cfg.Policy.StuckChecking
 	policy.ConsentVersion, policy.PhotoRetention = cfg.ConsentVersion, cfg.PhotoRetention
 	policy.Face, policy.FaceConsentVersion = cfg.Face, cfg.FaceConsentVersion
+	faceOn := cfg.Face != verify.FaceOff
+	for _, app := range cfg.WeChat.Apps {
+		if app.Face != "" {
+			if policy.FaceByApp == nil {
+				policy.FaceByApp = map[string]string{}
+			}
+			policy.FaceByApp[app.AppID] = app.Face
+			faceOn = faceOn || app.Face != verify.FaceOff
+		}
+	}
 	intake := ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(cfg.ImageMemory, cfg.ImageWait))
 	flow := verify.New(st, rdb.Client, rdb.Prefix, ocrChain, intake, checkChain, ring, blobs, policy, clk, log)
-	if cfg.Face != verify.FaceOff {
+	if faceOn {
 		f, err := wechat.NewFace(wechatBase, vendorClient, tokens)
 		if err != nil {
 			return nil, err
 		}
 		flow.WithFace(face.NewMetered(wechat.NewFaceProvider(f, clk), reg))
-		log.Info("face verification on", "mode", cfg.Face, "provider", wechat.FaceName)
+		log.Info("face verification on", "mode", cfg.Face, "by_app", policy.FaceByApp, "provider", wechat.FaceName)
 	}
 	return flow, nil
 }

@@ -172,6 +172,9 @@ func (w WeChat) AppList() []WeChatApp {
 type WeChatApp struct {
 	AppID  string `yaml:"appid"`
 	Secret string `yaml:"secret" secret:"true"`
+	// Face overrides REALNAME_FACE for this Mini Program (off, required,
+	// fallback): the face capability is granted per Mini Program.
+	Face string `yaml:"face"`
 }
 
 // S3 holds the credentials of an s3:// blob store.
@@ -473,6 +476,11 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	}
 	if c.Face != "off" && c.Face != "required" && c.Face != "fallback" {
 		bad("FACE", "must be off, required or fallback, got %q", c.Face)
+	}
+	for _, app := range c.WeChat.Apps {
+		if app.Face != "" && app.Face != "off" && app.Face != "required" && app.Face != "fallback" {
+			bad("FACE", "app %s: face must be off, required or fallback, got %q", app.AppID, app.Face)
+		}
 	}
 	if c.FaceConsentVersion == "" || len(c.FaceConsentVersion) > 32 {
 		bad("FACE_CONSENT_VERSION", "must be 1 to 32 characters")

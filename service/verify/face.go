@@ -63,10 +63,22 @@ func (s *Service) WithFace(f Face) *Service {
 	return s
 }
 
-// faceFirst reports whether a submit goes to face_pending instead of the
-// paid check: required mode, and no local rule decides the case.
-func (s *Service) faceFirst(local bool) bool {
-	return s.face != nil && s.policy.Face == FaceRequired && !local
+// faceFirst reports whether a submit in app goes to face_pending instead
+// of the paid check: required mode, and no local rule decides the case.
+func (s *Service) faceFirst(app string, local bool) bool {
+	return s.faceMode(app) == FaceRequired && !local
+}
+
+// faceMode is the face mode of app: its own, else the service's; off
+// without a provider.
+func (s *Service) faceMode(app string) string {
+	if s.face == nil {
+		return FaceOff
+	}
+	if m, ok := s.policy.FaceByApp[app]; ok && m != "" {
+		return m
+	}
+	return s.policy.Face
 }
 
 // faceMode is a verification's mode once a face check decided it.
@@ -78,7 +90,7 @@ func faceMode(mode string) string { return mode + "_face" }
 // attempt, counted against the day's like a submit; a new call after a
 // cancel or expiry issues a fresh one.
 func (s *Service) StartFace(ctx context.Context, u User, consent string) (View, error) {
-	if s.face == nil || s.policy.Face == FaceOff {
+	if s.faceMode(u.AppID) == FaceOff {
 		return View{}, ErrFaceOff
 	}
 	if err := s.faceConsent(ctx, u.ID, consent); err != nil {

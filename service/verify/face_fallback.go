@@ -15,8 +15,8 @@ import (
 // authority's photo can settle (no record there, the check vendors down
 // or unsure). Other reviews (a minor, a number bound elsewhere, readings
 // that disagree) keep their rules.
-func (s *Service) faceSettles(state store.State, reason string) bool {
-	return s.face != nil && s.policy.Face == FaceFallback && state == store.Review &&
+func (s *Service) faceSettles(app string, state store.State, reason string) bool {
+	return s.faceMode(app) == FaceFallback && state == store.Review &&
 		(reason == ReasonNoRecord || reason == ReasonSourceUnavailable)
 }
 
@@ -44,7 +44,7 @@ func (s *Service) offerFace(ctx context.Context, u User, v *model.Verification, 
 // when its user does not want a face check (fallback mode). In required
 // mode there is no other way to decide: declining is refused.
 func (s *Service) DeclineFace(ctx context.Context, u User) (View, error) {
-	if s.face == nil || s.policy.Face == FaceOff {
+	if s.faceMode(u.AppID) == FaceOff {
 		return View{}, ErrFaceOff
 	}
 	v, err := s.store.StepLatest(ctx, u.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {

@@ -21,7 +21,7 @@ import (
 // idempotent: a case already decided is answered as it stands, and of
 // two calls at once one decides.
 func (s *Service) FaceResult(ctx context.Context, u User) (View, error) {
-	if s.face == nil || s.policy.Face == FaceOff {
+	if s.faceMode(u.AppID) == FaceOff {
 		return View{}, ErrFaceOff
 	}
 	latest, err := s.store.Latest(ctx, u.ID)

@@ -58,9 +58,6 @@ func stepUpView(su model.StepUp) StepUpView {
 // are the holder before action (a business system's code). It answers
 // ErrNotVerified when the user's latest verification is not verified.
 func (s *Service) CreateStepUp(ctx context.Context, subj Subject, defaultApp, action string, ttl time.Duration, actor string) (StepUpView, error) {
-	if s.face == nil || s.policy.Face == FaceOff {
-		return StepUpView{}, ErrFaceOff
-	}
 	if !actionCode.MatchString(action) {
 		return StepUpView{}, ErrStepUpAction
 	}
@@ -73,6 +70,9 @@ func (s *Service) CreateStepUp(ctx context.Context, subj Subject, defaultApp, ac
 	u, err := s.subjectUser(ctx, subj, defaultApp)
 	if err != nil {
 		return StepUpView{}, err
+	}
+	if s.faceMode(u.AppID) == FaceOff {
+		return StepUpView{}, ErrFaceOff
 	}
 	su := model.StepUp{PublicID: store.NewStepUpID(), UserID: u.ID, AppID: u.AppID, Action: action, State: store.StepUpPending,
 		CreatedBy: actor, ExpiresAt: s.now().Add(ttl)}

@@ -15,7 +15,7 @@ import (
 // The consent to the face notice is the same as a verification's; each
 // verify_id is one attempt of the day.
 func (s *Service) StartStepUpFace(ctx context.Context, u User, id, consent string) (StepUpView, error) {
-	if s.face == nil || s.policy.Face == FaceOff {
+	if s.faceMode(u.AppID) == FaceOff {
 		return StepUpView{}, ErrFaceOff
 	}
 	su, err := s.mine(ctx, u, id)
@@ -70,7 +70,7 @@ func (s *Service) StartStepUpFace(ctx context.Context, u User, id, consent strin
 // confirm); a check still being compared or not finished leaves it
 // pending. Answered as it stands once ended.
 func (s *Service) StepUpResult(ctx context.Context, u User, id string) (StepUpView, error) {
-	if s.face == nil || s.policy.Face == FaceOff {
+	if s.faceMode(u.AppID) == FaceOff {
 		return StepUpView{}, ErrFaceOff
 	}
 	su, err := s.mine(ctx, u, id)

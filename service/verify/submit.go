@@ -159,7 +159,7 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 	}
 	undo := func() {}
 	_, local := s.localDecision(cl.num, &seen)
-	face := s.faceFirst(local) // the face check's own attempt is spent when it starts
+	face := s.faceFirst(u.AppID, local) // the face check's own attempt is spent when it starts
 	if !local && !face {
 		if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
 			return View{}, err
@@ -236,7 +236,7 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 		return View{}, err
 	}
 	_, local := s.localDecision(num, nil)
-	face := s.faceFirst(local) // the face check's own attempt is spent when it starts
+	face := s.faceFirst(u.AppID, local) // the face check's own attempt is spent when it starts
 	undo := func() {}
 	if !face {
 		if err := s.spend(ctx, "check", u.ID, s.policy.AttemptsPerDay); err != nil {
@@ -316,7 +316,7 @@ func (s *Service) run(ctx context.Context, u User, v *model.Verification, name s
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
 	state, reason, dec := s.decide(dctx, name, num, cd)
-	if s.faceSettles(state, reason) {
+	if s.faceSettles(u.AppID, state, reason) {
 		if err := s.offerFace(dctx, u, v, reason, dec); err != nil {
 			return View{}, err
 		}

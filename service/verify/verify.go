@@ -84,6 +84,9 @@ type Policy struct {
 	// FaceConsentVersion the version of its notice users agree to.
 	Face               string
 	FaceConsentVersion string
+	// FaceByApp overrides Face per Mini Program (the capability is granted
+	// per app); apps not listed take Face.
+	FaceByApp map[string]string
 }
 
 // DefaultPolicy is the policy when config says nothing.
