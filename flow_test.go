@@ -18,9 +18,9 @@ import (
 	"gorm.io/gorm"
 
 	"realname/config"
-	"realname/service/clock"
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/service/clock"
 	"realname/service/redisconn/redistest"
 	"realname/testdata/idcard"
 )

@@ -254,4 +254,6 @@ func checkTokenServer(t *testing.T, url string) {
 // testClock is the servers' clock under test: a fixed calendar (the
 // sample cards' validity and the holders' ages do not change with the day
 // the suite runs), running at the wall clock's pace.
-func testClock() *clock.Running { return clock.NewRunning(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)) }
+func testClock() *clock.Running {
+	return clock.NewRunning(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
+}
