@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,6 +111,18 @@ func TestStepUpOnEveryBackend(t *testing.T) {
 			}
 			if st, _ := serverCall(t, "POST", create, key, map[string]string{"action": "Withdraw money!"}); st != http.StatusBadRequest {
 				t.Errorf("a free-text action: %d", st)
+			}
+			resp, err := http.Get(s.url + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{`realname_stepups_total{state="passed"} 1`, `realname_stepups_total{state="failed"} 1`,
+				`realname_stepups_total{state="expired"} 1`, `realname_face_results_total{outcome="passed",provider="wechat"}`} {
+				if !strings.Contains(string(metrics), want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
 			}
 		})
 	}

@@ -370,7 +370,9 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 		if err != nil {
 			return nil, err
 		}
-		flow.WithFace(face.NewMetered(wechat.NewFaceProvider(f, clk), reg))
+		stepUps := verify.StepUpCounter()
+		reg.MustRegister(stepUps)
+		flow.WithFace(face.NewMetered(wechat.NewFaceProvider(f, clk), reg)).WithStepUpCounter(stepUps)
 		log.Info("face verification on", "mode", cfg.Face, "by_app", policy.FaceByApp, "provider", wechat.FaceName)
 	}
 	return flow, nil

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"realname/model"
 	"realname/service/face"
 	"realname/service/store"
@@ -36,6 +38,25 @@ var (
 	ErrNoStepUp       = store.ErrNoStepUp
 	ErrStepUpFinished = errors.New("verify: the step-up is no longer pending")
 )
+
+// StepUpCounter counts step-ups by what happened to them (created,
+// passed, failed, expired): realname_stepups_total{state}.
+func StepUpCounter() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realname_stepups_total",
+		Help: "Step-ups (a face check of a verified user before a sensitive action), by what happened: created, passed, failed, expired."}, []string{"state"})
+}
+
+// WithStepUpCounter counts step-ups in c (registered by the caller).
+func (s *Service) WithStepUpCounter(c *prometheus.CounterVec) *Service {
+	s.stepUps = c
+	return s
+}
+
+func (s *Service) countStepUp(state string) {
+	if s.stepUps != nil {
+		s.stepUps.WithLabelValues(state).Inc()
+	}
+}
 
 // StepUpView is a step-up as the APIs answer it.
 type StepUpView struct {
@@ -92,6 +113,7 @@ func (s *Service) CreateStepUp(ctx context.Context, subj Subject, defaultApp, ac
 	if err != nil {
 		return StepUpView{}, err
 	}
+	s.countStepUp("created")
 	out := stepUpView(su)
 	out.OpenID = u.OpenID
 	return out, nil
@@ -199,6 +221,9 @@ func (s *Service) endStepUp(ctx context.Context, su *model.StepUp, state, reason
 	})
 	if errors.Is(err, ErrStepUpFinished) {
 		return nil // another call ended it first
+	}
+	if err == nil {
+		s.countStepUp(state)
 	}
 	return err
 }

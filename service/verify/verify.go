@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"realname/service/clock"
@@ -154,12 +155,14 @@ type Service struct {
 	intake Intake
 	check  IDCheck
 	face   Face // nil: face checks are off
-	crypto Crypto
-	blobs  Blobs
-	policy Policy
-	log    *slog.Logger
-	now    func() time.Time
-	china  *time.Location
+	// stepUps counts step-ups; nil: not counted.
+	stepUps *prometheus.CounterVec
+	crypto  Crypto
+	blobs   Blobs
+	policy  Policy
+	log     *slog.Logger
+	now     func() time.Time
+	china   *time.Location
 }
 
 // New builds the flow from its dependencies. clk is the process's one
