@@ -130,6 +130,7 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 		if err := tx.Create(&ev).Error; err != nil {
 			return fmt.Errorf("store: outbox: %w", err)
 		}
+		t.outbox = true
 		out.Emitted = true
 		return nil
 	})

@@ -275,6 +275,7 @@ func (s *Store) outbox(ctx context.Context, v *model.Verification, hook string, 
 	if err := s.Conn(ctx).Create(&ev).Error; err != nil {
 		return fmt.Errorf("store: outbox: %w", err)
 	}
+	state(ctx).outbox = true
 	return nil
 }
 

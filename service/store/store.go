@@ -43,6 +43,24 @@ type Store struct {
 	log     *slog.Logger
 	retries int
 	backoff time.Duration
+	signal  OutboxSignal // nil: the dispatchers find new events by polling
+}
+
+// OutboxSignal is told about every transaction that wrote webhook outbox
+// rows, so the dispatchers wake at once instead of at their next poll (a
+// *wake.Line). Stage runs inside the transaction (PostgreSQL's NOTIFY is
+// delivered at commit), Committed after the commit; a lost signal only
+// delays the events until the next poll.
+type OutboxSignal interface {
+	Stage(tx *gorm.DB) error
+	Committed()
+}
+
+// SignalOutbox makes the store tell sig about outbox rows it commits, and
+// returns the store. Call it before the store is shared.
+func (s *Store) SignalOutbox(sig OutboxSignal) *Store {
+	s.signal = sig
+	return s
 }
 
 // New builds the store over db. clk is the process's one clock; db should
@@ -67,6 +85,7 @@ type txState struct {
 	rows    map[int64]model.Verification
 	pending map[int64][]model.VerificationEvent
 	users   map[int64]identity // read with a lock, for the outbox rows
+	outbox  bool               // webhook events were written: signal them
 }
 
 // flush writes the pending events and the chain heads they leave.
@@ -101,14 +120,26 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	}
 	wait := s.backoff
 	for attempt := 0; ; attempt++ {
+		wrote := false
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			t := &txState{db: tx, rows: map[int64]model.Verification{}, pending: map[int64][]model.VerificationEvent{},
 				users: map[int64]identity{}}
 			if err := fn(context.WithValue(ctx, txKey{}, t)); err != nil {
 				return err
 			}
-			return t.flush()
+			if err := t.flush(); err != nil {
+				return err
+			}
+			if wrote = t.outbox && s.signal != nil; wrote {
+				if err := s.signal.Stage(tx); err != nil {
+					return fmt.Errorf("store: signal outbox: %w", err)
+				}
+			}
+			return nil
 		})
+		if err == nil && wrote {
+			s.signal.Committed()
+		}
 		if err == nil || !Retryable(err) || attempt >= s.retries || ctx.Err() != nil {
 			return err
 		}
