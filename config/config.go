@@ -134,7 +134,7 @@ type Webhook struct {
 	Lease         time.Duration `env:"LEASE" yaml:"lease" help:"how long a claimed delivery belongs to its worker before another instance may take it over; at least twice TIMEOUT"`
 	Workers       int           `env:"WORKERS" yaml:"workers" help:"delivery workers per instance"`
 	BatchSize     int           `env:"BATCH_SIZE" yaml:"batch_size" help:"deliveries a worker claims and sends at once"`
-	PollInterval  time.Duration `env:"POLL_INTERVAL" yaml:"poll_interval" help:"how often idle workers look for due deliveries and new events"`
+	PollInterval  time.Duration `env:"POLL_INTERVAL" yaml:"poll_interval" help:"how often idle workers look for due deliveries and new events; a commit wakes them at once, so this only covers a lost wake-up"`
 	DisableAfter  time.Duration `env:"DISABLE_AFTER" yaml:"disable_after" help:"disable an endpoint whose deliveries all failed for this long (0s: never)"`
 	RotationGrace time.Duration `env:"ROTATION_GRACE" yaml:"rotation_grace" help:"how long the previous secret keeps signing after a rotation"`
 	Retention     time.Duration `env:"RETENTION" yaml:"retention" help:"how long finished deliveries, their attempts and events are kept for the admin pages and replays (0s: forever)"`
@@ -242,7 +242,7 @@ func Default() Config {
 		IDCheckCacheTTL:    24 * time.Hour,
 		SweepInterval:      time.Minute,
 		Webhook: Webhook{Schedule: []string{"5s", "5m", "30m", "2h", "5h", "10h", "10h"}, Timeout: 10 * time.Second,
-			Lease: time.Minute, Workers: 4, BatchSize: 50, PollInterval: time.Second, DisableAfter: 5 * 24 * time.Hour,
+			Lease: time.Minute, Workers: 4, BatchSize: 50, PollInterval: 5 * time.Second, DisableAfter: 5 * 24 * time.Hour,
 			RotationGrace: 24 * time.Hour, Retention: 30 * 24 * time.Hour},
 		OCROrder:     []string{"wechat", "apizero", "apistore", "acedata"},
 		IDCheckOrder: []string{"acedata"},

@@ -22,9 +22,6 @@ func (s *Service) fanoutLoop(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("webhook fan-out", "err", err)
 		}
-		if n > 0 {
-			s.kick()
-		}
 		if err := s.sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("webhook lease sweep", "err", err)
 		}
@@ -32,7 +29,7 @@ func (s *Service) fanoutLoop(ctx context.Context) {
 		if n == s.opts.FanoutBatch && err == nil {
 			continue
 		}
-		if !s.sleep(ctx, s.opts.PollInterval) {
+		if !wait(ctx, s.opts.PollInterval, s.fanoutWake) {
 			return
 		}
 	}
@@ -48,8 +45,9 @@ func (s *Service) fanoutLoop(ctx context.Context) {
 func (s *Service) fanout(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
-	n := 0
+	n, pending := 0, false
 	err := s.queueTx(ctx, func(tx *gorm.DB) error {
+		n, pending = 0, false
 		var events []model.WebhookEvent
 		// ORDER BY exactly the index (fanned_out_at, created_at): a tie-break
 		// column outside it would sort every waiting event on each pass, and
@@ -76,6 +74,7 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 					if !ep.Enabled {
 						status = StatusPaused
 					}
+					pending = pending || ep.Enabled
 					deliveries = append(deliveries, model.WebhookDelivery{EventID: ev.ID, EndpointID: ep.ID,
 						Status: status, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now})
 				}
@@ -92,6 +91,11 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 		if err := s.number(tx, events); err != nil {
 			return err
 		}
+		if pending && s.queued != nil {
+			if err := s.queued.Stage(tx); err != nil {
+				return err
+			}
+		}
 		n = len(events)
 		return nil
 	})
@@ -99,7 +103,19 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("webhook: fan-out: %w", err)
 	}
 	s.metrics.fannedOut.Add(float64(n))
+	if pending {
+		s.announceQueued()
+	}
 	return n, nil
+}
+
+// announceQueued wakes the workers of this instance and, through the
+// deliveries signal, of the others: deliveries were just committed.
+func (s *Service) announceQueued() {
+	s.kick()
+	if s.queued != nil {
+		s.queued.Committed()
+	}
 }
 
 // sweep puts deliveries whose lease ran out back in the queue (their

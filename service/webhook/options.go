@@ -27,7 +27,9 @@ type Options struct {
 	FanoutBatch int
 	// Workers is the number of claiming workers in this instance.
 	Workers int
-	// PollInterval is the pause of an idle worker or fan-out loop.
+	// PollInterval is the pause of an idle worker or fan-out loop. With
+	// WakeOn they start at once when work is committed, so the poll is
+	// only the safety net for a lost wake-up.
 	PollInterval time.Duration
 	// DisableAfter disables an endpoint whose deliveries have failed
 	// without a single success for this long; negative never disables.
@@ -84,7 +86,7 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	def(&o.Timeout, 10*time.Second)
 	def(&o.Lease, max(time.Minute, 2*o.Timeout))
-	def(&o.PollInterval, time.Second)
+	def(&o.PollInterval, 5*time.Second)
 	def(&o.DisableAfter, 5*24*time.Hour)
 	def(&o.RotationGrace, 24*time.Hour)
 	def(&o.MaxRetryAfter, 24*time.Hour)

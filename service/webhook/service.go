@@ -84,6 +84,30 @@ type Service struct {
 	// wake lets the fan-out tell this instance's idle workers that work
 	// just arrived, instead of leaving it for their next poll.
 	wake chan struct{}
+	// fanoutWake does the same for the fan-out: events were committed.
+	fanoutWake chan struct{}
+	// queued announces to every instance's workers what the fan-out
+	// queued; nil leaves other instances to their poll.
+	queued Signal
+}
+
+// Signal is one line of wake-ups shared by the instances (a *wake.Line):
+// Listen registers a non-blocking call for every wake-up, from any
+// instance; a writer calls Stage inside its transaction and Committed after.
+type Signal interface {
+	Listen(fn func())
+	Stage(tx *gorm.DB) error
+	Committed()
+}
+
+// WakeOn wakes the fan-out when outbox fires (events were committed,
+// here or on another instance) and the workers when deliveries fires, and
+// makes the fan-out fire deliveries for what it queues. Call it before Run.
+// Without it, the loops find work by polling alone.
+func (s *Service) WakeOn(outbox, deliveries Signal) {
+	outbox.Listen(s.kickFanout)
+	deliveries.Listen(s.kick)
+	s.queued = deliveries
 }
 
 // New returns a service. reg may be nil (no metrics exported).
@@ -97,7 +121,7 @@ func New(db *gorm.DB, seal Sealer, log *slog.Logger, reg prometheus.Registerer, 
 		return nil, err
 	}
 	s := &Service{db: db, seal: seal, log: log.With("component", "webhook"), opts: opts, metrics: m,
-		wake: make(chan struct{}, opts.Workers)}
+		wake: make(chan struct{}, opts.Workers), fanoutWake: make(chan struct{}, 1)}
 	s.strict = newClient(opts, newGuard(opts.AllowCIDRs, false))
 	s.private = newClient(opts, newGuard(opts.AllowCIDRs, true))
 	return s, nil
@@ -129,6 +153,15 @@ func (s *Service) kick() {
 		default:
 			return
 		}
+	}
+}
+
+// kickFanout wakes the fan-out without blocking; a wake-up that comes
+// while it is busy is kept for its next sleep, so none is lost.
+func (s *Service) kickFanout() {
+	select {
+	case s.fanoutWake <- struct{}{}:
+	default:
 	}
 }
 
