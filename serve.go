@@ -40,6 +40,7 @@ import (
 	"realname/service/store"
 	"realname/service/token"
 	"realname/service/verify"
+	"realname/service/wake"
 	"realname/service/webhook"
 	"realname/service/wechat"
 	"realname/web"
@@ -124,7 +125,14 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	defer closeLogged(log, "redis", rdb.Close)
 	log.Info("stores ready", "database", db.Name(), "redis", rdb.Kind)
 	warnIfRedisForgets(ctx, rdb, log)
-	verifications := store.New(db, clk, log)
+	// Commits that queue webhook work wake the dispatchers of every
+	// instance at once; their poll only covers a lost wake-up.
+	wakes := wake.New(wake.Options{Dialect: db.Name(), PostgresDSN: cfg.DatabaseURL, Redis: rdb.Client, Prefix: rdb.Prefix, Log: log.With("component", "wake")})
+	wakeCtx, stopWake := context.WithCancel(ctx)
+	wakeDone := make(chan struct{})
+	go func() { defer close(wakeDone); wakes.Run(wakeCtx) }()
+	defer func() { stopWake(); <-wakeDone }()
+	verifications := store.New(db, clk, log).SignalOutbox(wakes.Line(wake.Outbox))
 
 	templates, err := web.Templates()
 	if err != nil {
@@ -186,6 +194,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	if err != nil {
 		return err
 	}
+	hooks.WakeOn(wakes.Line(wake.Outbox), wakes.Line(wake.Deliveries))
 	hooksCtx, stopHooks := context.WithCancel(ctx)
 	hooksDone := make(chan struct{})
 	go func() { defer close(hooksDone); hooks.Run(hooksCtx) }()
