@@ -145,3 +145,58 @@ func TestOtherInstanceWakes(t *testing.T) {
 		})
 	}
 }
+
+// TestListenerCutLosesNothing: the PostgreSQL listening connections are
+// killed just before a commit; the event still arrives (the reconnected
+// listener looks for what it may have missed), the listeners come back on
+// new connections, and wake-ups reach them again.
+func TestListenerCutLosesNothing(t *testing.T) {
+	var pg *modeltest.Backend
+	for _, b := range modeltest.Backends() {
+		if b.Name == model.DialectPostgres {
+			pg = &b
+		}
+	}
+	if pg == nil {
+		t.Skip("REALNAME_TEST_POSTGRES not set")
+	}
+	_, dsn := modeltest.OpenDSN(t, *pg, true)
+	rdb, ring, rcv := redistest.Open(t), testRing(t), newReceiver(t)
+	writer := newInstance(t, dsn, rdb, ring, false)
+	endpointFor(t, writer, rcv)
+	newInstance(t, dsn, rdb, ring, true)
+	listeners := func() map[int64]bool {
+		var pids []int64
+		if err := writer.db.Raw("SELECT pid FROM pg_stat_activity WHERE application_name = 'realname-wake' AND query LIKE ?",
+			"%"+rdb.Prefix+"webhook_wake%").Scan(&pids).Error; err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]bool{}
+		for _, p := range pids {
+			out[p] = true
+		}
+		return out
+	}
+	var cut map[int64]bool
+	eventually(t, 5*time.Second, "both instances to listen", func() bool { cut = listeners(); return len(cut) == 2 })
+	for pid := range cut {
+		if err := writer.db.Exec("SELECT pg_terminate_backend(?)", pid).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	writer.emit(t)
+	delivered(t, rcv, 1, 5*time.Second, "the event committed while the listeners were cut")
+	eventually(t, 10*time.Second, "the listeners to reconnect", func() bool {
+		now := listeners()
+		for pid := range now {
+			if cut[pid] {
+				return false
+			}
+		}
+		return len(now) == 2
+	})
+	start := time.Now()
+	writer.emit(t)
+	delivered(t, rcv, 2, promptly, "the reconnected listener to be woken")
+	t.Logf("after the reconnect, delivered %v after the commit", time.Since(start).Round(time.Millisecond))
+}
