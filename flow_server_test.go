@@ -180,10 +180,13 @@ func TestServerAPIOnEveryBackend(t *testing.T) {
 				t.Fatalf("the same number on another account after revocation: %d %+v", st, done)
 			}
 
-			// Every use was recorded, by route, never by path.
+			// Every use was recorded, by route, never by path: at least the
+			// seven calls above made with a key holding the scope (the feed is
+			// pulled again only while its event is not yet fanned out, which a
+			// woken fan-out now rarely leaves to happen).
 			var uses []model.APIKeyUse
 			s.db.Find(&uses)
-			if len(uses) < 8 {
+			if len(uses) < 7 {
 				t.Errorf("%d uses recorded", len(uses))
 			}
 			for _, use := range uses {
