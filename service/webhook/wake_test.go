@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
 	"realname/model"
@@ -41,6 +42,12 @@ type instance struct {
 // its hub always runs.
 func newInstance(t *testing.T, dsn string, rdb *redisconn.Conn, ring webhook.Sealer, dispatch bool) *instance {
 	t.Helper()
+	return newPolling(t, dsn, rdb, ring, dispatch, asleep)
+}
+
+// newPolling is newInstance with its dispatcher polling every poll.
+func newPolling(t *testing.T, dsn string, rdb *redisconn.Conn, ring webhook.Sealer, dispatch bool, poll time.Duration) *instance {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := model.Open(ctx, dsn, "", quietLog(), clock.System{}.Now)
 	if err != nil {
@@ -51,7 +58,7 @@ func newInstance(t *testing.T, dsn string, rdb *redisconn.Conn, ring webhook.Sea
 	go func() { defer close(done); hub.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done; _ = model.Close(db) })
 	opts := fastOptions()
-	opts.PollInterval = asleep
+	opts.PollInterval = poll
 	hooks, reg := newService(t, db, ring, opts)
 	hooks.WakeOn(hub.Line(wake.Outbox), hub.Line(wake.Deliveries))
 	in := &instance{db: db, hub: hub, hooks: hooks, reg: reg,
@@ -199,4 +206,29 @@ func TestListenerCutLosesNothing(t *testing.T) {
 	writer.emit(t)
 	delivered(t, rcv, 2, promptly, "the reconnected listener to be woken")
 	t.Logf("after the reconnect, delivered %v after the commit", time.Since(start).Round(time.Millisecond))
+}
+
+// TestRedisDownThePollDelivers: on MariaDB and SQLite, with Redis
+// unreachable, an event written by one instance still reaches the other
+// through its poll, and the hubs (failing to subscribe and publish) stop
+// with their context.
+func TestRedisDownThePollDelivers(t *testing.T) {
+	for _, b := range modeltest.Backends() {
+		if b.Name == model.DialectPostgres {
+			continue // wake-ups go through the database there
+		}
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			_, dsn := modeltest.OpenDSN(t, b, true)
+			ring, rcv := testRing(t), newReceiver(t)
+			// Nothing listens on port 1: every publish and subscribe fails.
+			dead := &redisconn.Conn{Client: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), Prefix: "test:" + rand.Text() + ":"}
+			t.Cleanup(func() { _ = dead.Client.Close() })
+			writer := newPolling(t, dsn, dead, ring, false, asleep)
+			endpointFor(t, writer, rcv)
+			newPolling(t, dsn, dead, ring, true, 300*time.Millisecond)
+			writer.emit(t)
+			delivered(t, rcv, 1, 5*time.Second, "the other instance's poll to deliver the event")
+		})
+	}
 }
