@@ -195,6 +195,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		return err
 	}
 	hooks.WakeOn(wakes.Line(wake.Outbox), wakes.Line(wake.Deliveries))
+	hooks.FeedOn(wakes.Line(wake.Feed))
 	hooksCtx, stopHooks := context.WithCancel(ctx)
 	hooksDone := make(chan struct{})
 	go func() { defer close(hooksDone); hooks.Run(hooksCtx) }()

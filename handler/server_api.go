@@ -28,6 +28,7 @@ const (
 	CodeInvalidCursor     = "invalid_cursor"
 	CodeCursorExpired     = "cursor_expired"
 	CodeSubjectConflict   = "subject_conflict"
+	CodeTooManyWaiters    = "too_many_waiters"
 )
 
 // ServerAPI is what the server API for business systems (/server/v1/)
@@ -55,6 +56,9 @@ type ServerVerifications interface {
 // EventFeed reads the webhook events in order (webhook.Service).
 type EventFeed interface {
 	Feed(ctx context.Context, q webhook.FeedQuery) (webhook.FeedPage, error)
+	// FeedWait is Feed that waits up to wait for an event after the
+	// cursor when there is none yet (a long-poll).
+	FeedWait(ctx context.Context, q webhook.FeedQuery, wait time.Duration) (webhook.FeedPage, error)
 }
 
 const (
@@ -64,13 +68,14 @@ const (
 
 type serverAPI struct {
 	ServerAPI
-	d Deps
+	d       Deps
+	waiting *waiters
 }
 
 // mountServerAPI registers /server/v1/: bearer API keys with scopes and an
 // app, a rate per key shared by every instance, the uses recorded.
 func mountServerAPI(r *gin.Engine, d Deps) {
-	s := &serverAPI{ServerAPI: *d.Server, d: d}
+	s := &serverAPI{ServerAPI: *d.Server, d: d, waiting: newWaiters(maxWaitersPerKey)}
 	g := r.Group("/server/v1")
 	g.GET("/users/:openid/verification", s.auth(apikey.ScopeVerificationsRead), s.status)
 	g.POST("/users/:openid/verification/revoke", s.auth(apikey.ScopeVerificationsWrite), s.revoke)
@@ -222,7 +227,26 @@ func (s *serverAPI) events(c *gin.Context) {
 		abortWithWords(c, http.StatusBadRequest, CodeInvalidRequest, CodeInvalidRequest+".type", strings.Join(webhook.EventTypes(), ", "))
 		return
 	}
-	page, err := s.Events.Feed(c.Request.Context(), webhook.FeedQuery{After: after, Limit: limit, Type: typ, AppID: serverKey(c).Within()})
+	q := webhook.FeedQuery{After: after, Limit: limit, Type: typ, AppID: serverKey(c).Within()}
+	var page webhook.FeedPage
+	var err error
+	if raw := c.Query("wait"); raw != "" {
+		wait, perr := time.ParseDuration(raw)
+		if perr != nil || wait < 0 || wait > webhook.FeedMaxWait || len(raw) > 16 {
+			abortWithWords(c, http.StatusBadRequest, CodeInvalidRequest, CodeInvalidRequest+".wait", "")
+			return
+		}
+		key := serverKey(c).ID
+		if !s.waiting.enter(key) {
+			c.Header("Retry-After", "1")
+			abortWithError(c, http.StatusTooManyRequests, CodeTooManyWaiters, "this API key already has the most long-polls waiting at once; wait for one to end")
+			return
+		}
+		defer s.waiting.leave(key)
+		page, err = s.Events.FeedWait(c.Request.Context(), q, wait)
+	} else {
+		page, err = s.Events.Feed(c.Request.Context(), q)
+	}
 	if err != nil {
 		renderError(s.d.Log, c, err)
 		return

@@ -96,6 +96,10 @@ func (f *fakeFeed) Feed(_ context.Context, q webhook.FeedQuery) (webhook.FeedPag
 	return webhook.FeedPage{Events: []json.RawMessage{json.RawMessage(`{"id":"evt_1"}`)}, Next: 42}, nil
 }
 
+func (f *fakeFeed) FeedWait(ctx context.Context, q webhook.FeedQuery, _ time.Duration) (webhook.FeedPage, error) {
+	return f.Feed(ctx, q)
+}
+
 func TestServerAPIAnswers(t *testing.T) {
 	templates, err := web.Templates()
 	if err != nil {

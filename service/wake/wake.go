@@ -30,6 +30,9 @@ const (
 	Outbox Signal = "outbox"
 	// Deliveries says deliveries were queued: the workers have work.
 	Deliveries Signal = "deliveries"
+	// Feed says events were numbered into the feed: long-polling readers
+	// have something to read.
+	Feed Signal = "feed"
 )
 
 // Options configure a Hub.
@@ -62,13 +65,13 @@ func New(opts Options) *Hub {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	h := &Hub{opts: opts, id: hex.EncodeToString(b), lines: map[Signal]*Line{}}
-	for _, sig := range []Signal{Outbox, Deliveries} {
+	for _, sig := range []Signal{Outbox, Deliveries, Feed} {
 		h.lines[sig] = &Line{hub: h, sig: sig, publish: make(chan struct{}, 1)}
 	}
 	return h
 }
 
-// Line returns the line of sig (Outbox or Deliveries).
+// Line returns the line of sig (Outbox, Deliveries or Feed).
 func (h *Hub) Line(sig Signal) *Line { return h.lines[sig] }
 
 // postgres reports whether wake-ups between instances go through the database.

@@ -96,6 +96,11 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 				return err
 			}
 		}
+		if s.numbered != nil {
+			if err := s.numbered.Stage(tx); err != nil {
+				return err
+			}
+		}
 		n = len(events)
 		return nil
 	})
@@ -105,6 +110,13 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 	s.metrics.fannedOut.Add(float64(n))
 	if pending {
 		s.announceQueued()
+	}
+	if n > 0 {
+		// The events are in the feed now: long-polls here and elsewhere.
+		s.bell.ring()
+		if s.numbered != nil {
+			s.numbered.Committed()
+		}
 	}
 	return n, nil
 }

@@ -89,6 +89,10 @@ type Service struct {
 	// queued announces to every instance's workers what the fan-out
 	// queued; nil leaves other instances to their poll.
 	queued Signal
+	// numbered announces to every instance's feed readers that events
+	// joined the feed; bell wakes this instance's long-polls.
+	numbered Signal
+	bell     *bell
 }
 
 // Signal is one line of wake-ups shared by the instances (a *wake.Line):
@@ -110,6 +114,15 @@ func (s *Service) WakeOn(outbox, deliveries Signal) {
 	s.queued = deliveries
 }
 
+// FeedOn wakes this instance's long-polling feed readers when feed fires
+// (events were numbered, here or on another instance), and makes the
+// fan-out fire it. Without it, readers are woken by this instance's
+// fan-out alone.
+func (s *Service) FeedOn(feed Signal) {
+	feed.Listen(s.bell.ring)
+	s.numbered = feed
+}
+
 // New returns a service. reg may be nil (no metrics exported).
 func New(db *gorm.DB, seal Sealer, log *slog.Logger, reg prometheus.Registerer, opts Options) (*Service, error) {
 	opts, err := opts.withDefaults()
@@ -121,7 +134,7 @@ func New(db *gorm.DB, seal Sealer, log *slog.Logger, reg prometheus.Registerer, 
 		return nil, err
 	}
 	s := &Service{db: db, seal: seal, log: log.With("component", "webhook"), opts: opts, metrics: m,
-		wake: make(chan struct{}, opts.Workers), fanoutWake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, opts.Workers), fanoutWake: make(chan struct{}, 1), bell: newBell()}
 	s.strict = newClient(opts, newGuard(opts.AllowCIDRs, false))
 	s.private = newClient(opts, newGuard(opts.AllowCIDRs, true))
 	return s, nil

@@ -61,6 +61,7 @@ func newPolling(t *testing.T, dsn string, rdb *redisconn.Conn, ring webhook.Seal
 	opts.PollInterval = poll
 	hooks, reg := newService(t, db, ring, opts)
 	hooks.WakeOn(hub.Line(wake.Outbox), hub.Line(wake.Deliveries))
+	hooks.FeedOn(hub.Line(wake.Feed))
 	in := &instance{db: db, hub: hub, hooks: hooks, reg: reg,
 		store: store.New(db, clock.System{}, quietLog()).SignalOutbox(hub.Line(wake.Outbox))}
 	if dispatch {
