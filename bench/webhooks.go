@@ -355,9 +355,15 @@ func (r *webhookSink) await(ctx context.Context, want int, stdout io.Writer) boo
 func (r *webhookSink) latencies(created map[string]time.Time) []time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return sinceCommit(created, r.first)
+}
+
+// sinceCommit is, sorted, how long each event took from its commit
+// (created) to when it was seen (seen); events never seen are left out.
+func sinceCommit(created, seen map[string]time.Time) []time.Duration {
 	out := make([]time.Duration, 0, len(created))
 	for id, at := range created {
-		if got, ok := r.first[id]; ok {
+		if got, ok := seen[id]; ok {
 			out = append(out, got.Sub(at))
 		}
 	}

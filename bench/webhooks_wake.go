@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -105,12 +104,5 @@ func startFeedReader(ctx context.Context, s *webhook.Service) (*feedReader, erro
 func (r *feedReader) latencies(created map[string]time.Time) []time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]time.Duration, 0, len(created))
-	for id, at := range created {
-		if got, ok := r.seen[id]; ok {
-			out = append(out, got.Sub(at))
-		}
-	}
-	slices.Sort(out)
-	return out
+	return sinceCommit(created, r.seen)
 }

@@ -96,10 +96,7 @@ func (s *Service) StartFace(ctx context.Context, u User, consent string) (View, 
 	if err := s.faceConsent(ctx, u.ID, consent); err != nil {
 		return View{}, err
 	}
-	latest, err := s.store.Latest(ctx, u.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return View{}, ErrNoVerification
-	}
+	latest, err := s.latest(ctx, u.ID)
 	if err != nil {
 		return View{}, err
 	}

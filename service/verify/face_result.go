@@ -24,10 +24,7 @@ func (s *Service) FaceResult(ctx context.Context, u User) (View, error) {
 	if s.faceMode(u.AppID) == FaceOff {
 		return View{}, ErrFaceOff
 	}
-	latest, err := s.store.Latest(ctx, u.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return View{}, ErrNoVerification
-	}
+	latest, err := s.latest(ctx, u.ID)
 	if err != nil {
 		return View{}, err
 	}

@@ -139,10 +139,7 @@ func (s *Service) resolve(c Claim, cd card) (claimed, error) {
 // A case the local policy decides (an expired card, an age rule) uses
 // none of the day's attempts and pays nothing.
 func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
-	latest, err := s.store.Latest(ctx, u.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return View{}, ErrNoVerification
-	}
+	latest, err := s.latest(ctx, u.ID)
 	if err != nil {
 		return View{}, err
 	}
@@ -202,6 +199,15 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 		return s.view(ctx, &v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
 	}
 	return s.run(ctx, u, &v, cl.name, cl.num, &cd)
+}
+
+// latest is the user's latest verification, or ErrNoVerification.
+func (s *Service) latest(ctx context.Context, userID int64) (model.Verification, error) {
+	v, err := s.store.Latest(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, ErrNoVerification
+	}
+	return v, err
 }
 
 // submittable refuses a submit for a verification in any state but
