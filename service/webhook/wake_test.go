@@ -147,7 +147,13 @@ func TestOtherInstanceWakes(t *testing.T) {
 				delivered(t, rcv, i, promptly, "the other instance to deliver the event")
 				t.Logf("%s: event %d delivered by the other instance %v after its commit", b.Name, i, time.Since(start).Round(time.Millisecond))
 			}
-			if n := counter(t, other.reg, "realname_webhook_deliveries_total", map[string]string{"outcome": "succeeded"}); n != 3 {
+			// The worker counts a delivery when it records the answer, just
+			// after the receiver has it: wait for that record.
+			succeeded := func() float64 {
+				return counter(t, other.reg, "realname_webhook_deliveries_total", map[string]string{"outcome": "succeeded"})
+			}
+			eventually(t, promptly, "the other instance to record its deliveries", func() bool { return succeeded() >= 3 })
+			if n := succeeded(); n != 3 {
 				t.Errorf("the other instance delivered %v, want 3", n)
 			}
 		})
