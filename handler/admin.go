@@ -20,6 +20,7 @@ import (
 	"realname/service/clock"
 	"realname/service/review"
 	"realname/service/token"
+	"realname/service/webhook"
 	"realname/web"
 )
 
@@ -105,11 +106,12 @@ type AdminReview interface {
 	RecordStaffAction(ctx context.Context, adminID int64, typ string, data map[string]any) error
 }
 
-// WebhookAdmin is what the webhook pages need from the webhook service.
+// WebhookAdmin is what the webhook pages need from the webhook service
+// (*webhook.Service), in the service's own view types.
 type WebhookAdmin interface {
-	Endpoints(ctx context.Context) ([]model.WebhookEndpoint, error)
+	Endpoints(ctx context.Context) ([]webhook.Endpoint, error)
 	// CreateEndpoint adds an endpoint and returns its signing secret, shown once.
-	CreateEndpoint(ctx context.Context, url string, eventTypes []string, allowPrivate bool) (model.WebhookEndpoint, string, error)
+	CreateEndpoint(ctx context.Context, spec webhook.EndpointSpec) (webhook.Endpoint, string, error)
 	// SetAllowPrivate lets the endpoint reach private (RFC 1918, ULA)
 	// addresses, or stops it; refused when PrivateNetworks is false.
 	SetAllowPrivate(ctx context.Context, id int64, allow bool) error
@@ -121,20 +123,12 @@ type WebhookAdmin interface {
 	EnableEndpoint(ctx context.Context, id int64) error
 	// RotateSecret makes a new secret and returns it, shown once.
 	RotateSecret(ctx context.Context, id int64) (string, error)
-	Deliveries(ctx context.Context, f DeliveryFilter) ([]model.WebhookDelivery, error)
-	Attempts(ctx context.Context, deliveryID int64) ([]model.WebhookAttempt, error)
-	ReplayDelivery(ctx context.Context, id int64) error
-	// ReplayFailed queues again the endpoint's failed deliveries created since.
-	ReplayFailed(ctx context.Context, endpointID int64, since time.Time) (int, error)
-}
-
-// DeliveryFilter selects webhook deliveries, newest first; BeforeID is the
-// keyset cursor.
-type DeliveryFilter struct {
-	EndpointID int64
-	Status     string
-	BeforeID   int64
-	Limit      int
+	Deliveries(ctx context.Context, f webhook.DeliveryFilter) ([]webhook.Delivery, error)
+	DeliveryAttempts(ctx context.Context, id int64) (webhook.Delivery, []webhook.Attempt, error)
+	Replay(ctx context.Context, deliveryID int64) error
+	// ReplaySince queues again the endpoint's failed deliveries created
+	// since, and the events it missed.
+	ReplaySince(ctx context.Context, endpointID int64, since time.Time) (webhook.ReplayResult, error)
 }
 
 // TokenStatus reports the WeChat access tokens (token.Service).

@@ -248,29 +248,29 @@ func (c *client) login(user string) {
 // fakeWebhooks is an in-memory WebhookAdmin.
 type fakeWebhooks struct {
 	mu        sync.Mutex
-	endpoints []model.WebhookEndpoint
+	endpoints []webhook.Endpoint
 	replayed  []int64
 	pinged    []int64
 }
 
-func (f *fakeWebhooks) Endpoints(context.Context) ([]model.WebhookEndpoint, error) {
+func (f *fakeWebhooks) Endpoints(context.Context) ([]webhook.Endpoint, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]model.WebhookEndpoint(nil), f.endpoints...), nil
+	return append([]webhook.Endpoint(nil), f.endpoints...), nil
 }
 
-func (f *fakeWebhooks) CreateEndpoint(_ context.Context, u string, types []string, private bool) (model.WebhookEndpoint, string, error) {
-	if strings.HasPrefix(u, "ftp:") {
-		return model.WebhookEndpoint{}, "", &webhook.InvalidError{Code: "url_scheme", Detail: "the URL must start with http:// or https://"}
+func (f *fakeWebhooks) CreateEndpoint(_ context.Context, spec webhook.EndpointSpec) (webhook.Endpoint, string, error) {
+	if strings.HasPrefix(spec.URL, "ftp:") {
+		return webhook.Endpoint{}, "", &webhook.InvalidError{Code: "url_scheme", Detail: "the URL must start with http:// or https://"}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ep := model.WebhookEndpoint{ID: int64(len(f.endpoints) + 1), URL: u, EventTypes: strings.Join(types, ","), Enabled: true, AllowPrivate: private}
+	ep := webhook.Endpoint{ID: int64(len(f.endpoints) + 1), URL: spec.URL, EventTypes: spec.EventTypes, Enabled: true, AllowPrivate: spec.AllowPrivate}
 	f.endpoints = append(f.endpoints, ep)
 	return ep, "whsec_new_secret_1", nil
 }
 
-func (f *fakeWebhooks) set(id int64, fn func(*model.WebhookEndpoint)) error {
+func (f *fakeWebhooks) set(id int64, fn func(*webhook.Endpoint)) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range f.endpoints {
@@ -283,7 +283,7 @@ func (f *fakeWebhooks) set(id int64, fn func(*model.WebhookEndpoint)) error {
 }
 
 func (f *fakeWebhooks) SetAllowPrivate(_ context.Context, id int64, allow bool) error {
-	return f.set(id, func(e *model.WebhookEndpoint) { e.AllowPrivate = allow })
+	return f.set(id, func(e *webhook.Endpoint) { e.AllowPrivate = allow })
 }
 
 func (f *fakeWebhooks) Ping(_ context.Context, id int64) (string, error) {
@@ -294,33 +294,37 @@ func (f *fakeWebhooks) Ping(_ context.Context, id int64) (string, error) {
 }
 
 func (f *fakeWebhooks) DisableEndpoint(_ context.Context, id int64, reason string) error {
-	return f.set(id, func(e *model.WebhookEndpoint) { e.Enabled, e.DisabledReason = false, reason })
+	return f.set(id, func(e *webhook.Endpoint) { e.Enabled, e.DisabledReason = false, reason })
 }
 
 func (f *fakeWebhooks) EnableEndpoint(_ context.Context, id int64) error {
-	return f.set(id, func(e *model.WebhookEndpoint) { e.Enabled = true })
+	return f.set(id, func(e *webhook.Endpoint) { e.Enabled = true })
 }
 
 func (f *fakeWebhooks) RotateSecret(_ context.Context, id int64) (string, error) {
-	return "whsec_rotated_2", f.set(id, func(*model.WebhookEndpoint) {})
+	return "whsec_rotated_2", f.set(id, func(*webhook.Endpoint) {})
 }
 
-func (f *fakeWebhooks) Deliveries(context.Context, DeliveryFilter) ([]model.WebhookDelivery, error) {
-	return []model.WebhookDelivery{{ID: 7, EventID: "evt_1", EndpointID: 1, Status: "failed", Attempts: 5, LastStatus: 500}}, nil
+var fakeDelivery = webhook.Delivery{ID: 7, EventID: "evt_1", EndpointID: 1, Status: "failed", Attempts: 5, LastStatus: 500}
+
+func (f *fakeWebhooks) Deliveries(context.Context, webhook.DeliveryFilter) ([]webhook.Delivery, error) {
+	return []webhook.Delivery{fakeDelivery}, nil
 }
 
-func (f *fakeWebhooks) Attempts(context.Context, int64) ([]model.WebhookAttempt, error) {
-	return []model.WebhookAttempt{{ID: 1, DeliveryID: 7, StatusCode: 500, Response: "<html>oops</html>"}}, nil
+func (f *fakeWebhooks) DeliveryAttempts(context.Context, int64) (webhook.Delivery, []webhook.Attempt, error) {
+	return fakeDelivery, []webhook.Attempt{{ID: 1, StatusCode: 500, Response: "<html>oops</html>"}}, nil
 }
 
-func (f *fakeWebhooks) ReplayDelivery(_ context.Context, id int64) error {
+func (f *fakeWebhooks) Replay(_ context.Context, id int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.replayed = append(f.replayed, id)
 	return nil
 }
 
-func (f *fakeWebhooks) ReplayFailed(context.Context, int64, time.Time) (int, error) { return 3, nil }
+func (f *fakeWebhooks) ReplaySince(context.Context, int64, time.Time) (webhook.ReplayResult, error) {
+	return webhook.ReplayResult{Requeued: 2, Backfilled: 1}, nil
+}
 
 type fakeTokens struct{}
 

@@ -9,9 +9,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"realname/model"
 	"realname/service/webhook"
 )
+
+// NewWebhookAdmin is the webhook service as the pages' WebhookAdmin: it
+// already speaks in the view types they show, so nothing is converted.
+func NewWebhookAdmin(s *webhook.Service) WebhookAdmin { return s }
 
 type webhooksData struct {
 	Configured bool
@@ -19,7 +22,7 @@ type webhooksData struct {
 	// (production without REALNAME_WEBHOOK_ALLOW_PRIVATE) the form hides it.
 	PrivateNetworks bool
 	CIDRs           []string // REALNAME_WEBHOOK_ALLOW_CIDRS
-	Endpoints       []model.WebhookEndpoint
+	Endpoints       []webhook.Endpoint
 	NewSecret       string // shown once, right after a create or a rotation
 	SecretFor       int64
 }
@@ -71,7 +74,8 @@ func (p *adminPages) createEndpoint(c *gin.Context) {
 		}
 	}
 	private := c.PostForm("allow_private") == "1"
-	ep, secret, err := p.webhooks.CreateEndpoint(c.Request.Context(), strings.TrimSpace(c.PostForm("url")), types, private)
+	ep, secret, err := p.webhooks.CreateEndpoint(c.Request.Context(),
+		webhook.EndpointSpec{URL: strings.TrimSpace(c.PostForm("url")), EventTypes: types, AllowPrivate: private})
 	if err != nil {
 		p.refusedEndpoint(c, err)
 		return
@@ -168,32 +172,32 @@ func (p *adminPages) replayFailed(c *gin.Context) {
 	if err != nil || hours <= 0 || hours > 24*30 {
 		hours = 24
 	}
-	n, err := p.webhooks.ReplayFailed(c.Request.Context(), id, p.clock.Now().Add(-time.Duration(hours)*time.Hour))
+	r, err := p.webhooks.ReplaySince(c.Request.Context(), id, p.clock.Now().Add(-time.Duration(hours)*time.Hour))
 	if err != nil {
 		p.fail(c, err)
 		return
 	}
-	p.recordWebhookAction(c, "webhook_replayed_failed", map[string]any{"endpoint": id, "hours": hours, "deliveries": n})
+	p.recordWebhookAction(c, "webhook_replayed_failed", map[string]any{"endpoint": id, "hours": hours, "deliveries": r.Requeued + r.Backfilled})
 	back(c, "/admin/webhooks/deliveries?endpoint="+strconv.FormatInt(id, 10), "done", "replayed")
 }
 
 type deliveriesData struct {
 	Configured bool
-	Deliveries []model.WebhookDelivery
-	Attempts   []model.WebhookAttempt
+	Deliveries []webhook.Delivery
+	Attempts   []webhook.Attempt
 	Delivery   int64 // the delivery whose attempts are shown; 0 on the list
 	Endpoint   string
 	Status     string
-	Statuses   []string
+	Statuses   []webhook.State
 	NextURL    string
 }
 
 // deliveries lists deliveries, newest first, by endpoint and status.
 func (p *adminPages) deliveries(c *gin.Context) {
 	d := deliveriesData{Configured: p.webhooks != nil, Endpoint: c.Query("endpoint"), Status: c.Query("status"),
-		Statuses: []string{"", "pending", "delivering", "succeeded", "failed", "paused"}}
+		Statuses: append([]webhook.State{""}, webhook.States()...)}
 	if d.Configured {
-		f := DeliveryFilter{Status: d.Status, Limit: 100}
+		f := webhook.DeliveryFilter{Status: webhook.State(d.Status), Limit: 100}
 		f.EndpointID, _ = strconv.ParseInt(d.Endpoint, 10, 64)
 		f.BeforeID, _ = strconv.ParseInt(c.Query("before"), 10, 64)
 		var err error
@@ -216,7 +220,7 @@ func (p *adminPages) delivery(c *gin.Context) {
 	if !ok || !p.webhooksReady(c) {
 		return
 	}
-	attempts, err := p.webhooks.Attempts(c.Request.Context(), id)
+	_, attempts, err := p.webhooks.DeliveryAttempts(c.Request.Context(), id)
 	if err != nil {
 		p.refusedEndpoint(c, err) // an unknown id is the 404 page
 		return
@@ -229,7 +233,7 @@ func (p *adminPages) replayDelivery(c *gin.Context) {
 	if !ok || !p.webhooksReady(c) {
 		return
 	}
-	if err := p.webhooks.ReplayDelivery(c.Request.Context(), id); err != nil {
+	if err := p.webhooks.Replay(c.Request.Context(), id); err != nil {
 		p.refusedEndpoint(c, err)
 		return
 	}

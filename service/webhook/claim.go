@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-
 	"realname/model"
+	"realname/service/webhook/internal/whstore"
 )
 
 // target is an enabled endpoint as the workers need it: where, and the
@@ -52,9 +50,9 @@ func (s *Service) enabledTargets(ctx context.Context) (map[int64]*target, error)
 	}
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
-	var rows []model.WebhookEndpoint
-	if err := s.db.WithContext(ctx).Where("enabled = ?", true).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("webhook: load endpoints: %w", err)
+	rows, err := s.st.EnabledEndpoints(ctx)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	all := make(map[int64]*target, len(rows))
@@ -79,35 +77,10 @@ func (s *Service) enabledTargets(ctx context.Context) (map[int64]*target, error)
 func (s *Service) claim(ctx context.Context, endpointIDs []int64) ([]model.WebhookDelivery, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
-	lease := newLeaseID()
-	var ds []model.WebhookDelivery
-	err := s.leaseTx(ctx, func(tx *gorm.DB) error {
-		now := s.now()
-		// One status value and ORDER BY the index's second column, so
-		// InnoDB walks (status, next_attempt_at) in order and locks only
-		// the rows it returns instead of sorting, and locking, all due rows.
-		q := tx.Where("status = ? AND next_attempt_at <= ? AND endpoint_id IN ?", StatusPending, now, endpointIDs).
-			Order("next_attempt_at").Limit(s.opts.BatchSize)
-		if err := s.skipLocked(q).Find(&ds).Error; err != nil {
-			return err
-		}
-		if len(ds) == 0 {
-			return nil
-		}
-		ids := make([]int64, len(ds))
-		for i := range ds {
-			ids[i] = ds[i].ID
-		}
-		// next_attempt_at becomes the lease's end: if this worker dies, the
-		// sweep finds the row due again then, with no second index.
-		until := now.Add(s.opts.Lease)
-		return tx.Model(&model.WebhookDelivery{}).Where("id IN ?", ids).Updates(map[string]any{
-			"status": StatusDelivering, "lease_id": lease, "lease_until": until, "next_attempt_at": until, "updated_at": now}).Error
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("webhook: claim: %w", err)
-	}
-	return ds, lease, nil
+	now := s.now()
+	lease := whstore.Lease{ID: newLeaseID(), Until: now.Add(s.opts.Lease)}
+	ds, err := s.st.Claim(ctx, endpointIDs, s.opts.BatchSize, lease, now)
+	return ds, lease.ID, err
 }
 
 func newLeaseID() string {
@@ -124,9 +97,9 @@ func (s *Service) loadEvents(ctx context.Context, ds []model.WebhookDelivery) (m
 	for i := range ds {
 		ids[i] = ds[i].EventID
 	}
-	var events []model.WebhookEvent
-	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&events).Error; err != nil {
-		return nil, fmt.Errorf("webhook: load events: %w", err)
+	events, err := s.st.Events(ctx, ids)
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[string]*model.WebhookEvent, len(events))
 	for i := range events {

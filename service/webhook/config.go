@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"gorm.io/gorm"
-
-	"realname/model"
 )
 
 // EnsureConfigured makes the configured default endpoint (REALNAME_WEBHOOK_URL
@@ -20,11 +16,9 @@ import (
 // period). An empty URL disables a previously configured endpoint. An admin's
 // or the dispatcher's disabling is left alone.
 func (s *Service) EnsureConfigured(ctx context.Context, spec EndpointSpec) error {
-	var e model.WebhookEndpoint
-	err := s.db.WithContext(ctx).Where("config_key = ?", configKey).Take(&e).Error
-	found := err == nil
-	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-		return fmt.Errorf("webhook: configured endpoint: %w", err)
+	e, found, err := s.st.ConfiguredEndpoint(ctx, configKey)
+	if err != nil {
+		return err
 	}
 	if spec.URL == "" {
 		// The endpoint is declared by the instances that configure it; one
@@ -50,8 +44,8 @@ func (s *Service) EnsureConfigured(ctx context.Context, spec EndpointSpec) error
 			return err
 		}
 		// Another instance created it a moment ago: bring it in line below.
-		if err := s.db.WithContext(ctx).Where("config_key = ?", configKey).Take(&e).Error; err != nil {
-			return fmt.Errorf("webhook: configured endpoint: %w", err)
+		if e, _, err = s.st.ConfiguredEndpoint(ctx, configKey); err != nil {
+			return err
 		}
 	}
 	if err := checkURL(spec.URL); err != nil {
@@ -64,32 +58,32 @@ func (s *Service) EnsureConfigured(ctx context.Context, spec EndpointSpec) error
 	if err != nil {
 		return err
 	}
-	set := map[string]any{}
+	joined := strings.Join(types, ",")
+	var changed []string
 	if e.URL != spec.URL {
 		s.log.Warn("webhook: the configured endpoint's URL differs from this instance's REALNAME_WEBHOOK_URL; the newest start's value wins", "endpoint", e.ID)
-		set["url"] = spec.URL
+		changed = append(changed, "url")
 	}
-	if joined := strings.Join(types, ","); e.EventTypes != joined {
-		set["event_types"] = joined
+	if e.EventTypes != joined {
+		changed = append(changed, "event_types")
 	}
 	if e.AllowPrivate != spec.AllowPrivate {
-		set["allow_private"] = spec.AllowPrivate
+		changed = append(changed, "allow_private")
 	}
-	if !e.Enabled && e.DisabledReason == reasonNotConfigured {
-		set["enabled"], set["disabled_reason"] = true, ""
-	}
-	if len(set) > 0 {
-		set["updated_at"] = s.now()
-		if err := s.db.WithContext(ctx).Model(&model.WebhookEndpoint{}).Where("id = ?", e.ID).Updates(set).Error; err != nil {
+	if len(changed) > 0 {
+		if err := s.st.Reconfigure(ctx, e.ID, spec.URL, joined, spec.AllowPrivate, s.now()); err != nil {
 			return fmt.Errorf("webhook: update configured endpoint: %w", err)
 		}
 		s.invalidateTargets()
-		if _, ok := set["enabled"]; ok {
-			if err := s.EnableEndpoint(ctx, e.ID); err != nil {
-				return err
-			}
+	}
+	if !e.Enabled && e.DisabledReason == reasonNotConfigured {
+		changed = append(changed, "enabled")
+		if err := s.EnableEndpoint(ctx, e.ID); err != nil {
+			return err
 		}
-		s.log.Info("webhook: configured endpoint updated", "endpoint", e.ID, "fields", slices.Sorted(maps.Keys(set)))
+	}
+	if len(changed) > 0 {
+		s.log.Info("webhook: configured endpoint updated", "endpoint", e.ID, "fields", changed)
 	}
 	rotated, err := s.rotateTo(ctx, e.ID, spec.Secret)
 	if err != nil {

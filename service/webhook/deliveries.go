@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
-
 	"realname/model"
+	"realname/service/webhook/internal/whstore"
 )
 
 // Delivery is one event on its way to one endpoint, as the admin pages
@@ -18,7 +17,7 @@ type Delivery struct {
 	EventID       string
 	EventType     string
 	EndpointID    int64
-	Status        string // pending, delivering, succeeded, failed, paused
+	Status        State
 	Attempts      int
 	NextAttemptAt time.Time // for delivering: when the worker's lease runs out
 	LastStatus    int       // HTTP status of the last attempt; 0: no answer
@@ -40,7 +39,7 @@ type Attempt struct {
 // DeliveryFilter selects deliveries; zero fields do not filter.
 type DeliveryFilter struct {
 	EndpointID int64
-	Status     string
+	Status     State
 	EventID    string
 	BeforeID   int64 // page: deliveries with a smaller id
 	Limit      int   // default 50, at most 500
@@ -53,21 +52,9 @@ func (s *Service) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery,
 	if limit <= 0 {
 		limit = 50
 	}
-	q := s.db.WithContext(ctx).Order("id DESC").Limit(min(limit, 500))
-	if f.EndpointID != 0 {
-		q = q.Where("endpoint_id = ?", f.EndpointID)
-	}
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
-	}
-	if f.EventID != "" {
-		q = q.Where("event_id = ?", f.EventID)
-	}
-	if f.BeforeID != 0 {
-		q = q.Where("id < ?", f.BeforeID)
-	}
-	var rows []model.WebhookDelivery
-	if err := q.Find(&rows).Error; err != nil {
+	rows, err := s.st.Deliveries(ctx, whstore.DeliveryQuery{EndpointID: f.EndpointID, Status: f.Status, EventID: f.EventID,
+		BeforeID: f.BeforeID, Limit: min(limit, 500)})
+	if err != nil {
 		return nil, fmt.Errorf("webhook: deliveries: %w", err)
 	}
 	return s.views(ctx, rows)
@@ -75,10 +62,9 @@ func (s *Service) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery,
 
 // DeliveryAttempts returns one delivery with its attempts, oldest first.
 func (s *Service) DeliveryAttempts(ctx context.Context, id int64) (Delivery, []Attempt, error) {
-	var d model.WebhookDelivery
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&d).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Delivery{}, nil, fmt.Errorf("%w: delivery %d", ErrNotFound, id)
+	d, err := s.st.Delivery(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Delivery{}, nil, err
 	}
 	if err != nil {
 		return Delivery{}, nil, fmt.Errorf("webhook: delivery %d: %w", id, err)
@@ -87,8 +73,8 @@ func (s *Service) DeliveryAttempts(ctx context.Context, id int64) (Delivery, []A
 	if err != nil {
 		return Delivery{}, nil, err
 	}
-	var rows []model.WebhookAttempt
-	if err := s.db.WithContext(ctx).Where("delivery_id = ?", id).Order("id").Find(&rows).Error; err != nil {
+	rows, err := s.st.Attempts(ctx, id)
+	if err != nil {
 		return Delivery{}, nil, fmt.Errorf("webhook: attempts of delivery %d: %w", id, err)
 	}
 	out := make([]Attempt, len(rows))
@@ -105,19 +91,13 @@ func (s *Service) views(ctx context.Context, rows []model.WebhookDelivery) ([]De
 	for i := range rows {
 		ids[i] = rows[i].EventID
 	}
-	types := map[string]string{}
-	if len(ids) > 0 {
-		var events []model.WebhookEvent
-		if err := s.db.WithContext(ctx).Select("id", "type").Where("id IN ?", ids).Find(&events).Error; err != nil {
-			return nil, fmt.Errorf("webhook: deliveries: %w", err)
-		}
-		for _, e := range events {
-			types[e.ID] = e.Type
-		}
+	types, err := s.st.EventTypes(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: deliveries: %w", err)
 	}
 	out := make([]Delivery, len(rows))
 	for i, d := range rows {
-		out[i] = Delivery{ID: d.ID, EventID: d.EventID, EventType: types[d.EventID], EndpointID: d.EndpointID, Status: d.Status,
+		out[i] = Delivery{ID: d.ID, EventID: d.EventID, EventType: types[d.EventID], EndpointID: d.EndpointID, Status: State(d.Status),
 			Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt, LastStatus: d.LastStatus, LastError: d.LastError,
 			CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 	}

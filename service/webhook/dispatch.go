@@ -11,9 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-
 	"realname/model"
+	"realname/service/webhook/internal/whstore"
 )
 
 // workerLoop claims and sends batches until ctx ends.
@@ -65,86 +64,41 @@ func (s *Service) work(ctx context.Context) (int, error) {
 	return len(ds), s.health(ctx, targets, ds, results)
 }
 
-// update is the new state of one delivery after an attempt.
-type update struct {
-	id      int64
-	outcome string
-	set     map[string]any
-}
-
 // record stores the attempts and the deliveries' new states in one
-// transaction. Each update is fenced by the lease id: a worker whose lease
-// ran out and was taken over by another does not overwrite that one's state.
+// transaction, fenced by the lease id (see whstore.Record).
 func (s *Service) record(ctx context.Context, lease string, ds []model.WebhookDelivery, results []result) error {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
 	now := s.now()
-	attempts := make([]model.WebhookAttempt, len(ds))
-	// Successes share their new state except the status code, so they are
-	// written with one UPDATE per code rather than one per row.
-	succeeded := map[int][]int64{}
-	var updates []update
+	outcomes := make([]whstore.Outcome, len(ds))
 	for i, r := range results {
 		d := &ds[i]
-		attempts[i] = model.WebhookAttempt{DeliveryID: d.ID, StatusCode: r.status, LatencyMS: r.latency.Milliseconds(),
-			Response: r.response, Error: truncate(r.err, 512), CreatedAt: now}
 		s.metrics.latency.WithLabelValues(resultClass(r.status)).Observe(r.latency.Seconds())
-		if r.ok {
-			succeeded[r.status] = append(succeeded[r.status], d.ID)
-			continue
+		o := whstore.Outcome{DeliveryID: d.ID, Move: whstore.Deliver, StatusCode: r.status, Latency: r.latency,
+			Response: r.response, Error: truncate(r.err, 512)}
+		if !r.ok {
+			o.Move = whstore.GiveUp
+			// 410 Gone is the receiver saying it will never take events again
+			// (Standard Webhooks): no retry; health disables the endpoint.
+			if wait, ok := s.retryIn(d.Attempts+1, r.retryAfter); ok && r.status != http.StatusGone {
+				o.Move, o.RetryAt = whstore.Retry, now.Add(wait)
+			}
 		}
-		u := update{id: d.ID, outcome: outcomeFailed, set: map[string]any{"status": StatusFailed}}
-		// 410 Gone is the receiver saying it will never take events again
-		// (Standard Webhooks): no retry; health disables the endpoint.
-		if wait, ok := s.retryIn(d.Attempts+1, r.retryAfter); ok && r.status != http.StatusGone {
-			u.outcome = outcomeRetrying
-			u.set = map[string]any{"status": StatusPending, "next_attempt_at": now.Add(wait)}
-		}
-		maps.Copy(u.set, map[string]any{"attempts": gorm.Expr("attempts + 1"), "last_status": r.status,
-			"last_error": truncate(r.err, 512), "lease_id": "", "lease_until": nil, "updated_at": now})
-		updates = append(updates, u)
+		outcomes[i] = o
 	}
-	counts := map[string]int64{}
-	err := s.leaseTx(ctx, func(tx *gorm.DB) error {
-		clear(counts) // a deadlock victim runs again: start from scratch
-		for i := range attempts {
-			attempts[i].ID = 0
-		}
-		if err := tx.CreateInBatches(&attempts, 200).Error; err != nil {
-			return err
-		}
-		for code, ids := range succeeded {
-			res := tx.Model(&model.WebhookDelivery{}).Where("id IN ? AND lease_id = ?", ids, lease).Updates(map[string]any{
-				"status": StatusSucceeded, "attempts": gorm.Expr("attempts + 1"), "last_status": code, "last_error": "",
-				"lease_id": "", "lease_until": nil, "updated_at": now})
-			if res.Error != nil {
-				return res.Error
-			}
-			counts[outcomeSucceeded] += res.RowsAffected
-			counts[outcomeLeaseLost] += int64(len(ids)) - res.RowsAffected
-		}
-		for _, u := range updates {
-			res := tx.Model(&model.WebhookDelivery{}).Where("id = ? AND lease_id = ?", u.id, lease).Updates(u.set)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				counts[outcomeLeaseLost]++
-			} else {
-				counts[u.outcome]++
-			}
-		}
-		return nil
-	})
+	t, err := s.st.Record(ctx, lease, now, outcomes)
 	if err != nil {
-		return fmt.Errorf("webhook: record attempts: %w", err)
+		return err
 	}
-	for outcome, n := range counts {
-		s.metrics.deliveries.WithLabelValues(outcome).Add(float64(n))
+	for outcome, n := range map[string]int64{outcomeSucceeded: t.Delivered, outcomeRetrying: t.Retried,
+		outcomeFailed: t.GaveUp, outcomeLeaseLost: t.LeaseLost} {
+		if n > 0 {
+			s.metrics.deliveries.WithLabelValues(outcome).Add(float64(n))
+		}
 	}
-	if counts[outcomeLeaseLost] > 0 {
+	if t.LeaseLost > 0 {
 		s.log.Warn("webhook results came after the lease ran out; another worker owns those deliveries now",
-			"count", counts[outcomeLeaseLost])
+			"count", t.LeaseLost)
 	}
 	return nil
 }
@@ -216,24 +170,7 @@ func (s *Service) health(ctx context.Context, targets map[int64]*target, ds []mo
 		}
 	}
 	if len(recovered)+len(start) > 0 {
-		release := s.writing()
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			// The IS [NOT] NULL conditions keep a concurrent instance's
-			// change: the first failure's time is not moved forward.
-			if len(recovered) > 0 {
-				if err := tx.Model(&model.WebhookEndpoint{}).Where("id IN ? AND failing_since IS NOT NULL", recovered).
-					Update("failing_since", nil).Error; err != nil {
-					return err
-				}
-			}
-			if len(start) > 0 {
-				return tx.Model(&model.WebhookEndpoint{}).Where("id IN ? AND failing_since IS NULL", start).
-					Update("failing_since", now).Error
-			}
-			return nil
-		})
-		release()
-		if err != nil {
+		if err := s.st.MarkHealth(ctx, recovered, start, now); err != nil {
 			return fmt.Errorf("webhook: endpoint health: %w", err)
 		}
 		s.invalidateTargets()
@@ -243,7 +180,7 @@ func (s *Service) health(ctx context.Context, targets map[int64]*target, ds []mo
 			t.failingSince.UTC().Format(time.RFC3339), s.opts.DisableAfter)
 		cutoff := now.Add(-s.opts.DisableAfter)
 		err := s.disable(ctx, t.id, reason, &cutoff)
-		if errors.Is(err, errNotDisabled) {
+		if errors.Is(err, whstore.ErrNotDisabled) {
 			continue // another worker did it, or a success came in between
 		}
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"realname/model/modeltest"
 	"realname/service/clock"
 	"realname/service/webhook"
+	"realname/service/webhook/internal/whstore"
 )
 
 // TestEveryEventArrivesThroughAnOutage is the dispatcher's promise: 1,000
@@ -64,13 +65,13 @@ func TestEveryEventArrivesThroughAnOutage(t *testing.T) {
 
 			eventually(t, 45*time.Second, "every event to arrive", func() bool {
 				distinct, _ := rcv.received()
-				return distinct == events && deliveryStates(t, db)[webhook.StatusSucceeded] == events
+				return distinct == events && deliveryStates(t, db)[whstore.Succeeded] == events
 			})
 			drained := time.Since(up)
 			rcv.check()
 			distinct, total := rcv.received()
 			states := deliveryStates(t, db)
-			if states[webhook.StatusSucceeded] != events || len(states) != 1 {
+			if states[whstore.Succeeded] != events || len(states) != 1 {
 				t.Errorf("delivery states = %v, want all %d succeeded", states, events)
 			}
 			var attempts int64
@@ -159,7 +160,7 @@ func TestCrashedWorkerIsReclaimed(t *testing.T) {
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		// Crashed: its lease ended a moment ago. Alive: leased for a minute.
 		for i, until := range []time.Time{now.Add(-time.Second), now.Add(time.Minute)} {
-			d := model.WebhookDelivery{EventID: ids[i], EndpointID: ep.ID, Status: webhook.StatusDelivering, Attempts: 1,
+			d := model.WebhookDelivery{EventID: ids[i], EndpointID: ep.ID, Status: whstore.Delivering.String(), Attempts: 1,
 				NextAttemptAt: until, LeaseUntil: &until, LeaseID: "dead-worker"}
 			if err := db.Create(&d).Error; err != nil {
 				t.Fatal(err)
@@ -210,7 +211,7 @@ func TestEndpointDisabledAfterFailingTooLong(t *testing.T) {
 		}
 		eventually(t, 10*time.Second, "the delivery to pause", func() bool {
 			ds := allDeliveries(t, db)
-			return len(ds) == 1 && ds[0].Status == webhook.StatusPaused
+			return len(ds) == 1 && ds[0].Status == whstore.Paused.String()
 		})
 		// The counter moves just after the disabling commits (on SQLite
 		// after the write lock's pause), so it is waited for too.
@@ -249,7 +250,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		run(t, s)
 		eventually(t, 20*time.Second, "the first attempt", attempted(t, db, 1))
 		d := onlyDelivery(t, db)
-		if d.Status != webhook.StatusPending || d.LastStatus != http.StatusTooManyRequests {
+		if d.Status != whstore.Pending.String() || d.LastStatus != http.StatusTooManyRequests {
 			t.Fatalf("delivery = %+v, want pending after a 429", d)
 		}
 		if wait := d.NextAttemptAt.Sub(before); wait < 119*time.Second || wait > 125*time.Second {
@@ -282,7 +283,7 @@ func TestRedirectIsRefused(t *testing.T) {
 		run(t, s)
 		eventually(t, 20*time.Second, "the first attempt", attempted(t, db, 1))
 		d := onlyDelivery(t, db)
-		if d.Status != webhook.StatusPending || d.LastStatus != http.StatusTemporaryRedirect || !contains(d.LastError, "redirect refused") {
+		if d.Status != whstore.Pending.String() || d.LastStatus != http.StatusTemporaryRedirect || !contains(d.LastError, "redirect refused") {
 			t.Errorf("delivery = %+v, want a refused redirect, retried later", d)
 		}
 		if n := elsewhere.hits.Load(); n != 0 {
@@ -382,7 +383,7 @@ func TestSweepNeverPausesAnEnabledEndpoint(t *testing.T) {
 		ids := insertEvents(t, db, 20, 20, 0)
 		later := time.Now().UTC().Add(time.Hour)
 		for _, id := range ids {
-			if err := db.Create(&model.WebhookDelivery{EventID: id, EndpointID: ep.ID, Status: webhook.StatusPending,
+			if err := db.Create(&model.WebhookDelivery{EventID: id, EndpointID: ep.ID, Status: whstore.Pending.String(),
 				NextAttemptAt: later}).Error; err != nil {
 				t.Fatal(err)
 			}
@@ -412,7 +413,7 @@ func TestSweepNeverPausesAnEnabledEndpoint(t *testing.T) {
 			}
 			close(stop)
 			wg.Wait()
-			if n := deliveryStates(t, db)[webhook.StatusPaused]; n != 0 {
+			if n := deliveryStates(t, db)[whstore.Paused]; n != 0 {
 				t.Fatalf("round %d: %d deliveries paused while their endpoint is enabled", round, n)
 			}
 		}

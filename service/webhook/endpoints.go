@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"realname/model"
+	"realname/service/webhook/internal/whstore"
 )
 
 // Endpoint is a receiver as the admin pages show it. The secret is never
@@ -86,9 +85,9 @@ func checkURL(raw string) error {
 
 // Endpoints lists every endpoint, oldest first.
 func (s *Service) Endpoints(ctx context.Context) ([]Endpoint, error) {
-	var rows []model.WebhookEndpoint
-	if err := s.db.WithContext(ctx).Order("id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("webhook: endpoints: %w", err)
+	rows, err := s.st.Endpoints(ctx)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	out := make([]Endpoint, len(rows))
@@ -100,23 +99,11 @@ func (s *Service) Endpoints(ctx context.Context) ([]Endpoint, error) {
 
 // Endpoint returns one endpoint.
 func (s *Service) Endpoint(ctx context.Context, id int64) (Endpoint, error) {
-	e, err := s.endpoint(ctx, s.db, id)
+	e, err := s.st.Endpoint(ctx, id)
 	if err != nil {
 		return Endpoint{}, err
 	}
 	return view(&e, s.now()), nil
-}
-
-func (s *Service) endpoint(ctx context.Context, db *gorm.DB, id int64) (model.WebhookEndpoint, error) {
-	var e model.WebhookEndpoint
-	err := db.WithContext(ctx).Where("id = ?", id).Take(&e).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return e, fmt.Errorf("%w: endpoint %d", ErrNotFound, id)
-	}
-	if err != nil {
-		return e, fmt.Errorf("webhook: endpoint %d: %w", id, err)
-	}
-	return e, nil
 }
 
 // CreateEndpoint adds an enabled endpoint and returns it with its secret,
@@ -152,20 +139,9 @@ func (s *Service) create(ctx context.Context, spec EndpointSpec, key *string) (m
 		return e, "", err
 	}
 	e = model.WebhookEndpoint{URL: spec.URL, EventTypes: strings.Join(types, ","), Enabled: true,
-		AllowPrivate: spec.AllowPrivate, SecretEnc: []byte{}, ConfigKey: key}
-	// The secret is sealed with the row id as associated data, which only
-	// exists after the insert: insert, seal, update, in one transaction.
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&e).Error; err != nil {
-			return err
-		}
-		sealed, err := s.seal.Encrypt([]byte(secret), secretAAD(e.ID))
-		if err != nil {
-			return err
-		}
-		e.SecretEnc = sealed
-		return tx.Model(&e).Update("secret_enc", sealed).Error
-	})
+		AllowPrivate: spec.AllowPrivate, ConfigKey: key}
+	// The secret is sealed with the row id as associated data.
+	e, err = s.st.CreateEndpoint(ctx, e, func(id int64) ([]byte, error) { return s.seal.Encrypt([]byte(secret), secretAAD(id)) })
 	if err != nil {
 		return e, "", fmt.Errorf("webhook: create endpoint: %w", err)
 	}
@@ -182,51 +158,19 @@ func (s *Service) DisableEndpoint(ctx context.Context, id int64, reason string) 
 	return s.disable(ctx, id, reason, nil)
 }
 
-// disable sets enabled=false; with failingBefore it does so only while the
-// endpoint has been failing since before that time, and reports through
-// the error whether it did.
+// disable sets enabled=false and pauses the endpoint's queue; with
+// failingBefore it does so only while the endpoint has been failing since
+// before that time, and reports through the error (whstore.ErrNotDisabled)
+// whether it did.
 func (s *Service) disable(ctx context.Context, id int64, reason string, failingBefore *time.Time) error {
 	defer s.invalidateTargets()
-	defer s.writing()()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Model(&model.WebhookEndpoint{}).Where("id = ?", id)
-		if failingBefore != nil {
-			q = q.Where("enabled = ? AND failing_since <= ?", true, *failingBefore)
-		}
-		res := q.Updates(map[string]any{"enabled": false, "disabled_reason": truncate(reason, 255), "updated_at": s.now()})
-		if res.Error != nil {
-			return fmt.Errorf("webhook: disable endpoint %d: %w", id, res.Error)
-		}
-		if res.RowsAffected == 0 {
-			if failingBefore != nil {
-				return errNotDisabled
-			}
-			if _, err := s.endpoint(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		return tx.Model(&model.WebhookDelivery{}).Where("endpoint_id = ? AND status = ?", id, StatusPending).
-			Updates(map[string]any{"status": StatusPaused, "updated_at": s.now()}).Error
-	})
+	return s.st.Disable(ctx, id, truncate(reason, 255), failingBefore, s.now())
 }
-
-var errNotDisabled = errors.New("webhook: endpoint not disabled")
 
 // EnableEndpoint resumes deliveries, paused ones first thing: enabling is
 // the admin saying the receiver is back.
 func (s *Service) EnableEndpoint(ctx context.Context, id int64) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if _, err := s.endpoint(ctx, tx, id); err != nil {
-			return err
-		}
-		now := s.now()
-		if err := tx.Model(&model.WebhookEndpoint{}).Where("id = ?", id).Updates(map[string]any{
-			"enabled": true, "disabled_reason": "", "failing_since": nil, "updated_at": now}).Error; err != nil {
-			return err
-		}
-		return tx.Model(&model.WebhookDelivery{}).Where("endpoint_id = ? AND status = ?", id, StatusPaused).
-			Updates(map[string]any{"status": StatusPending, "next_attempt_at": now, "updated_at": now}).Error
-	})
+	err := s.st.Enable(ctx, id, s.now())
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("webhook: enable endpoint %d: %w", id, err)
 	}
@@ -238,19 +182,7 @@ func (s *Service) EnableEndpoint(ctx context.Context, id int64) error {
 // DeleteEndpoint removes the endpoint with its deliveries and their
 // attempts. A configured endpoint comes back at the next start.
 func (s *Service) DeleteEndpoint(ctx context.Context, id int64) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if _, err := s.endpoint(ctx, tx, id); err != nil {
-			return err
-		}
-		sub := tx.Model(&model.WebhookDelivery{}).Select("id").Where("endpoint_id = ?", id)
-		if err := tx.Where("delivery_id IN (?)", sub).Delete(&model.WebhookAttempt{}).Error; err != nil {
-			return err
-		}
-		if err := tx.Where("endpoint_id = ?", id).Delete(&model.WebhookDelivery{}).Error; err != nil {
-			return err
-		}
-		return tx.Where("id = ?", id).Delete(&model.WebhookEndpoint{}).Error
-	})
+	err := s.st.DeleteEndpoint(ctx, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("webhook: delete endpoint %d: %w", id, err)
 	}
@@ -261,7 +193,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, id int64) error {
 // RevealSecret returns the endpoint's current secret, for an admin to copy
 // to the receiver. Callers audit who asked.
 func (s *Service) RevealSecret(ctx context.Context, id int64) (string, error) {
-	e, err := s.endpoint(ctx, s.db, id)
+	e, err := s.st.Endpoint(ctx, id)
 	if err != nil {
 		return "", err
 	}
@@ -294,35 +226,19 @@ func (s *Service) rotateTo(ctx context.Context, id int64, secret string) (bool, 
 	if _, err := ParseSecret(secret); err != nil {
 		return false, err
 	}
-	changed := false
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var e model.WebhookEndpoint
-		err := s.forUpdate(tx).Where("id = ?", id).Take(&e).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("%w: endpoint %d", ErrNotFound, id)
-		}
-		if err != nil {
-			return err
-		}
+	now := s.now()
+	changed, err := s.st.Rotate(ctx, id, now, func(e *model.WebhookEndpoint) (whstore.Secrets, bool, error) {
 		old, err := s.seal.Decrypt(e.SecretEnc, secretAAD(e.ID))
-		if err != nil {
-			return err
-		}
-		if string(old) == secret {
-			return nil
+		if err != nil || string(old) == secret {
+			return whstore.Secrets{}, false, err
 		}
 		prev, err := s.seal.Encrypt(old, prevSecretAAD(e.ID))
 		if err != nil {
-			return err
+			return whstore.Secrets{}, false, err
 		}
 		cur, err := s.seal.Encrypt([]byte(secret), secretAAD(e.ID))
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		changed = true
-		return tx.Model(&model.WebhookEndpoint{}).Where("id = ?", id).Updates(map[string]any{
-			"secret_enc": cur, "prev_secret_enc": prev, "prev_secret_until": now.Add(s.opts.RotationGrace), "updated_at": now}).Error
+		until := now.Add(s.opts.RotationGrace)
+		return whstore.Secrets{Current: cur, Prev: prev, PrevUntil: &until}, err == nil, err
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalid) {
 		return false, fmt.Errorf("webhook: rotate secret of endpoint %d: %w", id, err)

@@ -14,6 +14,7 @@ import (
 	"realname/model/modeltest"
 	"realname/service/pii"
 	"realname/service/webhook"
+	"realname/service/webhook/internal/whstore"
 )
 
 func TestEndpointLifecycle(t *testing.T) {
@@ -196,13 +197,13 @@ func TestReplay(t *testing.T) {
 		insertEvents(t, db, 2, 2, 0)
 		run(t, s)
 		eventually(t, 20*time.Second, "both deliveries to fail", func() bool {
-			return deliveryStates(t, db)[webhook.StatusFailed] == 2
+			return deliveryStates(t, db)[whstore.Failed] == 2
 		})
 		// Counted after the commit the states above come from.
 		eventually(t, 10*time.Second, "the failed outcomes counted", func() bool {
 			return counter(t, reg, "realname_webhook_deliveries_total", map[string]string{"outcome": "failed"}) == 2
 		})
-		ds, err := s.Deliveries(ctx, webhook.DeliveryFilter{EndpointID: ep.ID, Status: webhook.StatusFailed})
+		ds, err := s.Deliveries(ctx, webhook.DeliveryFilter{EndpointID: ep.ID, Status: whstore.Failed})
 		if err != nil || len(ds) != 2 || ds[0].EventType == "" || ds[0].Attempts != 2 {
 			t.Fatalf("failed deliveries = %+v, %v", ds, err)
 		}
@@ -213,10 +214,10 @@ func TestReplay(t *testing.T) {
 		}
 		eventually(t, 20*time.Second, "the replayed delivery", func() bool {
 			n, _ := rcv.received()
-			return n == 1 && deliveryStates(t, db)[webhook.StatusSucceeded] == 1
+			return n == 1 && deliveryStates(t, db)[whstore.Succeeded] == 1
 		})
 		d, attempts, err := s.DeliveryAttempts(ctx, ds[0].ID)
-		if err != nil || d.Status != webhook.StatusSucceeded || len(attempts) != 3 || attempts[2].StatusCode != 204 {
+		if err != nil || d.Status != whstore.Succeeded || len(attempts) != 3 || attempts[2].StatusCode != 204 {
 			t.Errorf("replayed delivery %+v with attempts %+v, %v", d, attempts, err)
 		}
 		if err := s.Replay(ctx, 999999); !errors.Is(err, webhook.ErrNotFound) {
@@ -235,7 +236,7 @@ func TestReplay(t *testing.T) {
 			b, err := s.Backlog(ctx)
 			return err == nil && b.Unfanned == 0
 		})
-		if st := deliveryStates(t, db); st[webhook.StatusPaused] != 3 {
+		if st := deliveryStates(t, db); st[whstore.Paused] != 3 {
 			t.Fatalf("deliveries while disabled: %v, want 3 paused", st)
 		}
 		if err := s.EnableEndpoint(ctx, ep.ID); err != nil {
@@ -247,7 +248,7 @@ func TestReplay(t *testing.T) {
 		}
 		eventually(t, 20*time.Second, "everything", func() bool {
 			n, _ := rcv.received()
-			return n == 5 && deliveryStates(t, db)[webhook.StatusSucceeded] == 5
+			return n == 5 && deliveryStates(t, db)[whstore.Succeeded] == 5
 		})
 		if err := s.Replay(ctx, ds[1].ID); err != nil {
 			t.Errorf("replay of a succeeded delivery: %v", err)
@@ -266,7 +267,7 @@ func TestEraseBlanksStoredAnswers(t *testing.T) {
 		}
 		ids := insertEvents(t, db, 2, 2, 0) // verification ids 1 and 2
 		for i, id := range ids {
-			d := model.WebhookDelivery{EventID: id, EndpointID: ep.ID, Status: webhook.StatusSucceeded, NextAttemptAt: time.Now()}
+			d := model.WebhookDelivery{EventID: id, EndpointID: ep.ID, Status: whstore.Succeeded.String(), NextAttemptAt: time.Now()}
 			if err := db.Create(&d).Error; err != nil {
 				t.Fatal(err)
 			}

@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	"realname/model"
+	"realname/service/webhook/internal/whstore"
 )
-
-// feedName is the counter row of the event feed.
-const feedName = "events"
 
 // ErrCursorExpired is a feed cursor from before events retention deleted:
 // what followed it is gone, so reading on from it would skip events.
@@ -58,11 +55,8 @@ func (s *Service) Feed(ctx context.Context, q FeedQuery) (FeedPage, error) {
 	}
 	limit = min(limit, FeedMaxLimit)
 	page := FeedPage{Events: []json.RawMessage{}}
-	db := s.db.WithContext(ctx)
-	var seq model.EventSequence
-	// Find, not Take: without the counter row (nothing numbered yet) the
-	// feed is empty, not an error.
-	if err := db.Where("name = ?", feedName).Limit(1).Find(&seq).Error; err != nil {
+	seq, err := s.st.FeedCounter(ctx)
+	if err != nil {
 		return page, fmt.Errorf("webhook: feed: %w", err)
 	}
 	if after < 0 {
@@ -75,15 +69,8 @@ func (s *Service) Feed(ctx context.Context, q FeedQuery) (FeedPage, error) {
 	if after > seq.LastSeq {
 		return page, fmt.Errorf("%w (cursor %d, end %d)", ErrCursorAhead, after, seq.LastSeq)
 	}
-	sel := db.Where("seq > ? AND seq <= ?", after, seq.LastSeq)
-	if q.AppID != "" {
-		sel = sel.Where("app_id = ?", q.AppID) // index (app_id, seq)
-	}
-	if q.Type != "" {
-		sel = sel.Where("type = ?", q.Type)
-	}
-	var rows []model.WebhookEvent
-	if err := sel.Order("seq").Limit(limit).Find(&rows).Error; err != nil {
+	rows, err := s.st.FeedEvents(ctx, whstore.FeedQuery{After: after, UpTo: seq.LastSeq, Type: q.Type, AppID: q.AppID, Limit: limit})
+	if err != nil {
 		return page, fmt.Errorf("webhook: feed: %w", err)
 	}
 	for i := range rows {

@@ -15,6 +15,7 @@ import (
 	"realname/model"
 	"realname/model/modeltest"
 	"realname/service/webhook"
+	"realname/service/webhook/internal/whstore"
 )
 
 // TestFeedResumesExactlyOnce: three instances fan events out while
@@ -149,7 +150,7 @@ func TestFeedCursorPastRetention(t *testing.T) {
 		db.Where("seq IS NOT NULL").Order("seq").Limit(5).Find(&first)
 		old := time.Now().Add(-2 * time.Hour)
 		for _, e := range first {
-			db.Model(&model.WebhookEvent{}).Where("id = ?", e.ID).Updates(map[string]any{"created_at": old, "fanned_out_at": old})
+			db.Model(&model.WebhookEvent{}).Where("id = ?", e.ID).Select("created_at", "fanned_out_at").UpdateColumns(&model.WebhookEvent{CreatedAt: old, FannedOutAt: &old})
 		}
 		if _, err := s.Prune(ctx); err != nil {
 			t.Fatal(err)
@@ -190,7 +191,7 @@ func TestGoneDisablesTheEndpoint(t *testing.T) {
 		e, _ := s.Endpoint(ctx, ep.ID)
 		var d model.WebhookDelivery
 		db.Where("endpoint_id = ?", ep.ID).Take(&d)
-		if d.Status != webhook.StatusFailed || d.Attempts != 1 || e.DisabledReason == "" {
+		if d.Status != whstore.Failed.String() || d.Attempts != 1 || e.DisabledReason == "" {
 			t.Errorf("after 410: delivery %s (%d attempts), endpoint %+v", d.Status, d.Attempts, e)
 		}
 	})

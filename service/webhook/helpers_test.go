@@ -319,7 +319,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 }
 
 // deliveryStates counts deliveries by status.
-func deliveryStates(t *testing.T, db *gorm.DB) map[string]int64 {
+func deliveryStates(t *testing.T, db *gorm.DB) map[webhook.State]int64 {
 	t.Helper()
 	var rows []struct {
 		Status string
@@ -328,9 +328,9 @@ func deliveryStates(t *testing.T, db *gorm.DB) map[string]int64 {
 	if err := db.Model(&model.WebhookDelivery{}).Select("status, count(*) AS n").Group("status").Scan(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]int64{}
+	out := map[webhook.State]int64{}
 	for _, r := range rows {
-		out[r.Status] = r.N
+		out[webhook.State(r.Status)] = r.N
 	}
 	return out
 }

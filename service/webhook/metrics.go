@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"realname/model"
+	"realname/service/webhook/internal/whstore"
 )
 
 // Delivery outcomes counted by realname_webhook_deliveries_total.
@@ -104,44 +104,13 @@ func (s *Service) metricsLoop(ctx context.Context) {
 }
 
 // Backlog is the queue's size, as the gauges report it.
-type Backlog struct {
-	Unfanned, Pending, Delivering, Paused int64
-	// Oldest is how long the longest-waiting due item has waited.
-	Oldest time.Duration
-}
+type Backlog = whstore.Backlog
 
 // Backlog counts the work not yet done.
 func (s *Service) Backlog(ctx context.Context) (Backlog, error) {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
-	db := s.db.WithContext(ctx)
-	var b Backlog
-	if err := db.Model(&model.WebhookEvent{}).Where("fanned_out_at IS NULL").Count(&b.Unfanned).Error; err != nil {
-		return b, err
-	}
-	for state, n := range map[string]*int64{StatusPending: &b.Pending, StatusDelivering: &b.Delivering, StatusPaused: &b.Paused} {
-		if err := db.Model(&model.WebhookDelivery{}).Where("status = ?", state).Count(n).Error; err != nil {
-			return b, err
-		}
-	}
-	now := s.now()
-	// Both lookups ride an index: (fanned_out_at, created_at) and
-	// (status, next_attempt_at).
-	var ev []model.WebhookEvent
-	if err := db.Select("created_at").Where("fanned_out_at IS NULL").Order("created_at").Limit(1).Find(&ev).Error; err != nil {
-		return b, err
-	}
-	if len(ev) == 1 {
-		b.Oldest = max(b.Oldest, now.Sub(ev[0].CreatedAt))
-	}
-	var d []model.WebhookDelivery
-	if err := db.Select("next_attempt_at").Where("status = ?", StatusPending).Order("next_attempt_at").Limit(1).Find(&d).Error; err != nil {
-		return b, err
-	}
-	if len(d) == 1 {
-		b.Oldest = max(b.Oldest, now.Sub(d[0].NextAttemptAt))
-	}
-	return b, nil
+	return s.st.Backlog(ctx, s.now())
 }
 
 func (s *Service) refreshBacklog(ctx context.Context) error {
@@ -150,9 +119,9 @@ func (s *Service) refreshBacklog(ctx context.Context) error {
 		return err
 	}
 	s.metrics.backlog.WithLabelValues("unfanned").Set(float64(b.Unfanned))
-	s.metrics.backlog.WithLabelValues(StatusPending).Set(float64(b.Pending))
-	s.metrics.backlog.WithLabelValues(StatusDelivering).Set(float64(b.Delivering))
-	s.metrics.backlog.WithLabelValues(StatusPaused).Set(float64(b.Paused))
+	s.metrics.backlog.WithLabelValues(whstore.Pending.String()).Set(float64(b.Pending))
+	s.metrics.backlog.WithLabelValues(whstore.Delivering.String()).Set(float64(b.Delivering))
+	s.metrics.backlog.WithLabelValues(whstore.Paused.String()).Set(float64(b.Paused))
 	s.metrics.oldest.Set(b.Oldest.Seconds())
 	return nil
 }

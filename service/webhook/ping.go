@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 
-	"gorm.io/gorm"
-
 	"realname/model"
 	"realname/service/store"
+	"realname/service/webhook/internal/whstore"
 )
 
 // TypePing is the test event an admin sends to one endpoint: signed and
@@ -34,8 +33,8 @@ func (s *Service) Ping(ctx context.Context, id int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		e, err := s.endpoint(ctx, tx, id)
+	err = s.st.Tx(ctx, func(tx *whstore.Tx) error {
+		e, err := tx.Endpoint(id)
 		if err != nil {
 			return err
 		}
@@ -43,11 +42,11 @@ func (s *Service) Ping(ctx context.Context, id int64) (string, error) {
 			return invalid("endpoint_disabled", "endpoint %d is disabled", id)
 		}
 		now := s.now()
-		if err := tx.Create(&model.WebhookEvent{ID: evID, Type: TypePing, Payload: string(raw), CreatedAt: now, FannedOutAt: &now}).Error; err != nil {
+		if err := tx.CreateEvent(&model.WebhookEvent{ID: evID, Type: TypePing, Payload: string(raw), CreatedAt: now, FannedOutAt: &now}); err != nil {
 			return err
 		}
-		return tx.Create(&model.WebhookDelivery{EventID: evID, EndpointID: id, Status: StatusPending, NextAttemptAt: now,
-			CreatedAt: now, UpdatedAt: now}).Error
+		_, err = tx.Create([]whstore.NewDelivery{{EventID: evID, EndpointID: id, Move: whstore.Queue}}, now)
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid) {
@@ -67,13 +66,7 @@ func (s *Service) SetAllowPrivate(ctx context.Context, id int64, allow bool) err
 	if err := s.checkPrivate(allow); err != nil {
 		return err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if _, err := s.endpoint(ctx, tx, id); err != nil {
-			return err
-		}
-		return tx.Model(&model.WebhookEndpoint{}).Where("id = ?", id).
-			Updates(map[string]any{"allow_private": allow, "updated_at": s.now()}).Error
-	})
+	err := s.st.SetAllowPrivate(ctx, id, allow, s.now())
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("webhook: endpoint %d network: %w", id, err)
 	}

@@ -3,11 +3,8 @@ package webhook
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"gorm.io/gorm"
-
-	"realname/model"
+	"realname/service/webhook/internal/whstore"
 )
 
 // pruneBatch bounds one delete, so pruning a large backlog never holds
@@ -53,9 +50,11 @@ func (s *Service) Prune(ctx context.Context) (PruneStats, error) {
 	cutoff := s.now().Add(-s.opts.Retention)
 	// Each batch gets its own deadline: a first pass over years of history
 	// takes as many batches as it needs, none of them long.
-	for _, status := range []string{StatusSucceeded, StatusFailed} {
+	for _, state := range []State{whstore.Succeeded, whstore.Failed} {
 		for {
-			n, err := s.pruneDeliveries(ctx, status, cutoff, &st)
+			n, err := s.prune(ctx, &st, func(ctx context.Context) (whstore.Pruned, error) {
+				return s.st.PruneDeliveries(ctx, state, cutoff, pruneBatch)
+			})
 			if err != nil {
 				return st, err
 			}
@@ -65,7 +64,9 @@ func (s *Service) Prune(ctx context.Context) (PruneStats, error) {
 		}
 	}
 	for {
-		n, err := s.pruneEvents(ctx, cutoff, &st)
+		n, err := s.prune(ctx, &st, func(ctx context.Context) (whstore.Pruned, error) {
+			return s.st.PruneEvents(ctx, cutoff, pruneBatch)
+		})
 		if err != nil {
 			return st, err
 		}
@@ -76,73 +77,17 @@ func (s *Service) Prune(ctx context.Context) (PruneStats, error) {
 	return st, nil
 }
 
-// pruneDeliveries deletes one batch of deliveries in status that finished
-// before cutoff, with their attempts; it returns the batch's size.
-func (s *Service) pruneDeliveries(ctx context.Context, status string, cutoff time.Time, st *PruneStats) (int, error) {
+// prune runs one batch with its own deadline, adds what it deleted to st
+// and returns how many rows it found.
+func (s *Service) prune(ctx context.Context, st *PruneStats, batch func(context.Context) (whstore.Pruned, error)) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
-	var ids []int64
-	if err := s.db.WithContext(ctx).Model(&model.WebhookDelivery{}).
-		Where("status = ? AND next_attempt_at < ?", status, cutoff).
-		Order("next_attempt_at").Limit(pruneBatch).Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
-		return 0, wrapPrune(err)
-	}
-	err := s.queueTx(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("delivery_id IN ?", ids).Delete(&model.WebhookAttempt{})
-		if res.Error != nil {
-			return res.Error
-		}
-		attempts := res.RowsAffected
-		res = tx.Where("id IN ? AND status = ?", ids, status).Delete(&model.WebhookDelivery{})
-		if res.Error == nil {
-			st.Attempts += attempts
-			st.Deliveries += res.RowsAffected
-		}
-		return res.Error
-	})
-	return len(ids), wrapPrune(err)
-}
-
-// pruneEvents deletes one batch of fanned-out events older than cutoff
-// that have no delivery left; it returns the batch's size.
-func (s *Service) pruneEvents(ctx context.Context, cutoff time.Time, st *PruneStats) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
-	defer cancel()
-	var ids []string
-	left := s.db.Model(&model.WebhookDelivery{}).Select("1").Where("webhook_deliveries.event_id = webhook_events.id")
-	if err := s.db.WithContext(ctx).Model(&model.WebhookEvent{}).
-		Where("fanned_out_at < ? AND created_at < ? AND NOT EXISTS (?)", cutoff, cutoff, left).
-		Limit(pruneBatch).Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
-		return 0, wrapPrune(err)
-	}
-	err := s.queueTx(ctx, func(tx *gorm.DB) error {
-		// Checked again under the delete: a replay may have queued one of
-		// these events to an endpoint since the read.
-		again := tx.Model(&model.WebhookDelivery{}).Select("1").Where("webhook_deliveries.event_id = webhook_events.id")
-		// The feed must know how far it lost events: a reader's cursor
-		// from before that point is answered ErrCursorExpired.
-		var top *int64
-		if err := tx.Model(&model.WebhookEvent{}).Where("id IN ? AND NOT EXISTS (?)", ids, again).
-			Select("MAX(seq)").Scan(&top).Error; err != nil {
-			return err
-		}
-		res := tx.Where("id IN ? AND NOT EXISTS (?)", ids, again).Delete(&model.WebhookEvent{})
-		if res.Error != nil {
-			return res.Error
-		}
-		st.Events += res.RowsAffected
-		if top == nil {
-			return nil
-		}
-		return tx.Model(&model.EventSequence{}).Where("name = ? AND pruned_seq < ?", feedName, *top).
-			Update("pruned_seq", *top).Error
-	})
-	return len(ids), wrapPrune(err)
-}
-
-func wrapPrune(err error) error {
+	p, err := batch(ctx)
+	st.Deliveries += p.Deliveries
+	st.Attempts += p.Attempts
+	st.Events += p.Events
 	if err != nil {
-		return fmt.Errorf("webhook: prune: %w", err)
+		return p.Found, fmt.Errorf("webhook: prune: %w", err)
 	}
-	return nil
+	return p.Found, nil
 }

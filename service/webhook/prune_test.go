@@ -10,6 +10,7 @@ import (
 	"realname/model"
 	"realname/model/modeltest"
 	"realname/service/webhook"
+	"realname/service/webhook/internal/whstore"
 )
 
 // TestPruneKeepsWorkAndRecentHistory: finished deliveries older than the
@@ -28,26 +29,26 @@ func TestPruneKeepsWorkAndRecentHistory(t *testing.T) {
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		old, recent := now.Add(-48*time.Hour), now.Add(-time.Hour)
 		cases := []struct {
-			status string
+			status webhook.State
 			at     time.Time
 			gone   bool
 		}{
-			{webhook.StatusSucceeded, old, true},
-			{webhook.StatusFailed, old, true},
-			{webhook.StatusSucceeded, recent, false},
-			{webhook.StatusFailed, recent, false},
-			{webhook.StatusPending, old, false},
-			{webhook.StatusPaused, old, false},
+			{whstore.Succeeded, old, true},
+			{whstore.Failed, old, true},
+			{whstore.Succeeded, recent, false},
+			{whstore.Failed, recent, false},
+			{whstore.Pending, old, false},
+			{whstore.Paused, old, false},
 		}
 		ids := insertEvents(t, db, len(cases)+1, len(cases)+1, 0)
 		// Every event is old and fanned out; the last one never had a delivery.
 		if err := db.Model(&model.WebhookEvent{}).Where("1 = 1").
-			Updates(map[string]any{"created_at": old, "fanned_out_at": old}).Error; err != nil {
+			Select("created_at", "fanned_out_at").UpdateColumns(&model.WebhookEvent{CreatedAt: old, FannedOutAt: &old}).Error; err != nil {
 			t.Fatal(err)
 		}
 		deliveries := make([]int64, len(cases))
 		for i, c := range cases {
-			d := model.WebhookDelivery{EventID: ids[i], EndpointID: ep.ID, Status: c.status, Attempts: 1, NextAttemptAt: c.at,
+			d := model.WebhookDelivery{EventID: ids[i], EndpointID: ep.ID, Status: c.status.String(), Attempts: 1, NextAttemptAt: c.at,
 				CreatedAt: c.at, UpdatedAt: c.at}
 			if err := db.Create(&d).Error; err != nil {
 				t.Fatal(err)

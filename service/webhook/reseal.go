@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"realname/model"
+	"realname/service/webhook/internal/whstore"
 )
 
 // Resealer is the key ring as a key rotation uses it.
@@ -20,49 +21,30 @@ type Resealer interface {
 // can retire the old key without cutting off the receivers. It returns how
 // many endpoints it rewrote. Endpoints are few: one transaction each.
 func ResealSecrets(ctx context.Context, db *gorm.DB, ring Resealer) (int, error) {
-	var ids []int64
-	if err := db.WithContext(ctx).Model(&model.WebhookEndpoint{}).Order("id").Pluck("id", &ids).Error; err != nil {
-		return 0, fmt.Errorf("webhook: reseal secrets: %w", err)
-	}
-	n := 0
-	for _, id := range ids {
-		changed := false
-		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			var e model.WebhookEndpoint
-			if err := tx.Where("id = ?", id).Take(&e).Error; err != nil {
-				return err
-			}
-			set := map[string]any{}
-			for col, c := range map[string]struct {
-				ct  []byte
-				aad []byte
-			}{
-				"secret_enc":      {e.SecretEnc, secretAAD(id)},
-				"prev_secret_enc": {e.PrevSecretEnc, prevSecretAAD(id)},
-			} {
-				if len(c.ct) == 0 || !ring.NeedsRotation(c.ct) {
-					continue
-				}
-				plain, err := ring.Decrypt(c.ct, c.aad)
-				if err != nil {
-					return fmt.Errorf("endpoint %d %s: %w", id, col, err)
-				}
-				if set[col], err = ring.Encrypt(plain, c.aad); err != nil {
-					return err
-				}
-			}
-			if len(set) == 0 {
-				return nil
-			}
-			changed = true
-			return tx.Model(&model.WebhookEndpoint{}).Where("id = ?", id).Updates(set).Error
-		})
-		if err != nil {
-			return n, fmt.Errorf("webhook: reseal secrets: %w", err)
+	n, err := whstore.New(db).Reseal(ctx, func(e *model.WebhookEndpoint) (cur, prev []byte, err error) {
+		if cur, err = reseal(ring, e.SecretEnc, secretAAD(e.ID)); err != nil {
+			return nil, nil, fmt.Errorf("endpoint %d secret_enc: %w", e.ID, err)
 		}
-		if changed {
-			n++
+		if prev, err = reseal(ring, e.PrevSecretEnc, prevSecretAAD(e.ID)); err != nil {
+			return nil, nil, fmt.Errorf("endpoint %d prev_secret_enc: %w", e.ID, err)
 		}
+		return cur, prev, nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("webhook: reseal secrets: %w", err)
 	}
 	return n, nil
+}
+
+// reseal re-encrypts ct under the ring's primary key, or returns nil when
+// it is empty or already sealed with it.
+func reseal(ring Resealer, ct, aad []byte) ([]byte, error) {
+	if len(ct) == 0 || !ring.NeedsRotation(ct) {
+		return nil, nil
+	}
+	plain, err := ring.Decrypt(ct, aad)
+	if err != nil {
+		return nil, err
+	}
+	return ring.Encrypt(plain, aad)
 }

@@ -15,22 +15,17 @@ package webhook
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
-	"realname/model"
+	"realname/service/webhook/internal/whstore"
 )
 
 // Sealer encrypts endpoint secrets at rest (the pii.KeyRing).
@@ -39,18 +34,17 @@ type Sealer interface {
 	Decrypt(ciphertext, aad []byte) ([]byte, error)
 }
 
-// Delivery states stored in model.WebhookDelivery.Status.
-const (
-	StatusPending    = "pending"    // waiting for its next attempt
-	StatusDelivering = "delivering" // claimed by a worker, under lease
-	StatusSucceeded  = "succeeded"  // the receiver answered 2xx
-	StatusFailed     = "failed"     // the schedule ran out
-	StatusPaused     = "paused"     // its endpoint is disabled; resumes on enable
-)
+// State is where a delivery stands: pending, delivering (leased to a
+// worker), succeeded, failed (the schedule ran out) or paused (its endpoint
+// is disabled). The store owns the machine and its transition table.
+type State = whstore.State
+
+// States lists the delivery states, in the order of a delivery's life.
+func States() []State { return whstore.States() }
 
 var (
 	// ErrNotFound means no endpoint or delivery has that id.
-	ErrNotFound = errors.New("webhook: not found")
+	ErrNotFound = whstore.ErrNotFound
 	// ErrInvalid wraps a rejected endpoint setting; the message says
 	// which, and an *InvalidError names it by a stable code.
 	ErrInvalid = errors.New("webhook: invalid endpoint")
@@ -69,7 +63,7 @@ const dbTimeout = 30 * time.Second
 // Service manages endpoints and runs the dispatcher. It is safe for
 // concurrent use; every instance of the server runs one.
 type Service struct {
-	db      *gorm.DB
+	st      *whstore.Store // every read and write of the webhook tables
 	seal    Sealer
 	log     *slog.Logger
 	opts    Options
@@ -77,10 +71,6 @@ type Service struct {
 	private *http.Client // those and RFC 1918/ULA, for endpoints with the switch
 	metrics *metrics
 	targets targetCache
-	// sqliteWrite queues this instance's queue writers in Go: SQLite has
-	// one writer at a time anyway, and its busy handler backs off in sleeps
-	// of up to 100 ms, which would waste most of the time under contention.
-	sqliteWrite sync.Mutex
 	// wake lets the fan-out tell this instance's idle workers that work
 	// just arrived, instead of leaving it for their next poll.
 	wake chan struct{}
@@ -133,7 +123,7 @@ func New(db *gorm.DB, seal Sealer, log *slog.Logger, reg prometheus.Registerer, 
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{db: db, seal: seal, log: log.With("component", "webhook"), opts: opts, metrics: m,
+	s := &Service{st: whstore.New(db), seal: seal, log: log.With("component", "webhook"), opts: opts, metrics: m,
 		wake: make(chan struct{}, opts.Workers), fanoutWake: make(chan struct{}, 1), bell: newBell()}
 	s.strict = newClient(opts, newGuard(opts.AllowCIDRs, false))
 	s.private = newClient(opts, newGuard(opts.AllowCIDRs, true))
@@ -194,99 +184,6 @@ func wait(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 	case <-t.C:
 	}
 	return true
-}
-
-// queueTx runs fn in a transaction suited to queue tables: READ COMMITTED
-// on MySQL/MariaDB, whose default REPEATABLE READ takes gap locks that
-// would make concurrent claims and fan-outs block one another.
-//
-// A transaction the database aborted to break a deadlock is run again: fn
-// must be repeatable (no effects outside the transaction but what it resets).
-func (s *Service) queueTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	defer s.writing()()
-	var opts []*sql.TxOptions
-	if s.db.Name() == model.DialectMySQL {
-		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-	}
-	var err error
-	for try := 1; ; try++ {
-		err = s.db.WithContext(ctx).Transaction(fn, opts...)
-		if err == nil || try == 3 || !deadlocked(err) || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(time.Duration(try*rand.IntN(20)) * time.Millisecond)
-	}
-}
-
-// leaseTx is queueTx for the claims and results of deliveries, committed
-// without waiting for the WAL flush on PostgreSQL. Losing such a commit in
-// a database crash only sends a delivery again (its claim or result is
-// undone, the lease runs out, the sweep requeues it), which at-least-once
-// delivery allows; the fan-out keeps the flush, since feed numbers readers
-// have seen must not be handed out again. Two flushes per batch were half
-// a worker's wall time on a 600 µs fsync disk.
-func (s *Service) leaseTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if s.db.Name() != model.DialectPostgres {
-		return s.queueTx(ctx, fn)
-	}
-	return s.queueTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
-			return err
-		}
-		return fn(tx)
-	})
-}
-
-// deadlocked reports a transaction the database rolled back to break a
-// deadlock or a serialization conflict; running it again is the remedy.
-func deadlocked(err error) bool {
-	var my *mysql.MySQLError
-	if errors.As(err, &my) {
-		return my.Number == 1213 || my.Number == 1205 // deadlock, lock wait timeout
-	}
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		return pg.Code == "40P01" || pg.Code == "40001"
-	}
-	return false
-}
-
-// writing takes the SQLite writer turn (a no-op elsewhere) and returns its
-// release. The release leaves the database unlocked for a while before the
-// next of our writers may go, half as long as the turn took: without that
-// gap our writers would hand the lock to one another back to back, and the
-// verification flow, which waits in SQLite's busy handler (it sleeps and
-// retries, it does not queue), would starve behind a backlog. This costs
-// about a third of the dispatcher's throughput on SQLite, and nothing on
-// the server databases.
-func (s *Service) writing() func() {
-	if s.db.Name() != model.DialectSQLite {
-		return func() {}
-	}
-	s.sqliteWrite.Lock()
-	start := time.Now()
-	return func() {
-		time.Sleep(min(max(time.Since(start)/2, time.Millisecond), 50*time.Millisecond))
-		s.sqliteWrite.Unlock()
-	}
-}
-
-// skipLocked adds FOR UPDATE SKIP LOCKED where the database has it. SQLite
-// has no row locks; its immediate transactions serialise writers, which is
-// enough for the one process that may use it.
-func (s *Service) skipLocked(q *gorm.DB) *gorm.DB {
-	if s.db.Name() == model.DialectSQLite {
-		return q
-	}
-	return q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked})
-}
-
-// forUpdate locks the selected rows where the database has row locks.
-func (s *Service) forUpdate(q *gorm.DB) *gorm.DB {
-	if s.db.Name() == model.DialectSQLite {
-		return q
-	}
-	return q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 }
 
 // InvalidError is a rejected endpoint setting with a stable code (url_parse,
