@@ -23,7 +23,8 @@ type NewDelivery struct {
 // Create inserts the deliveries, due at now; a pair (event, endpoint)
 // that already has one is left alone, since the fan-out, a crash's repeat
 // of it and a backfill may race to create the same. It returns how many
-// it inserted.
+// it inserted (MariaDB counts a skipped pair too: its "do nothing" is an
+// update of the id to itself).
 func (tx *Tx) Create(ds []NewDelivery, now time.Time) (int64, error) {
 	if len(ds) == 0 {
 		return 0, nil

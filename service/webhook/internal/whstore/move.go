@@ -2,6 +2,7 @@ package whstore
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -123,6 +124,9 @@ func int64s(ids []int64) []any {
 // than asked means the others had moved on (a lost lease, a concurrent
 // change), which is not an error.
 func (tx *Tx) move(m Move, from State, p patch, f fence) (int64, error) {
+	if from == None {
+		return 0, fmt.Errorf("%w: %s of a delivery not written yet (Create writes new ones)", ErrTransition, m)
+	}
 	to, err := check(m, from)
 	if err != nil {
 		return 0, err
