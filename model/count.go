@@ -32,8 +32,11 @@ func count(db *gorm.DB, sqlDB *sql.DB) error {
 	db.Statement.ConnPool = db.ConnPool
 	after := func(write bool) func(*gorm.DB) {
 		return func(tx *gorm.DB) {
-			if tx.Statement.SQL.Len() == 0 {
-				return // nothing was sent (an error before the statement was built)
+			if tx.Statement.SQL.Len() == 0 || tx.DryRun {
+				// Nothing was sent: an error came before the statement was
+				// built, or gorm only rendered a subquery (a *gorm.DB passed
+				// as a value) into the statement that carries it.
+				return
 			}
 			c.statements.Add(1)
 			if _, inTx := tx.Statement.ConnPool.(gorm.TxCommitter); write && !inTx {

@@ -50,6 +50,14 @@ func TestStatementCounts(t *testing.T) {
 			t.Fatalf("a transaction: %+v", d)
 		}
 		c = model.StatementCounts(db)
+		sub := db.Model(&model.User{}).Select("id").Where("open_id = ?", "o-count")
+		if err := db.Model(&model.User{}).Where("id IN (?)", sub).Count(&n).Error; err != nil || n != 1 {
+			t.Fatalf("a read with a subquery: %d, %v", n, err)
+		}
+		if d := diff(c); d != (model.Counts{Statements: 1}) {
+			t.Fatalf("a read with a subquery (rendered into it, never sent): %+v", d)
+		}
+		c = model.StatementCounts(db)
 		boom := errors.New("boom")
 		_ = db.Transaction(func(tx *gorm.DB) error {
 			tx.Model(&model.User{}).Where("open_id = ?", "o-count").UpdateColumn("union_id", "u-2")

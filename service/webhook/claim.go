@@ -74,7 +74,7 @@ func (s *Service) enabledTargets(ctx context.Context) (map[int64]*target, error)
 // claim takes up to BatchSize due deliveries of the given endpoints and
 // leases them to the caller under a fresh lease id. Rows another instance
 // is claiming at the same moment are skipped, not waited for.
-func (s *Service) claim(ctx context.Context, endpointIDs []int64) ([]model.WebhookDelivery, string, error) {
+func (s *Service) claim(ctx context.Context, endpointIDs []int64) ([]whstore.Claimed, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
 	now := s.now()
@@ -89,19 +89,27 @@ func newLeaseID() string {
 	return hex.EncodeToString(b)
 }
 
-// loadEvents returns the events of the deliveries, by id.
-func (s *Service) loadEvents(ctx context.Context, ds []model.WebhookDelivery) (map[string]*model.WebhookEvent, error) {
+// events returns the events of the deliveries, by id: those the claim
+// read with them (PostgreSQL's), and the others read now.
+func (s *Service) events(ctx context.Context, ds []whstore.Claimed) (map[string]*model.WebhookEvent, error) {
+	out := make(map[string]*model.WebhookEvent, len(ds))
+	var missing []string
+	for i := range ds {
+		if ds[i].Event != nil {
+			out[ds[i].EventID] = ds[i].Event
+		} else {
+			missing = append(missing, ds[i].EventID)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
-	ids := make([]string, len(ds))
-	for i := range ds {
-		ids[i] = ds[i].EventID
-	}
-	events, err := s.st.Events(ctx, ids)
+	events, err := s.st.Events(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]*model.WebhookEvent, len(events))
 	for i := range events {
 		out[events[i].ID] = &events[i]
 	}

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"realname/model"
 	"realname/service/webhook/internal/whstore"
 )
 
@@ -48,7 +47,7 @@ func (s *Service) work(ctx context.Context) (int, error) {
 	// POSTs are bounded by Timeout, and an abandoned lease would only delay
 	// these deliveries until it ran out.
 	ctx = context.WithoutCancel(ctx)
-	events, err := s.loadEvents(ctx, ds)
+	events, err := s.events(ctx, ds)
 	if err != nil {
 		return len(ds), err // the leases run out and the sweep requeues them
 	}
@@ -66,7 +65,7 @@ func (s *Service) work(ctx context.Context) (int, error) {
 
 // record stores the attempts and the deliveries' new states in one
 // transaction, fenced by the lease id (see whstore.Record).
-func (s *Service) record(ctx context.Context, lease string, ds []model.WebhookDelivery, results []result) error {
+func (s *Service) record(ctx context.Context, lease string, ds []whstore.Claimed, results []result) error {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
 	now := s.now()
@@ -126,7 +125,7 @@ const goneReason = "the endpoint answered 410 Gone: it asked for no more events"
 // endpoint is disabled. It writes only when the endpoint as loaded says a
 // change is due, so a healthy queue costs no write per batch; a stale load
 // only delays a change until the next refresh.
-func (s *Service) health(ctx context.Context, targets map[int64]*target, ds []model.WebhookDelivery, results []result) error {
+func (s *Service) health(ctx context.Context, targets map[int64]*target, ds []whstore.Claimed, results []result) error {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
 	healthy, failing, gone := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}

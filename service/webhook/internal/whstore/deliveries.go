@@ -42,33 +42,93 @@ func (tx *Tx) Create(ds []NewDelivery, now time.Time) (int64, error) {
 	return res.RowsAffected, res.Error
 }
 
+// Claimed is a delivery as leased, with its event when the claim read it.
+type Claimed struct {
+	model.WebhookDelivery
+	// Event is nil when the claim did not read it (only PostgreSQL's does)
+	// or its row is gone.
+	Event *model.WebhookEvent
+}
+
 // Claim leases up to limit due deliveries of the given endpoints, oldest
 // due first, to lease. Rows another worker is claiming at the same moment
 // are skipped, not waited for.
-func (st *Store) Claim(ctx context.Context, endpointIDs []int64, limit int, lease Lease, now time.Time) ([]model.WebhookDelivery, error) {
-	var ds []model.WebhookDelivery
+func (st *Store) Claim(ctx context.Context, endpointIDs []int64, limit int, lease Lease, now time.Time) ([]Claimed, error) {
+	var out []Claimed
 	err := st.lease(ctx, func(tx *Tx) error {
 		// One status value and ORDER BY the index's second column, so
 		// InnoDB walks (status, next_attempt_at) in order and locks only
 		// the rows it returns instead of sorting, and locking, all due rows.
-		q := tx.db.Where("status = ? AND next_attempt_at <= ? AND endpoint_id IN ?", string(Pending), now, endpointIDs).
-			Order("next_attempt_at").Limit(limit)
-		if err := st.skipLocked(q).Find(&ds).Error; err != nil || len(ds) == 0 {
-			return err
-		}
-		ids := make([]int64, len(ds))
-		for i := range ds {
-			ids[i] = ds[i].ID
-		}
+		due := tx.db.Model(&model.WebhookDelivery{}).Where("status = ? AND next_attempt_at <= ? AND endpoint_id IN ?",
+			string(Pending), now, endpointIDs).Order("next_attempt_at").Limit(limit)
 		// next_attempt_at becomes the lease's end: if this worker dies, the
 		// sweep finds the row due again then, with no second index.
-		_, err := tx.move(Claim, Pending, patch{at: now, lease: &lease, nextAttemptAt: &lease.Until}, fence{ids: ids})
+		leased := patch{at: now, lease: &lease, nextAttemptAt: &lease.Until}
+		var err error
+		if st.db.Name() == model.DialectPostgres {
+			out, err = tx.claimReturning(due, leased)
+			return err
+		}
+		var ds []model.WebhookDelivery
+		if err := st.skipLocked(due).Find(&ds).Error; err != nil || len(ds) == 0 {
+			return err
+		}
+		out = make([]Claimed, len(ds))
+		ids := make([]int64, len(ds))
+		for i, d := range ds {
+			// As leased, like PostgreSQL's RETURNING.
+			d.Status, d.LeaseID, d.LeaseUntil, d.NextAttemptAt, d.UpdatedAt = string(Delivering), lease.ID, &lease.Until, lease.Until, now
+			out[i], ids[i] = Claimed{WebhookDelivery: d}, d.ID
+		}
+		_, err = tx.move(Claim, from(Pending), leased, fence{ids: ids})
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webhook: claim: %w", err)
 	}
-	return ds, nil
+	return out, nil
+}
+
+// claimedRow is a row of claimReturning: the delivery as leased, and its
+// event's columns (NULL when the event row is gone).
+type claimedRow struct {
+	model.WebhookDelivery
+	EventRow       *string
+	EventType      *string
+	EventPayload   *string
+	EventCreatedAt *time.Time
+}
+
+// claimReturning is the claim in one statement, on PostgreSQL: the due
+// rows are locked (SKIP LOCKED) by the subquery, leased by the UPDATE,
+// which returns them, and joined to their events, sparing the separate
+// UPDATE and the read of the events that the other databases need (no
+// UPDATE … RETURNING on MariaDB, no row locks on SQLite). The subquery is
+// in ARRAY(), which PostgreSQL runs once, before the UPDATE.
+func (tx *Tx) claimReturning(due *gorm.DB, leased patch) ([]Claimed, error) {
+	to, err := check(Claim, Pending)
+	if err != nil {
+		return nil, err
+	}
+	where := clause.Where{Exprs: []clause.Expression{
+		clause.Expr{SQL: "? = ANY(ARRAY(?))", Vars: []any{clause.Column{Name: colID}, tx.st.skipLocked(due.Select(colID))}},
+		clause.Expr{SQL: "(? = ?) IS TRUE", Vars: []any{clause.Column{Name: colStatus}, string(Pending)}},
+	}}
+	var rows []claimedRow
+	err = tx.db.Raw("WITH claimed AS (UPDATE "+deliveriesTable+" ? ? RETURNING *) "+
+		"SELECT claimed.*, e.id AS event_row, e.type AS event_type, e.payload AS event_payload, e.created_at AS event_created_at "+
+		"FROM claimed LEFT JOIN webhook_events e ON e.id = claimed.event_id", leased.set(to), where).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Claimed, len(rows))
+	for i, r := range rows {
+		out[i] = Claimed{WebhookDelivery: r.WebhookDelivery}
+		if r.EventRow != nil && r.EventType != nil && r.EventPayload != nil && r.EventCreatedAt != nil {
+			out[i].Event = &model.WebhookEvent{ID: *r.EventRow, Type: *r.EventType, Payload: *r.EventPayload, CreatedAt: *r.EventCreatedAt}
+		}
+	}
+	return out, nil
 }
 
 // Outcome is how one leased delivery's attempt ended: Deliver, Retry (at
@@ -88,6 +148,14 @@ type Outcome struct {
 type Tally struct {
 	Delivered, Retried, GaveUp, LeaseLost int64
 }
+
+// resulted are the states a worker's result finds its delivery in: still
+// leased, or requeued by the sweep after the lease ran out, which keeps the
+// lease id so that a stalled worker's late result still counts (and the
+// delivery is not sent again) as long as nobody has claimed it since. A
+// claim sets a fresh lease id, and every other move that leaves Delivering
+// clears it, so under the lease fence these two states mean just that.
+var resulted = from(Delivering, Pending)
 
 // Record stores the attempts and the deliveries' moves in one
 // transaction. Each move is fenced by the lease id: a worker whose lease
@@ -119,7 +187,7 @@ func (st *Store) Record(ctx context.Context, leaseID string, now time.Time, outc
 		}
 		for _, code := range codes {
 			ids := delivered[code]
-			n, err := tx.move(Deliver, Delivering, patch{at: now, endLease: true, attempt: &answer{status: code}},
+			n, err := tx.move(Deliver, resulted, patch{at: now, endLease: true, attempt: &answer{status: code}},
 				fence{ids: ids, leaseID: leaseID})
 			if err != nil {
 				return err
@@ -135,7 +203,7 @@ func (st *Store) Record(ctx context.Context, leaseID string, now time.Time, outc
 			if o.Move == Retry {
 				p.nextAttemptAt = &o.RetryAt
 			}
-			n, err := tx.move(o.Move, Delivering, p, fence{ids: []int64{o.DeliveryID}, leaseID: leaseID})
+			n, err := tx.move(o.Move, resulted, p, fence{ids: []int64{o.DeliveryID}, leaseID: leaseID})
 			switch {
 			case err != nil:
 				return err
@@ -174,7 +242,7 @@ func (st *Store) Reclaim(ctx context.Context, now time.Time, limit int) (int64, 
 			return err
 		}
 		var err error
-		reclaimed, err = tx.move(Reclaim, Delivering, patch{at: now}, fence{ids: expired, leaseEnded: &now})
+		reclaimed, err = tx.move(Reclaim, from(Delivering), patch{at: now}, fence{ids: expired, leaseEnded: &now})
 		return err
 	})
 	if err != nil {
@@ -198,7 +266,7 @@ func (st *Store) PauseStranded(ctx context.Context, now time.Time, limit int) er
 		if err != nil || len(stranded) == 0 {
 			return err
 		}
-		_, err = tx.move(Pause, Pending, patch{at: now}, fence{ids: stranded})
+		_, err = tx.move(Pause, from(Pending), patch{at: now}, fence{ids: stranded})
 		return err
 	})
 	if err != nil {
@@ -220,7 +288,7 @@ func (st *Store) ResumeStranded(ctx context.Context, now time.Time, limit int) (
 		if err != nil || len(stranded) == 0 {
 			return err
 		}
-		resumed, err = tx.move(Resume, Paused, patch{at: now, nextAttemptAt: &now}, fence{ids: stranded})
+		resumed, err = tx.move(Resume, from(Paused), patch{at: now, nextAttemptAt: &now}, fence{ids: stranded})
 		return err
 	})
 	if err != nil {
@@ -256,14 +324,14 @@ func (tx *Tx) LockDelivery(id int64) (model.WebhookDelivery, error) {
 // Replay queues d again on a fresh schedule, due now; the attempts of its
 // earlier round stay in its history. d is as LockDelivery read it.
 func (tx *Tx) Replay(d model.WebhookDelivery, now time.Time) error {
-	_, err := tx.move(Replay, State(d.Status), replayed(now), fence{ids: []int64{d.ID}})
+	_, err := tx.move(Replay, from(State(d.Status)), replayed(now), fence{ids: []int64{d.ID}})
 	return err
 }
 
 // ReplayFailed queues again, on a fresh schedule, the endpoint's failed
 // deliveries created since then, and returns how many.
 func (st *Store) ReplayFailed(ctx context.Context, endpointID int64, since, now time.Time) (int64, error) {
-	return st.direct(ctx).move(Replay, Failed, replayed(now), fence{endpointID: endpointID, createdSince: &since})
+	return st.direct(ctx).move(Replay, from(Failed), replayed(now), fence{endpointID: endpointID, createdSince: &since})
 }
 
 // replayed is the state a replayed delivery starts from: a fresh schedule, due now.

@@ -128,7 +128,7 @@ func (st *Store) Disable(ctx context.Context, id int64, reason string, failingBe
 				return err
 			}
 		}
-		_, err := tx.move(Pause, Pending, patch{at: now}, fence{endpointID: id})
+		_, err := tx.move(Pause, from(Pending), patch{at: now}, fence{endpointID: id})
 		return err
 	})
 }
@@ -145,7 +145,7 @@ func (st *Store) Enable(ctx context.Context, id int64, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.move(Resume, Paused, patch{at: now, nextAttemptAt: &now}, fence{endpointID: id})
+		_, err = tx.move(Resume, from(Paused), patch{at: now, nextAttemptAt: &now}, fence{endpointID: id})
 		return err
 	})
 }

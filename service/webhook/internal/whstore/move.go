@@ -87,14 +87,29 @@ type fence struct {
 
 var errUnfenced = errors.New("webhook store: a move without ids or endpoint would write every delivery in its state")
 
-func (f fence) where(from State) (clause.Where, error) {
-	w := clause.Where{Exprs: []clause.Expression{clause.Eq{Column: clause.Column{Name: colStatus}, Value: string(from)}}}
+func (f fence) where(from []State) (clause.Where, error) {
+	states := make([]any, len(from))
+	for i, s := range from {
+		states[i] = string(s)
+	}
+	status := clause.Column{Name: colStatus}
+	w := clause.Where{}
 	add := func(e clause.Expression) { w.Exprs = append(w.Exprs, e) }
 	switch {
 	case len(f.ids) > 0:
 		add(clause.IN{Column: clause.Column{Name: colID}, Values: int64s(f.ids)})
+		// Rows picked by id are found by the primary key and their state
+		// checked on them, never searched by: a plain "status = ?" invites
+		// the planner to AND in the (status, next_attempt_at) index, whose
+		// delivering and pending ranges are full of entries the drain has
+		// just made dead. PostgreSQL did (a BitmapAnd), and the results'
+		// UPDATE took 22 ms instead of 3. IS TRUE is no index condition on
+		// any of the three databases.
+		add(clause.Expr{SQL: "(? IN ?) IS TRUE", Vars: []any{status, states}})
 	case f.endpointID == 0:
 		return w, errUnfenced
+	default:
+		add(clause.IN{Column: status, Values: states})
 	}
 	if f.endpointID != 0 {
 		add(clause.Eq{Column: clause.Column{Name: colEndpointID}, Value: f.endpointID})
@@ -119,17 +134,26 @@ func int64s(ids []int64) []any {
 	return out
 }
 
-// move writes m on the deliveries the fence picks that are still in from,
-// after checking m against the table, and returns how many it wrote: fewer
-// than asked means the others had moved on (a lost lease, a concurrent
-// change), which is not an error.
-func (tx *Tx) move(m Move, from State, p patch, f fence) (int64, error) {
-	if from == None {
-		return 0, fmt.Errorf("%w: %s of a delivery not written yet (Create writes new ones)", ErrTransition, m)
+// from lists the states a move starts from, for move's call sites.
+func from(s ...State) []State { return s }
+
+// move writes m on the deliveries the fence picks that are still in one
+// of the from-states, after checking m from each against the table, and
+// returns how many it wrote: fewer than asked means the others had moved
+// on (a lost lease, a concurrent change), which is not an error.
+func (tx *Tx) move(m Move, from []State, p patch, f fence) (int64, error) {
+	var to State
+	for _, s := range from {
+		if s == None {
+			return 0, fmt.Errorf("%w: %s of a delivery not written yet (Create writes new ones)", ErrTransition, m)
+		}
+		var err error
+		if to, err = check(m, s); err != nil {
+			return 0, err
+		}
 	}
-	to, err := check(m, from)
-	if err != nil {
-		return 0, err
+	if len(from) == 0 {
+		return 0, fmt.Errorf("%w: %s from no state", ErrTransition, m)
 	}
 	where, err := f.where(from)
 	if err != nil {

@@ -73,12 +73,15 @@ type edge struct {
 // is checked against (and fenced by: the UPDATE's WHERE names the
 // from-state, so a row that moved meanwhile is not written).
 var transitions = map[Move]edge{
-	Queue:   {from: []State{None}, to: Pending},
-	Park:    {from: []State{None}, to: Paused},
-	Claim:   {from: []State{Pending}, to: Delivering},
-	Deliver: {from: []State{Delivering}, to: Succeeded},
-	Retry:   {from: []State{Delivering}, to: Pending},
-	GiveUp:  {from: []State{Delivering}, to: Failed},
+	Queue: {from: []State{None}, to: Pending},
+	Park:  {from: []State{None}, to: Paused},
+	Claim: {from: []State{Pending}, to: Delivering},
+	// A result comes from its worker, fenced by its lease id: on a
+	// delivery it still holds, or on one the sweep requeued after the
+	// lease ran out and nobody has claimed since (see Record).
+	Deliver: {from: []State{Delivering, Pending}, to: Succeeded},
+	Retry:   {from: []State{Delivering, Pending}, to: Pending},
+	GiveUp:  {from: []State{Delivering, Pending}, to: Failed},
 	Reclaim: {from: []State{Delivering}, to: Pending},
 	Pause:   {from: []State{Pending}, to: Paused},
 	Resume:  {from: []State{Paused}, to: Pending},

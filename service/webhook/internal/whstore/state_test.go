@@ -21,6 +21,7 @@ var allowed = [][2]State{
 	{None, Pending}, {None, Paused}, // fan-out, ping, backfill
 	{Pending, Delivering}, {Pending, Paused}, // claim; endpoint disabled
 	{Delivering, Succeeded}, {Delivering, Pending}, {Delivering, Failed}, // 2xx; retry or lease ran out; schedule over
+	{Pending, Succeeded}, {Pending, Pending}, {Pending, Failed}, // the late result of a worker whose lease ran out, before anyone claimed again
 	{Paused, Pending},                       // endpoint enabled
 	{Succeeded, Pending}, {Failed, Pending}, // replay
 }
@@ -73,7 +74,7 @@ func TestMovesOnEveryBackend(t *testing.T) {
 					var n int64
 					err := st.Tx(context.Background(), func(tx *Tx) error {
 						var err error
-						n, err = tx.move(m, from, p, fence{ids: []int64{d.ID}})
+						n, err = tx.move(m, []State{from}, p, fence{ids: []int64{d.ID}})
 						return err
 					})
 					got := st.get(t, d.ID)
@@ -86,8 +87,11 @@ func TestMovesOnEveryBackend(t *testing.T) {
 					if err != nil || n != 1 || got.Status != string(Target(m)) || !got.UpdatedAt.Equal(now) {
 						t.Fatalf("err=%v n=%d status=%s updated=%v, want 1 row in %s", err, n, got.Status, got.UpdatedAt, Target(m))
 					}
+					if Target(m) == from {
+						return // a late retry: pending again, on a later schedule
+					}
 					err = st.Tx(context.Background(), func(tx *Tx) error {
-						n, err = tx.move(m, from, p, fence{ids: []int64{d.ID}})
+						n, err = tx.move(m, []State{from}, p, fence{ids: []int64{d.ID}})
 						return err
 					})
 					if err != nil || n != 0 {
@@ -112,7 +116,7 @@ func TestMovesOnEveryBackend(t *testing.T) {
 				}
 			}
 			err := st.Tx(context.Background(), func(tx *Tx) error {
-				_, err := tx.move(Claim, None, patch{at: now}, fence{ids: []int64{1}})
+				_, err := tx.move(Claim, []State{None}, patch{at: now}, fence{ids: []int64{1}})
 				return err
 			})
 			if !errors.Is(err, ErrTransition) {

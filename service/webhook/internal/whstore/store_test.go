@@ -68,11 +68,25 @@ func claimCase(t *testing.T, f fixture, ep int64, events []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].ID != d2.ID || got[1].ID != d0.ID {
-		t.Fatalf("claimed %+v, want deliveries %d and %d", got, d2.ID, d0.ID)
+	ids := []int64{}
+	for _, d := range got {
+		ids = append(ids, d.ID)
+	}
+	if slices.Sort(ids); !slices.Equal(ids, []int64{d2.ID, d0.ID}) && !slices.Equal(ids, []int64{d0.ID, d2.ID}) {
+		t.Fatalf("claimed %v, want the two due first: %d and %d", ids, d2.ID, d0.ID)
+	}
+	if f.db.Name() == model.DialectPostgres {
+		for _, d := range got {
+			if d.Event == nil || d.Event.ID != d.EventID || d.Event.Payload != "{}" || d.Event.Type != "verification.verified" {
+				t.Errorf("claimed %d with event %+v, want its event read with it", d.ID, d.Event)
+			}
+		}
 	}
 	for _, d := range got {
 		row := f.get(t, d.ID)
+		if d.Status != row.Status || d.LeaseID != lease.ID {
+			t.Errorf("claim returned %+v, the row is %+v", d.WebhookDelivery, row)
+		}
 		if row.Status != string(Delivering) || row.LeaseID != lease.ID || row.LeaseUntil == nil ||
 			!row.LeaseUntil.Equal(lease.Until) || !row.NextAttemptAt.Equal(lease.Until) {
 			t.Errorf("claimed row %+v", row)
@@ -109,7 +123,7 @@ func skipLockedCase(t *testing.T, f fixture, ep int64, events []string) {
 		for _, d := range got {
 			ids = append(ids, d.ID)
 		}
-		if !slices.Equal(ids, []int64{ds[2].ID, ds[3].ID}) {
+		if slices.Sort(ids); !slices.Equal(ids, []int64{ds[2].ID, ds[3].ID}) {
 			return fmt.Errorf("claimed %v beside a transaction holding %d and %d; want %d and %d", ids, ds[0].ID, ds[1].ID, ds[2].ID, ds[3].ID)
 		}
 		return nil
@@ -122,16 +136,23 @@ func skipLockedCase(t *testing.T, f fixture, ep int64, events []string) {
 func recordCase(t *testing.T, f fixture, ep int64, events []string) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	var ds []model.WebhookDelivery
-	for i := range 5 {
+	for i := range 7 {
 		ds = append(ds, f.put(t, events[i], ep, Pending, now.Add(-time.Minute)))
 	}
 	if _, err := f.Claim(bg, []int64{ep}, 10, Lease{ID: "mine", Until: now.Add(time.Minute)}, now); err != nil {
 		t.Fatal(err)
 	}
-	// ds[4] was taken over by another worker after this one's lease ran out.
+	// ds[4] was taken over by another worker after this one's lease ran
+	// out; ds[5] and ds[6] were requeued by the sweep and nobody claimed
+	// them since (ds[6] was paused meanwhile: its endpoint was disabled).
 	if err := f.db.Model(&model.WebhookDelivery{}).Where("id = ?", ds[4].ID).Update("lease_id", "theirs").Error; err != nil {
 		t.Fatal(err)
 	}
+	f.db.Model(&model.WebhookDelivery{}).Where("id IN ?", []int64{ds[5].ID, ds[6].ID}).Update("next_attempt_at", now.Add(-time.Second))
+	if n, err := f.Reclaim(bg, now, 100); err != nil || n != 2 {
+		t.Fatalf("reclaim: %d, %v", n, err)
+	}
+	f.db.Model(&model.WebhookDelivery{}).Where("id = ?", ds[6].ID).Update("status", string(Paused))
 	retryAt := now.Add(5 * time.Second)
 	tally, err := f.Record(bg, "mine", now, []Outcome{
 		{DeliveryID: ds[0].ID, Move: Deliver, StatusCode: 204, Latency: 12 * time.Millisecond, Response: "ok"},
@@ -139,11 +160,13 @@ func recordCase(t *testing.T, f fixture, ep int64, events []string) {
 		{DeliveryID: ds[2].ID, Move: Retry, RetryAt: retryAt, StatusCode: 503, Error: "HTTP 503"},
 		{DeliveryID: ds[3].ID, Move: GiveUp, StatusCode: 410, Error: "HTTP 410"},
 		{DeliveryID: ds[4].ID, Move: Deliver, StatusCode: 204},
+		{DeliveryID: ds[5].ID, Move: Deliver, StatusCode: 204},
+		{DeliveryID: ds[6].ID, Move: Deliver, StatusCode: 204},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Tally{Delivered: 2, Retried: 1, GaveUp: 1, LeaseLost: 1}); tally != want {
+	if want := (Tally{Delivered: 3, Retried: 1, GaveUp: 1, LeaseLost: 2}); tally != want {
 		t.Errorf("tally %+v, want %+v", tally, want)
 	}
 	for i, want := range []struct {
@@ -158,6 +181,8 @@ func recordCase(t *testing.T, f fixture, ep int64, events []string) {
 		{Pending, 1, 503, "HTTP 503", ""},
 		{Failed, 1, 410, "HTTP 410", ""},
 		{Delivering, 0, 0, "", "theirs"},
+		{Succeeded, 1, 204, "", ""},
+		{Paused, 0, 0, "", "mine"},
 	} {
 		got := f.get(t, ds[i].ID)
 		if got.Status != string(want.status) || got.Attempts != want.attempts || got.LastStatus != want.code ||
@@ -170,7 +195,7 @@ func recordCase(t *testing.T, f fixture, ep int64, events []string) {
 	}
 	var attempts []model.WebhookAttempt
 	f.db.Order("id").Find(&attempts)
-	if len(attempts) != 5 || attempts[0].DeliveryID != ds[0].ID || attempts[0].LatencyMS != 12 || attempts[0].Response != "ok" {
+	if len(attempts) != 7 || attempts[0].DeliveryID != ds[0].ID || attempts[0].LatencyMS != 12 || attempts[0].Response != "ok" {
 		t.Errorf("attempts %+v, want one per outcome", attempts)
 	}
 }
