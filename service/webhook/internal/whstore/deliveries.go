@@ -55,7 +55,7 @@ type Claimed struct {
 // are skipped, not waited for.
 func (st *Store) Claim(ctx context.Context, endpointIDs []int64, limit int, lease Lease, now time.Time) ([]Claimed, error) {
 	var out []Claimed
-	err := st.lease(ctx, func(tx *Tx) error {
+	err := st.claimTx(ctx, func(tx *Tx) error {
 		// One status value and ORDER BY the index's second column, so
 		// InnoDB walks (status, next_attempt_at) in order and locks only
 		// the rows it returns instead of sorting, and locking, all due rows.

@@ -106,11 +106,27 @@ func (st *Store) Queue(ctx context.Context, fn func(tx *Tx) error) error {
 // have seen must not be handed out again. Two flushes per batch were half
 // a worker's wall time on a 600 µs fsync disk.
 func (st *Store) lease(ctx context.Context, fn func(tx *Tx) error) error {
+	return st.leaseWith(ctx, "SET LOCAL synchronous_commit = off", fn)
+}
+
+// claimTx is lease for a claim: on PostgreSQL, bitmap scans are off too
+// (in the same statement), so the claim walks the (status,
+// next_attempt_at) index in order and stops at its LIMIT. With them the
+// planner ANDed that index with the endpoint's and sorted every due row,
+// on every claim, and a bitmap scan never marks the dead index entries
+// the drain leaves behind, so each claim read them all again: 8.4 ms
+// against 1.7 ms for a claim of 50 with 9,500 due entries (EXPLAIN
+// ANALYZE during a drain).
+func (st *Store) claimTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return st.leaseWith(ctx, "SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true)", fn)
+}
+
+func (st *Store) leaseWith(ctx context.Context, settings string, fn func(tx *Tx) error) error {
 	if st.db.Name() != model.DialectPostgres {
 		return st.Queue(ctx, fn)
 	}
 	return st.Queue(ctx, func(tx *Tx) error {
-		if err := tx.db.Exec("SET LOCAL synchronous_commit = off").Error; err != nil {
+		if err := tx.db.Exec(settings).Error; err != nil {
 			return err
 		}
 		return fn(tx)
