@@ -100,7 +100,9 @@ func startService(t *testing.T, b modeltest.Backend, mutate func(*config.Config)
 				break
 			}
 		}
-		if i > 600 {
+		// Up to two minutes: the sandbox decodes every sample card at
+		// start, which under -race on a loaded two-core machine took 20 s.
+		if i > 2400 {
 			t.Fatalf("not ready; logs:\n%s", logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
