@@ -216,9 +216,14 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	if err != nil {
 		return err
 	}
+	// The configuration checks the fields' shape; which sources there
+	// are is the notification service's to say.
+	fields, err := notify.ParseFields(cfg.WeChat.ReviewTemplateFields)
+	if err != nil {
+		return fmt.Errorf("REALNAME_WECHAT_REVIEW_TEMPLATE_FIELDS: %w", err)
+	}
 	notifyUsers := cfg.WeChat.ReviewTemplateID != ""
 	if notifyUsers {
-		fields, _ := notify.ParseFields(cfg.WeChat.ReviewTemplateFields) // validated with the config
 		courier := notify.NewCourier(verifications, wx, notify.Template{ID: cfg.WeChat.ReviewTemplateID, Page: cfg.WeChat.ReviewPage,
 			State: cfg.WeChat.MiniprogramState, Fields: fields}, clk, log)
 		notifyCtx, stopNotify := context.WithCancel(ctx)
