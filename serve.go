@@ -178,7 +178,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		tokenApps[i] = token.App{AppID: a.AppID, Secret: a.Secret}
 		wxApps[i] = wechat.App{AppID: a.AppID, Secret: a.Secret}
 	}
-	tokens := token.New(rdb.Client, rdb.Prefix, tokenApps, token.NewWeChatFetcher(apiBase, cfg.WeChat.TokenMode), log, reg, token.Options{})
+	tokens := token.New(token.Deps{Redis: rdb.Client, Prefix: rdb.Prefix, Apps: tokenApps, Fetch: token.NewWeChatFetcher(apiBase, cfg.WeChat.TokenMode), Log: log, Registry: reg})
 	sessions := session.NewStore(rdb.Client, rdb.Prefix, cfg.SessionTTL, cfg.SessionsPerUser)
 	wx := wechat.NewClient(wxApps, tokens)
 	logins := login.New(db, wx, sessions, ring, apps[0].AppID)
@@ -358,7 +358,7 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 	if cacheTTL == 0 {
 		cacheTTL = -1 // the chain's "no cache"
 	}
-	checkChain := idcheck.NewChain(checks, rdb.Client, rdb.Prefix, ring, idcheck.ChainOptions{Timeout: cfg.ProviderTimeout, CacheTTL: cacheTTL}, log, reg)
+	checkChain := idcheck.NewChain(idcheck.ChainDeps{Providers: checks, Redis: rdb.Client, Prefix: rdb.Prefix, Hash: ring, Options: idcheck.ChainOptions{Timeout: cfg.ProviderTimeout, CacheTTL: cacheTTL}, Log: log, Registry: reg})
 	log.Info("verification providers", "ocr", ocrChain.Providers(), "idcheck", checkChain.Providers())
 	policy := verify.DefaultPolicy()
 	policy.AttemptsPerDay, policy.UploadsPerDay, policy.MinAge = cfg.Policy.AttemptsPerDay, cfg.Policy.UploadsPerDay, cfg.Policy.MinAge

@@ -106,7 +106,7 @@ func newAdminEnvOn(t *testing.T, b modeltest.Backend, withFlow bool, hooks Webho
 			t.Fatal(err)
 		}
 		o = ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg)
-		check = idcheck.NewChain([]idcheck.Provider{ace}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg)
+		check = idcheck.NewChain(idcheck.ChainDeps{Providers: []idcheck.Provider{ace}, Redis: conn.Client, Prefix: conn.Prefix, Hash: ring, Log: quiet, Registry: reg})
 	}
 	st := store.New(db, clock.System{}, quiet)
 	flow := verify.New(st, conn.Client, conn.Prefix, o, ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)), check, ring, blobs, verify.DefaultPolicy(), clock.System{}, quiet)

@@ -191,6 +191,6 @@ func realFlow(t *testing.T, srv *sandbox.Server, st *store.Store, conn *rediscon
 	}
 	return verify.New(st, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
 		ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)),
-		idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
+		idcheck.NewChain(idcheck.ChainDeps{Providers: []idcheck.Provider{check}, Redis: conn.Client, Prefix: conn.Prefix, Hash: ring, Log: quiet, Registry: reg}),
 		ring, blobs, verify.DefaultPolicy(), clk, quiet)
 }

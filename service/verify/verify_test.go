@@ -77,7 +77,7 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	db = db.Session(&gorm.Session{NowFunc: clk.Now})
 	f := &fixture{db: db, dir: dir, srv: srv, clk: clk, rdb: conn.Client}
 	f.svc = New(store.New(db, clk, quiet), conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
-		ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)), idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
+		ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)), idcheck.NewChain(idcheck.ChainDeps{Providers: []idcheck.Provider{check}, Redis: conn.Client, Prefix: conn.Prefix, Hash: ring, Log: quiet, Registry: reg}),
 		ring, blobs, DefaultPolicy(), clk, quiet)
 	return f
 }
