@@ -186,7 +186,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	flow, err := buildFlow(cfg, verifications, photos, rdb, ring, tokens, apiBase, sandboxURL, apps[0].AppID, clk, log, reg)
+	flow, err := buildFlow(cfg, verifications, photos.flow, rdb, ring, tokens, apiBase, sandboxURL, apps[0].AppID, clk, log, reg)
 	if err != nil {
 		return err
 	}
@@ -236,7 +236,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	pruneDone := make(chan struct{})
 	go func() { defer close(pruneDone); pruneKeyUses(pruneCtx, keys, cfg.APIKeyUseRetention, clk, log) }()
 	defer func() { stopPrune(); <-pruneDone }()
-	reviews := review.New(db, ring, photos, verifications, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, RevealWindow: cfg.Admin.RevealTTL,
+	reviews := review.New(db, ring, photos.blobs, verifications, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, RevealWindow: cfg.Admin.RevealTTL,
 		RevealLimit: cfg.Admin.RevealLimit, RevealLimitWindow: cfg.Admin.RevealLimitWindow, Registry: reg,
 		Clock: clk, Zone: zone, NotifyUser: notifyUsers}, log)
 	disk := handler.NewDiskWatch(localDataDir(cfg, db.Name()), minFreeDisk, clk.Now)
@@ -291,7 +291,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 // buildFlow assembles the verification flow: the OCR and name/ID chains in
 // the configured order (a vendor only when its credentials are set; all of
 // them, at the sandbox, in sandbox mode), the photo store and the policy.
-func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redisconn.Conn, ring *pii.KeyRing, tokens *token.Service,
+func buildFlow(cfg config.Config, st *store.Store, photos verify.Photos, rdb *redisconn.Conn, ring *pii.KeyRing, tokens *token.Service,
 	wechatBase, sandboxURL, appID string, clk clock.Clock, log *slog.Logger, reg prometheus.Registerer) (*verify.Service, error) {
 	if sandboxURL != "" {
 		cfg.Apizero = config.Apizero{Key: sandbox.SandboxApizeroKey, BaseURL: sandboxURL + sandbox.ApizeroPrefix, QPS: cfg.Apizero.QPS}
@@ -379,18 +379,19 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 		}
 	}
 	intake := ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(cfg.ImageMemory, cfg.ImageWait))
-	flow := verify.New(st, rdb.Client, rdb.Prefix, ocrChain, intake, checkChain, ring, blobs, policy, clk, log)
+	deps := verify.Deps{Store: st, Redis: rdb.Client, Prefix: rdb.Prefix, OCR: ocrChain, Intake: intake, Check: checkChain,
+		Crypto: ring, Photos: photos, Policy: policy, Clock: clk, Log: log}
 	if faceOn {
 		f, err := wechat.NewFace(wechatBase, vendorClient, tokens)
 		if err != nil {
 			return nil, err
 		}
-		stepUps := verify.StepUpCounter()
-		reg.MustRegister(stepUps)
-		flow.WithFace(face.NewMetered(wechat.NewFaceProvider(f, clk), reg)).WithStepUpCounter(stepUps)
+		deps.StepUps = verify.StepUpCounter()
+		reg.MustRegister(deps.StepUps)
+		deps.Face = face.NewMetered(wechat.NewFaceProvider(f, clk), reg)
 		log.Info("face verification on", "mode", cfg.Face, "by_app", policy.FaceByApp, "provider", wechat.FaceName)
 	}
-	return flow, nil
+	return verify.New(deps), nil
 }
 
 // webhookOptions turns the configuration into dispatcher options.
