@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"realname/service/notify"
 	"slices"
 	"strconv"
 	"strings"
@@ -491,8 +490,12 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	if c.PhotoRetention < 0 {
 		bad("PHOTO_RETENTION", "must not be negative")
 	}
-	if _, err := notify.ParseFields(c.WeChat.ReviewTemplateFields); err != nil {
-		bad("WECHAT_REVIEW_TEMPLATE_FIELDS", "%v", err)
+	// The shape only: which sources there are is the notification
+	// service's to say, and serve asks it before anything opens.
+	for _, part := range strings.Split(c.WeChat.ReviewTemplateFields, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); !ok || k == "" || len(k) > 32 || v == "" {
+			bad("WECHAT_REVIEW_TEMPLATE_FIELDS", "%q is not keyword=source", part)
+		}
 	}
 	if s := c.WeChat.MiniprogramState; s != "formal" && s != "trial" && s != "developer" {
 		bad("WECHAT_MINIPROGRAM_STATE", "must be formal, trial or developer")

@@ -73,8 +73,20 @@ type checkLink struct {
 	cb *gobreaker.CircuitBreaker[Result]
 }
 
-// NewChain builds the chain. rdb may be nil to disable the cache.
-func NewChain(providers []Provider, rdb redis.UniversalClient, prefix string, hash Hasher, opts ChainOptions, log *slog.Logger, reg prometheus.Registerer) *Chain {
+// ChainDeps is what a chain is built from.
+type ChainDeps struct {
+	Providers []Provider            // asked in this order
+	Redis     redis.UniversalClient // the verdict cache; nil: no cache
+	Prefix    string                // Redis key prefix
+	Hash      Hasher                // keys the cache by the name and number, never in clear
+	Options   ChainOptions
+	Log       *slog.Logger
+	Registry  prometheus.Registerer // receives the chain's metrics
+}
+
+// NewChain builds the chain.
+func NewChain(d ChainDeps) *Chain {
+	opts := d.Options
 	if opts.Timeout <= 0 {
 		opts.Timeout = 8 * time.Second
 	}
@@ -87,8 +99,8 @@ func NewChain(providers []Provider, rdb redis.UniversalClient, prefix string, ha
 	if opts.BreakerCooldown <= 0 {
 		opts.BreakerCooldown = 30 * time.Second
 	}
-	c := &Chain{rdb: rdb, prefix: prefix + "idcheck:", hash: hash, opts: opts, log: log.With("component", "idcheck"), m: newChainMetrics(reg)}
-	for _, p := range providers {
+	c := &Chain{rdb: d.Redis, prefix: d.Prefix + "idcheck:", hash: d.Hash, opts: opts, log: d.Log.With("component", "idcheck"), m: newChainMetrics(d.Registry)}
+	for _, p := range d.Providers {
 		name := p.Name()
 		cb := gobreaker.NewCircuitBreaker[Result](gobreaker.Settings{
 			Name:        name,

@@ -35,7 +35,8 @@ func TestChainCachesVerdictsAndFallsThrough(t *testing.T) {
 	conn := redistest.Open(t)
 	spec, _ := pii.GenerateKeySpec()
 	ring, _ := pii.ParseKeyRing(spec)
-	chain := idcheck.NewChain([]idcheck.Provider{broken, good}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quietLog, prometheus.NewRegistry())
+	chain := idcheck.NewChain(idcheck.ChainDeps{Providers: []idcheck.Provider{broken, good}, Redis: conn.Client, Prefix: conn.Prefix, Hash: ring,
+		Log: quietLog, Registry: prometheus.NewRegistry()})
 	ctx := context.Background()
 	all, _ := idcard.Cards()
 	c := all[0]

@@ -86,6 +86,7 @@ type txState struct {
 	pending map[int64][]model.VerificationEvent
 	users   map[int64]identity // read with a lock, for the outbox rows
 	outbox  bool               // webhook events were written: signal them
+	after   []func()           // run once the transaction has committed
 }
 
 // flush writes the pending events and the chain heads they leave.
@@ -121,8 +122,9 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	wait := s.backoff
 	for attempt := 0; ; attempt++ {
 		wrote := false
+		var t *txState
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			t := &txState{db: tx, rows: map[int64]model.Verification{}, pending: map[int64][]model.VerificationEvent{},
+			t = &txState{db: tx, rows: map[int64]model.Verification{}, pending: map[int64][]model.VerificationEvent{},
 				users: map[int64]identity{}}
 			if err := fn(context.WithValue(ctx, txKey{}, t)); err != nil {
 				return err
@@ -140,6 +142,11 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 		if err == nil && wrote {
 			s.signal.Committed()
 		}
+		if err == nil {
+			for _, f := range t.after {
+				f()
+			}
+		}
 		if err == nil || !Retryable(err) || attempt >= s.retries || ctx.Err() != nil {
 			return err
 		}
@@ -152,6 +159,19 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 		}
 		wait = min(2*wait, 200*time.Millisecond)
 	}
+}
+
+// afterCommit runs fn once the transaction ctx carries has committed; not
+// if it rolls back, nor for an attempt that is retried. Outside a
+// transaction fn runs at once. fn's context carries no transaction (the
+// one it followed is over) and is not cancelled with ctx.
+func afterCommit(ctx context.Context, fn func(ctx context.Context)) {
+	after := context.WithValue(context.WithoutCancel(ctx), txKey{}, (*txState)(nil))
+	if t := state(ctx); t != nil {
+		t.after = append(t.after, func() { fn(after) })
+		return
+	}
+	fn(after)
 }
 
 // Conn is the connection for ctx: its transaction inside InTx, else the

@@ -46,12 +46,6 @@ func StepUpCounter() *prometheus.CounterVec {
 		Help: "Step-ups (a face check of a verified user before a sensitive action), by what happened: created, passed, failed, expired."}, []string{"state"})
 }
 
-// WithStepUpCounter counts step-ups in c (registered by the caller).
-func (s *Service) WithStepUpCounter(c *prometheus.CounterVec) *Service {
-	s.stepUps = c
-	return s
-}
-
 func (s *Service) countStepUp(state string) {
 	if s.stepUps != nil {
 		s.stepUps.WithLabelValues(state).Inc()
