@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"realname/lifecycle"
+	"realname/service/lifecycle"
 )
 
 // metricsListener serves /metrics alone on addr (REALNAME_METRICS_ADDR),

@@ -5,7 +5,7 @@ import (
 	"net/http/pprof"
 	"time"
 
-	"realname/lifecycle"
+	"realname/service/lifecycle"
 )
 
 // pprofListener serves Go's profiles on addr (loopback only, enforced by

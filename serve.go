@@ -18,7 +18,7 @@ import (
 
 	"realname/config"
 	"realname/handler"
-	"realname/lifecycle"
+	"realname/service/lifecycle"
 	"realname/model"
 	"realname/sandbox"
 	"realname/service/clock"
