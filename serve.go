@@ -171,6 +171,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "realname_db_commits_total",
 			Help: "Transactions this instance committed; a statement outside a transaction counts as one."},
 			func() float64 { return float64(model.StatementCounts(db).Commits) }))
+	verifications.CountTransitions(reg)
 	wechat.RedirectSDK(apiBase)
 	tokenApps := make([]token.App, len(apps))
 	wxApps := make([]wechat.App, len(apps))
@@ -234,6 +235,7 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 	reviews := review.New(db, ring, photos, verifications, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, RevealWindow: cfg.Admin.RevealTTL,
 		RevealLimit: cfg.Admin.RevealLimit, RevealLimitWindow: cfg.Admin.RevealLimitWindow, Registry: reg,
 		Clock: clk, Zone: zone, NotifyUser: notifyUsers}, log)
+	reg.MustRegister(reviews.BacklogCollector(cfg.ReviewSLA, log))
 	disk := handler.NewDiskWatch(localDataDir(cfg, db.Name()), minFreeDisk, clk.Now)
 	engine := handler.New(handler.Deps{
 		Log:      log,
@@ -373,7 +375,11 @@ func buildFlow(cfg config.Config, st *store.Store, blobs verify.Blobs, rdb *redi
 			faceOn = faceOn || app.Face != verify.FaceOff
 		}
 	}
-	intake := ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(cfg.ImageMemory, cfg.ImageWait))
+	budget := ocr.NewBudget(cfg.ImageMemory, cfg.ImageWait)
+	if err := budget.Register(reg); err != nil {
+		return nil, err
+	}
+	intake := ocr.NewIntake(ocr.IntakeLimits{}, budget)
 	flow := verify.New(st, rdb.Client, rdb.Prefix, ocrChain, intake, checkChain, ring, blobs, policy, clk, log)
 	if faceOn {
 		f, err := wechat.NewFace(wechatBase, vendorClient, tokens)

@@ -27,6 +27,16 @@ func NewMetered(p Provider, reg prometheus.Registerer) *Metered {
 		errs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realname_face_errors_total",
 			Help: "Face provider calls that failed, by provider and kind (invalid_ticket, unavailable, refused, other)."}, []string{"provider", "kind"}),
 	}
+	// Every label value exported at zero from the start, so an alert's
+	// increase() sees the first failure.
+	m.started.WithLabelValues(p.Name())
+	for _, o := range []Outcome{OutcomePassed, OutcomeIdentityMismatch, OutcomeFaceMismatch, OutcomeNoRecord, OutcomePending,
+		OutcomeNotFinished, OutcomeRepeated, OutcomeRateLimited, OutcomeConfigError, OutcomeFailed} {
+		m.results.WithLabelValues(p.Name(), string(o))
+	}
+	for _, kind := range []string{"invalid_ticket", "unavailable", "refused", "other"} {
+		m.errs.WithLabelValues(p.Name(), kind)
+	}
 	if reg != nil {
 		reg.MustRegister(m.started, m.results, m.errs)
 	}

@@ -21,6 +21,7 @@ import (
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -44,6 +45,8 @@ type Store struct {
 	retries int
 	backoff time.Duration
 	signal  OutboxSignal // nil: the dispatchers find new events by polling
+	// transitions counts committed state changes; nil: not counted.
+	transitions *prometheus.CounterVec
 }
 
 // OutboxSignal is told about every transaction that wrote webhook outbox
@@ -86,6 +89,7 @@ type txState struct {
 	pending map[int64][]model.VerificationEvent
 	users   map[int64]identity // read with a lock, for the outbox rows
 	outbox  bool               // webhook events were written: signal them
+	moved   []transition       // state changes written, counted once committed
 }
 
 // flush writes the pending events and the chain heads they leave.
@@ -121,6 +125,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	wait := s.backoff
 	for attempt := 0; ; attempt++ {
 		wrote := false
+		var moved []transition
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			t := &txState{db: tx, rows: map[int64]model.Verification{}, pending: map[int64][]model.VerificationEvent{},
 				users: map[int64]identity{}}
@@ -135,10 +140,14 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 					return fmt.Errorf("store: signal outbox: %w", err)
 				}
 			}
+			moved = t.moved
 			return nil
 		})
 		if err == nil && wrote {
 			s.signal.Committed()
+		}
+		if err == nil {
+			s.countCommitted(moved)
 		}
 		if err == nil || !Retryable(err) || attempt >= s.retries || ctx.Err() != nil {
 			return err
