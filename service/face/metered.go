@@ -27,6 +27,9 @@ func NewMetered(p Provider, reg prometheus.Registerer) *Metered {
 		errs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realname_face_errors_total",
 			Help: "Face provider calls that failed, by provider and kind (invalid_ticket, unavailable, refused, other)."}, []string{"provider", "kind"}),
 	}
+	if reg == nil {
+		return m
+	}
 	// Every label value exported at zero from the start, so an alert's
 	// increase() sees the first failure.
 	m.started.WithLabelValues(p.Name())
@@ -37,9 +40,7 @@ func NewMetered(p Provider, reg prometheus.Registerer) *Metered {
 	for _, kind := range []string{"invalid_ticket", "unavailable", "refused", "other"} {
 		m.errs.WithLabelValues(p.Name(), kind)
 	}
-	if reg != nil {
-		reg.MustRegister(m.started, m.results, m.errs)
-	}
+	reg.MustRegister(m.started, m.results, m.errs)
 	return m
 }
 
