@@ -187,8 +187,9 @@ func openBase(ctx context.Context, g *lifecycle.Group, cfg config.Config, clk cl
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "realname_db_commits_total",
 			Help: "Transactions this instance committed; a statement outside a transaction counts as one."},
 			func() float64 { return float64(model.StatementCounts(db).Commits) }))
-	return &base{cfg: cfg, clk: clk, log: log, reg: reg, ring: ring, db: db, rdb: rdb, wakes: wakes,
-		st: store.New(db, clk, log).SignalOutbox(wakes.Line(wake.Outbox))}, nil
+	st := store.New(db, clk, log).SignalOutbox(wakes.Line(wake.Outbox))
+	st.CountTransitions(reg)
+	return &base{cfg: cfg, clk: clk, log: log, reg: reg, ring: ring, db: db, rdb: rdb, wakes: wakes, st: st}, nil
 }
 
 // upstreams is where WeChat and the vendors are: the configured ones, or

@@ -80,8 +80,12 @@ func buildFlow(d flowDeps) (*verify.Service, error) {
 		Options: idcheck.ChainOptions{Timeout: cfg.ProviderTimeout, CacheTTL: cacheTTL}, Log: log, Registry: reg})
 	log.Info("verification providers", "ocr", ocrChain.Providers(), "idcheck", checkChain.Providers())
 	policy, faceOn := flowPolicy(cfg)
+	budget := ocr.NewBudget(cfg.ImageMemory, cfg.ImageWait)
+	if err := budget.Register(reg); err != nil {
+		return nil, err
+	}
 	deps := verify.Deps{Store: d.Store, Redis: d.Redis.Client, Prefix: d.Redis.Prefix, OCR: ocrChain,
-		Intake: ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(cfg.ImageMemory, cfg.ImageWait)), Check: checkChain,
+		Intake: ocr.NewIntake(ocr.IntakeLimits{}, budget), Check: checkChain,
 		Crypto: d.Ring, Photos: d.Photos, Policy: policy, Clock: d.Clock, Log: log}
 	if faceOn {
 		f, err := wechat.NewFace(d.WeChatBase, vendorClient, d.Tokens)

@@ -79,6 +79,7 @@ func buildServices(ctx context.Context, b *base, up upstreams, set settings) (*s
 	s.reviews = review.New(b.db, b.ring, photos.blobs, b.st, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, RevealWindow: cfg.Admin.RevealTTL,
 		RevealLimit: cfg.Admin.RevealLimit, RevealLimitWindow: cfg.Admin.RevealLimitWindow, Registry: b.reg,
 		Clock: b.clk, Zone: set.zone, NotifyUser: s.courier != nil}, log)
+	b.reg.MustRegister(s.reviews.BacklogCollector(cfg.ReviewSLA, log))
 	return s, nil
 }
 

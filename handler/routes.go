@@ -69,6 +69,7 @@ func New(d Deps) *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	metrics := newHTTPMetrics(d.Registry)
+	d.Registry.MustRegister(newReadinessCollector(d.Checks, d.Log))
 	r.Use(requestID(), securityHeaders(d.TLS), recovery(d.Log), accessLog(d.Log), metrics.middleware(),
 		bodyLimit(d.MaxBodyBytes, d.MaxUploadBytes), validText(), deadline(d.RequestTimeout))
 	if d.Disk != nil {

@@ -109,9 +109,11 @@ func NewChain(d ChainDeps) *Chain {
 			IsExcluded:  func(err error) bool { return errors.Is(err, context.Canceled) },
 			OnStateChange: func(_ string, from, to gobreaker.State) {
 				c.log.Warn("idcheck provider circuit changed", "provider", name, "from", from.String(), "to", to.String())
+				c.m.breaker.WithLabelValues(name).Set(float64(to))
 			},
 		})
 		c.links = append(c.links, checkLink{p: p, cb: cb})
+		c.m.provider(name)
 	}
 	return c
 }
@@ -174,6 +176,7 @@ func (c *Chain) Check(ctx context.Context, name, idNumber string) (Decision, err
 		}
 		d.Attempts = append(d.Attempts, a)
 		c.m.attempts.WithLabelValues(a.Provider, a.Outcome).Inc()
+		c.m.latency.WithLabelValues(a.Provider).Observe(a.Latency.Seconds())
 		if err == nil {
 			res.Provider = l.p.Name()
 			d.Result = res
@@ -219,6 +222,8 @@ func (c *Chain) toCache(ctx context.Context, name, idNumber string, r Result) {
 
 type chainMetrics struct {
 	attempts  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	breaker   *prometheus.GaugeVec
 	cacheHits prometheus.Counter
 }
 
@@ -227,10 +232,29 @@ func newChainMetrics(reg prometheus.Registerer) *chainMetrics {
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "realname_idcheck_attempts_total", Help: "Name/ID check provider calls by outcome.",
 		}, []string{"provider", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "realname_idcheck_attempt_duration_seconds", Help: "Name/ID check provider call latency (circuit-open skips included, at ~0).",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2, 4, 8, 16},
+		}, []string{"provider"}),
+		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "realname_idcheck_circuit_state", Help: "Circuit state per name/ID check provider: 0 closed, 1 half-open, 2 open.",
+		}, []string{"provider"}),
 		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "realname_idcheck_cache_hits_total", Help: "Name/ID checks answered from the verdict cache (not paid again).",
 		}),
 	}
-	reg.MustRegister(m.attempts, m.cacheHits)
+	reg.MustRegister(m.attempts, m.latency, m.breaker, m.cacheHits)
 	return m
+}
+
+// provider exports a provider's series at zero from the start: an
+// alert's increase() then sees its first failure, and a closed circuit
+// reads 0 rather than nothing.
+func (m *chainMetrics) provider(name string) {
+	for _, o := range []string{string(Match), string(Mismatch), string(NoRecord), string(InvalidID), string(InvalidName),
+		AttemptFailed, AttemptLimit, AttemptOpen} {
+		m.attempts.WithLabelValues(name, o)
+	}
+	m.latency.WithLabelValues(name)
+	m.breaker.WithLabelValues(name).Set(0)
 }

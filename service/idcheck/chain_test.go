@@ -73,3 +73,42 @@ func TestChainCachesVerdictsAndFallsThrough(t *testing.T) {
 		t.Fatalf("after recovery: %+v", d)
 	}
 }
+
+// A provider that keeps failing opens its circuit, and the gauge an alert
+// watches says so; it reads 0 (closed) from the start.
+func TestChainExportsCircuitState(t *testing.T) {
+	srv := sandbox.New(quietLog)
+	sandbox.NewAcedata(nil, "").Mount(srv)
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	broken, _ := idcheck.NewAcedata(srv.URL()+"/acedata", "revoked-key", nil)
+	reg := prometheus.NewRegistry()
+	chain := idcheck.NewChain([]idcheck.Provider{broken}, nil, "", nil, idcheck.ChainOptions{BreakerFailures: 2}, quietLog, reg)
+	state := func() float64 {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "realname_idcheck_circuit_state" {
+				return f.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("realname_idcheck_circuit_state not exported")
+		return 0
+	}
+	if s := state(); s != 0 {
+		t.Fatalf("state before any call = %v, want 0 (closed)", s)
+	}
+	all, _ := idcard.Cards()
+	for range 3 {
+		if _, err := chain.Check(context.Background(), all[0].Name, all[0].IDNumber); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := state(); s != 2 {
+		t.Fatalf("state after failures = %v, want 2 (open)", s)
+	}
+}

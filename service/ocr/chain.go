@@ -95,6 +95,7 @@ func NewChain(providers []Provider, opts ChainOptions, log *slog.Logger, reg pro
 			},
 		})
 		c.links = append(c.links, link{p: p, timeout: timeout, cb: cb})
+		c.m.provider(name)
 	}
 	return c
 }
@@ -180,4 +181,15 @@ func newChainMetrics(reg prometheus.Registerer) *chainMetrics {
 	}
 	reg.MustRegister(m.attempts, m.latency, m.breaker)
 	return m
+}
+
+// provider exports a provider's series at zero from the start: an
+// alert's increase() then sees its first failure, and a closed circuit
+// reads 0 rather than nothing.
+func (m *chainMetrics) provider(name string) {
+	for _, o := range []string{OutcomeOK, OutcomeNoCard, OutcomeBadImage, OutcomeFailed, OutcomeOpen} {
+		m.attempts.WithLabelValues(name, o)
+	}
+	m.latency.WithLabelValues(name)
+	m.breaker.WithLabelValues(name).Set(0)
 }

@@ -207,6 +207,9 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 	}
 	delete(t.pending, v.ID)
 	t.rows[v.ID] = *v
+	if to != from {
+		t.moved = append(t.moved, transition{from, to})
+	}
 	if c.Notify != "" {
 		n := model.Notification{VerificationID: v.ID, UserID: v.UserID, Kind: c.Notify, Status: model.NotifyPending,
 			NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}

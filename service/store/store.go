@@ -21,6 +21,7 @@ import (
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -44,6 +45,8 @@ type Store struct {
 	retries int
 	backoff time.Duration
 	signal  OutboxSignal // nil: the dispatchers find new events by polling
+	// transitions counts committed state changes; nil: not counted.
+	transitions *prometheus.CounterVec
 }
 
 // OutboxSignal is told about every transaction that wrote webhook outbox
@@ -87,6 +90,7 @@ type txState struct {
 	users   map[int64]identity // read with a lock, for the outbox rows
 	outbox  bool               // webhook events were written: signal them
 	after   []func()           // run once the transaction has committed
+	moved   []transition       // state changes written, counted once committed
 }
 
 // flush writes the pending events and the chain heads they leave.
@@ -143,6 +147,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 			s.signal.Committed()
 		}
 		if err == nil {
+			s.countCommitted(t.moved)
 			for _, f := range t.after {
 				f()
 			}
