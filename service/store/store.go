@@ -21,6 +21,7 @@ import (
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -44,6 +45,7 @@ type Store struct {
 	retries int
 	backoff time.Duration
 	signal  OutboxSignal // nil: the dispatchers find new events by polling
+	tracer  trace.Tracer // nil: steps are not traced (TraceWith)
 }
 
 // OutboxSignal is told about every transaction that wrote webhook outbox
@@ -121,6 +123,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	}
 	wait := s.backoff
 	for attempt := 0; ; attempt++ {
+		countAttempt(ctx)
 		wrote := false
 		var t *txState
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
