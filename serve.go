@@ -18,14 +18,15 @@ import (
 
 	"realname/config"
 	"realname/handler"
-	"realname/service/lifecycle"
 	"realname/model"
 	"realname/sandbox"
 	"realname/service/clock"
+	"realname/service/lifecycle"
 	"realname/service/notify"
 	"realname/service/pii"
 	"realname/service/redisconn"
 	"realname/service/store"
+	"realname/service/tracing"
 	"realname/service/wake"
 )
 
@@ -47,17 +48,23 @@ func serveCmd(args, environ []string, stdout, stderr io.Writer) error {
 	log.Info("starting realname", "version", version, "config", cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return serve(ctx, cfg, clock.System{}, log)
+	tr, err := startTracing(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing(tr, cfg, log)
+	return serve(ctx, cfg, clock.System{}, log, tr)
 }
 
 // serve runs the server until ctx ends or one of its components fails.
 // clk is the process's one clock: the wall clock in production, a fixed
 // calendar in tests. The process is one lifecycle.Group: what assemble
 // opens and adds starts in that order and stops in the reverse order,
-// within REALNAME_SHUTDOWN_TIMEOUT.
-func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger) error {
+// within REALNAME_SHUTDOWN_TIMEOUT. tr traces the requests, store steps,
+// vendor calls, Redis, deliveries and the sweeper (tracing.Off(): nothing).
+func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Logger, tr *tracing.Provider) error {
 	g := lifecycle.New(log, cfg.ShutdownTimeout)
-	if err := assemble(ctx, g, cfg, clk, log); err != nil {
+	if err := assemble(ctx, g, cfg, clk, log, tr); err != nil {
 		_ = g.Stop(ctx) // closes what was opened; its errors are logged
 		return err
 	}
@@ -68,12 +75,12 @@ func serve(ctx context.Context, cfg config.Config, clk clock.Clock, log *slog.Lo
 // upstreams, the services, then the components in the order they start —
 // workers, then the side listeners, the API last — so the API drains
 // first at a stop, and the database closes last.
-func assemble(ctx context.Context, g *lifecycle.Group, cfg config.Config, clk clock.Clock, log *slog.Logger) error {
+func assemble(ctx context.Context, g *lifecycle.Group, cfg config.Config, clk clock.Clock, log *slog.Logger, tr *tracing.Provider) error {
 	set, err := readSettings(cfg)
 	if err != nil {
 		return err
 	}
-	b, err := openBase(ctx, g, cfg, clk, log)
+	b, err := openBase(ctx, g, cfg, clk, log, tr)
 	if err != nil {
 		return err
 	}
@@ -147,11 +154,12 @@ type base struct {
 	rdb   *redisconn.Conn
 	wakes *wake.Hub
 	st    *store.Store
+	tr    *tracing.Provider
 }
 
 // openBase opens the database (migrated) and Redis into g, and adds the
 // wake-ups between instances, which start first.
-func openBase(ctx context.Context, g *lifecycle.Group, cfg config.Config, clk clock.Clock, log *slog.Logger) (*base, error) {
+func openBase(ctx context.Context, g *lifecycle.Group, cfg config.Config, clk clock.Clock, log *slog.Logger, tr *tracing.Provider) (*base, error) {
 	ring, err := masterKeyRing(cfg, log)
 	if err != nil {
 		return nil, err
@@ -172,6 +180,9 @@ func openBase(ctx context.Context, g *lifecycle.Group, cfg config.Config, clk cl
 		return nil, err
 	}
 	g.Opened("redis", func(context.Context) error { return rdb.Close() })
+	if err := tr.InstrumentRedis(rdb.Client); err != nil {
+		return nil, err
+	}
 	log.Info("stores ready", "database", db.Name(), "redis", rdb.Kind)
 	warnIfRedisForgets(ctx, rdb, log)
 	// Commits that queue webhook work wake the dispatchers of every
@@ -187,9 +198,9 @@ func openBase(ctx context.Context, g *lifecycle.Group, cfg config.Config, clk cl
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "realname_db_commits_total",
 			Help: "Transactions this instance committed; a statement outside a transaction counts as one."},
 			func() float64 { return float64(model.StatementCounts(db).Commits) }))
-	st := store.New(db, clk, log).SignalOutbox(wakes.Line(wake.Outbox))
+	st := store.New(db, clk, log).SignalOutbox(wakes.Line(wake.Outbox)).TraceWith(tr.TracerProvider())
 	st.CountTransitions(reg)
-	return &base{cfg: cfg, clk: clk, log: log, reg: reg, ring: ring, db: db, rdb: rdb, wakes: wakes, st: st}, nil
+	return &base{cfg: cfg, clk: clk, log: log, reg: reg, ring: ring, db: db, rdb: rdb, wakes: wakes, tr: tr, st: st}, nil
 }
 
 // upstreams is where WeChat and the vendors are: the configured ones, or

@@ -17,6 +17,7 @@ import (
 	"realname/service/redisconn"
 	"realname/service/store"
 	"realname/service/token"
+	"realname/service/tracing"
 	"realname/service/verify"
 	"realname/service/wechat"
 )
@@ -35,6 +36,7 @@ type flowDeps struct {
 	Clock      clock.Clock
 	Log        *slog.Logger
 	Registry   prometheus.Registerer
+	Tracing    *tracing.Provider // spans of the vendor calls and the sweeper
 }
 
 // buildFlow assembles the verification flow: the OCR and name/ID chains in
@@ -53,7 +55,7 @@ func buildFlow(d flowDeps) (*verify.Service, error) {
 	// client timeout is a backstop.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
-	vendorClient := &http.Client{Timeout: 2 * cfg.ProviderTimeout, Transport: tr}
+	vendorClient := &http.Client{Timeout: 2 * cfg.ProviderTimeout, Transport: d.Tracing.Transport(tr)}
 	ocrs, err := ocrProviders(cfg, d, vendorClient)
 	if err != nil {
 		return nil, err
@@ -71,13 +73,13 @@ func buildFlow(d flowDeps) (*verify.Service, error) {
 	if len(checks) == 0 {
 		log.Warn("no name/ID check provider has credentials: every submission goes to manual review")
 	}
-	ocrChain := ocr.NewChain(ocrs, ocr.ChainOptions{Timeout: cfg.ProviderTimeout}, log, reg)
+	ocrChain := ocr.NewChain(ocrs, ocr.ChainOptions{Timeout: cfg.ProviderTimeout, Tracer: d.Tracing.TracerProvider()}, log, reg)
 	cacheTTL := cfg.IDCheckCacheTTL
 	if cacheTTL == 0 {
 		cacheTTL = -1 // the chain's "no cache"
 	}
 	checkChain := idcheck.NewChain(idcheck.ChainDeps{Providers: checks, Redis: d.Redis.Client, Prefix: d.Redis.Prefix, Hash: d.Ring,
-		Options: idcheck.ChainOptions{Timeout: cfg.ProviderTimeout, CacheTTL: cacheTTL}, Log: log, Registry: reg})
+		Options: idcheck.ChainOptions{Timeout: cfg.ProviderTimeout, CacheTTL: cacheTTL, Tracer: d.Tracing.TracerProvider()}, Log: log, Registry: reg})
 	log.Info("verification providers", "ocr", ocrChain.Providers(), "idcheck", checkChain.Providers())
 	policy, faceOn := flowPolicy(cfg)
 	budget := ocr.NewBudget(cfg.ImageMemory, cfg.ImageWait)
@@ -94,10 +96,10 @@ func buildFlow(d flowDeps) (*verify.Service, error) {
 		}
 		deps.StepUps = verify.StepUpCounter()
 		reg.MustRegister(deps.StepUps)
-		deps.Face = face.NewMetered(wechat.NewFaceProvider(f, d.Clock), reg)
+		deps.Face = face.NewMetered(face.NewTraced(wechat.NewFaceProvider(f, d.Clock), d.Tracing.TracerProvider()), reg)
 		log.Info("face verification on", "mode", cfg.Face, "by_app", policy.FaceByApp, "provider", wechat.FaceName)
 	}
-	return verify.New(deps), nil
+	return verify.New(deps).WithTracer(d.Tracing.TracerProvider()), nil
 }
 
 // ocrProviders are the OCR vendors in the configured order, each with its

@@ -49,16 +49,16 @@ func buildServices(ctx context.Context, b *base, up upstreams, set settings) (*s
 	}
 	s := &services{}
 	s.tokens = token.New(token.Deps{Redis: b.rdb.Client, Prefix: b.rdb.Prefix, Apps: tokenApps,
-		Fetch: token.NewWeChatFetcher(up.apiBase, cfg.WeChat.TokenMode), Log: log, Registry: b.reg})
+		Fetch: token.NewTraced(token.NewWeChatFetcher(up.apiBase, cfg.WeChat.TokenMode), b.tr.TracerProvider()), Log: log, Registry: b.reg})
 	s.sessions = session.NewStore(b.rdb.Client, b.rdb.Prefix, cfg.SessionTTL, cfg.SessionsPerUser)
-	wx := wechat.NewClient(wxApps, s.tokens)
+	wx := wechat.NewTraced(wechat.NewClient(wxApps, s.tokens), b.tr.TracerProvider())
 	s.logins = login.New(b.db, wx, s.sessions, b.ring, up.apps[0].AppID)
 	photos, err := openPhotos(ctx, cfg, b.db.Name(), b.st, b.ring, b.clk)
 	if err != nil {
 		return nil, err
 	}
 	s.flow, err = buildFlow(flowDeps{Config: cfg, Store: b.st, Photos: photos.flow, Redis: b.rdb, Ring: b.ring, Tokens: s.tokens,
-		WeChatBase: up.apiBase, SandboxURL: up.sandboxURL, AppID: up.apps[0].AppID, Clock: b.clk, Log: log, Registry: b.reg})
+		WeChatBase: up.apiBase, SandboxURL: up.sandboxURL, AppID: up.apps[0].AppID, Clock: b.clk, Log: log, Registry: b.reg, Tracing: b.tr})
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +67,7 @@ func buildServices(ctx context.Context, b *base, up upstreams, set settings) (*s
 	}
 	s.hooks.WakeOn(b.wakes.Line(wake.Outbox), b.wakes.Line(wake.Deliveries))
 	s.hooks.FeedOn(b.wakes.Line(wake.Feed))
+	s.hooks.TraceWith(b.tr.TracerProvider())
 	s.accounts, err = admin.New(b.db, b.rdb.Client, b.rdb.Prefix, admin.Options{Clock: b.clk, SessionTTL: cfg.Admin.SessionTTL,
 		IdleTimeout: cfg.Admin.IdleTimeout, MaxFailures: cfg.Admin.MaxFailures, LockFor: cfg.Admin.LockFor}, log)
 	if err != nil {
@@ -129,6 +130,7 @@ func routes(b *base, up upstreams, s *services, set settings) (http.Handler, err
 		TLS:    handler.TLSPolicy{Production: cfg.Production(), BehindTLSProxy: cfg.Admin.AllowHTTP},
 		// Scrapers then reach the metrics on an internal address only.
 		MetricsElsewhere: cfg.MetricsAddr != "",
+		Tracing:          b.tr,
 	}), nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"realname/config"
 	"realname/service/redisconn/redistest"
+	"realname/service/tracing"
 )
 
 // TestServeStopsWhenAComponentCannotStart: a metrics port that is taken
@@ -34,7 +35,7 @@ func TestServeStopsWhenAComponentCannotStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs lockedBuffer
-	err = serve(context.Background(), cfg, testClock(), newLogger(cfg.LogLevel, &logs))
+	err = serve(context.Background(), cfg, testClock(), newLogger(cfg.LogLevel, &logs), tracing.Off())
 	if err == nil || !strings.Contains(err.Error(), "start metrics listener") {
 		t.Fatalf("serve: %v", err)
 	}
@@ -68,7 +69,7 @@ func TestTemplateSourcesCheckedAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	err := serve(context.Background(), cfg, testClock(), slog.New(slog.NewJSONHandler(&logs, nil)))
+	err := serve(context.Background(), cfg, testClock(), slog.New(slog.NewJSONHandler(&logs, nil)), tracing.Off())
 	if err == nil || !strings.Contains(err.Error(), "REALNAME_WECHAT_REVIEW_TEMPLATE_FIELDS") {
 		t.Fatalf("serve: %v", err)
 	}

@@ -12,6 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
+
+	"realname/service/tracing"
 )
 
 // Undecided is the chain's outcome when no provider could answer. The flow
@@ -55,6 +58,10 @@ type ChainOptions struct {
 	CacheTTL        time.Duration // how long a verdict is reused (default 24h; negative: no cache)
 	BreakerFailures uint32        // consecutive failures that open a provider's circuit (default 5)
 	BreakerCooldown time.Duration // open this long before a trial call (default 30s)
+
+	// Tracer records a span per provider call ("idcheck.check": provider,
+	// outcome, the vendor's code); nil: none.
+	Tracer trace.TracerProvider
 }
 
 // Chain asks providers in order and caches their verdicts.
@@ -66,6 +73,7 @@ type Chain struct {
 	opts   ChainOptions
 	log    *slog.Logger
 	m      *chainMetrics
+	tracer trace.Tracer
 }
 
 type checkLink struct {
@@ -99,7 +107,8 @@ func NewChain(d ChainDeps) *Chain {
 	if opts.BreakerCooldown <= 0 {
 		opts.BreakerCooldown = 30 * time.Second
 	}
-	c := &Chain{rdb: d.Redis, prefix: d.Prefix + "idcheck:", hash: d.Hash, opts: opts, log: d.Log.With("component", "idcheck"), m: newChainMetrics(d.Registry)}
+	c := &Chain{rdb: d.Redis, prefix: d.Prefix + "idcheck:", hash: d.Hash, opts: opts, log: d.Log.With("component", "idcheck"), m: newChainMetrics(d.Registry),
+		tracer: tracing.Tracer(opts.Tracer, "service/idcheck")}
 	for _, p := range d.Providers {
 		name := p.Name()
 		cb := gobreaker.NewCircuitBreaker[Result](gobreaker.Settings{
@@ -154,8 +163,9 @@ func (c *Chain) Check(ctx context.Context, name, idNumber string) (Decision, err
 			return d, fmt.Errorf("idcheck: %w", err)
 		}
 		start := time.Now()
+		sctx, span := c.tracer.Start(ctx, "idcheck.check", trace.WithAttributes(tracing.KeyProvider.String(l.p.Name())))
 		res, err := l.cb.Execute(func() (Result, error) {
-			cctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+			cctx, cancel := context.WithTimeout(sctx, c.opts.Timeout)
 			defer cancel()
 			return l.p.Check(cctx, name, idNumber)
 		})
@@ -175,6 +185,7 @@ func (c *Chain) Check(ctx context.Context, name, idNumber string) (Decision, err
 			a.Outcome = AttemptFailed
 		}
 		d.Attempts = append(d.Attempts, a)
+		tracing.End(span, a.Outcome, a.Outcome == AttemptFailed || a.Outcome == AttemptLimit, tracing.KeyVendorCode.String(a.Code))
 		c.m.attempts.WithLabelValues(a.Provider, a.Outcome).Inc()
 		c.m.latency.WithLabelValues(a.Provider).Observe(a.Latency.Seconds())
 		if err == nil {

@@ -85,7 +85,7 @@ func TestChainExportsCircuitState(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close(context.Background()) })
 	broken, _ := idcheck.NewAcedata(srv.URL()+"/acedata", "revoked-key", nil)
 	reg := prometheus.NewRegistry()
-	chain := idcheck.NewChain([]idcheck.Provider{broken}, nil, "", nil, idcheck.ChainOptions{BreakerFailures: 2}, quietLog, reg)
+	chain := idcheck.NewChain(idcheck.ChainDeps{Providers: []idcheck.Provider{broken}, Options: idcheck.ChainOptions{BreakerFailures: 2}, Log: quietLog, Registry: reg})
 	state := func() float64 {
 		families, err := reg.Gather()
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -47,6 +48,7 @@ type Store struct {
 	signal  OutboxSignal // nil: the dispatchers find new events by polling
 	// transitions counts committed state changes; nil: not counted.
 	transitions *prometheus.CounterVec
+	tracer      trace.Tracer // nil: steps are not traced (TraceWith)
 }
 
 // OutboxSignal is told about every transaction that wrote webhook outbox
@@ -125,6 +127,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	}
 	wait := s.backoff
 	for attempt := 0; ; attempt++ {
+		countAttempt(ctx)
 		wrote := false
 		var t *txState
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

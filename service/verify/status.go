@@ -170,7 +170,9 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		sctx, cancel := context.WithTimeout(ctx, interval)
+		sctx, span := s.startSweep(sctx)
 		st, err := s.Sweep(sctx, 200)
+		endSweep(span, st, err)
 		cancel()
 		if err != nil {
 			s.log.Error("sweep failed", "err", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"realname/service/clock"
 	"realname/service/idcheck"
@@ -170,6 +171,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	china   *time.Location
+	tracer  trace.Tracer // nil: the sweeper is not traced (WithTracer)
 }
 
 // Deps is what the flow is built from.

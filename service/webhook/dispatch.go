@@ -56,7 +56,7 @@ func (s *Service) work(ctx context.Context) (int, error) {
 	results := make([]result, len(ds))
 	var wg sync.WaitGroup
 	for i := range ds {
-		wg.Go(func() { results[i] = s.send(ctx, events[ds[i].EventID], targets[ds[i].EndpointID]) })
+		wg.Go(func() { results[i] = s.deliver(ctx, &ds[i], events[ds[i].EventID], targets[ds[i].EndpointID]) })
 	}
 	wg.Wait()
 	if err := s.record(ctx, lease, ds, results); err != nil {

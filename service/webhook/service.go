@@ -27,6 +27,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -93,6 +94,7 @@ type Service struct {
 	// joined the feed; bell wakes this instance's long-polls.
 	numbered Signal
 	bell     *bell
+	tracer   trace.Tracer // nil: nothing traced (TraceWith)
 }
 
 // Signal is one line of wake-ups shared by the instances (a *wake.Line):
