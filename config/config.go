@@ -241,7 +241,7 @@ func Default() Config {
 		IDCheckCacheTTL:    24 * time.Hour,
 		SweepInterval:      time.Minute,
 		Webhook: Webhook{Schedule: []string{"5s", "5m", "30m", "2h", "5h", "10h", "10h"}, Timeout: 10 * time.Second,
-			Lease: time.Minute, Workers: 4, BatchSize: 50, PollInterval: 5 * time.Second, DisableAfter: 5 * 24 * time.Hour,
+			Lease: time.Minute, Workers: 2, BatchSize: 200, PollInterval: 5 * time.Second, DisableAfter: 5 * 24 * time.Hour,
 			RotationGrace: 24 * time.Hour, Retention: 30 * 24 * time.Hour},
 		OCROrder:     []string{"wechat", "apizero", "apistore", "acedata"},
 		IDCheckOrder: []string{"acedata"},
