@@ -12,24 +12,31 @@ import (
 	"realname/service/clock"
 	"realname/service/pii"
 	"realname/service/store"
+	"realname/service/verify"
 )
 
-// photoStore is a blob store as the flow, the review pages and key
-// rotation use it (pii.FileBlobs, pii.SQLBlobs).
+// photoStore is a blob store as the review pages, key rotation and the
+// blobs command use it (pii.FileBlobs, pii.SQLBlobs, pii.S3Blobs).
 type photoStore interface {
-	PutRef(ctx context.Context, ref string, data []byte) error
+	store.Blobs
 	Get(ctx context.Context, ref string) ([]byte, error)
-	Delete(ctx context.Context, ref string) error
-	InDatabase() bool
 	Walk(ctx context.Context, fn func(ref string) error) error
 	Reseal(ctx context.Context, ref string, needs func([]byte) bool) (bool, error)
+}
+
+// openedPhotos is the photo store REALNAME_BLOB_URL names, seen two ways: its
+// blobs, and the keeper the flow writes through, which alone knows whether
+// a photo rides in its step's transaction or beside it with the journal.
+type openedPhotos struct {
+	blobs photoStore
+	flow  verify.Photos
 }
 
 // openPhotos opens the blob store REALNAME_BLOB_URL names: "sql" (the
 // default with PostgreSQL and MySQL, so every instance sees every photo),
 // s3://… (an S3-compatible store) or file:// (the default with SQLite;
 // DATA_DIR/blobs unless a path is given).
-func openPhotos(ctx context.Context, cfg config.Config, dialect string, st *store.Store, ring *pii.KeyRing, clk clock.Clock) (photoStore, error) {
+func openPhotos(ctx context.Context, cfg config.Config, dialect string, st *store.Store, ring *pii.KeyRing, clk clock.Clock) (openedPhotos, error) {
 	blobURL := cfg.BlobURL
 	if blobURL == "" {
 		blobURL = "file://"
@@ -38,24 +45,33 @@ func openPhotos(ctx context.Context, cfg config.Config, dialect string, st *stor
 		}
 	}
 	if blobURL == "sql" {
-		return pii.NewSQLBlobs(st.Conn, ring, clk.Now), nil
+		b := pii.NewSQLBlobs(st.Conn, ring, clk.Now)
+		return openedPhotos{blobs: b, flow: st.TxPhotos(b)}, nil
 	}
 	if strings.HasPrefix(blobURL, "s3://") {
 		loc, err := pii.ParseS3URL(blobURL)
 		if err != nil {
-			return nil, err
+			return openedPhotos{}, err
 		}
-		return pii.NewS3Blobs(ctx, loc, cfg.S3.AccessKey, cfg.S3.SecretKey, ring)
+		b, err := pii.NewS3Blobs(ctx, loc, cfg.S3.AccessKey, cfg.S3.SecretKey, ring)
+		if err != nil {
+			return openedPhotos{}, err
+		}
+		return openedPhotos{blobs: b, flow: st.JournaledPhotos(b)}, nil
 	}
 	u, err := url.Parse(blobURL)
 	if err != nil || u.Scheme != "file" {
-		return nil, fmt.Errorf("REALNAME_BLOB_URL: unsupported %q", blobURL)
+		return openedPhotos{}, fmt.Errorf("REALNAME_BLOB_URL: unsupported %q", blobURL)
 	}
 	dir := u.Path
 	if dir == "" {
 		dir = filepath.Join(cfg.DataDir, "blobs")
 	}
-	return pii.NewFileBlobs(dir, ring)
+	b, err := pii.NewFileBlobs(dir, ring)
+	if err != nil {
+		return openedPhotos{}, err
+	}
+	return openedPhotos{blobs: b, flow: st.JournaledPhotos(b)}, nil
 }
 
 // minFreeDisk is the free space under the local data directory below

@@ -54,7 +54,7 @@ func blobsCmd(args, environ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fileStore, ok := files.(*pii.FileBlobs)
+	fileStore, ok := files.blobs.(*pii.FileBlobs)
 	if !ok {
 		return fmt.Errorf("blobs: --from must be a file:// store")
 	}
@@ -68,7 +68,7 @@ func blobsCmd(args, environ []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		target = s3.(*pii.S3Blobs)
+		target = s3.blobs.(*pii.S3Blobs)
 	}
 	moved, missing, err := migrateBlobs(env.ctx, env.db, fileStore, target)
 	fmt.Fprintf(stdout, "moved=%d missing=%d\n", moved, missing)

@@ -22,6 +22,7 @@ import (
 	"realname/model/modeltest"
 	"realname/service/clock"
 	"realname/service/redisconn/redistest"
+	"realname/service/tracing"
 	"realname/testdata/idcard"
 )
 
@@ -54,6 +55,12 @@ type service struct {
 
 func startService(t *testing.T, b modeltest.Backend, mutate func(*config.Config)) *service {
 	t.Helper()
+	return startTracedService(t, b, mutate, tracing.Off())
+}
+
+// startTracedService is startService with the spans going to tr.
+func startTracedService(t *testing.T, b modeltest.Backend, mutate func(*config.Config), tr *tracing.Provider) *service {
+	t.Helper()
 	db, dsn := modeltest.OpenDSN(t, b, false)
 	rdb := redistest.Open(t)
 	cfg := config.Default()
@@ -76,7 +83,7 @@ func startService(t *testing.T, b modeltest.Backend, mutate func(*config.Config)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	clk := testClock()
-	go func() { done <- serve(ctx, cfg, clk, newLogger(cfg.LogLevel, logs)) }()
+	go func() { done <- serve(ctx, cfg, clk, newLogger(cfg.LogLevel, logs), tr) }()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server logs:\n%s", logs.String())
@@ -100,7 +107,9 @@ func startService(t *testing.T, b modeltest.Backend, mutate func(*config.Config)
 				break
 			}
 		}
-		if i > 600 {
+		// Up to two minutes: the sandbox decodes every sample card at
+		// start, which under -race on a loaded two-core machine took 20 s.
+		if i > 2400 {
 			t.Fatalf("not ready; logs:\n%s", logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)

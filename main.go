@@ -17,6 +17,7 @@ import (
 
 	"realname/config"
 	"realname/service/pii"
+	"realname/service/tracing"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -121,7 +122,9 @@ func newLogger(level string, w io.Writer) *slog.Logger {
 	_ = lv.UnmarshalText([]byte(level))
 	// Every log line passes the redactor: ID numbers, names and phone
 	// numbers are masked wherever they appear.
-	return slog.New(pii.NewRedactingHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})))
+	// trace_id and span_id are added after it: random hex is no personal
+	// data, and a redacted id would lead nowhere.
+	return slog.New(pii.NewRedactingHandler(tracing.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv}))))
 }
 
 func loadConfig(environ []string) (config.Config, error) {

@@ -21,6 +21,7 @@ import (
 	"realname/model/modeltest"
 	"realname/service/clock"
 	"realname/service/redisconn/redistest"
+	"realname/service/tracing"
 )
 
 func TestHelpShowsVariablesNotSecrets(t *testing.T) {
@@ -76,7 +77,7 @@ func TestServeOnEveryBackend(t *testing.T) {
 			var logs bytes.Buffer
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- serve(ctx, cfg, testClock(), slog.New(slog.NewJSONHandler(&logs, nil))) }()
+			go func() { done <- serve(ctx, cfg, testClock(), slog.New(slog.NewJSONHandler(&logs, nil)), tracing.Off()) }()
 			url := "http://" + cfg.HTTPAddr
 			var status int
 			for i := 0; i < 600; i++ { // up to 30 s: CI machines can be slow

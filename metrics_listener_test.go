@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,15 +13,16 @@ import (
 // TestMetricsListener: the separate listener serves /metrics and nothing
 // else.
 func TestMetricsListener(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
 	reg := prometheus.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "realname_test_total", Help: "test"})
 	reg.MustRegister(c)
 	c.Inc()
-	addr, err := startMetrics(ctx, "127.0.0.1:0", reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
+	srv := metricsListener("127.0.0.1:0", reg)
+	if err := srv.Start(context.Background(), func(err error) { t.Errorf("metrics listener: %v", err) }); err != nil {
 		t.Fatal(err)
 	}
+	defer srv.Stop(context.Background())
+	addr := srv.Addr()
 	for path, want := range map[string]int{"/metrics": 200, "/": 404, "/admin/": 404, "/debug/pprof/": 404} {
 		resp, err := http.Get("http://" + addr.String() + path)
 		if err != nil {
@@ -34,5 +34,4 @@ func TestMetricsListener(t *testing.T) {
 			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
 		}
 	}
-	cancel()
 }

@@ -162,8 +162,8 @@ func runOurs(ctx context.Context, cfg tokenConfig, conn *redisconn.Conn, log *sl
 	for i := range getters {
 		// Default options: the bench measures what production runs. Each
 		// instance has its own fetcher and registry, as a process would.
-		s := token.New(conn.Client, conn.Key("share:"), apps, token.NewWeChatFetcher(fake.srv.URL(), cfg.mode),
-			log, prometheus.NewRegistry(), token.Options{})
+		s := token.New(token.Deps{Redis: conn.Client, Prefix: conn.Key("share:"), Apps: apps, Fetch: token.NewWeChatFetcher(fake.srv.URL(), cfg.mode),
+			Log: log, Registry: prometheus.NewRegistry()})
 		getters[i] = func(ctx context.Context) (string, error) { return s.Token(ctx, benchAppID) }
 	}
 	t := hammer(ctx, fake.wx, getters, cfg.callers, cfg.duration, cfg.pause)

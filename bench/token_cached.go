@@ -23,8 +23,8 @@ func timeCachedToken(ctx context.Context, conn *redisconn.Conn, log *slog.Logger
 		return serial, parallel, err
 	}
 	defer fake.close()
-	s := token.New(conn.Client, conn.Key("cached:"), []token.App{{AppID: benchAppID, Secret: benchSecret}},
-		token.NewWeChatFetcher(fake.srv.URL(), token.ModeStable), log, prometheus.NewRegistry(), token.Options{})
+	s := token.New(token.Deps{Redis: conn.Client, Prefix: conn.Key("cached:"), Apps: []token.App{{AppID: benchAppID, Secret: benchSecret}}, Fetch: token.NewWeChatFetcher(fake.srv.URL(), token.ModeStable),
+		Log: log, Registry: prometheus.NewRegistry()})
 	want, err := s.Token(ctx, benchAppID)
 	if err != nil {
 		return serial, parallel, fmt.Errorf("warm the cache: %w", err)

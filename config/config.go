@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"realname/service/notify"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,7 +241,7 @@ func Default() Config {
 		IDCheckCacheTTL:    24 * time.Hour,
 		SweepInterval:      time.Minute,
 		Webhook: Webhook{Schedule: []string{"5s", "5m", "30m", "2h", "5h", "10h", "10h"}, Timeout: 10 * time.Second,
-			Lease: time.Minute, Workers: 4, BatchSize: 50, PollInterval: 5 * time.Second, DisableAfter: 5 * 24 * time.Hour,
+			Lease: time.Minute, Workers: 2, BatchSize: 200, PollInterval: 5 * time.Second, DisableAfter: 5 * 24 * time.Hour,
 			RotationGrace: 24 * time.Hour, Retention: 30 * 24 * time.Hour},
 		OCROrder:     []string{"wechat", "apizero", "apistore", "acedata"},
 		IDCheckOrder: []string{"acedata"},
@@ -491,8 +490,12 @@ func (c *Config) validatePolicy(bad func(key, format string, args ...any)) {
 	if c.PhotoRetention < 0 {
 		bad("PHOTO_RETENTION", "must not be negative")
 	}
-	if _, err := notify.ParseFields(c.WeChat.ReviewTemplateFields); err != nil {
-		bad("WECHAT_REVIEW_TEMPLATE_FIELDS", "%v", err)
+	// The shape only: which sources there are is the notification
+	// service's to say, and serve asks it before anything opens.
+	for _, part := range strings.Split(c.WeChat.ReviewTemplateFields, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(part), "="); !ok || k == "" || len(k) > 32 || v == "" {
+			bad("WECHAT_REVIEW_TEMPLATE_FIELDS", "%q is not keyword=source", part)
+		}
 	}
 	if s := c.WeChat.MiniprogramState; s != "formal" && s != "trial" && s != "developer" {
 		bad("WECHAT_MINIPROGRAM_STATE", "must be formal, trial or developer")

@@ -106,10 +106,12 @@ func newAdminEnvOn(t *testing.T, b modeltest.Backend, withFlow bool, hooks Webho
 			t.Fatal(err)
 		}
 		o = ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg)
-		check = idcheck.NewChain([]idcheck.Provider{ace}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg)
+		check = idcheck.NewChain(idcheck.ChainDeps{Providers: []idcheck.Provider{ace}, Redis: conn.Client, Prefix: conn.Prefix, Hash: ring,
+			Log: quiet, Registry: reg})
 	}
 	st := store.New(db, clock.System{}, quiet)
-	flow := verify.New(st, conn.Client, conn.Prefix, o, ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)), check, ring, blobs, verify.DefaultPolicy(), clock.System{}, quiet)
+	flow := verify.New(verify.Deps{Store: st, Redis: conn.Client, Prefix: conn.Prefix, OCR: o, Intake: ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)),
+		Check: check, Crypto: ring, Photos: st.JournaledPhotos(blobs), Policy: verify.DefaultPolicy(), Clock: clock.System{}, Log: quiet})
 	accounts, err := admin.New(db, conn.Client, conn.Prefix, admin.Options{BcryptCost: bcrypt.MinCost}, quiet)
 	if err != nil {
 		t.Fatal(err)

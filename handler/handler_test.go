@@ -118,6 +118,18 @@ func TestReadinessAgainstRealStores(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || len(body.Failed) != 1 || body.Failed[0] != "redis" || body.Checks["database"] != "ok" {
 		t.Fatalf("readyz = %d %+v", resp.StatusCode, body)
 	}
+	// The scraper sees the same checks, run at scrape time.
+	resp, err = http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`realname_readiness_up{check="database"} 1`, `realname_readiness_up{check="redis"} 0`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func TestErrorShapes(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"realname/service/tracing"
 	"realname/service/wording"
 	"time"
 
@@ -53,6 +54,8 @@ type Deps struct {
 	// MetricsElsewhere leaves /metrics off this router, because it is
 	// served on its own listener (REALNAME_METRICS_ADDR).
 	MetricsElsewhere bool
+	// Tracing starts a span per request (tracing.go); nil or off: none.
+	Tracing *tracing.Provider
 }
 
 // New builds the engine with every route of the service.
@@ -69,6 +72,10 @@ func New(d Deps) *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	metrics := newHTTPMetrics(d.Registry)
+	d.Registry.MustRegister(newReadinessCollector(d.Checks, d.Log))
+	if mw := traceRequests(d.Tracing); mw != nil {
+		r.Use(mw)
+	}
 	r.Use(requestID(), securityHeaders(d.TLS), recovery(d.Log), accessLog(d.Log), metrics.middleware(),
 		bodyLimit(d.MaxBodyBytes, d.MaxUploadBytes), validText(), deadline(d.RequestTimeout))
 	if d.Disk != nil {

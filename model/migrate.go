@@ -29,6 +29,7 @@ func migrations() []*gormigrate.Migration {
 		migration0014(),
 		migration0015(),
 		migration0016(),
+		migration0017(),
 	}
 }
 

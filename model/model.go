@@ -236,6 +236,9 @@ type WebhookEvent struct {
 	// AppID is the app of the user the event is about, so the feed of a
 	// key bound to an app filters in its WHERE; "" for a ping.
 	AppID string `gorm:"size:64;not null;default:'';index:ix_webhook_events_app_seq,priority:1"`
+	// TraceParent is the W3C traceparent of the traced step that wrote
+	// the event ("" when untraced): its deliveries' spans link to it.
+	TraceParent string `gorm:"size:64;not null;default:''"`
 }
 
 // EventSequence is the counter behind WebhookEvent.Seq (one row, name

@@ -27,9 +27,20 @@ func NewMetered(p Provider, reg prometheus.Registerer) *Metered {
 		errs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realname_face_errors_total",
 			Help: "Face provider calls that failed, by provider and kind (invalid_ticket, unavailable, refused, other)."}, []string{"provider", "kind"}),
 	}
-	if reg != nil {
-		reg.MustRegister(m.started, m.results, m.errs)
+	if reg == nil {
+		return m
 	}
+	// Every label value exported at zero from the start, so an alert's
+	// increase() sees the first failure.
+	m.started.WithLabelValues(p.Name())
+	for _, o := range []Outcome{OutcomePassed, OutcomeIdentityMismatch, OutcomeFaceMismatch, OutcomeNoRecord, OutcomePending,
+		OutcomeNotFinished, OutcomeRepeated, OutcomeRateLimited, OutcomeConfigError, OutcomeFailed} {
+		m.results.WithLabelValues(p.Name(), string(o))
+	}
+	for _, kind := range []string{"invalid_ticket", "unavailable", "refused", "other"} {
+		m.errs.WithLabelValues(p.Name(), kind)
+	}
+	reg.MustRegister(m.started, m.results, m.errs)
 	return m
 }
 

@@ -12,6 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
+
+	"realname/service/tracing"
 )
 
 // Undecided is the chain's outcome when no provider could answer. The flow
@@ -55,6 +58,10 @@ type ChainOptions struct {
 	CacheTTL        time.Duration // how long a verdict is reused (default 24h; negative: no cache)
 	BreakerFailures uint32        // consecutive failures that open a provider's circuit (default 5)
 	BreakerCooldown time.Duration // open this long before a trial call (default 30s)
+
+	// Tracer records a span per provider call ("idcheck.check": provider,
+	// outcome, the vendor's code); nil: none.
+	Tracer trace.TracerProvider
 }
 
 // Chain asks providers in order and caches their verdicts.
@@ -66,6 +73,7 @@ type Chain struct {
 	opts   ChainOptions
 	log    *slog.Logger
 	m      *chainMetrics
+	tracer trace.Tracer
 }
 
 type checkLink struct {
@@ -73,8 +81,20 @@ type checkLink struct {
 	cb *gobreaker.CircuitBreaker[Result]
 }
 
-// NewChain builds the chain. rdb may be nil to disable the cache.
-func NewChain(providers []Provider, rdb redis.UniversalClient, prefix string, hash Hasher, opts ChainOptions, log *slog.Logger, reg prometheus.Registerer) *Chain {
+// ChainDeps is what a chain is built from.
+type ChainDeps struct {
+	Providers []Provider            // asked in this order
+	Redis     redis.UniversalClient // the verdict cache; nil: no cache
+	Prefix    string                // Redis key prefix
+	Hash      Hasher                // keys the cache by the name and number, never in clear
+	Options   ChainOptions
+	Log       *slog.Logger
+	Registry  prometheus.Registerer // receives the chain's metrics
+}
+
+// NewChain builds the chain.
+func NewChain(d ChainDeps) *Chain {
+	opts := d.Options
 	if opts.Timeout <= 0 {
 		opts.Timeout = 8 * time.Second
 	}
@@ -87,8 +107,9 @@ func NewChain(providers []Provider, rdb redis.UniversalClient, prefix string, ha
 	if opts.BreakerCooldown <= 0 {
 		opts.BreakerCooldown = 30 * time.Second
 	}
-	c := &Chain{rdb: rdb, prefix: prefix + "idcheck:", hash: hash, opts: opts, log: log.With("component", "idcheck"), m: newChainMetrics(reg)}
-	for _, p := range providers {
+	c := &Chain{rdb: d.Redis, prefix: d.Prefix + "idcheck:", hash: d.Hash, opts: opts, log: d.Log.With("component", "idcheck"), m: newChainMetrics(d.Registry),
+		tracer: tracing.Tracer(opts.Tracer, "service/idcheck")}
+	for _, p := range d.Providers {
 		name := p.Name()
 		cb := gobreaker.NewCircuitBreaker[Result](gobreaker.Settings{
 			Name:        name,
@@ -97,9 +118,11 @@ func NewChain(providers []Provider, rdb redis.UniversalClient, prefix string, ha
 			IsExcluded:  func(err error) bool { return errors.Is(err, context.Canceled) },
 			OnStateChange: func(_ string, from, to gobreaker.State) {
 				c.log.Warn("idcheck provider circuit changed", "provider", name, "from", from.String(), "to", to.String())
+				c.m.breaker.WithLabelValues(name).Set(float64(to))
 			},
 		})
 		c.links = append(c.links, checkLink{p: p, cb: cb})
+		c.m.provider(name)
 	}
 	return c
 }
@@ -140,8 +163,9 @@ func (c *Chain) Check(ctx context.Context, name, idNumber string) (Decision, err
 			return d, fmt.Errorf("idcheck: %w", err)
 		}
 		start := time.Now()
+		sctx, span := c.tracer.Start(ctx, "idcheck.check", trace.WithAttributes(tracing.KeyProvider.String(l.p.Name())))
 		res, err := l.cb.Execute(func() (Result, error) {
-			cctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+			cctx, cancel := context.WithTimeout(sctx, c.opts.Timeout)
 			defer cancel()
 			return l.p.Check(cctx, name, idNumber)
 		})
@@ -161,7 +185,9 @@ func (c *Chain) Check(ctx context.Context, name, idNumber string) (Decision, err
 			a.Outcome = AttemptFailed
 		}
 		d.Attempts = append(d.Attempts, a)
+		tracing.End(span, a.Outcome, a.Outcome == AttemptFailed || a.Outcome == AttemptLimit, tracing.KeyVendorCode.String(a.Code))
 		c.m.attempts.WithLabelValues(a.Provider, a.Outcome).Inc()
+		c.m.latency.WithLabelValues(a.Provider).Observe(a.Latency.Seconds())
 		if err == nil {
 			res.Provider = l.p.Name()
 			d.Result = res
@@ -207,6 +233,8 @@ func (c *Chain) toCache(ctx context.Context, name, idNumber string, r Result) {
 
 type chainMetrics struct {
 	attempts  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	breaker   *prometheus.GaugeVec
 	cacheHits prometheus.Counter
 }
 
@@ -215,10 +243,29 @@ func newChainMetrics(reg prometheus.Registerer) *chainMetrics {
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "realname_idcheck_attempts_total", Help: "Name/ID check provider calls by outcome.",
 		}, []string{"provider", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "realname_idcheck_attempt_duration_seconds", Help: "Name/ID check provider call latency (circuit-open skips included, at ~0).",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2, 4, 8, 16},
+		}, []string{"provider"}),
+		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "realname_idcheck_circuit_state", Help: "Circuit state per name/ID check provider: 0 closed, 1 half-open, 2 open.",
+		}, []string{"provider"}),
 		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "realname_idcheck_cache_hits_total", Help: "Name/ID checks answered from the verdict cache (not paid again).",
 		}),
 	}
-	reg.MustRegister(m.attempts, m.cacheHits)
+	reg.MustRegister(m.attempts, m.latency, m.breaker, m.cacheHits)
 	return m
+}
+
+// provider exports a provider's series at zero from the start: an
+// alert's increase() then sees its first failure, and a closed circuit
+// reads 0 rather than nothing.
+func (m *chainMetrics) provider(name string) {
+	for _, o := range []string{string(Match), string(Mismatch), string(NoRecord), string(InvalidID), string(InvalidName),
+		AttemptFailed, AttemptLimit, AttemptOpen} {
+		m.attempts.WithLabelValues(name, o)
+	}
+	m.latency.WithLabelValues(name)
+	m.breaker.WithLabelValues(name).Set(0)
 }

@@ -35,7 +35,8 @@ func TestChainCachesVerdictsAndFallsThrough(t *testing.T) {
 	conn := redistest.Open(t)
 	spec, _ := pii.GenerateKeySpec()
 	ring, _ := pii.ParseKeyRing(spec)
-	chain := idcheck.NewChain([]idcheck.Provider{broken, good}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quietLog, prometheus.NewRegistry())
+	chain := idcheck.NewChain(idcheck.ChainDeps{Providers: []idcheck.Provider{broken, good}, Redis: conn.Client, Prefix: conn.Prefix, Hash: ring,
+		Log: quietLog, Registry: prometheus.NewRegistry()})
 	ctx := context.Background()
 	all, _ := idcard.Cards()
 	c := all[0]
@@ -70,5 +71,44 @@ func TestChainCachesVerdictsAndFallsThrough(t *testing.T) {
 	_ = srv.SetFault(sandbox.Fault{Upstream: "acedata", Mode: "ok"})
 	if d, _ = chain.Check(ctx, all[1].Name, all[1].IDNumber); d.Outcome == idcheck.Undecided || d.Cached {
 		t.Fatalf("after recovery: %+v", d)
+	}
+}
+
+// A provider that keeps failing opens its circuit, and the gauge an alert
+// watches says so; it reads 0 (closed) from the start.
+func TestChainExportsCircuitState(t *testing.T) {
+	srv := sandbox.New(quietLog)
+	sandbox.NewAcedata(nil, "").Mount(srv)
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	broken, _ := idcheck.NewAcedata(srv.URL()+"/acedata", "revoked-key", nil)
+	reg := prometheus.NewRegistry()
+	chain := idcheck.NewChain(idcheck.ChainDeps{Providers: []idcheck.Provider{broken}, Options: idcheck.ChainOptions{BreakerFailures: 2}, Log: quietLog, Registry: reg})
+	state := func() float64 {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "realname_idcheck_circuit_state" {
+				return f.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("realname_idcheck_circuit_state not exported")
+		return 0
+	}
+	if s := state(); s != 0 {
+		t.Fatalf("state before any call = %v, want 0 (closed)", s)
+	}
+	all, _ := idcard.Cards()
+	for range 3 {
+		if _, err := chain.Check(context.Background(), all[0].Name, all[0].IDNumber); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := state(); s != 2 {
+		t.Fatalf("state after failures = %v, want 2 (open)", s)
 	}
 }

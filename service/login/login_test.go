@@ -43,7 +43,8 @@ func setup(t *testing.T, db *gorm.DB) (*login.Service, *session.Store, *pii.KeyR
 
 	conn := redistest.Open(t)
 	apps := []token.App{{AppID: sandbox.SandboxAppID, Secret: sandbox.SandboxAppSecret}}
-	tokens := token.New(conn.Client, conn.Prefix, apps, token.NewWeChatFetcher(srv.URL(), token.ModeStable), quiet, prometheus.NewRegistry(), token.Options{})
+	tokens := token.New(token.Deps{Redis: conn.Client, Prefix: conn.Prefix, Apps: apps, Fetch: token.NewWeChatFetcher(srv.URL(), token.ModeStable),
+		Log: quiet, Registry: prometheus.NewRegistry()})
 	wx := wechat.NewClient([]wechat.App{{AppID: sandbox.SandboxAppID, Secret: sandbox.SandboxAppSecret}}, tokens)
 	spec, err := pii.GenerateKeySpec()
 	if err != nil {

@@ -48,7 +48,8 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	t.Cleanup(func() { wechat.RedirectSDK("") })
 	conn := redistest.Open(t)
 	apps := []token.App{{AppID: sandbox.SandboxAppID, Secret: sandbox.SandboxAppSecret}}
-	tokens := token.New(conn.Client, conn.Prefix, apps, token.NewWeChatFetcher(srv.URL(), token.ModeStable), quiet, prometheus.NewRegistry(), token.Options{})
+	tokens := token.New(token.Deps{Redis: conn.Client, Prefix: conn.Prefix, Apps: apps, Fetch: token.NewWeChatFetcher(srv.URL(), token.ModeStable),
+		Log: quiet, Registry: prometheus.NewRegistry()})
 	wx := wechat.NewClient([]wechat.App{{AppID: sandbox.SandboxAppID, Secret: sandbox.SandboxAppSecret}}, tokens)
 	clk := clock.NewManual(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
 	db = db.Session(&gorm.Session{NowFunc: clk.Now})

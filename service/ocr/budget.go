@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/semaphore"
 )
 
@@ -23,6 +25,9 @@ type Budget struct {
 	sem  *semaphore.Weighted
 	size int64
 	wait time.Duration
+	// For the metrics: bytes charged now, work that had to wait, work
+	// refused with ErrBusy.
+	used, waits, busy atomic.Int64
 }
 
 // NewBudget returns a budget of size bytes (at least MaxDecodeBytes, so
@@ -40,6 +45,7 @@ func (b *Budget) Size() int64 { return b.size }
 func (b *Budget) acquire(ctx context.Context, n int64) (func(), error) {
 	n = min(max(n, 1), b.size)
 	if !b.sem.TryAcquire(n) {
+		b.waits.Add(1)
 		wctx, cancel := context.WithTimeout(ctx, b.wait)
 		err := b.sem.Acquire(wctx, n)
 		cancel()
@@ -47,9 +53,11 @@ func (b *Budget) acquire(ctx context.Context, n int64) (func(), error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
+			b.busy.Add(1)
 			return nil, fmt.Errorf("%w (%d MB wanted, waited %s)", ErrBusy, n>>20, b.wait)
 		}
 	}
+	b.used.Add(n)
 	return func() {
 		if n >= gcAfter {
 			// The decoded pixels are garbage now. Left to the pacer (GOGC),
@@ -60,8 +68,33 @@ func (b *Budget) acquire(ctx context.Context, n int64) (func(), error) {
 			// costs a few milliseconds against the hundreds the image took.
 			runtime.GC()
 		}
+		b.used.Add(-n)
 		b.sem.Release(n)
 	}, nil
+}
+
+// Register exports the budget's figures in reg, so an operator sees
+// uploads queueing for memory (waits) before they are refused (busy).
+func (b *Budget) Register(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "realname_image_budget_bytes",
+			Help: "The memory budget of photo decoding and scaling (REALNAME_IMAGE_MEMORY)."},
+			func() float64 { return float64(b.size) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "realname_image_budget_used_bytes",
+			Help: "Bytes of the image budget charged to work running now."},
+			func() float64 { return float64(b.used.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "realname_image_budget_waits_total",
+			Help: "Image work that found the budget full and waited for room."},
+			func() float64 { return float64(b.waits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "realname_image_busy_total",
+			Help: "Image work refused after waiting REALNAME_IMAGE_WAIT for room (the upload answered 503 busy)."},
+			func() float64 { return float64(b.busy.Load()) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("ocr: register budget metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // gcAfter is the charge from which releasing it collects garbage at once.

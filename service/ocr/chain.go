@@ -9,6 +9,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/trace"
+
+	"realname/service/tracing"
 )
 
 // ErrUnavailable means no provider in the chain could answer: every one
@@ -40,15 +43,20 @@ type ChainOptions struct {
 	BreakerCooldown time.Duration            // how long it stays open before one trial call (default 30s)
 	BreakerHalfOpen uint32                   // trial calls let through when half-open (default 1)
 	Timeouts        map[string]time.Duration // per provider name, overriding Timeout
+
+	// Tracer records a span per provider call ("ocr.recognize": provider,
+	// outcome, the vendor's code); nil: none.
+	Tracer trace.TracerProvider
 }
 
 // Chain tries providers in order until one answers. Definitive answers
 // about the photo stop it: asking another vendor would cost money and say
 // the same.
 type Chain struct {
-	links []link
-	log   *slog.Logger
-	m     *chainMetrics
+	links  []link
+	log    *slog.Logger
+	m      *chainMetrics
+	tracer trace.Tracer
 }
 
 type link struct {
@@ -73,7 +81,7 @@ func NewChain(providers []Provider, opts ChainOptions, log *slog.Logger, reg pro
 	if opts.BreakerHalfOpen == 0 {
 		opts.BreakerHalfOpen = 1
 	}
-	c := &Chain{log: log.With("component", "ocr"), m: newChainMetrics(reg)}
+	c := &Chain{log: log.With("component", "ocr"), m: newChainMetrics(reg), tracer: tracing.Tracer(opts.Tracer, "service/ocr")}
 	for _, p := range providers {
 		timeout := opts.Timeout
 		if t, ok := opts.Timeouts[p.Name()]; ok && t > 0 {
@@ -95,6 +103,7 @@ func NewChain(providers []Provider, opts ChainOptions, log *slog.Logger, reg pro
 			},
 		})
 		c.links = append(c.links, link{p: p, timeout: timeout, cb: cb})
+		c.m.provider(name)
 	}
 	return c
 }
@@ -118,8 +127,9 @@ func (c *Chain) Recognize(ctx context.Context, req Request) (Result, []Attempt, 
 			return Result{}, attempts, fmt.Errorf("ocr: %w", err)
 		}
 		start := time.Now()
+		sctx, span := c.tracer.Start(ctx, "ocr.recognize", trace.WithAttributes(tracing.KeyProvider.String(l.p.Name())))
 		res, err := l.cb.Execute(func() (Result, error) {
-			cctx, cancel := context.WithTimeout(ctx, l.timeout)
+			cctx, cancel := context.WithTimeout(sctx, l.timeout)
 			defer cancel()
 			return l.p.Recognize(cctx, req)
 		})
@@ -141,6 +151,7 @@ func (c *Chain) Recognize(ctx context.Context, req Request) (Result, []Attempt, 
 			a.Outcome = OutcomeFailed
 		}
 		attempts = append(attempts, a)
+		tracing.End(span, a.Outcome, a.Outcome == OutcomeFailed, tracing.KeyVendorCode.String(a.Code))
 		c.m.attempts.WithLabelValues(a.Provider, a.Outcome).Inc()
 		c.m.latency.WithLabelValues(a.Provider).Observe(a.Latency.Seconds())
 		switch a.Outcome {
@@ -180,4 +191,15 @@ func newChainMetrics(reg prometheus.Registerer) *chainMetrics {
 	}
 	reg.MustRegister(m.attempts, m.latency, m.breaker)
 	return m
+}
+
+// provider exports a provider's series at zero from the start: an
+// alert's increase() then sees its first failure, and a closed circuit
+// reads 0 rather than nothing.
+func (m *chainMetrics) provider(name string) {
+	for _, o := range []string{OutcomeOK, OutcomeNoCard, OutcomeBadImage, OutcomeFailed, OutcomeOpen} {
+		m.attempts.WithLabelValues(name, o)
+	}
+	m.latency.WithLabelValues(name)
+	m.breaker.WithLabelValues(name).Set(0)
 }

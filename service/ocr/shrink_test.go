@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/disintegration/imaging"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/image/bmp"
 
 	"realname/testdata/idcard"
@@ -199,10 +200,17 @@ func TestIntakeRefusesWhatWouldNotFitBeforeDecoding(t *testing.T) {
 func TestIntakeWaitsForTheBudgetThenSaysBusy(t *testing.T) {
 	data := bigPNG(t)
 	budget := NewBudget(MaxDecodeBytes, 50*time.Millisecond)
+	reg := prometheus.NewRegistry()
+	if err := budget.Register(reg); err != nil {
+		t.Fatal(err)
+	}
 	in := NewIntake(IntakeLimits{}, budget)
 	release, err := budget.acquire(context.Background(), budget.Size()) // another upload holds it all
 	if err != nil {
 		t.Fatal(err)
+	}
+	if used := gathered(t, reg, "realname_image_budget_used_bytes"); used != float64(MaxDecodeBytes) {
+		t.Errorf("used while held = %v, want the whole budget", used)
 	}
 	began := time.Now()
 	if _, err := in.Prepare(context.Background(), data); !errors.Is(err, ErrBusy) {
@@ -227,6 +235,34 @@ func TestIntakeWaitsForTheBudgetThenSaysBusy(t *testing.T) {
 	if err != nil || p.Width != ShrinkSide {
 		t.Fatalf("after release: %v (%d px)", err, p.Width)
 	}
+	// Two waited (the one refused, the one cancelled), one was refused,
+	// and nothing is charged once all is done.
+	for name, want := range map[string]float64{"realname_image_budget_waits_total": 2, "realname_image_busy_total": 1,
+		"realname_image_budget_used_bytes": 0, "realname_image_budget_bytes": float64(MaxDecodeBytes)} {
+		if got := gathered(t, reg, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// gathered is the value of the one metric named name in reg.
+func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			m := f.GetMetric()[0]
+			if g := m.GetGauge(); g != nil {
+				return g.GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("%s not exported", name)
+	return 0
 }
 
 func bigPNG(t *testing.T) []byte {

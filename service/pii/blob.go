@@ -185,10 +185,6 @@ func writeSynced(path string, data []byte) error {
 	return f.Close()
 }
 
-// InDatabase reports that files are written outside any transaction: a
-// caller deletes them after the commit that stops referencing them.
-func (b *FileBlobs) InDatabase() bool { return false }
-
 // ReadSealed returns the stored bytes of ref as they are, sealed, for a
 // move to another store that seals the same way.
 func (b *FileBlobs) ReadSealed(ref string) ([]byte, error) {

@@ -93,9 +93,6 @@ func NewS3Blobs(ctx context.Context, loc S3Location, accessKey, secretKey string
 	return &S3Blobs{client: client, bucket: loc.Bucket, prefix: loc.Prefix, seal: seal}, nil
 }
 
-// InDatabase reports that objects are written outside any transaction.
-func (b *S3Blobs) InDatabase() bool { return false }
-
 func (b *S3Blobs) key(ref string) string { return b.prefix + ref }
 
 // Put seals data and stores it as a new private object.

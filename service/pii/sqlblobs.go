@@ -28,9 +28,6 @@ func NewSQLBlobs(conn func(context.Context) *gorm.DB, seal Sealer, now func() ti
 	return &SQLBlobs{conn: conn, seal: seal, now: now}
 }
 
-// InDatabase reports that Put and Delete join the caller's transaction.
-func (b *SQLBlobs) InDatabase() bool { return true }
-
 // Put seals data and stores it, in ctx's transaction when there is one.
 func (b *SQLBlobs) Put(ctx context.Context, data []byte) (string, error) {
 	ref := NewRef()

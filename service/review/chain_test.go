@@ -98,7 +98,7 @@ func TestChainOverRealFlow(t *testing.T) {
 		srv := vendorSandbox(t)
 		f := newFixture(t, db)
 		db = f.db // carries the fixture's clock
-		flow := realFlow(t, srv, f.st, redistest.Open(t), f.ring, f.blobs, f.clk)
+		flow := realFlow(t, srv, f.st, redistest.Open(t), f.ring, f.st.JournaledPhotos(f.blobs), f.clk)
 		f.svc = New(db, f.ring, f.blobs, f.st, Options{Clock: f.clk}, quiet)
 		vid := runToReview(t, db, flow, "norecord")
 		ann := f.admin(t, "ann", "reviewer")
@@ -181,7 +181,7 @@ func vendorSandbox(t *testing.T) *sandbox.Server {
 }
 
 // realFlow is the verification flow over the vendor fakes of srv.
-func realFlow(t *testing.T, srv *sandbox.Server, st *store.Store, conn *redisconn.Conn, ring *pii.KeyRing, blobs verify.Blobs, clk clock.Clock) *verify.Service {
+func realFlow(t *testing.T, srv *sandbox.Server, st *store.Store, conn *redisconn.Conn, ring *pii.KeyRing, photos verify.Photos, clk clock.Clock) *verify.Service {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	az := ocr.NewApizero(srv.URL()+sandbox.ApizeroPrefix, sandbox.SandboxApizeroKey, nil)
@@ -189,8 +189,10 @@ func realFlow(t *testing.T, srv *sandbox.Server, st *store.Store, conn *rediscon
 	if err != nil {
 		t.Fatal(err)
 	}
-	return verify.New(st, conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
-		ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)),
-		idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
-		ring, blobs, verify.DefaultPolicy(), clk, quiet)
+	return verify.New(verify.Deps{Store: st, Redis: conn.Client, Prefix: conn.Prefix,
+		OCR:    ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
+		Intake: ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)),
+		Check: idcheck.NewChain(idcheck.ChainDeps{Providers: []idcheck.Provider{check}, Redis: conn.Client, Prefix: conn.Prefix, Hash: ring,
+			Log: quiet, Registry: reg}),
+		Crypto: ring, Photos: photos, Policy: verify.DefaultPolicy(), Clock: clk, Log: quiet})
 }

@@ -22,6 +22,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Reveals refused, by reason: not_claimed, reason_required, rate (the staff member's reveal limit)."},
 			[]string{"reason"}),
 	}
+	// Exported at zero from the start, so an alert's increase() sees the
+	// first reveal.
+	for _, kind := range []string{"claimed", "override"} {
+		m.reveals.WithLabelValues(kind)
+	}
+	for _, reason := range []string{"not_claimed", "reason_required", "rate"} {
+		m.refusals.WithLabelValues(reason)
+	}
 	if reg != nil {
 		reg.MustRegister(m.reveals, m.refusals)
 	}

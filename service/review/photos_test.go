@@ -22,10 +22,14 @@ import (
 // sharedPhotos is a photo store every instance reaches (pii.SQLBlobs,
 // pii.S3Blobs).
 type sharedPhotos interface {
-	verify.Blobs
+	store.Blobs
 	keys.Blobs
 	Get(ctx context.Context, ref string) ([]byte, error)
 }
+
+// keeper is how the flow keeps photos in a shared store: in the step's
+// transaction (SQL) or journaled beside it (S3).
+type keeper func(st *store.Store, blobs sharedPhotos) verify.Photos
 
 // instance is one realname process as far as photos go: its own store,
 // flow and review pages over the shared database and photo store.
@@ -44,7 +48,7 @@ func TestPhotosSharedByEveryInstance(t *testing.T) {
 		modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 			testSharedPhotos(t, db, func(st *store.Store, ring *pii.KeyRing, now func() time.Time) sharedPhotos {
 				return pii.NewSQLBlobs(st.Conn, ring, now)
-			})
+			}, func(st *store.Store, b sharedPhotos) verify.Photos { return st.TxPhotos(b) })
 		})
 	})
 	t.Run("s3", func(t *testing.T) {
@@ -58,12 +62,12 @@ func TestPhotosSharedByEveryInstance(t *testing.T) {
 					t.Fatal(err)
 				}
 				return b
-			})
+			}, func(st *store.Store, b sharedPhotos) verify.Photos { return st.JournaledPhotos(b) })
 		})
 	})
 }
 
-func testSharedPhotos(t *testing.T, db *gorm.DB, open func(*store.Store, *pii.KeyRing, func() time.Time) sharedPhotos) {
+func testSharedPhotos(t *testing.T, db *gorm.DB, open func(*store.Store, *pii.KeyRing, func() time.Time) sharedPhotos, keep keeper) {
 	{
 		ctx := context.Background()
 		srv := vendorSandbox(t)
@@ -73,7 +77,7 @@ func testSharedPhotos(t *testing.T, db *gorm.DB, open func(*store.Store, *pii.Ke
 		build := func(ring *pii.KeyRing) instance {
 			st := store.New(db, f.clk, quiet)
 			blobs := open(st, ring, f.clk.Now)
-			return instance{flow: realFlow(t, srv, st, conn, ring, blobs, f.clk), review: New(db, ring, blobs, st, Options{Clock: f.clk}, quiet)}
+			return instance{flow: realFlow(t, srv, st, conn, ring, keep(st, blobs), f.clk), review: New(db, ring, blobs, st, Options{Clock: f.clk}, quiet)}
 		}
 		a, b, c := build(f.ring), build(f.ring), build(f.ring)
 		lister := open(store.New(db, f.clk, quiet), f.ring, f.clk.Now)

@@ -112,16 +112,10 @@ func (s *Service) Trends(ctx context.Context, days int, sla time.Duration) (Tren
 	if err != nil {
 		return out, fmt.Errorf("review: trends outcomes: %w", err)
 	}
-	if err := db.Model(&model.Verification{}).Where("state = ? AND updated_at < ?", model.StateReview, now.Add(-sla)).
-		Count(&out.Overdue).Error; err != nil {
-		return out, fmt.Errorf("review: trends backlog: %w", err)
+	b, err := s.Backlog(ctx, sla)
+	if err != nil {
+		return out, fmt.Errorf("review: trends: %w", err)
 	}
-	var oldest []model.Verification
-	if err := db.Select("id", "updated_at").Where("state = ?", model.StateReview).Order("updated_at").Limit(1).Find(&oldest).Error; err != nil {
-		return out, fmt.Errorf("review: trends backlog: %w", err)
-	}
-	if len(oldest) == 1 {
-		out.OldestWait = now.Sub(oldest[0].UpdatedAt)
-	}
+	out.Overdue, out.OldestWait = b.Overdue, b.OldestWait
 	return out, nil
 }

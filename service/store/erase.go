@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"realname/model"
+	"realname/service/tracing"
 )
 
 // HookDataErased is the webhook event type that tells business systems to
@@ -126,7 +127,8 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 		if err != nil {
 			return err
 		}
-		ev := model.WebhookEvent{ID: NewEventID(), Type: HookDataErased, Payload: string(raw), CreatedAt: now, AppID: u.AppID}
+		ev := model.WebhookEvent{ID: NewEventID(), Type: HookDataErased, Payload: string(raw), CreatedAt: now, AppID: u.AppID,
+			TraceParent: tracing.TraceParent(ctx)}
 		if err := tx.Create(&ev).Error; err != nil {
 			return fmt.Errorf("store: outbox: %w", err)
 		}

@@ -69,18 +69,18 @@ func (s *Store) lock(ctx context.Context, vid int64) (model.Verification, error)
 	return s.take(ctx, s.lockedQuery(ctx).Where("verifications.id = ?", vid))
 }
 
-// StepLatest is Step on the user's latest verification, found under its
+// stepLatest is step on the user's latest verification, found under its
 // row lock: a request that acts on "the user's current verification" needs
 // no separate read to learn which one that is. ErrNotFound when the user
 // has none.
-func (s *Store) StepLatest(ctx context.Context, userID int64, decide func(ctx context.Context, v *model.Verification) (Change, error)) (model.Verification, error) {
+func (s *Store) stepLatest(ctx context.Context, userID int64, decide func(ctx context.Context, v *model.Verification) (Change, error)) (model.Verification, error) {
 	var out model.Verification
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		v, err := s.take(ctx, s.lockedQuery(ctx).Where("verifications.user_id = ?", userID).Order("verifications.id DESC"))
 		if err != nil {
 			return err
 		}
-		out, err = s.Step(ctx, v.ID, decide)
+		out, err = s.step(ctx, v.ID, decide)
 		return err
 	})
 	return out, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"realname/model"
+	"realname/service/tracing"
 )
 
 // Change is what one step writes: a transition (To) or, with To empty, a
@@ -108,13 +109,13 @@ func (p Patch) apply(v *model.Verification, cols map[string]any) {
 	}
 }
 
-// Step is one step of the flow on verification vid: it locks the row,
+// step is one step of the flow on verification vid: it locks the row,
 // refuses an erased one (ErrErased), lets decide look at the row as it is
 // now and say what to write, and writes it. decide runs inside the
 // transaction (its ctx carries it, for reads and for other store calls
 // that must commit with it) and may run more than once when the
 // transaction is retried. v reflects the written row on success.
-func (s *Store) Step(ctx context.Context, vid int64, decide func(ctx context.Context, v *model.Verification) (Change, error)) (model.Verification, error) {
+func (s *Store) step(ctx context.Context, vid int64, decide func(ctx context.Context, v *model.Verification) (Change, error)) (model.Verification, error) {
 	var out model.Verification
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		v, err := s.lock(ctx, vid)
@@ -207,6 +208,9 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 	}
 	delete(t.pending, v.ID)
 	t.rows[v.ID] = *v
+	if to != from {
+		t.moved = append(t.moved, transition{from, to})
+	}
 	if c.Notify != "" {
 		n := model.Notification{VerificationID: v.ID, UserID: v.UserID, Kind: c.Notify, Status: model.NotifyPending,
 			NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
@@ -271,7 +275,8 @@ func (s *Store) outbox(ctx context.Context, v *model.Verification, hook string, 
 		return fmt.Errorf("store: outbox: %w", err)
 	}
 	vid := v.ID
-	ev := model.WebhookEvent{ID: NewEventID(), Type: hook, VerificationID: &vid, Payload: string(raw), CreatedAt: now, AppID: u.AppID}
+	ev := model.WebhookEvent{ID: NewEventID(), Type: hook, VerificationID: &vid, Payload: string(raw), CreatedAt: now, AppID: u.AppID,
+		TraceParent: tracing.TraceParent(ctx)}
 	if err := s.Conn(ctx).Create(&ev).Error; err != nil {
 		return fmt.Errorf("store: outbox: %w", err)
 	}

@@ -21,6 +21,8 @@ import (
 
 	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -44,6 +46,9 @@ type Store struct {
 	retries int
 	backoff time.Duration
 	signal  OutboxSignal // nil: the dispatchers find new events by polling
+	// transitions counts committed state changes; nil: not counted.
+	transitions *prometheus.CounterVec
+	tracer      trace.Tracer // nil: steps are not traced (TraceWith)
 }
 
 // OutboxSignal is told about every transaction that wrote webhook outbox
@@ -86,6 +91,8 @@ type txState struct {
 	pending map[int64][]model.VerificationEvent
 	users   map[int64]identity // read with a lock, for the outbox rows
 	outbox  bool               // webhook events were written: signal them
+	after   []func()           // run once the transaction has committed
+	moved   []transition       // state changes written, counted once committed
 }
 
 // flush writes the pending events and the chain heads they leave.
@@ -120,9 +127,11 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	}
 	wait := s.backoff
 	for attempt := 0; ; attempt++ {
+		countAttempt(ctx)
 		wrote := false
+		var t *txState
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			t := &txState{db: tx, rows: map[int64]model.Verification{}, pending: map[int64][]model.VerificationEvent{},
+			t = &txState{db: tx, rows: map[int64]model.Verification{}, pending: map[int64][]model.VerificationEvent{},
 				users: map[int64]identity{}}
 			if err := fn(context.WithValue(ctx, txKey{}, t)); err != nil {
 				return err
@@ -140,6 +149,12 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 		if err == nil && wrote {
 			s.signal.Committed()
 		}
+		if err == nil {
+			s.countCommitted(t.moved)
+			for _, f := range t.after {
+				f()
+			}
+		}
 		if err == nil || !Retryable(err) || attempt >= s.retries || ctx.Err() != nil {
 			return err
 		}
@@ -152,6 +167,19 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 		}
 		wait = min(2*wait, 200*time.Millisecond)
 	}
+}
+
+// afterCommit runs fn once the transaction ctx carries has committed; not
+// if it rolls back, nor for an attempt that is retried. Outside a
+// transaction fn runs at once. fn's context carries no transaction (the
+// one it followed is over) and is not cancelled with ctx.
+func afterCommit(ctx context.Context, fn func(ctx context.Context)) {
+	after := context.WithValue(context.WithoutCancel(ctx), txKey{}, (*txState)(nil))
+	if t := state(ctx); t != nil {
+		t.after = append(t.after, func() { fn(after) })
+		return
+	}
+	fn(after)
 }
 
 // Conn is the connection for ctx: its transaction inside InTx, else the

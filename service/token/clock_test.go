@@ -38,7 +38,8 @@ func TestProductionLifetimeRefreshesAheadOnce(t *testing.T) {
 	for range 3 {
 		f := token.NewWeChatFetcher(srv.URL(), token.ModeStable)
 		f.Now = clk.now
-		services = append(services, token.New(conn.Client, conn.Prefix, []token.App{{AppID: appID, Secret: secret}}, f, quiet, prometheus.NewRegistry(), token.Options{Now: clk.now}))
+		services = append(services, token.New(token.Deps{Redis: conn.Client, Prefix: conn.Prefix, Apps: []token.App{{AppID: appID, Secret: secret}}, Fetch: f,
+			Log: quiet, Registry: prometheus.NewRegistry(), Options: token.Options{Now: clk.now}}))
 	}
 	ctx := context.Background()
 	seen := map[string]time.Time{} // token → when first handed out

@@ -31,6 +31,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		redisErrors:    counter("redis_errors_total", "Redis errors in the token cache."),
 		redisFallbacks: counter("redis_fallbacks_total", "Fetches made without Redis coordination because Redis was down."),
 	}
+	// Both results exported at zero from the start, so an alert's
+	// increase() sees the first failed refresh.
+	m.refreshes.WithLabelValues("ok")
+	m.refreshes.WithLabelValues("error")
 	reg.MustRegister(hits, m.refreshes, m.forced, m.lockWaits, m.invalidations, m.redisErrors, m.redisFallbacks)
 	return m
 }

@@ -100,13 +100,24 @@ type cached struct {
 	refreshAt time.Time
 }
 
-// New builds the service for apps. rdb may be shared with other services;
-// every key is under prefix. reg receives the token metrics.
-func New(rdb redis.UniversalClient, prefix string, apps []App, fetch Fetcher, log *slog.Logger, reg prometheus.Registerer, opts Options) *Service {
+// Deps is what the service is built from.
+type Deps struct {
+	Redis    redis.UniversalClient // may be shared with other services
+	Prefix   string                // every key is under it
+	Apps     []App
+	Fetch    Fetcher
+	Log      *slog.Logger
+	Registry prometheus.Registerer // receives the token metrics
+	Options  Options
+}
+
+// New builds the service for d.Apps.
+func New(d Deps) *Service {
+	opts := d.Options
 	opts.defaults()
-	s := &Service{rdb: rdb, prefix: prefix, fetch: fetch, log: log.With("component", "token"), m: newMetrics(reg), opts: opts,
-		apps: make(map[string]*appState, len(apps))}
-	for _, a := range apps {
+	s := &Service{rdb: d.Redis, prefix: d.Prefix, fetch: d.Fetch, log: d.Log.With("component", "token"), m: newMetrics(d.Registry), opts: opts,
+		apps: make(map[string]*appState, len(d.Apps))}
+	for _, a := range d.Apps {
 		s.apps[a.AppID] = &appState{app: a, jitterFrac: rand.Float64()}
 	}
 	return s

@@ -48,7 +48,8 @@ func (f *fake) issued() (classic, stable, forced int) { return f.wx.Issued(appID
 
 func newService(f *fake, rdb redis.UniversalClient, prefix, mode string, reg *prometheus.Registry) *token.Service {
 	fetch := token.NewWeChatFetcher(f.srv.URL(), mode)
-	return token.New(rdb, prefix, []token.App{{AppID: appID, Secret: secret}}, fetch, quiet, reg, token.Options{WaitPoll: 10 * time.Millisecond})
+	return token.New(token.Deps{Redis: rdb, Prefix: prefix, Apps: []token.App{{AppID: appID, Secret: secret}}, Fetch: fetch,
+		Log: quiet, Registry: reg, Options: token.Options{WaitPoll: 10 * time.Millisecond}})
 }
 
 // hammer runs callers goroutines per service, each asking for a token in a

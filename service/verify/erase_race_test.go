@@ -74,6 +74,11 @@ func (f *fixture) erasedOnce(t *testing.T, u User) {
 	if len(files) != 0 {
 		t.Fatalf("%d photos left after erasure", len(files))
 	}
+	var journaled int64
+	f.db.Model(&model.BlobJournal{}).Count(&journaled)
+	if journaled != 0 {
+		t.Fatalf("%d journal entries outlived the erasure", journaled)
+	}
 	var user model.User
 	f.db.Take(&user, u.ID)
 	var n int64
@@ -224,7 +229,7 @@ func TestSweepDeletesOrphanedPhotos(t *testing.T) {
 		if err := f.svc.store.Journal(ctx, ref); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.blobs.PutRef(ctx, ref, []byte("never named")); err != nil {
+		if err := f.blobs.PutRef(ctx, ref, []byte("never named")); err != nil {
 			t.Fatal(err)
 		}
 		files := func() int {

@@ -56,13 +56,6 @@ type faceDecided struct {
 	provider string
 }
 
-// WithFace enables face checks through f (REALNAME_FACE); without it every
-// face call answers ErrFaceOff.
-func (s *Service) WithFace(f Face) *Service {
-	s.face = f
-	return s
-}
-
 // faceFirst reports whether a submit in app goes to face_pending instead
 // of the paid check: required mode, and no local rule decides the case.
 func (s *Service) faceFirst(app string, local bool) bool {

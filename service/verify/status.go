@@ -40,7 +40,7 @@ func (s *Service) Erase(ctx context.Context, u User) error {
 		if er, err = s.store.Erase(ctx, u.ID, actorUser(u.ID)); err != nil {
 			return err
 		}
-		if err := s.unname(ctx, er.Blobs...); err != nil {
+		if err := s.photos.Drop(ctx, er.Blobs...); err != nil {
 			return err
 		}
 		return webhook.Erase(ctx, s.store.Conn(ctx), er.VerificationIDs)
@@ -48,49 +48,7 @@ func (s *Service) Erase(ctx context.Context, u User) error {
 	if err != nil {
 		return fmt.Errorf("verify: erase: %w", err)
 	}
-	if !s.blobs.InDatabase() {
-		s.dropPhotos(context.WithoutCancel(ctx), er.Blobs...)
-	}
 	return nil
-}
-
-// unname is the part of a step that stops naming photos: in the database
-// they are deleted in the step's transaction; in files or S3 they are
-// journaled there and deleted after the commit (dropPhotos).
-func (s *Service) unname(ctx context.Context, refs ...string) error {
-	if !s.blobs.InDatabase() {
-		return s.store.Journal(ctx, refs...)
-	}
-	for _, ref := range refs {
-		if ref != "" {
-			if err := s.blobs.Delete(ctx, ref); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// dropPhotos deletes photos in files or S3 that no verification names
-// and forgets their journal entries; one that fails stays journaled and
-// the sweeper tries again.
-func (s *Service) dropPhotos(ctx context.Context, refs ...string) int {
-	n := 0
-	for _, ref := range refs {
-		if ref == "" {
-			continue
-		}
-		if err := s.blobs.Delete(ctx, ref); err != nil {
-			s.log.Warn("deleting a photo failed; the sweeper retries", "err", err)
-			continue
-		}
-		if err := s.store.Unjournal(ctx, ref); err != nil {
-			s.log.Warn("forgetting a deleted photo failed; the sweeper retries", "err", err)
-			continue
-		}
-		n++
-	}
-	return n
 }
 
 // SweepStats counts what one sweep did.
@@ -151,11 +109,9 @@ func (s *Service) Sweep(ctx context.Context, batch int) (SweepStats, error) {
 	if err != nil {
 		return st, err
 	}
-	orphans, err := s.store.JournalDue(ctx, now.Add(-orphanGrace), batch)
-	if err != nil {
+	if st.Orphans, err = s.photos.SweepOrphans(ctx, now.Add(-orphanGrace), batch); err != nil {
 		return st, fmt.Errorf("verify: sweep orphans: %w", err)
 	}
-	st.Orphans = s.dropPhotos(ctx, orphans...)
 	return st, nil
 }
 
@@ -188,16 +144,13 @@ func (s *Service) deleteOldPhotos(ctx context.Context, now time.Time, batch int)
 	done := 0
 	for _, v := range old {
 		err := s.store.InTx(ctx, func(ctx context.Context) error {
-			if err := s.unname(ctx, v.FrontBlob, v.BackBlob); err != nil {
+			if err := s.photos.Drop(ctx, v.FrontBlob, v.BackBlob); err != nil {
 				return err
 			}
 			return s.store.PhotosDeleted(ctx, v)
 		})
 		if err != nil {
 			return done, err
-		}
-		if !s.blobs.InDatabase() {
-			s.dropPhotos(ctx, v.FrontBlob, v.BackBlob)
 		}
 		if v.FrontBlob != "" || v.BackBlob != "" {
 			done++
@@ -217,7 +170,9 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		sctx, cancel := context.WithTimeout(ctx, interval)
+		sctx, span := s.startSweep(sctx)
 		st, err := s.Sweep(sctx, 200)
+		endSweep(span, st, err)
 		cancel()
 		if err != nil {
 			s.log.Error("sweep failed", "err", err)

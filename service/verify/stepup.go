@@ -42,14 +42,12 @@ var (
 // StepUpCounter counts step-ups by what happened to them (created,
 // passed, failed, expired): realname_stepups_total{state}.
 func StepUpCounter() *prometheus.CounterVec {
-	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realname_stepups_total",
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "realname_stepups_total",
 		Help: "Step-ups (a face check of a verified user before a sensitive action), by what happened: created, passed, failed, expired."}, []string{"state"})
-}
-
-// WithStepUpCounter counts step-ups in c (registered by the caller).
-func (s *Service) WithStepUpCounter(c *prometheus.CounterVec) *Service {
-	s.stepUps = c
-	return s
+	for _, state := range []string{"created", store.StepUpPassed, store.StepUpFailed, store.StepUpExpired} {
+		c.WithLabelValues(state) // exported at zero from the start
+	}
+	return c
 }
 
 func (s *Service) countStepUp(state string) {

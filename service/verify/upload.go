@@ -10,7 +10,6 @@ import (
 
 	"realname/model"
 	"realname/service/ocr"
-	"realname/service/pii"
 	"realname/service/store"
 )
 
@@ -96,35 +95,17 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		}
 		return View{Attempts: attemptViews(attempts)}, err
 	}
-	// A photo in the database is written inside the step's transaction
-	// and rolls back with it. One in files or S3 is journaled and written
-	// before (no slow I/O under the database's locks), unjournaled by the
-	// step that names it, and deleted again if the step fails; a crash in
-	// between leaves a journal entry for the sweeper.
-	ref := pii.NewRef()
-	if !s.blobs.InDatabase() {
-		if err := s.store.Journal(ctx, ref); err != nil {
-			return View{}, err
-		}
-		if err := s.blobs.PutRef(ctx, ref, photo.Data); err != nil {
-			s.dropPhotos(context.WithoutCancel(ctx), ref)
-			return View{}, fmt.Errorf("verify: store photo: %w", err)
-		}
-	}
-	var replaced string
 	var done model.Verification
-	// The closure may run again (a lock conflict is retried): it reads v,
-	// the verification this upload is pinned to, and writes only done.
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
+	// The photo is kept with the step that names it, and the one it
+	// replaces is dropped with it. The step may run again (a lock conflict
+	// is retried): it reads v, the verification this upload is pinned to,
+	// and writes only done.
+	err = s.photos.Add(ctx, photo.Data, func(ctx context.Context, ref string) error {
 		vid, err := s.recordUpload(ctx, u, v.ID, seen, started, consent, attempts, res)
 		if err != nil {
 			return err
 		}
-		if s.blobs.InDatabase() {
-			if err := s.blobs.PutRef(ctx, ref, photo.Data); err != nil {
-				return fmt.Errorf("verify: store photo: %w", err)
-			}
-		}
+		var replaced string
 		done, err = s.store.Step(ctx, vid, func(_ context.Context, cur *model.Verification) (store.Change, error) {
 			c, err := s.readingChange(cur, u, in.Side, res, attempts, ref, hash)
 			replaced = cur.FrontBlob
@@ -136,23 +117,12 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 		if err != nil {
 			return err
 		}
-		if !s.blobs.InDatabase() {
-			if err := s.store.Unjournal(ctx, ref); err != nil { // named now
-				return err
-			}
-		}
-		return s.unname(ctx, replaced)
+		return s.photos.Drop(ctx, replaced)
 	})
 	if err != nil {
-		if !s.blobs.InDatabase() {
-			s.dropPhotos(context.WithoutCancel(ctx), ref)
-		}
 		return View{}, err
 	}
 	v = done
-	if replaced != "" && !s.blobs.InDatabase() {
-		s.dropPhotos(ctx, replaced)
-	}
 	out, err := s.view(ctx, &v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
 	out.Attempts = attemptViews(attempts)
 	if err == nil && s.policy.EchoReading != EchoMasked {

@@ -20,7 +20,6 @@ import (
 	"realname/model/modeltest"
 	"realname/sandbox"
 	"realname/service/ocr"
-	"realname/service/pii"
 )
 
 // sentImages records the photos an apizero client sends.
@@ -77,7 +76,7 @@ func TestUploadCutsBytesAfterJPEGEnd(t *testing.T) {
 		if err := f.db.Where("user_id = ?", u.ID).First(&row).Error; err != nil {
 			t.Fatal(err)
 		}
-		stored, err := f.svc.blobs.(*pii.FileBlobs).Get(context.Background(), row.FrontBlob)
+		stored, err := f.blobs.Get(context.Background(), row.FrontBlob)
 		if err != nil {
 			t.Fatal(err)
 		}

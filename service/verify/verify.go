@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"realname/service/clock"
 	"realname/service/idcheck"
@@ -44,16 +45,23 @@ type Crypto interface {
 	Hash(purpose string, value []byte) []byte
 }
 
-// Blobs stores photos sealed (pii.FileBlobs, pii.SQLBlobs, pii.S3Blobs).
-type Blobs interface {
-	PutRef(ctx context.Context, ref string, data []byte) error // ref from pii.NewRef
-	Delete(ctx context.Context, ref string) error
-	// InDatabase reports whether PutRef and Delete join the store step's
-	// transaction (photos in the database). Otherwise a photo is journaled
-	// and written before the step, and deleted after the commit that
-	// unreferences it; the journal lets the sweeper find what a crash
-	// left in between.
-	InDatabase() bool
+// Photos keeps the card photos, sealed. Where they live (files, the
+// database, S3) is its business, not the flow's: it writes a photo with
+// the transaction of the step that names it and deletes one with the
+// transaction that stops naming it, and finds what a crash left between
+// the two (store.TxPhotos, store.JournaledPhotos).
+type Photos interface {
+	// Add stores data as a new photo and runs step with its ref in one
+	// store transaction: the photo is kept only if that transaction
+	// commits. ctx must carry no transaction.
+	Add(ctx context.Context, data []byte, step func(ctx context.Context, ref string) error) error
+	// Drop deletes the photos refs with the transaction ctx carries: they
+	// are gone once it commits, and stay if it rolls back. Empty refs are
+	// skipped.
+	Drop(ctx context.Context, refs ...string) error
+	// SweepOrphans deletes up to limit photos a crash left unnamed since
+	// before, and says how many it deleted.
+	SweepOrphans(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Policy is what a company decides about verification; see config.
@@ -158,19 +166,39 @@ type Service struct {
 	// stepUps counts step-ups; nil: not counted.
 	stepUps *prometheus.CounterVec
 	crypto  Crypto
-	blobs   Blobs
+	photos  Photos
 	policy  Policy
 	log     *slog.Logger
 	now     func() time.Time
 	china   *time.Location
+	tracer  trace.Tracer // nil: the sweeper is not traced (WithTracer)
 }
 
-// New builds the flow from its dependencies. clk is the process's one
-// clock, the store's too.
-func New(st *store.Store, rdb redis.UniversalClient, prefix string, o OCR, intake Intake, c IDCheck, crypto Crypto, blobs Blobs, policy Policy, clk clock.Clock, log *slog.Logger) *Service {
+// Deps is what the flow is built from.
+type Deps struct {
+	Store  *store.Store
+	Redis  redis.UniversalClient // daily limits
+	Prefix string                // Redis key prefix
+	OCR    OCR
+	Intake Intake
+	Check  IDCheck
+	// Face does face checks (REALNAME_FACE); nil: every face call
+	// answers ErrFaceOff.
+	Face    Face
+	StepUps *prometheus.CounterVec // counts step-ups (registered by the caller); nil: not counted
+	Crypto  Crypto
+	Photos  Photos
+	Policy  Policy
+	Clock   clock.Clock // the process's one clock, the store's too
+	Log     *slog.Logger
+}
+
+// New builds the flow from its dependencies.
+func New(d Deps) *Service {
 	return &Service{
-		store: st, rdb: rdb, prefix: prefix + "verify:", ocr: o, intake: intake, check: c, crypto: crypto, blobs: blobs,
-		policy: policy, log: log.With("component", "verify"), now: clk.Now, china: clock.China(),
+		store: d.Store, rdb: d.Redis, prefix: d.Prefix + "verify:", ocr: d.OCR, intake: d.Intake, check: d.Check,
+		face: d.Face, stepUps: d.StepUps, crypto: d.Crypto, photos: d.Photos,
+		policy: d.Policy, log: d.Log.With("component", "verify"), now: d.Clock.Now, china: clock.China(),
 	}
 }
 

@@ -33,12 +33,13 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // fixture is the flow over the sandbox fakes, a real database and Redis,
 // with a clock the test moves.
 type fixture struct {
-	svc *Service
-	db  *gorm.DB
-	dir string
-	clk *clock.Manual
-	srv *sandbox.Server
-	rdb redis.UniversalClient
+	svc   *Service
+	db    *gorm.DB
+	dir   string
+	blobs *pii.FileBlobs // where the flow's photos are
+	clk   *clock.Manual
+	srv   *sandbox.Server
+	rdb   redis.UniversalClient
 }
 
 func newFixture(t *testing.T, db *gorm.DB) *fixture {
@@ -75,10 +76,13 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	// here depends on the calendar.
 	clk := clock.NewManual(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
 	db = db.Session(&gorm.Session{NowFunc: clk.Now})
-	f := &fixture{db: db, dir: dir, srv: srv, clk: clk, rdb: conn.Client}
-	f.svc = New(store.New(db, clk, quiet), conn.Client, conn.Prefix, ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
-		ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)), idcheck.NewChain([]idcheck.Provider{check}, conn.Client, conn.Prefix, ring, idcheck.ChainOptions{}, quiet, reg),
-		ring, blobs, DefaultPolicy(), clk, quiet)
+	f := &fixture{db: db, dir: dir, blobs: blobs, srv: srv, clk: clk, rdb: conn.Client}
+	st := store.New(db, clk, quiet)
+	f.svc = New(Deps{Store: st, Redis: conn.Client, Prefix: conn.Prefix, OCR: ocr.NewChain([]ocr.Provider{az}, ocr.ChainOptions{}, quiet, reg),
+		Intake: ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)),
+		Check: idcheck.NewChain(idcheck.ChainDeps{Providers: []idcheck.Provider{check}, Redis: conn.Client, Prefix: conn.Prefix, Hash: ring,
+			Log: quiet, Registry: reg}),
+		Crypto: ring, Photos: st.JournaledPhotos(blobs), Policy: DefaultPolicy(), Clock: clk, Log: quiet})
 	return f
 }
 

@@ -3,7 +3,9 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"realname/model"
 	"realname/service/webhook/internal/whstore"
 )
 
@@ -40,8 +42,9 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, dbTimeout)
 	defer cancel()
 	n, pending := 0, false
+	start, moved, queued := time.Now(), []model.WebhookEvent(nil), 0 // for the span
 	err := s.st.Queue(ctx, func(tx *whstore.Tx) error {
-		n, pending = 0, false
+		n, pending, moved, queued = 0, false, nil, 0
 		events, err := tx.Unfanned(s.opts.FanoutBatch)
 		if err != nil || len(events) == 0 {
 			return err
@@ -80,12 +83,13 @@ func (s *Service) fanout(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		n = len(events)
+		n, moved, queued = len(events), events, len(deliveries)
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("webhook: fan-out: %w", err)
 	}
+	s.traceFanout(ctx, start, moved, queued)
 	s.metrics.fannedOut.Add(float64(n))
 	if pending {
 		s.announceQueued()

@@ -60,6 +60,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Outbox events turned into deliveries.",
 		}),
 	}
+	// Every label value exported at zero from the start, so an alert's
+	// increase() sees the first dead delivery.
+	for _, o := range []string{outcomeSucceeded, outcomeRetrying, outcomeFailed, outcomeLeaseLost} {
+		m.deliveries.WithLabelValues(o)
+	}
+	for _, status := range []int{0, 200, 300, 400, 500} {
+		m.latency.WithLabelValues(resultClass(status))
+	}
 	if reg == nil {
 		return m, nil
 	}

@@ -94,13 +94,13 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.Retention, 30*24*time.Hour)
 	def(&o.PruneInterval, 10*time.Minute)
 	if o.BatchSize == 0 {
-		o.BatchSize = 50
+		o.BatchSize = 200
 	}
 	if o.FanoutBatch == 0 {
 		o.FanoutBatch = 500
 	}
 	if o.Workers == 0 {
-		o.Workers = 4
+		o.Workers = 2
 	}
 	var errs []error
 	for i, d := range o.Schedule {

@@ -53,6 +53,7 @@ func (s *Service) send(ctx context.Context, ev *model.WebhookEvent, t *target) r
 	req.Header.Set(HeaderID, ev.ID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 	req.Header.Set(HeaderSignature, signatureHeader(t.keys, ev.ID, ts, raw))
+	propagate(ctx, req.Header)
 	client := s.strict
 	if t.allowPrivate {
 		client = s.private

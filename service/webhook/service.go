@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"realname/service/webhook/internal/whstore"
@@ -83,6 +84,7 @@ type Service struct {
 	// joined the feed; bell wakes this instance's long-polls.
 	numbered Signal
 	bell     *bell
+	tracer   trace.Tracer // nil: nothing traced (TraceWith)
 }
 
 // Signal is one line of wake-ups shared by the instances (a *wake.Line):

@@ -75,8 +75,8 @@ func newWeChatEnv(t *testing.T, opts sandbox.WeChatOptions) *ocrEnv {
 		_ = srv.Close(ctx)
 	})
 	conn := redistest.Open(t)
-	svc := token.New(conn.Client, conn.Prefix, []token.App{{AppID: ocrAppID, Secret: ocrSecret}},
-		token.NewWeChatFetcher(srv.URL(), token.ModeStable), quietLog, prometheus.NewRegistry(), token.Options{})
+	svc := token.New(token.Deps{Redis: conn.Client, Prefix: conn.Prefix, Apps: []token.App{{AppID: ocrAppID, Secret: ocrSecret}}, Fetch: token.NewWeChatFetcher(srv.URL(), token.ModeStable),
+		Log: quietLog, Registry: prometheus.NewRegistry()})
 	return &ocrEnv{srv: srv, wx: wx, svc: svc, tokens: &recordingDoer{inner: svc}}
 }
 

@@ -97,6 +97,7 @@ type claimedRow struct {
 	EventType      *string
 	EventPayload   *string
 	EventCreatedAt *time.Time
+	EventTrace     *string
 }
 
 // claimReturning is the claim in one statement, on PostgreSQL: the due
@@ -116,7 +117,8 @@ func (tx *Tx) claimReturning(due *gorm.DB, leased patch) ([]Claimed, error) {
 	}}
 	var rows []claimedRow
 	err = tx.db.Raw("WITH claimed AS (UPDATE "+deliveriesTable+" ? ? RETURNING *) "+
-		"SELECT claimed.*, e.id AS event_row, e.type AS event_type, e.payload AS event_payload, e.created_at AS event_created_at "+
+		"SELECT claimed.*, e.id AS event_row, e.type AS event_type, e.payload AS event_payload, e.created_at AS event_created_at, "+
+		"e.trace_parent AS event_trace "+
 		"FROM claimed LEFT JOIN webhook_events e ON e.id = claimed.event_id", leased.set(to), where).Scan(&rows).Error
 	if err != nil {
 		return nil, err
@@ -124,8 +126,9 @@ func (tx *Tx) claimReturning(due *gorm.DB, leased patch) ([]Claimed, error) {
 	out := make([]Claimed, len(rows))
 	for i, r := range rows {
 		out[i] = Claimed{WebhookDelivery: r.WebhookDelivery}
-		if r.EventRow != nil && r.EventType != nil && r.EventPayload != nil && r.EventCreatedAt != nil {
-			out[i].Event = &model.WebhookEvent{ID: *r.EventRow, Type: *r.EventType, Payload: *r.EventPayload, CreatedAt: *r.EventCreatedAt}
+		if r.EventRow != nil && r.EventType != nil && r.EventPayload != nil && r.EventCreatedAt != nil && r.EventTrace != nil {
+			out[i].Event = &model.WebhookEvent{ID: *r.EventRow, Type: *r.EventType, Payload: *r.EventPayload, CreatedAt: *r.EventCreatedAt,
+				TraceParent: *r.EventTrace}
 		}
 	}
 	return out, nil

@@ -18,7 +18,8 @@ import (
 const FeedName = "events"
 
 // Unfanned locks up to limit events not fanned out yet, oldest first,
-// skipping those another instance's fan-out holds. Only id and type are read.
+// skipping those another instance's fan-out holds. Only id, type and
+// trace_parent (the fan-out's span links to the steps that wrote them) are read.
 func (tx *Tx) Unfanned(limit int) ([]model.WebhookEvent, error) {
 	var events []model.WebhookEvent
 	// ORDER BY exactly the index (fanned_out_at, created_at): a tie-break
@@ -27,7 +28,7 @@ func (tx *Tx) Unfanned(limit int) ([]model.WebhookEvent, error) {
 	// spelled out: IS NULL is no equality to it, so "ORDER BY created_at"
 	// alone read and sorted the whole backlog on every pass (27 ms of
 	// 20,000 waiting events per batch, measured; 0.5 ms by the index).
-	q := tx.db.Select("id", "type").Where("fanned_out_at IS NULL").Order("fanned_out_at, created_at").Limit(limit)
+	q := tx.db.Select("id", "type", "trace_parent").Where("fanned_out_at IS NULL").Order("fanned_out_at, created_at").Limit(limit)
 	err := tx.st.skipLocked(q).Find(&events).Error
 	return events, err
 }
