@@ -150,7 +150,7 @@ func (e *adminEnv) seedCase(t *testing.T, openid, name, number string, front, ba
 	if err := e.db.Create(&u).Error; err != nil {
 		t.Fatal(err)
 	}
-	v := model.Verification{UserID: u.ID, State: model.StateReview, Version: 3, Mode: "photo", Reason: reason, Provider: "apizero",
+	v := model.Verification{UserID: u.ID, State: store.Review, Version: 3, Mode: "photo", Reason: reason, Provider: "apizero",
 		NameMasked: pii.MaskName(name), IDNumberMasked: pii.MaskIDNumber(number), IDNumberHash: e.ring.Hash(pii.PurposeIDNumber, []byte(number))}
 	if err := e.db.Create(&v).Error; err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func (e *adminEnv) seedCase(t *testing.T, openid, name, number string, front, ba
 	vid := v.ID
 	err = e.db.Transaction(func(tx *gorm.DB) error {
 		_, err := review.AppendEvent(context.Background(), tx, model.VerificationEvent{VerificationID: &vid, Type: "decided",
-			FromState: model.StateChecking, ToState: model.StateReview, Actor: fmt.Sprintf("user:%d", u.ID), Data: `{"note":"</code><script>alert(3)</script>"}`})
+			FromState: store.Checking, ToState: store.Review, Actor: fmt.Sprintf("user:%d", u.ID), Data: `{"note":"</code><script>alert(3)</script>"}`})
 		return err
 	})
 	if err != nil {
@@ -357,7 +357,7 @@ func (e *adminEnv) state(t *testing.T, id int64) string {
 	if err := e.db.Take(&v, id).Error; err != nil {
 		t.Fatal(err)
 	}
-	return v.State
+	return string(v.State)
 }
 
 // PrivateNetworks offers the switch, as in development.

@@ -4,19 +4,11 @@ package model
 
 import "time"
 
-// Verification states as stored; the typed states and their transition
-// table live in service/store, the one writer of verifications.
-const (
-	StateDraft      = "draft"
-	StateRecognized = "recognized"
-	StateChecking   = "checking"
-	StateVerified   = "verified"
-	StateRejected   = "rejected"
-	StateReview     = "review"
-	StateExpired    = "expired"
-	StateErased     = "erased"
-	StateRevoked    = "revoked" // a business system revoked a verified verification
-)
+// State is where a verification stands, as stored. The states and the
+// transition table that moves between them are service/store's (store.State
+// is this type): the one writer of verifications owns its machine, and
+// model, which store imports, holds the type so the columns can carry it.
+type State string
 
 // User is one Mini Program user, keyed by (app id, openid).
 type User struct {
@@ -36,7 +28,7 @@ type User struct {
 type Verification struct {
 	ID             int64  `gorm:"primaryKey"`
 	UserID         int64  `gorm:"not null;index:ix_verifications_user,priority:1"`
-	State          string `gorm:"size:16;not null;index:ix_verifications_queue,priority:1"`
+	State          State  `gorm:"size:16;not null;index:ix_verifications_queue,priority:1"`
 	Version        int64  `gorm:"not null;default:1"` // optimistic lock, grows with every transition
 	Mode           string `gorm:"size:16;not null"`   // photo or check
 	Reason         string `gorm:"size:64;not null;default:''"`
@@ -107,8 +99,8 @@ type VerificationEvent struct {
 	ID             int64     `gorm:"primaryKey"`
 	VerificationID *int64    `gorm:"index:ix_events_verification"`
 	Type           string    `gorm:"size:48;not null"`
-	FromState      string    `gorm:"size:16;not null;default:''"`
-	ToState        string    `gorm:"size:16;not null;default:''"`
+	FromState      State     `gorm:"size:16;not null;default:''"`
+	ToState        State     `gorm:"size:16;not null;default:''"`
 	Actor          string    `gorm:"size:64;not null"` // user:<id>, admin:<id>, system
 	Data           string    `gorm:"type:text"`        // JSON: provider attempts, reason codes, masked values
 	PrevHash       string    `gorm:"size:64;not null;default:''"`

@@ -35,7 +35,7 @@ func TestRotateReencryptsEverything(t *testing.T) {
 		if err := db.Create(&u).Error; err != nil {
 			t.Fatal(err)
 		}
-		v := model.Verification{UserID: u.ID, State: model.StateVerified, Mode: "photo"}
+		v := model.Verification{UserID: u.ID, State: store.Verified, Mode: "photo"}
 		if err := db.Create(&v).Error; err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"realname/model"
 	"realname/service/ocr"
+	"realname/service/store"
 	"realname/service/verify"
 )
 
@@ -205,7 +206,7 @@ func (s *Service) claimInfo(ctx context.Context, c *Case) error {
 		ids = append(ids, *c.ClaimedBy)
 		c.LiveClaimUntil = c.ClaimedUntil
 	}
-	if c.State == model.StateReview {
+	if c.State == store.Review {
 		need, err := s.needsSecond(ctx, c.Verification)
 		if err != nil {
 			return err

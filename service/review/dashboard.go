@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"realname/model"
+	"realname/service/store"
 )
 
 // Dashboard is the day at a glance.
@@ -56,10 +57,10 @@ func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 	if err != nil {
 		return out, fmt.Errorf("review: dashboard states: %w", err)
 	}
-	if err := db.Model(&model.Verification{}).Where("state = ?", model.StateReview).Count(&out.InReview).Error; err != nil {
+	if err := db.Model(&model.Verification{}).Where("state = ?", string(store.Review)).Count(&out.InReview).Error; err != nil {
 		return out, fmt.Errorf("review: dashboard queue: %w", err)
 	}
-	err = db.Model(&model.Verification{}).Where("state = ?", model.StateReview).
+	err = db.Model(&model.Verification{}).Where("state = ?", string(store.Review)).
 		Where("claimed_by IS NULL OR claimed_until IS NULL OR claimed_until < ?", now).Count(&out.Unclaimed).Error
 	if err != nil {
 		return out, fmt.Errorf("review: dashboard queue: %w", err)

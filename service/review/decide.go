@@ -92,7 +92,7 @@ func (s *Service) Approve(ctx context.Context, vid, adminID int64, note string) 
 	if err != nil {
 		return Outcome{}, wrapState(err)
 	}
-	return Outcome{State: v.State, Pending: pending}, nil
+	return Outcome{State: string(v.State), Pending: pending}, nil
 }
 
 // Reject rejects the case with one of RejectReasons.
@@ -119,7 +119,7 @@ func (s *Service) reject(ctx context.Context, vid, adminID int64, reason, note s
 	if err != nil {
 		return Outcome{}, wrapState(err)
 	}
-	return Outcome{State: v.State}, nil
+	return Outcome{State: string(v.State)}, nil
 }
 
 // decision is a staff decision's step: the transition, the claim released,
@@ -168,7 +168,7 @@ func (s *Service) needsSecond(ctx context.Context, v model.Verification) (bool, 
 // case last entered review, or "".
 func (s *Service) pendingApproval(ctx context.Context, vid int64) (string, error) {
 	var entered model.VerificationEvent
-	err := s.store.Conn(ctx).Where("verification_id = ? AND to_state = ? AND from_state <> ?", vid, model.StateReview, model.StateReview).
+	err := s.store.Conn(ctx).Where("verification_id = ? AND to_state = ? AND from_state <> ?", vid, string(store.Review), string(store.Review)).
 		Order("id DESC").Limit(1).Find(&entered).Error
 	if err != nil {
 		return "", fmt.Errorf("review: pending approval: %w", err)

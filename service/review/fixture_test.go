@@ -73,13 +73,14 @@ func (f *fixture) admin(t *testing.T, name, role string) int64 {
 
 // seed describes a case to insert.
 type seed struct {
-	state, reason, provider, openid string
-	name, number                    string
-	front, back                     *ocr.Fields
-	warnings, corrections           []string
-	check                           string // idcheck attempt outcome; "" for none
-	updatedAt                       time.Time
-	photos                          bool
+	state                    store.State
+	reason, provider, openid string
+	name, number             string
+	front, back              *ocr.Fields
+	warnings, corrections    []string
+	check                    string // idcheck attempt outcome; "" for none
+	updatedAt                time.Time
+	photos                   bool
 }
 
 func samplePNG() []byte {
@@ -97,7 +98,7 @@ func (f *fixture) seedCase(t *testing.T, s seed) model.Verification {
 	ctx := context.Background()
 	f.n++
 	if s.state == "" {
-		s.state = model.StateReview
+		s.state = store.Review
 	}
 	if s.openid == "" {
 		s.openid = fmt.Sprintf("o-%d-%d", f.n, f.clk.Now().UnixNano())
@@ -176,9 +177,9 @@ func (f *fixture) seedCase(t *testing.T, s seed) model.Verification {
 	}
 	vid := v.ID
 	for _, e := range []model.VerificationEvent{
-		{Type: "created", ToState: model.StateDraft, Actor: fmt.Sprintf("user:%d", u.ID)},
-		{Type: "submitted", FromState: model.StateDraft, ToState: model.StateChecking, Actor: fmt.Sprintf("user:%d", u.ID)},
-		{Type: "decided", FromState: model.StateChecking, ToState: s.state, Actor: fmt.Sprintf("user:%d", u.ID),
+		{Type: "created", ToState: store.Draft, Actor: fmt.Sprintf("user:%d", u.ID)},
+		{Type: "submitted", FromState: store.Draft, ToState: store.Checking, Actor: fmt.Sprintf("user:%d", u.ID)},
+		{Type: "decided", FromState: store.Checking, ToState: s.state, Actor: fmt.Sprintf("user:%d", u.ID),
 			Data: fmt.Sprintf(`{"reason":%q}`, s.reason)},
 	} {
 		e.VerificationID = &vid

@@ -13,6 +13,7 @@ import (
 	"realname/model"
 	"realname/service/idcard"
 	"realname/service/pii"
+	"realname/service/store"
 )
 
 // StateAny in a queue filter lists every state.
@@ -104,7 +105,7 @@ func (s *Service) queueQuery(db *gorm.DB, f QueueFilter) *gorm.DB {
 	q := db.Model(&model.Verification{}).Select(queueColumns)
 	switch f.State {
 	case "":
-		q = q.Where("state = ?", model.StateReview)
+		q = q.Where("state = ?", string(store.Review))
 	case StateAny:
 	default:
 		q = q.Where("state = ?", f.State)
@@ -164,7 +165,7 @@ func (s *Service) queueItems(ctx context.Context, rows []model.Verification) ([]
 	out := make([]QueueItem, len(rows))
 	for i, v := range rows {
 		u := users[v.UserID]
-		out[i] = QueueItem{ID: v.ID, State: v.State, Reason: v.Reason, Mode: v.Mode, Provider: v.Provider,
+		out[i] = QueueItem{ID: v.ID, State: string(v.State), Reason: v.Reason, Mode: v.Mode, Provider: v.Provider,
 			NameMasked: v.NameMasked, IDNumberMasked: v.IDNumberMasked, AppID: u.AppID, OpenID: u.OpenID,
 			CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
 		if v.ClaimedBy != nil && v.ClaimedUntil != nil && v.ClaimedUntil.After(now) {

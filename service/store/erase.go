@@ -59,7 +59,7 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 					out.Blobs = append(out.Blobs, ref)
 				}
 			}
-			e, err := s.newEvent(v.ID, "erased", actor, map[string]any{}, State(v.State), Erased, v.ChainHead, now)
+			e, err := s.newEvent(v.ID, "erased", actor, map[string]any{}, v.State, Erased, v.ChainHead, now)
 			if err != nil {
 				return err
 			}

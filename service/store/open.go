@@ -43,7 +43,7 @@ func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor str
 		var latest *model.Verification
 		switch {
 		case u.LatestID == nil:
-		case known != nil && known.ID == *u.LatestID && Terminal(State(known.State)):
+		case known != nil && known.ID == *u.LatestID && Terminal(known.State):
 			latest = known
 		default:
 			v, err := s.Latest(ctx, userID)
@@ -61,7 +61,7 @@ func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor str
 			return nil
 		}
 		now := s.clk.Now()
-		nv := model.Verification{UserID: userID, State: string(Draft), Version: 1, Mode: mode, ConsentVersion: consent,
+		nv := model.Verification{UserID: userID, State: Draft, Version: 1, Mode: mode, ConsentVersion: consent,
 			CreatedAt: now, UpdatedAt: now}
 		e, err := s.newEvent(0, "created", actor, map[string]any{"mode": mode, "consent_version": consent}, "", Draft, "", now)
 		if err != nil {

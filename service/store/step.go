@@ -122,7 +122,7 @@ func (s *Store) step(ctx context.Context, vid int64, decide func(ctx context.Con
 		if err != nil {
 			return err
 		}
-		if v.ErasedAt != nil || State(v.State) == Erased {
+		if v.ErasedAt != nil || v.State == Erased {
 			return ErrErased
 		}
 		c, err := decide(ctx, &v)
@@ -146,7 +146,7 @@ func (s *Store) step(ctx context.Context, vid int64, decide func(ctx context.Con
 // chain head, then the events and the outbox row.
 func (s *Store) write(ctx context.Context, v *model.Verification, c Change) error {
 	now := s.clk.Now()
-	from := State(v.State)
+	from := v.State
 	cols := map[string]any{}
 	to := from
 	if c.To != "" {
@@ -195,7 +195,7 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 	if res.RowsAffected != 1 {
 		return fmt.Errorf("%w: changed by another request", ErrInvalidState)
 	}
-	v.State, v.ChainHead = string(to), head
+	v.State, v.ChainHead = to, head
 	if c.To != "" {
 		v.Version++
 		v.UpdatedAt = now
@@ -233,7 +233,7 @@ func (s *Store) newEvent(vid int64, typ, actor string, data map[string]any, from
 	if err != nil {
 		return model.VerificationEvent{}, fmt.Errorf("store: event data: %w", err)
 	}
-	e := model.VerificationEvent{VerificationID: &vid, Type: typ, FromState: string(from), ToState: string(to),
+	e := model.VerificationEvent{VerificationID: &vid, Type: typ, FromState: from, ToState: to,
 		Actor: actor, Data: string(raw), PrevHash: prev, CreatedAt: now}
 	e.Hash = EventHash(e)
 	return e, nil
@@ -266,9 +266,9 @@ func (s *Store) outbox(ctx context.Context, v *model.Verification, hook string, 
 		return err
 	}
 	if data == nil {
-		data = WebhookPayload{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: v.State,
+		data = WebhookPayload{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: string(v.State),
 			Reason: v.Reason, Mode: v.Mode, NameMasked: v.NameMasked, IDNumberMasked: v.IDNumberMasked,
-			Version: v.Version, Final: Terminal(State(v.State)), At: now}
+			Version: v.Version, Final: Terminal(v.State), At: now}
 	}
 	raw, err := json.Marshal(data)
 	if err != nil {

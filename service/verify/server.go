@@ -113,9 +113,9 @@ func (s *Service) ServerStatus(ctx context.Context, subj Subject, defaultApp str
 
 func serverView(u model.User, v model.Verification) ServerView {
 	at := v.UpdatedAt
-	return ServerView{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: v.State,
+	return ServerView{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: string(v.State),
 		Reason: v.Reason, Mode: v.Mode, NameMasked: v.NameMasked, IDNumberMasked: v.IDNumberMasked,
-		DecidedAt: v.DecidedAt, UpdatedAt: &at, Version: v.Version, Final: store.Terminal(store.State(v.State))}
+		DecidedAt: v.DecidedAt, UpdatedAt: &at, Version: v.Version, Final: store.Terminal(v.State)}
 }
 
 // Revoke ends the subject's verified verification as revoked (a business
@@ -135,7 +135,7 @@ func (s *Service) Revoke(ctx context.Context, subj Subject, defaultApp, reason, 
 		return ServerView{}, err
 	}
 	v, err := s.store.StepLatest(ctx, u.ID, func(ctx context.Context, v *model.Verification) (store.Change, error) {
-		if v.State != model.StateVerified {
+		if v.State != store.Verified {
 			return store.Change{}, fmt.Errorf("%w (it is %s)", ErrNotVerified, v.State)
 		}
 		if err := s.store.Unbind(ctx, v); err != nil {

@@ -77,7 +77,7 @@ func (s *Service) Sweep(ctx context.Context, batch int) (SweepStats, error) {
 	}
 	for _, v := range idle {
 		ok, err := s.sweepStep(ctx, v.ID, func(cur *model.Verification) bool {
-			return store.Idles(store.State(cur.State)) && cur.UpdatedAt.Before(idleBefore)
+			return store.Idles(cur.State) && cur.UpdatedAt.Before(idleBefore)
 		}, store.Change{To: store.Expired, Event: "expired", Actor: "system", Hook: HookExpired,
 			Set: store.Patch{Reason: store.Ptr("idle")}, Data: map[string]any{"idle_for": s.policy.IdleExpiry.String()}})
 		if err != nil {
