@@ -67,6 +67,21 @@ type Verification struct {
 	UpdatedAt time.Time `gorm:"not null;index:ix_verifications_queue,priority:2;index:ix_verifications_photos,priority:2"`
 }
 
+// SealedColumn is one of a verification's personal columns sealed at rest
+// (AES-GCM, bound to the column's name and the row's id): its column name
+// and where its value lives in the row.
+type SealedColumn struct {
+	Name  string
+	Value *[]byte
+}
+
+// Sealed lists v's sealed personal columns, pointing into v: the one list
+// that erasure wipes and key rotation reseals.
+func (v *Verification) Sealed() []SealedColumn {
+	return []SealedColumn{{"name_enc", &v.NameEnc}, {"id_number_enc", &v.IDNumberEnc},
+		{"fields_enc", &v.FieldsEnc}, {"corrections_enc", &v.CorrectionsEnc}}
+}
+
 // Consent records that a user agreed to a version of the personal-data
 // notice before any ID data was collected (PIPL's separate consent, 单独同意).
 type Consent struct {

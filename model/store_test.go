@@ -105,18 +105,18 @@ func TestVersionedUpdate(t *testing.T) {
 		if err := db.Create(&v).Error; err != nil {
 			t.Fatal(err)
 		}
-		move := func(from int64, state string) int64 {
+		move := func(from int64, state model.State) int64 {
 			res := db.Model(&model.Verification{}).Where("id = ? AND version = ?", v.ID, from).
-				Updates(map[string]any{"state": state, "version": from + 1})
+				Select("state", "version").Updates(&model.Verification{State: state, Version: from + 1})
 			if res.Error != nil {
 				t.Fatal(res.Error)
 			}
 			return res.RowsAffected
 		}
-		if n := move(1, string(store.Recognized)); n != 1 {
+		if n := move(1, store.Recognized); n != 1 {
 			t.Fatalf("first transition affected %d rows", n)
 		}
-		if n := move(1, string(store.Expired)); n != 0 {
+		if n := move(1, store.Expired); n != 0 {
 			t.Fatalf("a stale version must not update, affected %d rows", n)
 		}
 		var got model.Verification

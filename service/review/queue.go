@@ -85,7 +85,7 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) (QueuePage, error) {
 		f.Limit = 50
 	}
 	var rows []model.Verification
-	if err := s.queueQuery(s.db.WithContext(ctx), f).Find(&rows).Error; err != nil {
+	if err := s.queueQuery(s.reads.WithContext(ctx), f).Find(&rows).Error; err != nil {
 		return QueuePage{}, fmt.Errorf("review: queue: %w", err)
 	}
 	var page QueuePage
@@ -150,7 +150,7 @@ func (s *Service) queueItems(ctx context.Context, rows []model.Verification) ([]
 	users := map[int64]model.User{}
 	if len(userIDs) > 0 {
 		var us []model.User
-		if err := s.db.WithContext(ctx).Select("id", "app_id", "open_id").Where("id IN ?", userIDs).Find(&us).Error; err != nil {
+		if err := s.reads.WithContext(ctx).Select("id", "app_id", "open_id").Where("id IN ?", userIDs).Find(&us).Error; err != nil {
 			return nil, fmt.Errorf("review: queue users: %w", err)
 		}
 		for _, u := range us {

@@ -51,7 +51,7 @@ func (s *Service) Trends(ctx context.Context, days int, sla time.Duration) (Tren
 	now := s.now()
 	today := s.today(now)
 	var out Trends
-	db := s.db.WithContext(ctx)
+	db := s.reads.WithContext(ctx)
 	for i := days - 1; i >= 0; i-- {
 		from := today.AddDate(0, 0, -i)
 		to := from.AddDate(0, 0, 1)

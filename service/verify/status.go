@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"realname/model"
 	"realname/service/store"
 	"realname/service/webhook"
@@ -43,7 +45,9 @@ func (s *Service) Erase(ctx context.Context, u User) error {
 		if err := s.photos.Drop(ctx, er.Blobs...); err != nil {
 			return err
 		}
-		return webhook.Erase(ctx, s.store.Conn(ctx), er.VerificationIDs)
+		return s.store.Alongside(ctx, func(ctx context.Context, tx *gorm.DB) error {
+			return webhook.Erase(ctx, tx, er.VerificationIDs)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("verify: erase: %w", err)

@@ -224,7 +224,8 @@ func testSweep(t *testing.T, start time.Time) {
 		var sv model.Verification
 		db.Where("user_id = ?", stuck.ID).Take(&sv)
 		// A crash between "checking" and the decision.
-		db.Model(&model.Verification{}).Where("id = ?", sv.ID).Updates(map[string]any{"state": string(store.Checking), "version": sv.Version + 1})
+		db.Model(&model.Verification{}).Where("id = ?", sv.ID).Select("state", "version").
+			Updates(&model.Verification{State: store.Checking, Version: sv.Version + 1})
 
 		photos := func() int {
 			files, _ := filepath.Glob(filepath.Join(f.dir, "*", "*"))
