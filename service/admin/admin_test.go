@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +24,6 @@ func newService(t *testing.T, db *gorm.DB, opts Options) *Service {
 	t.Helper()
 	conn := redistest.Open(t)
 	opts.BcryptCost = bcrypt.MinCost
-	quiet := slog.New(slog.DiscardHandler)
 	s, err := New(db, store.New(db, clock.System{}, quiet), conn.Client, conn.Prefix, opts, quiet)
 	if err != nil {
 		t.Fatal(err)
