@@ -84,13 +84,14 @@ func (p Patch) apply(v *model.Verification, cols []string) []string {
 	str("reason", p.Reason, &v.Reason)
 	str("mode", p.Mode, &v.Mode)
 	str("provider", p.Provider, &v.Provider)
-	byt("name_enc", p.NameEnc, &v.NameEnc)
+	sealed := model.Verification{NameEnc: p.NameEnc, IDNumberEnc: p.IDNumberEnc, FieldsEnc: p.FieldsEnc, CorrectionsEnc: p.CorrectionsEnc}
+	into := v.Sealed()
+	for i, col := range sealed.Sealed() {
+		byt(col.Name, *col.Value, into[i].Value)
+	}
 	str("name_masked", p.NameMasked, &v.NameMasked)
-	byt("id_number_enc", p.IDNumberEnc, &v.IDNumberEnc)
 	byt("id_number_hash", p.IDNumberHash, &v.IDNumberHash)
 	str("id_number_masked", p.IDNumberMasked, &v.IDNumberMasked)
-	byt("fields_enc", p.FieldsEnc, &v.FieldsEnc)
-	byt("corrections_enc", p.CorrectionsEnc, &v.CorrectionsEnc)
 	str("front_blob", p.FrontBlob, &v.FrontBlob)
 	byt("front_hash", p.FrontHash, &v.FrontHash)
 	str("back_blob", p.BackBlob, &v.BackBlob)
