@@ -149,7 +149,8 @@ func sandboxLogins(t *testing.T, st *store.Store) func(ring *pii.KeyRing) *login
 	t.Cleanup(func() { wechat.RedirectSDK("") })
 	conn := redistest.Open(t)
 	app := []token.App{{AppID: sandbox.SandboxAppID, Secret: sandbox.SandboxAppSecret}}
-	tokens := token.New(conn.Client, conn.Prefix, app, token.NewWeChatFetcher(srv.URL(), token.ModeStable), quiet, prometheus.NewRegistry(), token.Options{})
+	tokens := token.New(token.Deps{Redis: conn.Client, Prefix: conn.Prefix, Apps: app, Fetch: token.NewWeChatFetcher(srv.URL(), token.ModeStable),
+		Log: quiet, Registry: prometheus.NewRegistry()})
 	wx := wechat.NewClient([]wechat.App{{AppID: sandbox.SandboxAppID, Secret: sandbox.SandboxAppSecret}}, tokens)
 	sessions := session.NewStore(conn.Client, conn.Prefix, time.Hour, 10)
 	return func(ring *pii.KeyRing) *login.Service {
