@@ -23,7 +23,7 @@ type Backlog struct {
 // index (state, updated_at), never the rows.
 func (s *Service) Backlog(ctx context.Context, sla time.Duration) (Backlog, error) {
 	now := s.now()
-	db := s.db.WithContext(ctx)
+	db := s.reads.WithContext(ctx)
 	var b Backlog
 	if err := db.Model(&model.Verification{}).Where("state = ?", string(store.Review)).Count(&b.Waiting).Error; err != nil {
 		return b, fmt.Errorf("review: backlog: %w", err)
