@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"gorm.io/gorm"
+
 	"realname/config"
 	"realname/model"
 	"realname/service/clock"
@@ -36,16 +38,16 @@ type openedPhotos struct {
 // default with PostgreSQL and MySQL, so every instance sees every photo),
 // s3://… (an S3-compatible store) or file:// (the default with SQLite;
 // DATA_DIR/blobs unless a path is given).
-func openPhotos(ctx context.Context, cfg config.Config, dialect string, st *store.Store, ring *pii.KeyRing, clk clock.Clock) (openedPhotos, error) {
+func openPhotos(ctx context.Context, cfg config.Config, db *gorm.DB, st *store.Store, ring *pii.KeyRing, clk clock.Clock) (openedPhotos, error) {
 	blobURL := cfg.BlobURL
 	if blobURL == "" {
 		blobURL = "file://"
-		if dialect != model.DialectSQLite {
+		if db.Name() != model.DialectSQLite {
 			blobURL = "sql"
 		}
 	}
 	if blobURL == "sql" {
-		b := pii.NewSQLBlobs(st.Conn, ring, clk.Now)
+		b := sqlPhotos(db, ring, clk)
 		return openedPhotos{blobs: b, flow: st.TxPhotos(b)}, nil
 	}
 	if strings.HasPrefix(blobURL, "s3://") {
@@ -96,4 +98,11 @@ func localDataDir(cfg config.Config, dialect string) string {
 		return cfg.DataDir
 	}
 	return ""
+}
+
+// sqlPhotos is the photos table (pii.SQLBlobs, its one writer) on db,
+// joining the verification store's transaction when a step runs: a photo
+// is stored and erased atomically with the verification that names it.
+func sqlPhotos(db *gorm.DB, ring *pii.KeyRing, clk clock.Clock) *pii.SQLBlobs {
+	return pii.NewSQLBlobs(func(ctx context.Context) *gorm.DB { return store.Joined(ctx, db) }, ring, clk.Now)
 }

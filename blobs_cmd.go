@@ -50,7 +50,7 @@ func blobsCmd(args, environ []string, stdout, stderr io.Writer) error {
 	src := env.cfg
 	src.BlobURL = *from
 	verifications := store.New(env.db, clock.System{}, env.log)
-	files, err := openPhotos(env.ctx, src, env.db.Name(), verifications, ring, clock.System{})
+	files, err := openPhotos(env.ctx, src, env.db, verifications, ring, clock.System{})
 	if err != nil {
 		return err
 	}
@@ -58,13 +58,13 @@ func blobsCmd(args, environ []string, stdout, stderr io.Writer) error {
 	if !ok {
 		return fmt.Errorf("blobs: --from must be a file:// store")
 	}
-	var target importer = pii.NewSQLBlobs(verifications.Conn, ring, clock.System{}.Now)
+	var target importer = sqlPhotos(env.db, ring, clock.System{})
 	if *to == "s3" {
 		dst := env.cfg
 		if !strings.HasPrefix(dst.BlobURL, "s3://") {
 			return errors.New("blobs: --to s3 moves into the s3:// store REALNAME_BLOB_URL names; it is not set to one")
 		}
-		s3, err := openPhotos(env.ctx, dst, env.db.Name(), verifications, ring, clock.System{})
+		s3, err := openPhotos(env.ctx, dst, env.db, verifications, ring, clock.System{})
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func keysCmd(args, environ []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	verifications := store.New(env.db, clock.System{}, env.log)
-	blobs, err := openPhotos(env.ctx, env.cfg, env.db.Name(), verifications, ring, clock.System{})
+	blobs, err := openPhotos(env.ctx, env.cfg, env.db, verifications, ring, clock.System{})
 	if err != nil {
 		return err
 	}

@@ -52,8 +52,8 @@ func buildServices(ctx context.Context, b *base, up upstreams, set settings) (*s
 		Fetch: token.NewTraced(token.NewWeChatFetcher(up.apiBase, cfg.WeChat.TokenMode), b.tr.TracerProvider()), Log: log, Registry: b.reg})
 	s.sessions = session.NewStore(b.rdb.Client, b.rdb.Prefix, cfg.SessionTTL, cfg.SessionsPerUser)
 	wx := wechat.NewTraced(wechat.NewClient(wxApps, s.tokens), b.tr.TracerProvider())
-	s.logins = login.New(b.db, wx, s.sessions, b.ring, up.apps[0].AppID)
-	photos, err := openPhotos(ctx, cfg, b.db.Name(), b.st, b.ring, b.clk)
+	s.logins = login.New(b.st, wx, s.sessions, b.ring, up.apps[0].AppID)
+	photos, err := openPhotos(ctx, cfg, b.db, b.st, b.ring, b.clk)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func buildServices(ctx context.Context, b *base, up upstreams, set settings) (*s
 	s.hooks.WakeOn(b.wakes.Line(wake.Outbox), b.wakes.Line(wake.Deliveries))
 	s.hooks.FeedOn(b.wakes.Line(wake.Feed))
 	s.hooks.TraceWith(b.tr.TracerProvider())
-	s.accounts, err = admin.New(b.db, b.rdb.Client, b.rdb.Prefix, admin.Options{Clock: b.clk, SessionTTL: cfg.Admin.SessionTTL,
+	s.accounts, err = admin.New(b.db, b.st, b.rdb.Client, b.rdb.Prefix, admin.Options{Clock: b.clk, SessionTTL: cfg.Admin.SessionTTL,
 		IdleTimeout: cfg.Admin.IdleTimeout, MaxFailures: cfg.Admin.MaxFailures, LockFor: cfg.Admin.LockFor}, log)
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func buildServices(ctx context.Context, b *base, up upstreams, set settings) (*s
 	if set.notify != nil {
 		s.courier = notify.NewCourier(b.st, wx, *set.notify, b.clk, log)
 	}
-	s.keys = apikey.New(b.st, b.rdb.Client, b.rdb.Prefix, cfg.ServerAPIRate, appIDs(up.apps), b.clk, log)
+	s.keys = apikey.New(b.db, b.st, b.rdb.Client, b.rdb.Prefix, cfg.ServerAPIRate, appIDs(up.apps), b.clk, log)
 	s.reviews = review.New(b.db, b.ring, photos.blobs, b.st, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, RevealWindow: cfg.Admin.RevealTTL,
 		RevealLimit: cfg.Admin.RevealLimit, RevealLimitWindow: cfg.Admin.RevealLimitWindow, Registry: b.reg,
 		Clock: b.clk, Zone: set.zone, NotifyUser: s.courier != nil}, log)

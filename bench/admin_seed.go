@@ -9,9 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
-	"realname/model"
 	"realname/service/pii"
 	"realname/service/review"
+	"realname/service/store"
 )
 
 // The seeded state mix, in rows per thousand: what a year of a service
@@ -21,13 +21,13 @@ var stateMix = []struct {
 	perMill int
 	reasons []string
 }{
-	{model.StateVerified, 700, []string{""}},
-	{model.StateRejected, 120, []string{"name_id_mismatch", "card_expired", "id_number_invalid"}},
-	{model.StateExpired, 100, []string{"idle"}},
-	{model.StateDraft, 40, []string{""}},
-	{model.StateRecognized, 20, []string{""}},
-	{model.StateReview, 19, []string{"no_record", "source_unavailable", "id_already_bound", "ocr_mismatch"}},
-	{model.StateChecking, 1, []string{""}},
+	{string(store.Verified), 700, []string{""}},
+	{string(store.Rejected), 120, []string{"name_id_mismatch", "card_expired", "id_number_invalid"}},
+	{string(store.Expired), 100, []string{"idle"}},
+	{string(store.Draft), 40, []string{""}},
+	{string(store.Recognized), 20, []string{""}},
+	{string(store.Review), 19, []string{"no_record", "source_unavailable", "id_already_bound", "ocr_mismatch"}},
+	{string(store.Checking), 1, []string{""}},
 }
 
 // Known ID numbers: 1% of the rows carry one of them, perKnown rows each,
@@ -97,14 +97,14 @@ func seedVerifications(ctx context.Context, dsn string, ring *pii.KeyRing, n int
 			// decided, some in review.
 			k := i / 100
 			hash = knownHashes[k%knownNumbers]
-			state, reason = model.StateVerified, ""
+			state, reason = string(store.Verified), ""
 			switch k % 10 {
 			case 0:
-				state, reason = model.StateReview, "id_already_bound"
+				state, reason = string(store.Review), "id_already_bound"
 			case 1:
-				state, reason = model.StateRejected, "name_id_mismatch"
+				state, reason = string(store.Rejected), "name_id_mismatch"
 			}
-		} else if state != model.StateDraft && state != model.StateRecognized && state != model.StateExpired {
+		} else if state != string(store.Draft) && state != string(store.Recognized) && state != string(store.Expired) {
 			hash = make([]byte, 32)
 			for j := 0; j < 32; j += 8 {
 				v := rng.Uint64()
@@ -113,11 +113,11 @@ func seedVerifications(ctx context.Context, dsn string, ring *pii.KeyRing, n int
 				}
 			}
 		}
-		if state == model.StateReview {
+		if state == string(store.Review) {
 			res.review++
 		}
 		var decided *time.Time
-		if state == model.StateVerified || state == model.StateRejected || state == model.StateReview {
+		if state == string(store.Verified) || state == string(store.Rejected) || state == string(store.Review) {
 			decided = &updated
 		}
 		mode := "photo"
@@ -156,7 +156,7 @@ func pickState(rng *rand.Rand) (string, string) {
 		}
 		r -= s.perMill
 	}
-	return model.StateVerified, ""
+	return string(store.Verified), ""
 }
 
 // queueCursors picks k positions spread over the review queue, so the
@@ -166,7 +166,7 @@ func queueCursors(ctx context.Context, db *gorm.DB, k int) ([]review.Cursor, err
 		UpdatedAt time.Time
 		ID        int64
 	}
-	err := db.WithContext(ctx).Raw("SELECT updated_at, id FROM verifications WHERE state = ? ORDER BY random() LIMIT ?", model.StateReview, k).
+	err := db.WithContext(ctx).Raw("SELECT updated_at, id FROM verifications WHERE state = ? ORDER BY random() LIMIT ?", string(store.Review), k).
 		Scan(&rows).Error
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"realname/model"
+	"realname/service/store"
 )
 
 // decisionHooks are the outbox event types of a decided verification.
@@ -34,16 +35,16 @@ func (f *faultRun) report(ctx context.Context, res loadResult, scenarios int) er
 	for _, n := range states {
 		total += n
 	}
-	decided := states[model.StateVerified] + states[model.StateRejected] + states[model.StateReview]
-	abandoned := states[model.StateDraft] + states[model.StateRecognized]
-	stuck := states[model.StateChecking]
+	decided := states[string(store.Verified)] + states[string(store.Rejected)] + states[string(store.Review)]
+	abandoned := states[string(store.Draft)] + states[string(store.Recognized)]
+	stuck := states[string(store.Checking)]
 	contradicted, err := f.contradicted(ctx, res.decided)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "%s db_states %s\n", p, counts(states))
 	fmt.Fprintf(w, "%s decided=%d (verified, rejected, review) abandoned=%d (draft/recognized: the user's request failed and they left) expired=%d\n",
-		p, decided, abandoned, states[model.StateExpired])
+		p, decided, abandoned, states[string(store.Expired)])
 	fmt.Fprintf(w, "%s stuck_in_checking=%d (the sweeper sends them to review only after 10 minutes) answered_but_not_in_db=%d\n",
 		p, stuck, contradicted)
 	lost := stuck + int64(contradicted)
@@ -132,7 +133,7 @@ func (f *faultRun) outboxMissing(ctx context.Context) (int64, error) {
 	err := f.st.db.WithContext(qctx).Raw(`SELECT count(*) FROM verifications v
 		WHERE v.state IN ? AND NOT EXISTS (
 			SELECT 1 FROM webhook_events e WHERE e.verification_id = v.id AND e.type IN ?)`,
-		[]string{model.StateVerified, model.StateRejected, model.StateReview}, decisionHooks).Scan(&n).Error
+		[]string{string(store.Verified), string(store.Rejected), string(store.Review)}, decisionHooks).Scan(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("count outbox rows: %w", err)
 	}

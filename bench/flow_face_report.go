@@ -13,6 +13,7 @@ import (
 
 	"realname/model"
 	"realname/sandbox"
+	"realname/service/store"
 )
 
 // prepareFace sets the fakes up for the run: the WeChat fake's by-card
@@ -136,7 +137,7 @@ func (s *stack) verifiedModes(ctx context.Context) (map[string]int64, error) {
 	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := s.db.WithContext(qctx).Model(&model.Verification{}).Select("mode, count(*) AS n").
-		Where("state = ?", model.StateVerified).Group("mode").Scan(&rows).Error
+		Where("state = ?", string(store.Verified)).Group("mode").Scan(&rows).Error
 	out := map[string]int64{}
 	for _, r := range rows {
 		out[r.Mode] = r.N

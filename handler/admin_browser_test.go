@@ -12,6 +12,7 @@ import (
 
 	"realname/model"
 	"realname/service/ocr"
+	"realname/service/store"
 	"realname/service/verify"
 	"realname/testdata/idcard"
 	"realname/web/webtest"
@@ -88,7 +89,7 @@ func TestAdminInBrowser(t *testing.T) {
 	for _, vid := range cases {
 		var v model.Verification
 		env.db.First(&v, vid)
-		if v.State != model.StateVerified || v.DecidedBy == nil || *v.DecidedBy != env.admins["ann"] {
+		if v.State != store.Verified || v.DecidedBy == nil || *v.DecidedBy != env.admins["ann"] {
 			t.Errorf("case %d: %s by %v", vid, v.State, v.DecidedBy)
 		}
 	}
@@ -168,7 +169,7 @@ func caseFromFlow(t *testing.T, env *adminEnv, key, who string) (idcard.Card, in
 		t.Fatal(err)
 	}
 	view, err := env.flow.Submit(ctx, vu, verify.Claim{Name: card.Name, IDNumber: card.IDNumber})
-	if err != nil || view.State != model.StateReview {
+	if err != nil || view.State != string(store.Review) {
 		t.Fatalf("submit: %+v %v", view, err)
 	}
 	return card, view.ID, u.OpenID

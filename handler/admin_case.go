@@ -12,8 +12,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"realname/model"
 	"realname/service/review"
+	"realname/service/store"
 	"realname/service/wording"
 	"realname/web"
 )
@@ -96,7 +96,7 @@ func (p *adminPages) renderCase(c *gin.Context, cs review.Case, err error, confi
 		return
 	}
 	me := staffOf(c).AdminID
-	d := caseData{Case: cs, InReview: cs.State == model.StateReview, Confirm: confirm,
+	d := caseData{Case: cs, InReview: cs.State == store.Review, Confirm: confirm,
 		Mine: cs.LiveClaimUntil != nil && cs.ClaimedBy != nil && *cs.ClaimedBy == me}
 	d.Next = p.nextCase(c, cs.ID)
 	for _, code := range review.RejectReasons {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"realname/model"
 	"realname/service/review"
+	"realname/service/store"
 	"realname/web"
 )
 
@@ -227,9 +227,9 @@ func dailyChart(l *web.Locale, days []review.Day) chart {
 	}
 	all := []series{
 		{"s0", l.T("dashboard.funnel_started"), pick(func(d review.Day) int64 { return d.Started })},
-		{"state-verified", l.Code("state", model.StateVerified), pick(func(d review.Day) int64 { return d.Verified })},
-		{"state-review", l.Code("state", model.StateReview), pick(func(d review.Day) int64 { return d.Review })},
-		{"state-rejected", l.Code("state", model.StateRejected), pick(func(d review.Day) int64 { return d.Rejected })},
+		{"state-verified", l.Code("state", string(store.Verified)), pick(func(d review.Day) int64 { return d.Verified })},
+		{"state-review", l.Code("state", string(store.Review)), pick(func(d review.Day) int64 { return d.Review })},
+		{"state-rejected", l.Code("state", string(store.Rejected)), pick(func(d review.Day) int64 { return d.Rejected })},
 	}
 	return vbars(l.T("dashboard.daily"), dayStarts(days), all, false, func(v float64) string { return fmt.Sprintf("%.0f", v) })
 }

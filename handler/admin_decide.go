@@ -8,8 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"realname/model"
 	"realname/service/review"
+	"realname/service/store"
 )
 
 // decisionProblem names, for the case page, why a claim or decision was
@@ -124,7 +124,7 @@ func (p *adminPages) decidedNext(c *gin.Context, id int64, done string, err erro
 // nextCase is the case waiting longest in review, other than id, that
 // nobody but the viewer holds; 0 when there is none.
 func (p *adminPages) nextCase(c *gin.Context, id int64) int64 {
-	page, err := p.review.Queue(c.Request.Context(), review.QueueFilter{State: model.StateReview, Limit: 50})
+	page, err := p.review.Queue(c.Request.Context(), review.QueueFilter{State: string(store.Review), Limit: 50})
 	if err != nil {
 		p.log.Warn("admin: next case", "err", err)
 		return 0

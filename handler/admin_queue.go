@@ -7,13 +7,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"realname/model"
 	"realname/service/review"
 	"realname/service/store"
 )
 
-var queueStates = []string{model.StateReview, review.StateAny, model.StateDraft, model.StateRecognized,
-	model.StateChecking, string(store.FacePending), model.StateVerified, model.StateRejected, model.StateExpired, model.StateErased, model.StateRevoked}
+var queueStates = []string{string(store.Review), review.StateAny, string(store.Draft), string(store.Recognized),
+	string(store.Checking), string(store.FacePending), string(store.Verified), string(store.Rejected), string(store.Expired), string(store.Erased), string(store.Revoked)}
 
 // queueForm is the filter as typed, to fill the form again.
 type queueForm struct {
@@ -50,7 +49,7 @@ func (p *adminPages) rows(items []review.QueueItem, now time.Time) []queueRow {
 	out := make([]queueRow, len(items))
 	for i, it := range items {
 		out[i] = queueRow{QueueItem: it}
-		if it.State != model.StateReview {
+		if it.State != string(store.Review) {
 			continue
 		}
 		out[i].Waiting = now.Sub(it.UpdatedAt)
@@ -70,7 +69,7 @@ func (p *adminPages) queue(c *gin.Context) {
 	form := queueForm{State: c.Query("state"), Reason: c.Query("reason"), Provider: c.Query("provider"),
 		From: c.Query("from"), To: c.Query("to"), OpenID: c.Query("openid")}
 	if !slices.Contains(queueStates, form.State) {
-		form.State = model.StateReview
+		form.State = string(store.Review)
 	}
 	f := review.QueueFilter{State: form.State, Reason: form.Reason, Provider: form.Provider, OpenID: form.OpenID}
 	if t, err := time.ParseInLocation("2006-01-02", form.From, p.catalog.Zone()); err == nil {

@@ -9,6 +9,7 @@ import (
 
 	"realname/model"
 	"realname/service/ocr"
+	"realname/service/store"
 	"realname/service/verify"
 )
 
@@ -88,7 +89,7 @@ func TestAdminFormsRequireCSRF(t *testing.T) {
 	}
 	var v model.Verification
 	env.db.First(&v, id)
-	if v.ClaimedBy != nil || v.State != model.StateReview {
+	if v.ClaimedBy != nil || v.State != store.Review {
 		t.Fatalf("a refused form changed the case: %+v", v)
 	}
 	// A cross-site Origin is refused even with a token.
@@ -239,7 +240,7 @@ func TestAdminReviewOverHTTP(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="confirm-step"`) || !strings.Contains(body, `name="confirm" value="1"`) {
 		t.Fatalf("approve without confirm: %d", resp.StatusCode)
 	}
-	if st := env.state(t, id); st != model.StateReview {
+	if st := env.state(t, id); st != string(store.Review) {
 		t.Fatalf("an unconfirmed approval decided the case: %s", st)
 	}
 	resp, _ = c.post(caseURL(id)+"/approve", url.Values{"note": {"ok"}, "confirm": {"1"}})

@@ -4,19 +4,11 @@ package model
 
 import "time"
 
-// Verification states as stored; the typed states and their transition
-// table live in service/store, the one writer of verifications.
-const (
-	StateDraft      = "draft"
-	StateRecognized = "recognized"
-	StateChecking   = "checking"
-	StateVerified   = "verified"
-	StateRejected   = "rejected"
-	StateReview     = "review"
-	StateExpired    = "expired"
-	StateErased     = "erased"
-	StateRevoked    = "revoked" // a business system revoked a verified verification
-)
+// State is where a verification stands, as stored. The states and the
+// transition table that moves between them are service/store's (store.State
+// is this type): the one writer of verifications owns its machine, and
+// model, which store imports, holds the type so the columns can carry it.
+type State string
 
 // User is one Mini Program user, keyed by (app id, openid).
 type User struct {
@@ -36,7 +28,7 @@ type User struct {
 type Verification struct {
 	ID             int64  `gorm:"primaryKey"`
 	UserID         int64  `gorm:"not null;index:ix_verifications_user,priority:1"`
-	State          string `gorm:"size:16;not null;index:ix_verifications_queue,priority:1"`
+	State          State  `gorm:"size:16;not null;index:ix_verifications_queue,priority:1"`
 	Version        int64  `gorm:"not null;default:1"` // optimistic lock, grows with every transition
 	Mode           string `gorm:"size:16;not null"`   // photo or check
 	Reason         string `gorm:"size:64;not null;default:''"`
@@ -75,6 +67,21 @@ type Verification struct {
 	UpdatedAt time.Time `gorm:"not null;index:ix_verifications_queue,priority:2;index:ix_verifications_photos,priority:2"`
 }
 
+// SealedColumn is one of a verification's personal columns sealed at rest
+// (AES-GCM, bound to the column's name and the row's id): its column name
+// and where its value lives in the row.
+type SealedColumn struct {
+	Name  string
+	Value *[]byte
+}
+
+// Sealed lists v's sealed personal columns, pointing into v: the one list
+// that erasure wipes and key rotation reseals.
+func (v *Verification) Sealed() []SealedColumn {
+	return []SealedColumn{{"name_enc", &v.NameEnc}, {"id_number_enc", &v.IDNumberEnc},
+		{"fields_enc", &v.FieldsEnc}, {"corrections_enc", &v.CorrectionsEnc}}
+}
+
 // Consent records that a user agreed to a version of the personal-data
 // notice before any ID data was collected (PIPL's separate consent, 单独同意).
 type Consent struct {
@@ -107,8 +114,8 @@ type VerificationEvent struct {
 	ID             int64     `gorm:"primaryKey"`
 	VerificationID *int64    `gorm:"index:ix_events_verification"`
 	Type           string    `gorm:"size:48;not null"`
-	FromState      string    `gorm:"size:16;not null;default:''"`
-	ToState        string    `gorm:"size:16;not null;default:''"`
+	FromState      State     `gorm:"size:16;not null;default:''"`
+	ToState        State     `gorm:"size:16;not null;default:''"`
 	Actor          string    `gorm:"size:64;not null"` // user:<id>, admin:<id>, system
 	Data           string    `gorm:"type:text"`        // JSON: provider attempts, reason codes, masked values
 	PrevHash       string    `gorm:"size:64;not null;default:''"`

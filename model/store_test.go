@@ -12,6 +12,7 @@ import (
 
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/service/store"
 )
 
 func TestMigrationsOnEveryBackend(t *testing.T) {
@@ -100,29 +101,29 @@ func TestUsersAreUniquePerAppAndOpenID(t *testing.T) {
 
 func TestVersionedUpdate(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
-		v := model.Verification{UserID: 1, State: model.StateDraft, Mode: "photo", NameMasked: "张*", IDNumberHash: bytes.Repeat([]byte{0xab}, 32)}
+		v := model.Verification{UserID: 1, State: store.Draft, Mode: "photo", NameMasked: "张*", IDNumberHash: bytes.Repeat([]byte{0xab}, 32)}
 		if err := db.Create(&v).Error; err != nil {
 			t.Fatal(err)
 		}
-		move := func(from int64, state string) int64 {
+		move := func(from int64, state model.State) int64 {
 			res := db.Model(&model.Verification{}).Where("id = ? AND version = ?", v.ID, from).
-				Updates(map[string]any{"state": state, "version": from + 1})
+				Select("state", "version").Updates(&model.Verification{State: state, Version: from + 1})
 			if res.Error != nil {
 				t.Fatal(res.Error)
 			}
 			return res.RowsAffected
 		}
-		if n := move(1, model.StateRecognized); n != 1 {
+		if n := move(1, store.Recognized); n != 1 {
 			t.Fatalf("first transition affected %d rows", n)
 		}
-		if n := move(1, model.StateExpired); n != 0 {
+		if n := move(1, store.Expired); n != 0 {
 			t.Fatalf("a stale version must not update, affected %d rows", n)
 		}
 		var got model.Verification
 		if err := db.Where("id_number_hash = ?", v.IDNumberHash).First(&got).Error; err != nil {
 			t.Fatal(err)
 		}
-		if got.State != model.StateRecognized || got.Version != 2 || got.NameMasked != "张*" {
+		if got.State != store.Recognized || got.Version != 2 || got.NameMasked != "张*" {
 			t.Fatalf("got %+v", got)
 		}
 	})
@@ -182,7 +183,7 @@ func TestIDBindingSlotsAreUnique(t *testing.T) {
 		if err := db.Create(&model.IDBinding{IDNumberHash: h, Slot: 1, UserID: 2, VerificationID: 2}).Error; err != nil {
 			t.Fatalf("slot 1: %v", err)
 		}
-		v := model.Verification{UserID: 1, State: model.StateDraft, Mode: "photo", FrontHash: h[:32], ConsentVersion: "v1"}
+		v := model.Verification{UserID: 1, State: store.Draft, Mode: "photo", FrontHash: h[:32], ConsentVersion: "v1"}
 		if err := db.Create(&v).Error; err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"realname/model"
 	"realname/service/wording"
 	"slices"
 	"strings"
@@ -145,6 +146,10 @@ func (l *Locale) Code(kind, code string) string {
 	}
 	return code
 }
+
+// State is the words for a verification's state, as Code "state" says
+// them: a template hands it the typed column (model.State) as it is.
+func (l *Locale) State(s model.State) string { return l.Code("state", string(s)) }
 
 // Actor names who did something: a staff member's account (when the
 // username is gone), a Mini Program user, or the system.

@@ -3,7 +3,6 @@ package admin
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"realname/model"
 	"realname/service/review"
+	"realname/service/store"
 )
 
 // ActorCLI is the audit actor of accounts made on the command line.
@@ -53,21 +53,22 @@ func (s *Service) Create(ctx context.Context, username, password, role, actor st
 		return model.AdminUser{}, fmt.Errorf("admin: hash password: %w", err)
 	}
 	u := model.AdminUser{Username: username, PasswordHash: string(hash), Role: role}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.trail.InTx(ctx, func(ctx context.Context) error {
+		tx := s.accounts(ctx)
 		var n int64
-		if err := tx.Model(&model.AdminUser{}).Where("LOWER(username) = ?", strings.ToLower(username)).Count(&n).Error; err != nil {
+		if err := tx.db.Model(&model.AdminUser{}).Where("LOWER(username) = ?", strings.ToLower(username)).Count(&n).Error; err != nil {
 			return err
 		}
 		if n > 0 {
 			return ErrExists
 		}
-		if err := tx.Create(&u).Error; err != nil {
+		if err := tx.insert(&u); err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return ErrExists
 			}
 			return err
 		}
-		return s.audit(ctx, tx, actor, review.EventAccountCreated, map[string]any{"account": u.ID, "username": u.Username, "role": role})
+		return s.trail.AppendAction(ctx, actor, review.EventAccountCreated, map[string]any{"account": u.ID, "username": u.Username, "role": role})
 	})
 	if err != nil && !errors.Is(err, ErrExists) {
 		err = fmt.Errorf("admin: create: %w", err)
@@ -87,11 +88,12 @@ func (s *Service) List(ctx context.Context) ([]model.AdminUser, error) {
 // SetDisabled disables or re-enables an account. Disabling ends the
 // account's sessions (and every request re-reads the account anyway).
 func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool, actor string) error {
-	err := s.change(ctx, id, actor, map[string]any{"disabled": disabled}, func(tx *gorm.DB) *gorm.DB {
+	err := s.change(ctx, id, actor, map[string]any{"disabled": disabled}, func(tx accounts) (int64, error) {
 		if disabled {
-			return tx.Update("disabled_at", s.now())
+			now := s.now()
+			return tx.setDisabled(id, &now)
 		}
-		return tx.Update("disabled_at", nil)
+		return tx.setDisabled(id, nil)
 	})
 	if err != nil || !disabled {
 		return err
@@ -101,8 +103,8 @@ func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool, acto
 
 // Unlock lifts a lock-out and clears the failure count.
 func (s *Service) Unlock(ctx context.Context, id int64, actor string) error {
-	return s.change(ctx, id, actor, map[string]any{"unlocked": true}, func(tx *gorm.DB) *gorm.DB {
-		return tx.Updates(map[string]any{"locked_until": nil, "failed_logins": 0})
+	return s.change(ctx, id, actor, map[string]any{"unlocked": true}, func(tx accounts) (int64, error) {
+		return tx.unlock(id)
 	})
 }
 
@@ -116,34 +118,36 @@ func (s *Service) SetLanguage(ctx context.Context, id int64, lang string) error 
 	if !slices.Contains(Languages, lang) {
 		return fmt.Errorf("%w: language %q", ErrInvalidLanguage, lang)
 	}
-	if err := s.db.WithContext(ctx).Model(&model.AdminUser{}).Where("id = ?", id).Update("language", lang).Error; err != nil {
+	if err := s.accounts(ctx).setLanguage(id, lang); err != nil {
 		return fmt.Errorf("admin: set language: %w", err)
 	}
 	return nil
 }
 
-func (s *Service) change(ctx context.Context, id int64, actor string, data map[string]any, update func(*gorm.DB) *gorm.DB) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := update(tx.Model(&model.AdminUser{}).Where("id = ?", id))
-		if res.Error != nil {
-			return fmt.Errorf("admin: update account: %w", res.Error)
+// change writes one change of account id and its audit action in one
+// transaction.
+func (s *Service) change(ctx context.Context, id int64, actor string, data map[string]any, update func(accounts) (int64, error)) error {
+	return s.trail.InTx(ctx, func(ctx context.Context) error {
+		tx := s.accounts(ctx)
+		n, err := update(tx)
+		if err != nil {
+			return fmt.Errorf("admin: update account: %w", err)
 		}
-		if res.RowsAffected == 0 {
-			var n int64
-			if err := tx.Model(&model.AdminUser{}).Where("id = ?", id).Count(&n).Error; err != nil || n == 0 {
+		if n == 0 {
+			var found int64
+			if err := tx.db.Model(&model.AdminUser{}).Where("id = ?", id).Count(&found).Error; err != nil || found == 0 {
 				return ErrNotFound
 			}
 		}
 		data["account"] = id
-		return s.audit(ctx, tx, actor, review.EventAccountChanged, data)
+		return s.trail.AppendAction(ctx, actor, review.EventAccountChanged, data)
 	})
 }
 
-// audit appends an event about no case to the actor's chain.
-func (s *Service) audit(ctx context.Context, tx *gorm.DB, actor, typ string, data map[string]any) error {
-	raw, _ := json.Marshal(data)
-	_, err := review.AppendEvent(ctx, tx, model.VerificationEvent{Type: typ, Actor: actor, Data: string(raw)})
-	return err
+// accounts is the admin_users table on ctx's connection: the audit
+// trail's transaction when ctx carries one, else the service's own.
+func (s *Service) accounts(ctx context.Context) accounts {
+	return accounts{db: store.Joined(ctx, s.db)}
 }
 
 // ReadPassword reads a password as the first line of r (a terminal or a
@@ -166,7 +170,8 @@ func CreateFromCLI(ctx context.Context, db *gorm.DB, username, role string, stdi
 	if err != nil {
 		return model.AdminUser{}, err
 	}
-	s, err := New(db, nil, "", opts, slog.New(slog.DiscardHandler))
+	quiet := slog.New(slog.DiscardHandler)
+	s, err := New(db, store.New(db, opts.withDefaults().Clock, quiet), nil, "", opts, quiet)
 	if err != nil {
 		return model.AdminUser{}, err
 	}

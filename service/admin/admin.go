@@ -5,6 +5,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -84,9 +85,19 @@ type RateLimitError struct{ RetryAfter time.Duration }
 
 func (e *RateLimitError) Error() string { return "admin: too many login attempts" }
 
+// Trail records account changes, sign-ins and sign-outs in the audit
+// chain (a *store.Store): an account's row and its audit action are
+// written in one of its transactions, with its retry, so no change goes
+// unrecorded.
+type Trail interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	AppendAction(ctx context.Context, actor, typ string, data map[string]any) error
+}
+
 // Service manages accounts and sessions.
 type Service struct {
-	db     *gorm.DB
+	db     *gorm.DB // admin_users: this package's table, written only here
+	trail  Trail
 	rdb    redis.UniversalClient // nil for the command line, which needs no sessions
 	prefix string
 	opts   Options
@@ -95,15 +106,16 @@ type Service struct {
 	dummy  []byte // a hash to compare against for unknown usernames, so timing does not tell
 }
 
-// New builds the service. rdb may be nil when only accounts are managed
-// (the "admin create" command).
-func New(db *gorm.DB, rdb redis.UniversalClient, prefix string, opts Options, log *slog.Logger) (*Service, error) {
+// New builds the service over db, which holds the accounts, and trail,
+// which records what happens to them. rdb may be nil when only accounts
+// are managed (the "admin create" command).
+func New(db *gorm.DB, trail Trail, rdb redis.UniversalClient, prefix string, opts Options, log *slog.Logger) (*Service, error) {
 	opts = opts.withDefaults()
 	dummy, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), opts.BcryptCost)
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
-	return &Service{db: db, rdb: rdb, prefix: prefix + "admin:", opts: opts, log: log.With("component", "admin"),
+	return &Service{db: db, trail: trail, rdb: rdb, prefix: prefix + "admin:", opts: opts, log: log.With("component", "admin"),
 		now: opts.Clock.Now, dummy: dummy}, nil
 }
 

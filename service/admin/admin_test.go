@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +12,10 @@ import (
 
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/service/clock"
 	"realname/service/redisconn/redistest"
 	"realname/service/review"
+	"realname/service/store"
 )
 
 const pw = "correct horse battery"
@@ -23,7 +24,7 @@ func newService(t *testing.T, db *gorm.DB, opts Options) *Service {
 	t.Helper()
 	conn := redistest.Open(t)
 	opts.BcryptCost = bcrypt.MinCost
-	s, err := New(db, conn.Client, conn.Prefix, opts, slog.New(slog.DiscardHandler))
+	s, err := New(db, store.New(db, clock.System{}, quiet), conn.Client, conn.Prefix, opts, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,12 +46,11 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (str
 	if u.DisabledAt != nil {
 		return "", Session{}, errors.Join(ErrBadCredentials, s.failed(ctx, u, ip, "disabled"))
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&model.AdminUser{}).Where("id = ?", u.ID).
-			Updates(map[string]any{"failed_logins": 0, "locked_until": nil}).Error; err != nil {
+	err = s.trail.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.accounts(ctx).unlock(u.ID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, review.Actor(u.ID), review.EventAdminLogin, map[string]any{"ip": ip})
+		return s.trail.AppendAction(ctx, review.Actor(u.ID), review.EventAdminLogin, map[string]any{"ip": ip})
 	})
 	if err != nil {
 		return "", Session{}, fmt.Errorf("admin: login: %w", err)
@@ -63,23 +62,21 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (str
 // wrongPassword counts a failure and locks the account at the threshold.
 func (s *Service) wrongPassword(ctx context.Context, u model.AdminUser, ip string) error {
 	locked := false
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&model.AdminUser{}).Where("id = ?", u.ID).
-			Update("failed_logins", gorm.Expr("failed_logins + 1")).Error; err != nil {
+	err := s.trail.InTx(ctx, func(ctx context.Context) error {
+		tx := s.accounts(ctx)
+		if err := tx.countFailure(u.ID); err != nil {
 			return err
 		}
 		until := s.now().Add(s.opts.LockFor)
-		res := tx.Model(&model.AdminUser{}).Where("id = ? AND failed_logins >= ?", u.ID, s.opts.MaxFailures).
-			Updates(map[string]any{"locked_until": until, "failed_logins": 0})
-		if res.Error != nil {
-			return res.Error
+		var err error
+		if locked, err = tx.lockAt(u.ID, s.opts.MaxFailures, until); err != nil {
+			return err
 		}
-		locked = res.RowsAffected == 1
-		if err := s.audit(ctx, tx, review.Actor(u.ID), review.EventAdminLoginFailed, map[string]any{"ip": ip, "cause": "password"}); err != nil {
+		if err := s.trail.AppendAction(ctx, review.Actor(u.ID), review.EventAdminLoginFailed, map[string]any{"ip": ip, "cause": "password"}); err != nil {
 			return err
 		}
 		if locked {
-			return s.audit(ctx, tx, review.Actor(u.ID), review.EventAdminLocked, map[string]any{"until": until})
+			return s.trail.AppendAction(ctx, review.Actor(u.ID), review.EventAdminLocked, map[string]any{"until": until})
 		}
 		return nil
 	})
@@ -94,9 +91,7 @@ func (s *Service) wrongPassword(ctx context.Context, u model.AdminUser, ip strin
 
 // failed audits a refused login that is not a wrong password.
 func (s *Service) failed(ctx context.Context, u model.AdminUser, ip, cause string) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return s.audit(ctx, tx, review.Actor(u.ID), review.EventAdminLoginFailed, map[string]any{"ip": ip, "cause": cause})
-	})
+	err := s.trail.AppendAction(ctx, review.Actor(u.ID), review.EventAdminLoginFailed, map[string]any{"ip": ip, "cause": cause})
 	if err != nil {
 		return fmt.Errorf("admin: record failed login: %w", err)
 	}

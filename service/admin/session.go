@@ -114,9 +114,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		return fmt.Errorf("admin: logout: %w", err)
 	}
 	_ = s.rdb.SRem(ctx, s.userSessionsKey(sess.AdminID), key).Err()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return s.audit(ctx, tx, review.Actor(sess.AdminID), review.EventAdminLogout, map[string]any{})
-	})
+	return s.trail.AppendAction(ctx, review.Actor(sess.AdminID), review.EventAdminLogout, map[string]any{})
 }
 
 // endSessions drops every session of an account.

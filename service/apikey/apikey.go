@@ -26,6 +26,7 @@ import (
 
 	"realname/model"
 	"realname/service/clock"
+	"realname/service/store"
 )
 
 // The scopes a key may hold.
@@ -93,12 +94,11 @@ func (k Key) Within() string {
 	return k.AppID
 }
 
-// Trail is the writer the keys go through (store.Store): a transaction
-// that a key's row and its entry in the hash-chained audit trail share,
-// so no key is made or revoked unrecorded.
+// Trail records keys made and revoked in the hash-chained audit trail (a
+// *store.Store): a key's row is written in one of its transactions, with
+// its retry, beside the action, so no key is made or revoked unrecorded.
 type Trail interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-	Conn(ctx context.Context) *gorm.DB
 	AppendAction(ctx context.Context, actor, typ string, data map[string]any) error
 }
 
@@ -107,6 +107,7 @@ const touchEvery = time.Minute
 
 // Service manages the keys.
 type Service struct {
+	db     *gorm.DB // api_keys, api_key_uses, api_key_refusals: this package's tables, written only here
 	trail  Trail
 	apps   []string // the configured Mini Programs' appids
 	lim    *redis_rate.Limiter
@@ -116,13 +117,14 @@ type Service struct {
 	log    *slog.Logger
 }
 
-// New builds the service; perSecond is each key's request rate (with a
-// burst of twice that), counted in Redis under prefix; apps are the
-// configured Mini Programs' appids, the apps a key may be bound to.
-// Without rdb (the command line) there is no rate to take.
-func New(trail Trail, rdb redis.UniversalClient, prefix string, perSecond int, apps []string, clk clock.Clock, log *slog.Logger) *Service {
+// New builds the service over db, which holds the keys and their uses,
+// and trail, which records keys made and revoked; perSecond is each key's
+// request rate (with a burst of twice that), counted in Redis under
+// prefix; apps are the configured Mini Programs' appids, the apps a key
+// may be bound to. Without rdb (the command line) there is no rate to take.
+func New(db *gorm.DB, trail Trail, rdb redis.UniversalClient, prefix string, perSecond int, apps []string, clk clock.Clock, log *slog.Logger) *Service {
 	perSecond = max(perSecond, 1)
-	s := &Service{trail: trail, apps: slices.Clone(apps), prefix: prefix + "apikey:rate:",
+	s := &Service{db: db, trail: trail, apps: slices.Clone(apps), prefix: prefix + "apikey:rate:",
 		limit: redis_rate.Limit{Rate: perSecond, Period: time.Second, Burst: 2 * perSecond},
 		clk:   clk, log: log.With("component", "apikey")}
 	if rdb != nil {
@@ -130,6 +132,10 @@ func New(trail Trail, rdb redis.UniversalClient, prefix string, perSecond int, a
 	}
 	return s
 }
+
+// conn is the keys' tables on ctx's connection: the trail's transaction
+// when ctx carries one, else the service's own.
+func (s *Service) conn(ctx context.Context) *gorm.DB { return store.Joined(ctx, s.db) }
 
 // Apps lists the apps a key may be bound to, in configuration order.
 func (s *Service) Apps() []string { return slices.Clone(s.apps) }
@@ -213,7 +219,7 @@ func (s *Service) Create(ctx context.Context, name string, scopes []string, app,
 		CreatedAt: s.clk.Now(), AppID: app}
 	err = s.trail.InTx(ctx, func(ctx context.Context) error {
 		row.ID = 0 // a retried transaction inserts again
-		if err := s.trail.Conn(ctx).Create(&row).Error; err != nil {
+		if err := s.conn(ctx).Create(&row).Error; err != nil {
 			return fmt.Errorf("apikey: create: %w", err)
 		}
 		return s.trail.AppendAction(ctx, actor, EventCreated, map[string]any{"key": row.ID, "prefix": prefix, "name": name, "scopes": clean,
@@ -229,7 +235,7 @@ func (s *Service) Create(ctx context.Context, name string, scopes []string, app,
 // List returns every key, newest first.
 func (s *Service) List(ctx context.Context) ([]Key, error) {
 	var rows []model.APIKey
-	if err := s.trail.Conn(ctx).Order("id DESC").Find(&rows).Error; err != nil {
+	if err := s.conn(ctx).Order("id DESC").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("apikey: list: %w", err)
 	}
 	out := make([]Key, len(rows))
@@ -242,7 +248,7 @@ func (s *Service) List(ctx context.Context) ([]Key, error) {
 // Find returns the key with id, or ErrNotFound.
 func (s *Service) Find(ctx context.Context, id int64) (Key, error) {
 	var row model.APIKey
-	err := s.trail.Conn(ctx).Where("id = ?", id).Take(&row).Error
+	err := s.conn(ctx).Where("id = ?", id).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Key{}, ErrNotFound
 	}
@@ -256,8 +262,8 @@ func (s *Service) Find(ctx context.Context, id int64) (Key, error) {
 func (s *Service) Revoke(ctx context.Context, id int64, actor string) error {
 	revoked := false
 	err := s.trail.InTx(ctx, func(ctx context.Context) error {
-		res := s.trail.Conn(ctx).Model(&model.APIKey{}).Where("id = ? AND revoked_at IS NULL", id).
-			Update("revoked_at", s.clk.Now())
+		res := s.conn(ctx).Model(&model.APIKey{}).Where("id = ? AND revoked_at IS NULL", id).
+			UpdateColumn("revoked_at", s.clk.Now())
 		if res.Error != nil {
 			return fmt.Errorf("apikey: revoke: %w", res.Error)
 		}
@@ -281,7 +287,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Key, error) {
 		return Key{}, ErrInvalidKey
 	}
 	var row model.APIKey
-	err := s.trail.Conn(ctx).Where("prefix = ?", raw[:prefixLen]).Take(&row).Error
+	err := s.conn(ctx).Where("prefix = ?", raw[:prefixLen]).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Key{}, ErrInvalidKey
 	}

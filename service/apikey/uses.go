@@ -52,9 +52,9 @@ func (s *Service) Admit(ctx context.Context, key Key, scope string) error {
 // failure is logged: the refusal stands, its count is what is lost.
 func (s *Service) countRefusal(ctx context.Context, id int64, kind string) {
 	row := model.APIKeyRefusal{KeyID: id, Minute: s.clk.Now().UTC().Truncate(time.Minute), Kind: kind, Requests: 1}
-	err := s.trail.Conn(ctx).Clauses(clause.OnConflict{
+	err := s.conn(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "key_id"}, {Name: "minute"}, {Name: "kind"}},
-		DoUpdates: clause.Assignments(map[string]any{"requests": gorm.Expr("api_key_refusals.requests + 1")}),
+		DoUpdates: clause.Set{{Column: clause.Column{Name: "requests"}, Value: gorm.Expr("api_key_refusals.requests + 1")}},
 	}).Create(&row).Error
 	if err != nil {
 		s.log.Warn("counting an API key refusal failed", "key", id, "kind", kind, "err", err)
@@ -64,7 +64,7 @@ func (s *Service) countRefusal(ctx context.Context, id int64, kind string) {
 // Refusals returns key id's latest refusal counts, newest minute first.
 func (s *Service) Refusals(ctx context.Context, id int64, limit int) ([]model.APIKeyRefusal, error) {
 	var rows []model.APIKeyRefusal
-	if err := s.trail.Conn(ctx).Where("key_id = ?", id).Order("minute DESC, kind").Limit(min(max(limit, 1), 500)).
+	if err := s.conn(ctx).Where("key_id = ?", id).Order("minute DESC, kind").Limit(min(max(limit, 1), 500)).
 		Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("apikey: refusals: %w", err)
 	}
@@ -106,12 +106,12 @@ func (s *Service) RecordUse(ctx context.Context, u Use, last *time.Time) error {
 	if u.VerificationID != 0 {
 		row.VerificationID = &u.VerificationID
 	}
-	db := s.trail.Conn(ctx)
+	db := s.conn(ctx)
 	if err := db.Create(&row).Error; err != nil {
 		return fmt.Errorf("apikey: record use: %w", err)
 	}
 	if last == nil || now.Sub(*last) >= touchEvery {
-		if err := db.Model(&model.APIKey{}).Where("id = ?", u.KeyID).Update("last_used_at", now).Error; err != nil {
+		if err := db.Model(&model.APIKey{}).Where("id = ?", u.KeyID).UpdateColumn("last_used_at", now).Error; err != nil {
 			return fmt.Errorf("apikey: last use: %w", err)
 		}
 	}
@@ -121,7 +121,7 @@ func (s *Service) RecordUse(ctx context.Context, u Use, last *time.Time) error {
 // Uses returns key id's latest uses, newest first.
 func (s *Service) Uses(ctx context.Context, id int64, limit int) ([]model.APIKeyUse, error) {
 	var rows []model.APIKeyUse
-	if err := s.trail.Conn(ctx).Where("key_id = ?", id).Order("at DESC, id DESC").Limit(min(max(limit, 1), 500)).
+	if err := s.conn(ctx).Where("key_id = ?", id).Order("at DESC, id DESC").Limit(min(max(limit, 1), 500)).
 		Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("apikey: uses: %w", err)
 	}
@@ -138,13 +138,13 @@ func (s *Service) Prune(ctx context.Context, before time.Time) (int64, error) {
 	}{{&model.APIKeyUse{}, "at"}, {&model.APIKeyRefusal{}, "minute"}} {
 		for {
 			var ids []int64
-			if err := s.trail.Conn(ctx).Model(t.table).Where(t.column+" < ?", before).Limit(1000).Pluck("id", &ids).Error; err != nil {
+			if err := s.conn(ctx).Model(t.table).Where(t.column+" < ?", before).Limit(1000).Pluck("id", &ids).Error; err != nil {
 				return total, fmt.Errorf("apikey: prune: %w", err)
 			}
 			if len(ids) == 0 {
 				break
 			}
-			res := s.trail.Conn(ctx).Where("id IN ?", ids).Delete(t.table)
+			res := s.conn(ctx).Where("id IN ?", ids).Delete(t.table)
 			if res.Error != nil {
 				return total, fmt.Errorf("apikey: prune: %w", res.Error)
 			}

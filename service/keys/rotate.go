@@ -32,7 +32,10 @@ type Stats struct {
 
 // Rotator walks every sealed column in batches (keyset pagination by id,
 // one transaction per batch), so it can run beside live traffic and be
-// stopped and restarted at any point.
+// stopped and restarted at any point. It only reads through db: every
+// value is written back by its table's owner (the verification store, the
+// webhook package, the photo store), and only where it is unchanged since
+// rotation read it, so a login or an erasure committed in between wins.
 type Rotator struct {
 	db    *gorm.DB
 	store *store.Store
@@ -40,6 +43,9 @@ type Rotator struct {
 	blobs Blobs
 	batch int
 	log   *slog.Logger
+	// between, when set, runs after a batch is read and resealed and
+	// before it is written: tests commit a login or an erasure there.
+	between func(table string)
 }
 
 // Blobs is the photo store as rotation walks it (pii.FileBlobs, pii.SQLBlobs).
@@ -105,36 +111,94 @@ func (r *Rotator) Run(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
-func (r *Rotator) users(ctx context.Context, st *Stats) error {
+// sealed is one sealed value as rotation reads it, with the associated
+// data it is sealed under.
+type sealed struct {
+	id  int64
+	ct  []byte
+	aad []byte
+}
+
+// maxRereads bounds how often rotation reads again a row that changed
+// between its read and its write; each change is a login or an erasure,
+// which leaves nothing to reseal, so a second read normally settles it.
+const maxRereads = 5
+
+// column reseals one sealed column of a table in batches and returns how
+// many values it rewrote. read returns up to a batch of rows with id
+// above after, or, given ids, those rows as they are now (a row gone or
+// emptied is simply absent or empty); write is the owner's compare-and-set,
+// which returns the ids whose value changed since it was read: those are
+// read again and resealed from what they hold now.
+func (r *Rotator) column(ctx context.Context, table string, read func(ctx context.Context, after int64, ids []int64) ([]sealed, error),
+	write func(ctx context.Context, rs []store.Resealing) ([]int64, error)) (int, error) {
+	n := 0
 	var last int64
 	for {
-		var rows []model.User
-		if err := r.db.WithContext(ctx).Where("id > ?", last).Order("id").Limit(r.batch).Find(&rows).Error; err != nil {
-			return err
+		rows, err := read(ctx, last, nil)
+		if err != nil || len(rows) == 0 {
+			return n, err
 		}
-		if len(rows) == 0 {
-			return nil
-		}
-		err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			for _, u := range rows {
-				ct, changed, err := r.reseal(u.SessionKeyEnc, login.SessionKeyAAD(u.AppID, u.OpenID))
+		last = rows[len(rows)-1].id
+		for try := 0; ; try++ {
+			var rs []store.Resealing
+			for _, row := range rows {
+				ct, changed, err := r.reseal(row.ct, row.aad)
 				if err != nil {
-					return fmt.Errorf("user %d: %w", u.ID, err)
+					return n, fmt.Errorf("%s %d: %w", table, row.id, err)
 				}
 				if changed {
-					if err := tx.Model(&model.User{}).Where("id = ?", u.ID).Update("session_key_enc", ct).Error; err != nil {
-						return err
-					}
-					st.Users++
+					rs = append(rs, store.Resealing{ID: row.id, Old: row.ct, New: ct})
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			if len(rs) == 0 {
+				break
+			}
+			if r.between != nil {
+				r.between(table)
+			}
+			stale, err := write(ctx, rs)
+			if err != nil {
+				return n, err
+			}
+			n += len(rs) - len(stale)
+			if len(stale) == 0 {
+				break
+			}
+			if try+1 >= maxRereads {
+				return n, fmt.Errorf("%s %v: changed under rotation %d times in a row", table, stale, maxRereads)
+			}
+			if rows, err = read(ctx, 0, stale); err != nil {
+				return n, err
+			}
 		}
-		last = rows[len(rows)-1].ID
 	}
+}
+
+// page is the keyset page after `after`, or the rows ids when given.
+func (r *Rotator) page(ctx context.Context, q *gorm.DB, after int64, ids []int64) *gorm.DB {
+	q = q.WithContext(ctx)
+	if ids != nil {
+		return q.Where("id IN ?", ids)
+	}
+	return q.Where("id > ?", after).Order("id").Limit(r.batch)
+}
+
+// users reseals the users' WeChat session keys.
+func (r *Rotator) users(ctx context.Context, st *Stats) error {
+	n, err := r.column(ctx, "users", func(ctx context.Context, after int64, ids []int64) ([]sealed, error) {
+		var rows []model.User
+		if err := r.page(ctx, r.db.Select("id", "app_id", "open_id", "session_key_enc"), after, ids).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		out := make([]sealed, len(rows))
+		for i, u := range rows {
+			out[i] = sealed{id: u.ID, ct: u.SessionKeyEnc, aad: login.SessionKeyAAD(u.AppID, u.OpenID)}
+		}
+		return out, nil
+	}, r.store.ResealSessionKeys)
+	st.Users += n
+	return err
 }
 
 // verifications re-seals every personal column and recomputes the ID
@@ -165,93 +229,59 @@ func (r *Rotator) verifications(ctx context.Context, st *Stats) error {
 	}
 }
 
-func (r *Rotator) resealVerification(v model.Verification) (store.Resealed, error) {
-	var out store.Resealed
-	for _, col := range []struct {
-		name string
-		ct   []byte
-		dst  *[]byte
-	}{{"name_enc", v.NameEnc, &out.NameEnc}, {"id_number_enc", v.IDNumberEnc, &out.IDNumberEnc},
-		{"fields_enc", v.FieldsEnc, &out.FieldsEnc}, {"corrections_enc", v.CorrectionsEnc, &out.CorrectionsEnc}} {
-		ct, changed, err := r.reseal(col.ct, verify.FieldAAD(col.name, v.ID))
+// resealVerification rewrites v's sealed columns under the primary key and
+// its ID number's lookup hash under the current hash key.
+func (r *Rotator) resealVerification(v *model.Verification) error {
+	for _, col := range v.Sealed() {
+		ct, changed, err := r.reseal(*col.Value, verify.FieldAAD(col.Name, v.ID))
 		if err != nil {
-			return out, fmt.Errorf("%s: %w", col.name, err)
+			return fmt.Errorf("%s: %w", col.Name, err)
 		}
 		if changed {
-			*col.dst = ct
+			*col.Value = ct
 		}
 	}
 	if len(v.IDNumberEnc) > 0 {
 		num, err := r.ring.Decrypt(v.IDNumberEnc, verify.FieldAAD("id_number_enc", v.ID))
 		if err != nil {
-			return out, fmt.Errorf("id number: %w", err)
+			return fmt.Errorf("id number: %w", err)
 		}
-		out.IDNumberHash = r.ring.Hash(pii.PurposeIDNumber, num)
+		v.IDNumberHash = r.ring.Hash(pii.PurposeIDNumber, num)
 	}
-	return out, nil
+	return nil
 }
 
+// attempts reseals what each provider call read.
 func (r *Rotator) attempts(ctx context.Context, st *Stats) error {
-	var last int64
-	for {
+	n, err := r.column(ctx, "provider_attempts", func(ctx context.Context, after int64, ids []int64) ([]sealed, error) {
 		var rows []model.ProviderAttempt
-		if err := r.db.WithContext(ctx).Where("id > ? AND fields_enc IS NOT NULL", last).Order("id").Limit(r.batch).Find(&rows).Error; err != nil {
-			return err
+		q := r.db.Select("id", "verification_id", "fields_enc").Where("fields_enc IS NOT NULL")
+		if err := r.page(ctx, q, after, ids).Find(&rows).Error; err != nil {
+			return nil, err
 		}
-		if len(rows) == 0 {
-			return nil
+		out := make([]sealed, len(rows))
+		for i, a := range rows {
+			out[i] = sealed{id: a.ID, ct: a.FieldsEnc, aad: verify.AttemptAAD(a.VerificationID)}
 		}
-		err := r.store.InTx(ctx, func(ctx context.Context) error {
-			for _, a := range rows {
-				ct, changed, err := r.reseal(a.FieldsEnc, verify.AttemptAAD(a.VerificationID))
-				if err != nil {
-					return fmt.Errorf("attempt %d: %w", a.ID, err)
-				}
-				if changed {
-					if err := r.store.ResealAttempt(ctx, a.ID, ct); err != nil {
-						return err
-					}
-					st.Attempts++
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		last = rows[len(rows)-1].ID
-	}
+		return out, nil
+	}, r.store.ResealAttempts)
+	st.Attempts += n
+	return err
 }
 
 // texts reseals reviewers' notes and revoke reasons (event_texts).
 func (r *Rotator) texts(ctx context.Context, st *Stats) error {
-	var last int64
-	for {
+	n, err := r.column(ctx, "event_texts", func(ctx context.Context, after int64, ids []int64) ([]sealed, error) {
 		var rows []model.EventText
-		if err := r.db.WithContext(ctx).Where("id > ?", last).Order("id").Limit(r.batch).Find(&rows).Error; err != nil {
-			return err
+		if err := r.page(ctx, r.db.Select("id", "verification_id", "digest", "text_enc"), after, ids).Find(&rows).Error; err != nil {
+			return nil, err
 		}
-		if len(rows) == 0 {
-			return nil
+		out := make([]sealed, len(rows))
+		for i, t := range rows {
+			out[i] = sealed{id: t.ID, ct: t.TextEnc, aad: store.TextAAD(t.VerificationID, t.Digest)}
 		}
-		err := r.store.InTx(ctx, func(ctx context.Context) error {
-			for _, t := range rows {
-				ct, changed, err := r.reseal(t.TextEnc, store.TextAAD(t.VerificationID, t.Digest))
-				if err != nil {
-					return fmt.Errorf("text %d: %w", t.ID, err)
-				}
-				if changed {
-					if err := r.store.ResealText(ctx, t.ID, ct); err != nil {
-						return err
-					}
-					st.Texts++
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		last = rows[len(rows)-1].ID
-	}
+		return out, nil
+	}, r.store.ResealTexts)
+	st.Texts += n
+	return err
 }

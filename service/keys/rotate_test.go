@@ -35,7 +35,7 @@ func TestRotateReencryptsEverything(t *testing.T) {
 		if err := db.Create(&u).Error; err != nil {
 			t.Fatal(err)
 		}
-		v := model.Verification{UserID: u.ID, State: model.StateVerified, Mode: "photo"}
+		v := model.Verification{UserID: u.ID, State: store.Verified, Mode: "photo"}
 		if err := db.Create(&v).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,8 @@ func TestRotateReencryptsEverything(t *testing.T) {
 		nameEnc, _ := oldRing.Encrypt([]byte("林浩然"), verify.FieldAAD("name_enc", v.ID))
 		idEnc, _ := oldRing.Encrypt(number, verify.FieldAAD("id_number_enc", v.ID))
 		oldHash := oldRing.Hash(pii.PurposeIDNumber, number)
-		db.Model(&v).Updates(map[string]any{"name_enc": nameEnc, "id_number_enc": idEnc, "id_number_hash": oldHash})
+		db.Model(&v).Select("name_enc", "id_number_enc", "id_number_hash").
+			Updates(&model.Verification{NameEnc: nameEnc, IDNumberEnc: idEnc, IDNumberHash: oldHash})
 		db.Create(&model.IDBinding{IDNumberHash: oldHash, UserID: u.ID, VerificationID: v.ID})
 		att, _ := oldRing.Encrypt([]byte(`{"Name":"x"}`), verify.AttemptAAD(v.ID))
 		db.Create(&model.ProviderAttempt{VerificationID: v.ID, Kind: "ocr", Provider: "wechat", Outcome: "ok", FieldsEnc: att})

@@ -8,9 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
-
 	"realname/model"
 	"realname/service/session"
 	"realname/service/wechat"
@@ -26,6 +23,13 @@ type Sessions interface {
 	Create(ctx context.Context, userID int64, appID string) (string, session.Info, error)
 }
 
+// Users records who logged in (a *store.Store, the users table's writer):
+// the user, created or found by (app id, openid), with their sealed
+// session key; it returns their id.
+type Users interface {
+	SaveLogin(ctx context.Context, u model.User) (int64, error)
+}
+
 // Encrypter seals the session_key at rest.
 type Encrypter interface {
 	EncryptString(plaintext string, aad []byte) ([]byte, error)
@@ -36,7 +40,7 @@ var ErrBadCode = errors.New("login: code is missing or malformed")
 
 // Service logs users in.
 type Service struct {
-	db         *gorm.DB
+	users      Users
 	wx         CodeExchanger
 	sessions   Sessions
 	enc        Encrypter
@@ -44,8 +48,8 @@ type Service struct {
 }
 
 // New returns the login service; defaultApp is used when a request names no app.
-func New(db *gorm.DB, wx CodeExchanger, sessions Sessions, enc Encrypter, defaultApp string) *Service {
-	return &Service{db: db, wx: wx, sessions: sessions, enc: enc, defaultApp: defaultApp}
+func New(users Users, wx CodeExchanger, sessions Sessions, enc Encrypter, defaultApp string) *Service {
+	return &Service{users: users, wx: wx, sessions: sessions, enc: enc, defaultApp: defaultApp}
 }
 
 // Result is a new session.
@@ -83,35 +87,16 @@ func SessionKeyAAD(appID, openID string) []byte {
 	return []byte("users.session_key:" + appID + ":" + openID)
 }
 
-// upsert records the user by (app id, openid): one statement, so two
-// concurrent first logins of the same user cannot create two rows.
+// upsert records the user by (app id, openid), with their session key
+// sealed: one statement (Users.SaveLogin).
 func (s *Service) upsert(ctx context.Context, ws wechat.Session) (model.User, error) {
 	enc, err := s.enc.EncryptString(ws.SessionKey, SessionKeyAAD(ws.AppID, ws.OpenID))
 	if err != nil {
 		return model.User{}, fmt.Errorf("login: encrypt session key: %w", err)
 	}
 	u := model.User{AppID: ws.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID, SessionKeyEnc: enc}
-	update := []string{"session_key_enc", "updated_at"}
-	if ws.UnionID != "" {
-		update = append(update, "union_id")
-	}
-	set := clause.AssignmentColumns(update)
-	if s.db.Name() == model.DialectMySQL {
-		// MySQL reports no id for an updated row unless the update names
-		// it: then LAST_INSERT_ID is the existing row's id.
-		set = append(set, clause.Assignment{Column: clause.Column{Name: "id"}, Value: gorm.Expr("LAST_INSERT_ID(id)")})
-	}
-	// PostgreSQL and SQLite hand the row's id back (RETURNING) whether it
-	// was inserted or updated, so the one statement is all a login costs.
-	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "app_id"}, {Name: "open_id"}},
-		DoUpdates: set,
-	}).Create(&u).Error
-	if err != nil {
-		return model.User{}, fmt.Errorf("login: upsert user: %w", err)
-	}
-	if u.ID == 0 {
-		return model.User{}, errors.New("login: upsert user: the database returned no id")
+	if u.ID, err = s.users.SaveLogin(ctx, u); err != nil {
+		return model.User{}, fmt.Errorf("login: %w", err)
 	}
 	return u, nil
 }

@@ -17,10 +17,12 @@ import (
 	"realname/model"
 	"realname/model/modeltest"
 	"realname/sandbox"
+	"realname/service/clock"
 	"realname/service/login"
 	"realname/service/pii"
 	"realname/service/redisconn/redistest"
 	"realname/service/session"
+	verifications "realname/service/store"
 	"realname/service/token"
 	"realname/service/wechat"
 )
@@ -55,7 +57,7 @@ func setup(t *testing.T, db *gorm.DB) (*login.Service, *session.Store, *pii.KeyR
 		t.Fatal(err)
 	}
 	store := session.NewStore(conn.Client, conn.Prefix, time.Hour, 10) // the concurrent-login test keeps all ten
-	return login.New(db, wx, store, ring, sandbox.SandboxAppID), store, ring, srv
+	return login.New(verifications.New(db, clock.System{}, quiet), wx, store, ring, sandbox.SandboxAppID), store, ring, srv
 }
 
 func TestLoginUpsertsOneUserAndSealsTheSessionKey(t *testing.T) {

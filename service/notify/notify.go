@@ -172,7 +172,7 @@ func (c *Courier) fields(v model.Verification) map[string]string {
 		case "reason":
 			val = wording.Reason(wording.Chinese, v.Reason)
 			if val == "" {
-				val = wording.Status(wording.Chinese, v.State, v.Reason, "")
+				val = wording.Status(wording.Chinese, string(v.State), v.Reason, "")
 			}
 		case "decided_at":
 			at := v.UpdatedAt
@@ -190,7 +190,7 @@ func (c *Courier) fields(v model.Verification) map[string]string {
 
 func result(v model.Verification) string {
 	switch {
-	case v.State == model.StateVerified:
+	case v.State == store.Verified:
 		return "认证通过"
 	case v.Reason == "resubmit_requested":
 		return "请重新提交"

@@ -35,13 +35,6 @@ const (
 	EventAccountChanged    = "admin_account_changed"
 )
 
-// AppendEvent writes e at the end of its hash chain inside tx
-// (store.Append): a verification's chain, or the acting admin's for events
-// about no verification.
-func AppendEvent(ctx context.Context, tx *gorm.DB, e model.VerificationEvent) (model.VerificationEvent, error) {
-	return store.Append(ctx, tx, e)
-}
-
 // AuditEntry is one staff action as the audit log shows it.
 type AuditEntry struct {
 	model.VerificationEvent
@@ -83,7 +76,7 @@ type AuditPage struct {
 // staffActions selects events done by staff: every event whose actor is an
 // admin, which includes logins and the review transitions.
 func (s *Service) staffActions(ctx context.Context, f AuditFilter) *gorm.DB {
-	q := s.db.WithContext(ctx).Model(&model.VerificationEvent{})
+	q := s.reads.WithContext(ctx).Model(&model.VerificationEvent{})
 	if f.AdminID > 0 {
 		q = q.Where("actor = ?", Actor(f.AdminID))
 	} else {

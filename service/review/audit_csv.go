@@ -62,7 +62,7 @@ func (s *Service) WriteAuditCSV(ctx context.Context, w io.Writer, f AuditFilter)
 		for _, e := range entries {
 			at := e.CreatedAt.In(zone)
 			rec := []string{fmt.Sprint(e.ID), at.Format(time.RFC3339Nano), at.Format("2006-01-02 15:04:05"), e.Actor, e.ActorName, e.Type,
-				e.Case(), e.FromState, e.ToState, e.Data, csvTexts(e.Texts), e.Hash}
+				e.Case(), string(e.FromState), string(e.ToState), e.Data, csvTexts(e.Texts), e.Hash}
 			for i := range rec {
 				rec[i] = csvSafe(rec[i])
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"realname/model"
+	"realname/service/store"
 )
 
 // Backlog is how the review queue stands against the SLA.
@@ -22,17 +23,17 @@ type Backlog struct {
 // index (state, updated_at), never the rows.
 func (s *Service) Backlog(ctx context.Context, sla time.Duration) (Backlog, error) {
 	now := s.now()
-	db := s.db.WithContext(ctx)
+	db := s.reads.WithContext(ctx)
 	var b Backlog
-	if err := db.Model(&model.Verification{}).Where("state = ?", model.StateReview).Count(&b.Waiting).Error; err != nil {
+	if err := db.Model(&model.Verification{}).Where("state = ?", string(store.Review)).Count(&b.Waiting).Error; err != nil {
 		return b, fmt.Errorf("review: backlog: %w", err)
 	}
-	if err := db.Model(&model.Verification{}).Where("state = ? AND updated_at < ?", model.StateReview, now.Add(-sla)).
+	if err := db.Model(&model.Verification{}).Where("state = ? AND updated_at < ?", string(store.Review), now.Add(-sla)).
 		Count(&b.Overdue).Error; err != nil {
 		return b, fmt.Errorf("review: backlog: %w", err)
 	}
 	var oldest []model.Verification
-	if err := db.Select("id", "updated_at").Where("state = ?", model.StateReview).Order("updated_at").Limit(1).Find(&oldest).Error; err != nil {
+	if err := db.Select("id", "updated_at").Where("state = ?", string(store.Review)).Order("updated_at").Limit(1).Find(&oldest).Error; err != nil {
 		return b, fmt.Errorf("review: backlog: %w", err)
 	}
 	if len(oldest) == 1 {

@@ -8,6 +8,7 @@ import (
 
 	"realname/model"
 	"realname/service/ocr"
+	"realname/service/store"
 	"realname/service/verify"
 )
 
@@ -74,7 +75,7 @@ type card struct {
 
 // Case loads a case with personal values masked.
 func (s *Service) Case(ctx context.Context, vid int64) (Case, error) {
-	v, err := s.load(ctx, s.db, vid)
+	v, err := s.load(ctx, s.reads, vid)
 	if err != nil {
 		return Case{}, err
 	}
@@ -85,7 +86,7 @@ func (s *Service) Case(ctx context.Context, vid int64) (Case, error) {
 func (s *Service) build(ctx context.Context, v model.Verification, reveal bool) (Case, error) {
 	c := Case{Verification: v, Revealed: reveal, Name: v.NameMasked, IDNumber: v.IDNumberMasked}
 	var u model.User
-	if err := s.db.WithContext(ctx).Take(&u, v.UserID).Error; err == nil {
+	if err := s.reads.WithContext(ctx).Take(&u, v.UserID).Error; err == nil {
 		c.AppID, c.OpenID, c.UnionID = u.AppID, u.OpenID, u.UnionID
 	}
 	cd, err := s.openCard(v)
@@ -175,7 +176,7 @@ type reading struct {
 
 func (s *Service) attempts(ctx context.Context, vid int64) ([]reading, []Attempt, error) {
 	var rows []model.ProviderAttempt
-	if err := s.db.WithContext(ctx).Where("verification_id = ?", vid).Order("id").Find(&rows).Error; err != nil {
+	if err := s.reads.WithContext(ctx).Where("verification_id = ?", vid).Order("id").Find(&rows).Error; err != nil {
 		return nil, nil, fmt.Errorf("review: attempts: %w", err)
 	}
 	var readings []reading
@@ -205,7 +206,7 @@ func (s *Service) claimInfo(ctx context.Context, c *Case) error {
 		ids = append(ids, *c.ClaimedBy)
 		c.LiveClaimUntil = c.ClaimedUntil
 	}
-	if c.State == model.StateReview {
+	if c.State == store.Review {
 		need, err := s.needsSecond(ctx, c.Verification)
 		if err != nil {
 			return err

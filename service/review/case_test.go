@@ -10,6 +10,7 @@ import (
 	"realname/model"
 	"realname/model/modeltest"
 	"realname/service/ocr"
+	"realname/service/store"
 	"realname/service/verify"
 )
 
@@ -133,7 +134,7 @@ func TestDashboard(t *testing.T) {
 	ann := f.admin(t, "ann", "reviewer")
 	f.seedCase(t, seed{reason: verify.ReasonNoRecord, check: "no_record"})
 	v := f.seedCase(t, seed{reason: verify.ReasonNoRecord, check: "failed"})
-	f.seedCase(t, seed{state: model.StateVerified})
+	f.seedCase(t, seed{state: store.Verified})
 	if err := f.svc.Claim(context.Background(), v.ID, ann); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestDashboard(t *testing.T) {
 	for _, s := range d.States {
 		states[s.State] = s.N
 	}
-	if states[model.StateReview] != 2 || states[model.StateVerified] != 1 || d.InReview != 2 || d.Unclaimed != 1 {
+	if states[string(store.Review)] != 2 || states[string(store.Verified)] != 1 || d.InReview != 2 || d.Unclaimed != 1 {
 		t.Fatalf("dashboard %+v", d)
 	}
 	var check ProviderStat

@@ -142,7 +142,7 @@ func runToReview(t *testing.T, db *gorm.DB, flow *verify.Service, key string) in
 		t.Fatal(err)
 	}
 	view, err := flow.Submit(ctx, vu, verify.Claim{Name: c.Name, IDNumber: c.IDNumber})
-	if err != nil || view.State != model.StateReview {
+	if err != nil || view.State != string(store.Review) {
 		t.Fatalf("submit: %+v %v", view, err)
 	}
 	return view.ID

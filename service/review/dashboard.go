@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"realname/model"
+	"realname/service/store"
 )
 
 // Dashboard is the day at a glance.
@@ -50,16 +51,16 @@ func (p ProviderStat) SuccessRate() float64 {
 func (s *Service) Dashboard(ctx context.Context) (Dashboard, error) {
 	now := s.now()
 	out := Dashboard{Since: s.today(now).UTC()}
-	db := s.db.WithContext(ctx)
+	db := s.reads.WithContext(ctx)
 	err := db.Model(&model.Verification{}).Select("state, COUNT(*) AS n").Where("updated_at >= ?", out.Since).
 		Group("state").Order("state").Scan(&out.States).Error
 	if err != nil {
 		return out, fmt.Errorf("review: dashboard states: %w", err)
 	}
-	if err := db.Model(&model.Verification{}).Where("state = ?", model.StateReview).Count(&out.InReview).Error; err != nil {
+	if err := db.Model(&model.Verification{}).Where("state = ?", string(store.Review)).Count(&out.InReview).Error; err != nil {
 		return out, fmt.Errorf("review: dashboard queue: %w", err)
 	}
-	err = db.Model(&model.Verification{}).Where("state = ?", model.StateReview).
+	err = db.Model(&model.Verification{}).Where("state = ?", string(store.Review)).
 		Where("claimed_by IS NULL OR claimed_until IS NULL OR claimed_until < ?", now).Count(&out.Unclaimed).Error
 	if err != nil {
 		return out, fmt.Errorf("review: dashboard queue: %w", err)
@@ -115,7 +116,7 @@ func (s *Service) providerStats(ctx context.Context, since time.Time) ([]Provide
 		Kind, Provider, Outcome string
 		N, Total, Slowest       int64
 	}
-	err := s.db.WithContext(ctx).Model(&model.ProviderAttempt{}).
+	err := s.reads.WithContext(ctx).Model(&model.ProviderAttempt{}).
 		Select("kind, provider, outcome, COUNT(*) AS n, SUM(latency_ms) AS total, MAX(latency_ms) AS slowest").
 		Where("created_at >= ?", since).Group("kind, provider, outcome").Scan(&rows).Error
 	if err != nil {

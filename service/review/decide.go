@@ -92,7 +92,7 @@ func (s *Service) Approve(ctx context.Context, vid, adminID int64, note string) 
 	if err != nil {
 		return Outcome{}, wrapState(err)
 	}
-	return Outcome{State: v.State, Pending: pending}, nil
+	return Outcome{State: string(v.State), Pending: pending}, nil
 }
 
 // Reject rejects the case with one of RejectReasons.
@@ -119,7 +119,7 @@ func (s *Service) reject(ctx context.Context, vid, adminID int64, reason, note s
 	if err != nil {
 		return Outcome{}, wrapState(err)
 	}
-	return Outcome{State: v.State}, nil
+	return Outcome{State: string(v.State)}, nil
 }
 
 // decision is a staff decision's step: the transition, the claim released,
@@ -155,27 +155,17 @@ func (s *Service) needsSecond(ctx context.Context, v model.Verification) (bool, 
 	if v.Reason == verify.ReasonMismatch {
 		return true, nil
 	}
-	var n int64
-	err := s.store.Conn(ctx).Model(&model.ProviderAttempt{}).
-		Where("verification_id = ? AND kind = ? AND outcome = ?", v.ID, "idcheck", "mismatch").Count(&n).Error
+	mismatch, err := s.store.HasAttempt(ctx, v.ID, "idcheck", "mismatch")
 	if err != nil {
 		return false, fmt.Errorf("review: check attempts: %w", err)
 	}
-	return n > 0, nil
+	return mismatch, nil
 }
 
 // pendingApproval returns the actor of a first approval recorded since the
 // case last entered review, or "".
 func (s *Service) pendingApproval(ctx context.Context, vid int64) (string, error) {
-	var entered model.VerificationEvent
-	err := s.store.Conn(ctx).Where("verification_id = ? AND to_state = ? AND from_state <> ?", vid, model.StateReview, model.StateReview).
-		Order("id DESC").Limit(1).Find(&entered).Error
-	if err != nil {
-		return "", fmt.Errorf("review: pending approval: %w", err)
-	}
-	var first model.VerificationEvent
-	err = s.store.Conn(ctx).Where("verification_id = ? AND type = ? AND id > ?", vid, EventApprovalRequested, entered.ID).
-		Order("id DESC").Limit(1).Find(&first).Error
+	first, err := s.store.LastEventSince(ctx, vid, EventApprovalRequested, store.Review)
 	if err != nil {
 		return "", fmt.Errorf("review: pending approval: %w", err)
 	}

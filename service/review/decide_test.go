@@ -12,6 +12,7 @@ import (
 
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/service/store"
 	"realname/service/verify"
 )
 
@@ -40,12 +41,12 @@ func TestClaimAndApprove(t *testing.T) {
 			t.Fatalf("approve by a non-holder: %v", err)
 		}
 		out, err := f.svc.Approve(ctx, v.ID, ann, "looked fine")
-		if err != nil || out.State != model.StateVerified || out.Pending {
+		if err != nil || out.State != string(store.Verified) || out.Pending {
 			t.Fatalf("approve: %+v %v", out, err)
 		}
 		var got model.Verification
 		db.First(&got, v.ID)
-		if got.State != model.StateVerified || got.DecidedBy == nil || *got.DecidedBy != ann || got.ClaimedBy != nil {
+		if got.State != store.Verified || got.DecidedBy == nil || *got.DecidedBy != ann || got.ClaimedBy != nil {
 			t.Fatalf("after approval: %+v", got)
 		}
 		var hooks int64
@@ -140,7 +141,7 @@ func TestFourEyes(t *testing.T) {
 			t.Fatal(err)
 		}
 		out, err := f.svc.Approve(ctx, v.ID, ann, "the vendor's record is outdated")
-		if err != nil || !out.Pending || out.State != model.StateReview {
+		if err != nil || !out.Pending || out.State != string(store.Review) {
 			t.Fatalf("first approval: %+v %v", out, err)
 		}
 		cs, err := f.svc.Case(ctx, v.ID)
@@ -160,7 +161,7 @@ func TestFourEyes(t *testing.T) {
 			t.Fatal(err)
 		}
 		out, err = f.svc.Approve(ctx, v.ID, bob, "")
-		if err != nil || out.Pending || out.State != model.StateVerified {
+		if err != nil || out.Pending || out.State != string(store.Verified) {
 			t.Fatalf("confirmation: %+v %v", out, err)
 		}
 		var first, final model.VerificationEvent
@@ -193,7 +194,7 @@ func TestRejectAndResubmit(t *testing.T) {
 		t.Fatalf("unknown reason: %v", err)
 	}
 	out, err := f.svc.Reject(ctx, v.ID, ann, "not_original_document", "photo of a screen; see 11010519491231002X")
-	if err != nil || out.State != model.StateRejected {
+	if err != nil || out.State != string(store.Rejected) {
 		t.Fatalf("reject: %+v %v", out, err)
 	}
 	var got model.Verification
@@ -225,7 +226,7 @@ func TestRejectAndResubmit(t *testing.T) {
 	if err := f.svc.Claim(ctx, w.ID, ann); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := f.svc.RequestResubmit(ctx, w.ID, ann, "blurred back side"); err != nil || out.State != model.StateRejected {
+	if out, err := f.svc.RequestResubmit(ctx, w.ID, ann, "blurred back side"); err != nil || out.State != string(store.Rejected) {
 		t.Fatalf("resubmit: %+v %v", out, err)
 	}
 	var resubmitted model.Verification

@@ -73,13 +73,14 @@ func (f *fixture) admin(t *testing.T, name, role string) int64 {
 
 // seed describes a case to insert.
 type seed struct {
-	state, reason, provider, openid string
-	name, number                    string
-	front, back                     *ocr.Fields
-	warnings, corrections           []string
-	check                           string // idcheck attempt outcome; "" for none
-	updatedAt                       time.Time
-	photos                          bool
+	state                    store.State
+	reason, provider, openid string
+	name, number             string
+	front, back              *ocr.Fields
+	warnings, corrections    []string
+	check                    string // idcheck attempt outcome; "" for none
+	updatedAt                time.Time
+	photos                   bool
 }
 
 func samplePNG() []byte {
@@ -97,7 +98,7 @@ func (f *fixture) seedCase(t *testing.T, s seed) model.Verification {
 	ctx := context.Background()
 	f.n++
 	if s.state == "" {
-		s.state = model.StateReview
+		s.state = store.Review
 	}
 	if s.openid == "" {
 		s.openid = fmt.Sprintf("o-%d-%d", f.n, f.clk.Now().UnixNano())
@@ -141,22 +142,26 @@ func (f *fixture) seedCase(t *testing.T, s seed) model.Verification {
 	}
 	cardJSON, _ := json.Marshal(map[string]any{"front": s.front, "back": s.back, "front_provider": s.provider,
 		"back_provider": s.provider, "warnings": s.warnings})
-	cols := map[string]any{"name_enc": seal("name_enc", []byte(s.name)), "id_number_enc": seal("id_number_enc", []byte(s.number)),
-		"fields_enc": seal("fields_enc", cardJSON)}
+	sealed := model.Verification{NameEnc: seal("name_enc", []byte(s.name)), IDNumberEnc: seal("id_number_enc", []byte(s.number)),
+		FieldsEnc: seal("fields_enc", cardJSON)}
+	cols := []string{"name_enc", "id_number_enc", "fields_enc"}
 	if len(s.corrections) > 0 {
 		raw, _ := json.Marshal(map[string]any{"fields": s.corrections})
-		cols["corrections_enc"] = seal("corrections_enc", raw)
+		sealed.CorrectionsEnc, cols = seal("corrections_enc", raw), append(cols, "corrections_enc")
 	}
 	if s.photos {
-		for col, side := range map[string]string{"front_blob": "front", "back_blob": "back"} {
-			ref, err := f.blobs.Put(ctx, append(samplePNG(), side...))
+		for _, side := range []struct {
+			col, name string
+			ref       *string
+		}{{"front_blob", "front", &sealed.FrontBlob}, {"back_blob", "back", &sealed.BackBlob}} {
+			ref, err := f.blobs.Put(ctx, append(samplePNG(), side.name...))
 			if err != nil {
 				t.Fatal(err)
 			}
-			cols[col] = ref
+			*side.ref, cols = ref, append(cols, side.col)
 		}
 	}
-	if err := f.db.Model(&model.Verification{}).Where("id = ?", v.ID).UpdateColumns(cols).Error; err != nil {
+	if err := f.db.Model(&model.Verification{}).Where("id = ?", v.ID).Select(cols).UpdateColumns(&sealed).Error; err != nil {
 		t.Fatal(err)
 	}
 	for _, fl := range []*ocr.Fields{s.front, s.back} {
@@ -176,15 +181,13 @@ func (f *fixture) seedCase(t *testing.T, s seed) model.Verification {
 	}
 	vid := v.ID
 	for _, e := range []model.VerificationEvent{
-		{Type: "created", ToState: model.StateDraft, Actor: fmt.Sprintf("user:%d", u.ID)},
-		{Type: "submitted", FromState: model.StateDraft, ToState: model.StateChecking, Actor: fmt.Sprintf("user:%d", u.ID)},
-		{Type: "decided", FromState: model.StateChecking, ToState: s.state, Actor: fmt.Sprintf("user:%d", u.ID),
+		{Type: "created", ToState: store.Draft, Actor: fmt.Sprintf("user:%d", u.ID)},
+		{Type: "submitted", FromState: store.Draft, ToState: store.Checking, Actor: fmt.Sprintf("user:%d", u.ID)},
+		{Type: "decided", FromState: store.Checking, ToState: s.state, Actor: fmt.Sprintf("user:%d", u.ID),
 			Data: fmt.Sprintf(`{"reason":%q}`, s.reason)},
 	} {
 		e.VerificationID = &vid
-		if err := f.db.Transaction(func(tx *gorm.DB) error { _, err := AppendEvent(ctx, tx, e); return err }); err != nil {
-			t.Fatal(err)
-		}
+		seedEvent(t, f.db, e)
 	}
 	ev := model.WebhookEvent{ID: fmt.Sprintf("evt_seed_%d_%d", v.ID, f.n), Type: verify.HookReviewRequired, VerificationID: &vid,
 		Payload: "{}", CreatedAt: s.updatedAt}
@@ -216,4 +219,29 @@ func intact(t *testing.T, db *gorm.DB) ChainReport {
 		t.Fatalf("audit chain broken: %s", rep.Broken)
 	}
 	return rep
+}
+
+// seedEvent appends e to its verification's chain as the store does: after
+// the row's chain head, which it then moves to e.
+func seedEvent(t *testing.T, db *gorm.DB, e model.VerificationEvent) {
+	t.Helper()
+	var v model.Verification
+	if err := db.Select("id", "chain_head").Take(&v, *e.VerificationID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = db.NowFunc()
+	}
+	e.CreatedAt = clock.Stored(e.CreatedAt)
+	if e.Data == "" {
+		e.Data = "{}"
+	}
+	e.PrevHash = v.ChainHead
+	e.Hash = store.EventHash(e)
+	if err := db.Create(&e).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Model(&model.Verification{}).Where("id = ?", v.ID).UpdateColumn("chain_head", e.Hash).Error; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -47,7 +47,7 @@ func TestPhotosSharedByEveryInstance(t *testing.T) {
 	t.Run("sql", func(t *testing.T) {
 		modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 			testSharedPhotos(t, db, func(st *store.Store, ring *pii.KeyRing, now func() time.Time) sharedPhotos {
-				return pii.NewSQLBlobs(st.Conn, ring, now)
+				return pii.NewSQLBlobs(func(ctx context.Context) *gorm.DB { return store.Joined(ctx, db) }, ring, now)
 			}, func(st *store.Store, b sharedPhotos) verify.Photos { return st.TxPhotos(b) })
 		})
 	})

@@ -13,6 +13,7 @@ import (
 	"realname/model"
 	"realname/service/idcard"
 	"realname/service/pii"
+	"realname/service/store"
 )
 
 // StateAny in a queue filter lists every state.
@@ -84,7 +85,7 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) (QueuePage, error) {
 		f.Limit = 50
 	}
 	var rows []model.Verification
-	if err := s.queueQuery(s.db.WithContext(ctx), f).Find(&rows).Error; err != nil {
+	if err := s.queueQuery(s.reads.WithContext(ctx), f).Find(&rows).Error; err != nil {
 		return QueuePage{}, fmt.Errorf("review: queue: %w", err)
 	}
 	var page QueuePage
@@ -104,7 +105,7 @@ func (s *Service) queueQuery(db *gorm.DB, f QueueFilter) *gorm.DB {
 	q := db.Model(&model.Verification{}).Select(queueColumns)
 	switch f.State {
 	case "":
-		q = q.Where("state = ?", model.StateReview)
+		q = q.Where("state = ?", string(store.Review))
 	case StateAny:
 	default:
 		q = q.Where("state = ?", f.State)
@@ -149,7 +150,7 @@ func (s *Service) queueItems(ctx context.Context, rows []model.Verification) ([]
 	users := map[int64]model.User{}
 	if len(userIDs) > 0 {
 		var us []model.User
-		if err := s.db.WithContext(ctx).Select("id", "app_id", "open_id").Where("id IN ?", userIDs).Find(&us).Error; err != nil {
+		if err := s.reads.WithContext(ctx).Select("id", "app_id", "open_id").Where("id IN ?", userIDs).Find(&us).Error; err != nil {
 			return nil, fmt.Errorf("review: queue users: %w", err)
 		}
 		for _, u := range us {
@@ -164,7 +165,7 @@ func (s *Service) queueItems(ctx context.Context, rows []model.Verification) ([]
 	out := make([]QueueItem, len(rows))
 	for i, v := range rows {
 		u := users[v.UserID]
-		out[i] = QueueItem{ID: v.ID, State: v.State, Reason: v.Reason, Mode: v.Mode, Provider: v.Provider,
+		out[i] = QueueItem{ID: v.ID, State: string(v.State), Reason: v.Reason, Mode: v.Mode, Provider: v.Provider,
 			NameMasked: v.NameMasked, IDNumberMasked: v.IDNumberMasked, AppID: u.AppID, OpenID: u.OpenID,
 			CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
 		if v.ClaimedBy != nil && v.ClaimedUntil != nil && v.ClaimedUntil.After(now) {

@@ -11,6 +11,7 @@ import (
 
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/service/store"
 	"realname/service/verify"
 )
 
@@ -30,8 +31,8 @@ func TestQueueKeysetAndFilters(t *testing.T) {
 			}
 			want = append(want, f.seedCase(t, s).ID)
 		}
-		f.seedCase(t, seed{state: model.StateVerified, updatedAt: base})
-		special := f.seedCase(t, seed{state: model.StateRejected, reason: verify.ReasonMismatch, openid: "o-special",
+		f.seedCase(t, seed{state: store.Verified, updatedAt: base})
+		special := f.seedCase(t, seed{state: store.Rejected, reason: verify.ReasonMismatch, openid: "o-special",
 			number: "11010119900307001X", updatedAt: base.Add(-48 * time.Hour)})
 
 		var got []int64
@@ -45,7 +46,7 @@ func TestQueueKeysetAndFilters(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, it := range page.Items {
-				if it.State != model.StateReview || it.OpenID == "" || it.NameMasked != "张*" {
+				if it.State != string(store.Review) || it.OpenID == "" || it.NameMasked != "张*" {
 					t.Fatalf("item %+v", it)
 				}
 				got = append(got, it.ID)
@@ -79,7 +80,7 @@ func TestQueueKeysetAndFilters(t *testing.T) {
 			"reason":        {QueueFilter{Reason: verify.ReasonSourceUnavailable}, 5},
 			"provider":      {QueueFilter{Provider: "wechat"}, 5},
 			"any state":     {QueueFilter{State: StateAny}, 25},
-			"verified":      {QueueFilter{State: model.StateVerified}, 1},
+			"verified":      {QueueFilter{State: string(store.Verified)}, 1},
 			"date range":    {QueueFilter{From: base.Add(2 * time.Minute), To: base.Add(4 * time.Minute)}, 4},
 			"openid":        {QueueFilter{State: StateAny, OpenID: " o-special "}, 1},
 			"id number":     {QueueFilter{State: StateAny, IDNumber: "11010119900307001x"}, 1},
@@ -117,7 +118,7 @@ func TestQueuePlanUsesIndex(t *testing.T) {
 		bulk := make([]model.Verification, n)
 		for i := range bulk {
 			at := time.Now().UTC().Add(-time.Duration(i) * time.Second).Truncate(time.Millisecond)
-			bulk[i] = model.Verification{UserID: 1, State: model.StateVerified, Version: 3, Mode: "photo", CreatedAt: at, UpdatedAt: at}
+			bulk[i] = model.Verification{UserID: 1, State: store.Verified, Version: 3, Mode: "photo", CreatedAt: at, UpdatedAt: at}
 		}
 		if err := db.CreateInBatches(bulk, 500).Error; n > 0 && err != nil {
 			t.Fatal(err)

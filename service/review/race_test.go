@@ -10,6 +10,7 @@ import (
 
 	"realname/model"
 	"realname/model/modeltest"
+	"realname/service/store"
 	"realname/service/verify"
 )
 
@@ -39,7 +40,7 @@ func TestApproveLosesToErase(t *testing.T) {
 		}
 		var got model.Verification
 		f.db.Take(&got, v.ID)
-		if got.State != model.StateErased {
+		if got.State != store.Erased {
 			t.Fatalf("state %s", got.State)
 		}
 
@@ -59,7 +60,7 @@ func TestApproveLosesToErase(t *testing.T) {
 				t.Fatalf("race: approve %v, erase %v", approveErr, eraseErr)
 			}
 			f.db.Take(&got, w.ID)
-			if got.State != model.StateErased {
+			if got.State != store.Erased {
 				t.Fatalf("after the race: %s", got.State)
 			}
 			counts := map[string]int{}

@@ -70,7 +70,7 @@ func (s *Service) Reveal(ctx context.Context, vid int64, who Staff, reason strin
 func (s *Service) revealRate(ctx context.Context, adminID int64) error {
 	since := s.now().Add(-s.opts.RevealLimitWindow)
 	var n int64
-	err := s.db.WithContext(ctx).Model(&model.VerificationEvent{}).
+	err := s.reads.WithContext(ctx).Model(&model.VerificationEvent{}).
 		Where("created_at >= ? AND actor = ? AND type = ?", since, Actor(adminID), EventRevealed).Count(&n).Error
 	if err != nil {
 		return fmt.Errorf("review: reveal rate: %w", err)
@@ -80,7 +80,7 @@ func (s *Service) revealRate(ctx context.Context, adminID int64) error {
 	}
 	s.metrics.refused(ErrRevealRate)
 	var alerts int64
-	err = s.db.WithContext(ctx).Model(&model.VerificationEvent{}).
+	err = s.reads.WithContext(ctx).Model(&model.VerificationEvent{}).
 		Where("created_at >= ? AND actor = ? AND type = ?", since, Actor(adminID), EventRevealRateExceeded).Count(&alerts).Error
 	if err != nil {
 		return fmt.Errorf("review: reveal rate: %w", err)
@@ -100,7 +100,7 @@ func (s *Service) revealRate(ctx context.Context, adminID int64) error {
 // the case within the reveal window: photos are personal data too, and
 // their viewing is covered by that audited reveal.
 func (s *Service) Photo(ctx context.Context, vid, adminID int64, side string) ([]byte, error) {
-	v, err := s.load(ctx, s.db, vid)
+	v, err := s.load(ctx, s.reads, vid)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (s *Service) Photo(ctx context.Context, vid, adminID int64, side string) ([
 // the values again without a second audit entry), masked otherwise.
 // RevealedUntil says when that look ends.
 func (s *Service) CaseFor(ctx context.Context, vid, adminID int64) (Case, error) {
-	v, err := s.load(ctx, s.db, vid)
+	v, err := s.load(ctx, s.reads, vid)
 	if err != nil {
 		return Case{}, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) CaseFor(ctx context.Context, vid, adminID int64) (Case, error)
 // lastReveal is when adminID last revealed case vid, if within the window.
 func (s *Service) lastReveal(ctx context.Context, vid, adminID int64) (time.Time, bool, error) {
 	var e model.VerificationEvent
-	err := s.db.WithContext(ctx).
+	err := s.reads.WithContext(ctx).
 		Where("verification_id = ? AND type = ? AND actor = ? AND created_at >= ?", vid, EventRevealed, Actor(adminID), s.now().Add(-s.opts.RevealWindow)).
 		Order("created_at DESC").Limit(1).Find(&e).Error
 	if err != nil {

@@ -58,7 +58,10 @@ type Options struct {
 
 // Service runs the review actions.
 type Service struct {
-	db      *gorm.DB
+	// reads is the read model of the pages: the queue, the case file, the
+	// search, the audit log and the dashboards query it. Nothing is
+	// written through it: every write is a store step or action.
+	reads   *gorm.DB
 	crypto  Crypto
 	blobs   Blobs
 	store   *store.Store
@@ -69,8 +72,8 @@ type Service struct {
 	zone    *time.Location
 }
 
-// New builds the review service: db for the queue and case reads, st for
-// every write.
+// New builds the review service: db for the pages' reads (queue, case file,
+// search, audit log, dashboards), st for every write.
 func New(db *gorm.DB, crypto Crypto, blobs Blobs, st *store.Store, opts Options, log *slog.Logger) *Service {
 	if opts.ClaimTTL <= 0 {
 		opts.ClaimTTL = 30 * time.Minute
@@ -90,7 +93,7 @@ func New(db *gorm.DB, crypto Crypto, blobs Blobs, st *store.Store, opts Options,
 	if opts.RevealLimitWindow <= 0 {
 		opts.RevealLimitWindow = 5 * time.Minute
 	}
-	return &Service{db: db, crypto: crypto, blobs: blobs, store: st, opts: opts, metrics: newMetrics(opts.Registry),
+	return &Service{reads: db, crypto: crypto, blobs: blobs, store: st, opts: opts, metrics: newMetrics(opts.Registry),
 		log: log.With("component", "review"), now: opts.Clock.Now, zone: opts.Zone}
 }
 
@@ -143,7 +146,7 @@ func (s *Service) usernames(ctx context.Context, ids []int64) (map[int64]string,
 		return out, nil
 	}
 	var rows []model.AdminUser
-	if err := s.db.WithContext(ctx).Select("id", "username").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.reads.WithContext(ctx).Select("id", "username").Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("review: admin names: %w", err)
 	}
 	for _, r := range rows {

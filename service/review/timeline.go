@@ -30,7 +30,7 @@ type Delivery struct {
 // timeline loads the case's audit events, oldest first.
 func (s *Service) timeline(ctx context.Context, c *Case) error {
 	var rows []model.VerificationEvent
-	if err := s.db.WithContext(ctx).Where("verification_id = ?", c.ID).Order("id").Find(&rows).Error; err != nil {
+	if err := s.reads.WithContext(ctx).Where("verification_id = ?", c.ID).Order("id").Find(&rows).Error; err != nil {
 		return fmt.Errorf("review: timeline: %w", err)
 	}
 	var err error
@@ -41,7 +41,7 @@ func (s *Service) timeline(ctx context.Context, c *Case) error {
 // caseWebhooks lists the outbox events of a case and where each went.
 func (s *Service) caseWebhooks(ctx context.Context, vid int64) ([]WebhookEvent, error) {
 	var evs []model.WebhookEvent
-	err := s.db.WithContext(ctx).Select("id", "type", "created_at").Where("verification_id = ?", vid).
+	err := s.reads.WithContext(ctx).Select("id", "type", "created_at").Where("verification_id = ?", vid).
 		Order("created_at, id").Find(&evs).Error
 	if err != nil {
 		return nil, fmt.Errorf("review: webhook events: %w", err)
@@ -54,7 +54,7 @@ func (s *Service) caseWebhooks(ctx context.Context, vid int64) ([]WebhookEvent, 
 		ids[i] = e.ID
 	}
 	var ds []model.WebhookDelivery
-	if err := s.db.WithContext(ctx).Where("event_id IN ?", ids).Order("id").Find(&ds).Error; err != nil {
+	if err := s.reads.WithContext(ctx).Where("event_id IN ?", ids).Order("id").Find(&ds).Error; err != nil {
 		return nil, fmt.Errorf("review: webhook deliveries: %w", err)
 	}
 	var endpointIDs []int64
@@ -64,7 +64,7 @@ func (s *Service) caseWebhooks(ctx context.Context, vid int64) ([]WebhookEvent, 
 	urls := map[int64]string{}
 	if len(endpointIDs) > 0 {
 		var eps []model.WebhookEndpoint
-		if err := s.db.WithContext(ctx).Select("id", "url").Where("id IN ?", endpointIDs).Find(&eps).Error; err != nil {
+		if err := s.reads.WithContext(ctx).Select("id", "url").Where("id IN ?", endpointIDs).Find(&eps).Error; err != nil {
 			return nil, fmt.Errorf("review: webhook endpoints: %w", err)
 		}
 		for _, e := range eps {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"realname/model"
+	"realname/service/store"
 )
 
 // Trends is the last days of work, for the dashboard's charts: each day's
@@ -50,14 +51,15 @@ func (s *Service) Trends(ctx context.Context, days int, sla time.Duration) (Tren
 	now := s.now()
 	today := s.today(now)
 	var out Trends
-	db := s.db.WithContext(ctx)
+	db := s.reads.WithContext(ctx)
 	for i := days - 1; i >= 0; i-- {
 		from := today.AddDate(0, 0, -i)
 		to := from.AddDate(0, 0, 1)
 		day := Day{Start: from, Paid: map[string]int64{}, Failed: map[string]int64{}}
 		var moves []struct {
-			Type, ToState string
-			N             int64
+			Type    string
+			ToState store.State
+			N       int64
 		}
 		err := db.Model(&model.VerificationEvent{}).Select("type, to_state, COUNT(DISTINCT verification_id) AS n").
 			Where("created_at >= ? AND created_at < ? AND verification_id IS NOT NULL AND from_state <> to_state", from.UTC(), to.UTC()).
@@ -69,15 +71,15 @@ func (s *Service) Trends(ctx context.Context, days int, sla time.Duration) (Tren
 			switch {
 			case mv.Type == "created":
 				day.Started += mv.N
-			case mv.ToState == model.StateRecognized:
+			case mv.ToState == store.Recognized:
 				day.Recognized += mv.N
-			case mv.ToState == model.StateChecking:
+			case mv.ToState == store.Checking:
 				day.Submitted += mv.N
-			case mv.ToState == model.StateVerified:
+			case mv.ToState == store.Verified:
 				day.Verified += mv.N
-			case mv.ToState == model.StateRejected:
+			case mv.ToState == store.Rejected:
 				day.Rejected += mv.N
-			case mv.ToState == model.StateReview:
+			case mv.ToState == store.Review:
 				day.Review += mv.N
 			}
 		}
@@ -107,7 +109,7 @@ func (s *Service) Trends(ctx context.Context, days int, sla time.Duration) (Tren
 	}
 	since := today.AddDate(0, 0, -(days - 1)).UTC()
 	err := db.Model(&model.Verification{}).Select("state, reason, COUNT(*) AS n").
-		Where("(decided_at >= ? AND state IN ?) OR state = ?", since, []string{model.StateVerified, model.StateRejected}, model.StateReview).
+		Where("(decided_at >= ? AND state IN ?) OR state = ?", since, []string{string(store.Verified), string(store.Rejected)}, string(store.Review)).
 		Group("state, reason").Order("n DESC").Limit(40).Scan(&out.Outcomes).Error
 	if err != nil {
 		return out, fmt.Errorf("review: trends outcomes: %w", err)

@@ -21,11 +21,11 @@ func (s *Store) Bind(ctx context.Context, v *model.Verification, hash []byte, sl
 		// One account per number (the default): take the slot outright; a
 		// conflict means it is held, by this account (re-verifying) or
 		// another, which the read below tells.
-		q := s.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true})
+		q := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true})
 		if q.Name() == model.DialectMySQL {
 			// gorm writes DoNothing as ON DUPLICATE KEY UPDATE id=id, which
 			// MySQL reports as a changed row; IGNORE reports none.
-			q = s.Conn(ctx).Clauses(clause.Insert{Modifier: "IGNORE"})
+			q = s.conn(ctx).Clauses(clause.Insert{Modifier: "IGNORE"})
 		}
 		res := q.Create(&model.IDBinding{IDNumberHash: hash, Slot: 0,
 			UserID: v.UserID, VerificationID: v.ID, CreatedAt: s.clk.Now()})
@@ -37,7 +37,7 @@ func (s *Store) Bind(ctx context.Context, v *model.Verification, hash []byte, sl
 		}
 	}
 	var rows []model.IDBinding
-	if err := s.Conn(ctx).Where("id_number_hash = ?", hash).Find(&rows).Error; err != nil {
+	if err := s.conn(ctx).Where("id_number_hash = ?", hash).Find(&rows).Error; err != nil {
 		return false, fmt.Errorf("store: bindings: %w", err)
 	}
 	used := map[int]bool{}
@@ -62,7 +62,7 @@ func (s *Store) Bind(ctx context.Context, v *model.Verification, hash []byte, sl
 // count instead of being refused.
 func (s *Store) BindBeyond(ctx context.Context, v *model.Verification) error {
 	var rows []model.IDBinding
-	if err := s.Conn(ctx).Where("id_number_hash = ?", v.IDNumberHash).Find(&rows).Error; err != nil {
+	if err := s.conn(ctx).Where("id_number_hash = ?", v.IDNumberHash).Find(&rows).Error; err != nil {
 		return fmt.Errorf("store: bindings: %w", err)
 	}
 	next := 0
@@ -76,7 +76,7 @@ func (s *Store) BindBeyond(ctx context.Context, v *model.Verification) error {
 }
 
 func (s *Store) insertBinding(ctx context.Context, v *model.Verification, hash []byte, slot int) error {
-	err := s.Conn(ctx).Create(&model.IDBinding{IDNumberHash: hash, Slot: slot, UserID: v.UserID, VerificationID: v.ID,
+	err := s.conn(ctx).Create(&model.IDBinding{IDNumberHash: hash, Slot: slot, UserID: v.UserID, VerificationID: v.ID,
 		CreatedAt: s.clk.Now()}).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return ErrSlotTaken
@@ -91,7 +91,7 @@ func (s *Store) insertBinding(ctx context.Context, v *model.Verification, hash [
 // number may then be verified on another account (a revoked verification
 // holds no number).
 func (s *Store) Unbind(ctx context.Context, v *model.Verification) error {
-	if err := s.Conn(ctx).Where("verification_id = ?", v.ID).Delete(&model.IDBinding{}).Error; err != nil {
+	if err := s.conn(ctx).Where("verification_id = ?", v.ID).Delete(&model.IDBinding{}).Error; err != nil {
 		return fmt.Errorf("store: unbind: %w", err)
 	}
 	return nil

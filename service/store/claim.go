@@ -34,7 +34,7 @@ func (e *ClaimedError) Error() string {
 func HeldBy(v *model.Verification, adminID int64, now time.Time) error {
 	live := v.ClaimedBy != nil && v.ClaimedUntil != nil && !v.ClaimedUntil.Before(now)
 	switch {
-	case State(v.State) != Review:
+	case v.State != Review:
 		return fmt.Errorf("%w: %s", ErrInvalidState, v.State)
 	case live && *v.ClaimedBy == adminID:
 		return nil

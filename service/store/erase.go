@@ -39,7 +39,7 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 		if err := t.flush(); err != nil { // the chains below start from the rows' written heads
 			return err
 		}
-		tx := s.Conn(ctx)
+		tx := s.conn(ctx)
 		var u model.User
 		if err := locking(tx.Where("id = ?", userID)).Take(&u).Error; err != nil {
 			if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -59,25 +59,29 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 					out.Blobs = append(out.Blobs, ref)
 				}
 			}
-			e, err := s.newEvent(v.ID, "erased", actor, map[string]any{}, State(v.State), Erased, v.ChainHead, now)
+			e, err := s.newEvent(v.ID, "erased", actor, nil, v.State, Erased, v.ChainHead, now)
 			if err != nil {
 				return err
 			}
 			events = append(events, e)
-			cols := map[string]any{
-				"state": string(Erased), "version": v.Version + 1, "updated_at": now, "erased_at": now, "chain_head": e.Hash,
-				"name_enc": nil, "name_masked": "", "id_number_enc": nil, "id_number_hash": nil, "id_number_masked": "",
-				"fields_enc": nil, "corrections_enc": nil, "front_blob": "", "back_blob": "", "front_hash": nil, "back_hash": nil,
-				"claimed_by": nil, "claimed_until": nil, "user_note": "", "user_note_digest": "",
+			wiped := model.Verification{State: Erased, Version: v.Version + 1, UpdatedAt: now, ErasedAt: &now, ChainHead: e.Hash}
+			// Every personal column goes: the sealed ones, and the masked
+			// values, lookup hash, photos and notes beside them.
+			cols := []string{"state", "version", "updated_at", "erased_at", "chain_head", "name_masked", "id_number_hash",
+				"id_number_masked", "front_blob", "back_blob", "front_hash", "back_hash", "claimed_by", "claimed_until",
+				"user_note", "user_note_digest"}
+			for _, col := range wiped.Sealed() {
+				cols = append(cols, col.Name) // nil in wiped
 			}
 			if v.PhotosDeletedAt == nil {
-				cols["photos_deleted_at"] = now
+				wiped.PhotosDeletedAt, cols = &now, append(cols, "photos_deleted_at")
 			}
-			if err := tx.Model(&model.Verification{}).Where("id = ?", v.ID).UpdateColumns(cols).Error; err != nil {
+			if err := tx.Model(&model.Verification{}).Where("id = ?", v.ID).Select(cols).UpdateColumns(&wiped).Error; err != nil {
 				return fmt.Errorf("store: erase verification: %w", err)
 			}
+			dropped := model.Notification{Status: model.NotifyDropped, UpdatedAt: now}
 			if err := tx.Model(&model.Notification{}).Where("verification_id = ? AND status = ?", v.ID, model.NotifyPending).
-				UpdateColumns(map[string]any{"status": model.NotifyDropped, "updated_at": now, "lease_until": nil}).Error; err != nil {
+				Select("status", "updated_at", "lease_until").UpdateColumns(&dropped).Error; err != nil {
 				return fmt.Errorf("store: drop notifications: %w", err)
 			}
 			if err := tx.Model(&model.WebhookEvent{}).Where("verification_id = ?", v.ID).
@@ -113,11 +117,12 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 		if u.ErasedAt != nil && len(out.VerificationIDs) == 0 {
 			return nil // erased before, nothing since: no new event
 		}
-		cols := map[string]any{"session_key_enc": nil, "updated_at": now}
+		erased := model.User{UpdatedAt: now, ErasedAt: u.ErasedAt}
+		cols := []string{"session_key_enc", "updated_at"}
 		if u.ErasedAt == nil {
-			cols["erased_at"] = now
+			erased.ErasedAt, cols = &now, append(cols, "erased_at")
 		}
-		if err := tx.Model(&model.User{}).Where("id = ?", userID).UpdateColumns(cols).Error; err != nil {
+		if err := tx.Model(&model.User{}).Where("id = ?", userID).Select(cols).UpdateColumns(&erased).Error; err != nil {
 			return fmt.Errorf("store: erase user: %w", err)
 		}
 		// Business systems hold their own copy of what we told them: tell

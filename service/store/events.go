@@ -11,8 +11,6 @@ import (
 
 	"realname/model"
 	"realname/service/clock"
-
-	"gorm.io/gorm"
 )
 
 // EventHash is the chain hash of an event: its content and its
@@ -35,57 +33,29 @@ func (s *Store) AppendEvent(ctx context.Context, vid int64, e Event) (model.Veri
 	})
 }
 
-// Append writes e at the end of its chain inside tx, for writers that
-// hold their own transaction (staff account changes, logins, seeded
-// histories). A verification's chain head is read from, and written back
-// to, its row under the row lock; an erased verification takes no event.
-// Events about no verification chain per actor, serialised by the acting
-// admin's row lock. CreatedAt defaults to tx's clock.
-func Append(ctx context.Context, tx *gorm.DB, e model.VerificationEvent) (model.VerificationEvent, error) {
-	tx = tx.WithContext(ctx)
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = tx.NowFunc()
-	}
-	e.CreatedAt = clock.Stored(e.CreatedAt)
-	if e.Data == "" {
-		e.Data = "{}"
-	}
-	e.ID = 0
-	if e.VerificationID != nil {
-		var v model.Verification
-		if err := locking(tx.Select("id", "chain_head", "erased_at").Where("id = ?", *e.VerificationID)).Take(&v).Error; err != nil {
-			return e, fmt.Errorf("store: lock chain: %w", err)
-		}
-		if v.ErasedAt != nil {
-			return e, ErrErased
-		}
-		e.PrevHash = v.ChainHead
-		e.Hash = EventHash(e)
-		if err := tx.Create(&e).Error; err != nil {
-			return e, fmt.Errorf("store: append event: %w", err)
-		}
-		if err := tx.Model(&model.Verification{}).Where("id = ?", v.ID).UpdateColumn("chain_head", e.Hash).Error; err != nil {
-			return e, fmt.Errorf("store: chain head: %w", err)
-		}
-		return e, nil
-	}
+// appendAction writes an event about no verification at the end of its
+// actor's chain, inside ctx's transaction (InTx): an admin's chain is
+// serialised by that admin's row lock. CreatedAt is the connection's clock.
+func (s *Store) appendAction(ctx context.Context, e model.VerificationEvent) error {
+	tx := s.conn(ctx)
+	e.CreatedAt = clock.Stored(tx.NowFunc())
 	if id, ok := AdminID(e.Actor); ok {
 		var got []int64
 		if err := locking(tx.Model(&model.AdminUser{}).Where("id = ?", id)).Pluck("id", &got).Error; err != nil {
-			return e, fmt.Errorf("store: lock actor chain: %w", err)
+			return fmt.Errorf("store: lock actor chain: %w", err)
 		}
 	}
 	var prev model.VerificationEvent
 	head := tx.Model(&model.VerificationEvent{}).Where("verification_id IS NULL AND actor = ?", e.Actor).Order("id DESC").Limit(1)
 	if err := head.Find(&prev).Error; err != nil {
-		return e, fmt.Errorf("store: actor chain head: %w", err)
+		return fmt.Errorf("store: actor chain head: %w", err)
 	}
 	e.PrevHash = prev.Hash
 	e.Hash = EventHash(e)
 	if err := tx.Create(&e).Error; err != nil {
-		return e, fmt.Errorf("store: append event: %w", err)
+		return fmt.Errorf("store: append event: %w", err)
 	}
-	return e, nil
+	return nil
 }
 
 // AdminID parses a staff actor, "admin:<id>"; ok is false for users and
@@ -99,16 +69,18 @@ func AdminID(actor string) (int64, bool) {
 	return id, err == nil
 }
 
-// AppendAction appends a staff or system action that concerns no case (an
-// endpoint added, an API key made) to the actor's chain, in its own
-// transaction. data is stored as JSON: codes and masked values only.
+// AppendAction appends a staff or system action that concerns no case (a
+// sign-in, an account changed, an endpoint added, an API key made, a search)
+// to the actor's chain, in ctx's transaction or its own, with the store's
+// retry. A caller whose own rows must commit with the action writes them in
+// the same InTx (through Joined). data is stored as JSON: codes and masked
+// values only.
 func (s *Store) AppendAction(ctx context.Context, actor, typ string, data map[string]any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("store: action data: %w", err)
 	}
 	return s.InTx(ctx, func(ctx context.Context) error {
-		_, err := Append(ctx, s.Conn(ctx), model.VerificationEvent{Type: typ, Actor: actor, Data: string(raw)})
-		return err
+		return s.appendAction(ctx, model.VerificationEvent{Type: typ, Actor: actor, Data: string(raw)})
 	})
 }

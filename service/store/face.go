@@ -16,7 +16,7 @@ func (s *Store) AddFaceCheck(ctx context.Context, fc *model.FaceCheck) error {
 	if fc.CreatedAt.IsZero() {
 		fc.CreatedAt = s.clk.Now()
 	}
-	if err := s.Conn(ctx).Create(fc).Error; err != nil {
+	if err := s.conn(ctx).Create(fc).Error; err != nil {
 		return fmt.Errorf("store: add face check: %w", err)
 	}
 	return nil
@@ -26,7 +26,7 @@ func (s *Store) AddFaceCheck(ctx context.Context, fc *model.FaceCheck) error {
 // ErrNotFound.
 func (s *Store) LatestFaceCheck(ctx context.Context, vid int64) (model.FaceCheck, error) {
 	var fc model.FaceCheck
-	err := s.Conn(ctx).Where("verification_id = ?", vid).Order("id DESC").Take(&fc).Error
+	err := s.conn(ctx).Where("verification_id = ?", vid).Order("id DESC").Take(&fc).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return fc, ErrNotFound
 	}
@@ -41,8 +41,8 @@ func (s *Store) LatestFaceCheck(ctx context.Context, vid int64) (model.FaceCheck
 // first outcome (two result calls at once record one).
 func (s *Store) SettleFaceCheck(ctx context.Context, id int64, ret *int, outcome string) error {
 	now := s.clk.Now()
-	err := s.Conn(ctx).Model(&model.FaceCheck{}).Where("id = ? AND outcome = ''", id).
-		UpdateColumns(map[string]any{"verify_ret": ret, "outcome": outcome, "decided_at": now}).Error
+	err := s.conn(ctx).Model(&model.FaceCheck{}).Where("id = ? AND outcome = ''", id).
+		Select("verify_ret", "outcome", "decided_at").UpdateColumns(&model.FaceCheck{VerifyRet: ret, Outcome: outcome, DecidedAt: &now}).Error
 	if err != nil {
 		return fmt.Errorf("store: settle face check: %w", err)
 	}
@@ -62,7 +62,7 @@ func eraseFaceChecks(tx *gorm.DB, vids []int64) error {
 // WeChat user, and the provider checks it is theirs.
 func (s *Store) OpenID(ctx context.Context, userID int64) (string, error) {
 	var u model.User
-	err := s.Conn(ctx).Select("id", "open_id").Take(&u, userID).Error
+	err := s.conn(ctx).Select("id", "open_id").Take(&u, userID).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return "", fmt.Errorf("store: user %d: %w", userID, ErrNotFound)
 	}

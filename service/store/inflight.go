@@ -22,7 +22,7 @@ func (s *Store) StartCheck(ctx context.Context, vid int64) error {
 // SettleAttempts replaces vid's in-flight check attempt with the attempts
 // the check made (none for a decision taken locally).
 func (s *Store) SettleAttempts(ctx context.Context, vid int64, rows []model.ProviderAttempt) error {
-	err := s.Conn(ctx).Where("verification_id = ? AND kind = ? AND outcome = ?", vid, "idcheck", AttemptInFlight).
+	err := s.conn(ctx).Where("verification_id = ? AND kind = ? AND outcome = ?", vid, "idcheck", AttemptInFlight).
 		Delete(&model.ProviderAttempt{}).Error
 	if err != nil {
 		return fmt.Errorf("store: settle attempts: %w", err)
@@ -37,7 +37,7 @@ const AttemptInterrupted = "interrupted"
 // InterruptAttempts marks vid's in-flight check attempts as interrupted,
 // in ctx's transaction, so a rescue's own attempts do not replace them.
 func (s *Store) InterruptAttempts(ctx context.Context, vid int64) error {
-	err := s.Conn(ctx).Model(&model.ProviderAttempt{}).Where("verification_id = ? AND kind = ? AND outcome = ?", vid, "idcheck", AttemptInFlight).
+	err := s.conn(ctx).Model(&model.ProviderAttempt{}).Where("verification_id = ? AND kind = ? AND outcome = ?", vid, "idcheck", AttemptInFlight).
 		UpdateColumn("outcome", AttemptInterrupted).Error
 	if err != nil {
 		return fmt.Errorf("store: interrupt attempts: %w", err)
@@ -48,7 +48,7 @@ func (s *Store) InterruptAttempts(ctx context.Context, vid int64) error {
 // HasEvent reports whether vid's chain holds an event of type typ.
 func (s *Store) HasEvent(ctx context.Context, vid int64, typ string) (bool, error) {
 	var n int64
-	if err := s.Conn(ctx).Model(&model.VerificationEvent{}).Where("verification_id = ? AND type = ?", vid, typ).Count(&n).Error; err != nil {
+	if err := s.conn(ctx).Model(&model.VerificationEvent{}).Where("verification_id = ? AND type = ?", vid, typ).Count(&n).Error; err != nil {
 		return false, fmt.Errorf("store: events: %w", err)
 	}
 	return n > 0, nil

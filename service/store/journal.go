@@ -24,7 +24,7 @@ func (s *Store) Journal(ctx context.Context, refs ...string) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := s.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+	if err := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
 		return fmt.Errorf("store: journal photos: %w", err)
 	}
 	return nil
@@ -42,7 +42,7 @@ func (s *Store) Unjournal(ctx context.Context, refs ...string) error {
 	if len(keep) == 0 {
 		return nil
 	}
-	if err := s.Conn(ctx).Where("ref IN ?", keep).Delete(&model.BlobJournal{}).Error; err != nil {
+	if err := s.conn(ctx).Where("ref IN ?", keep).Delete(&model.BlobJournal{}).Error; err != nil {
 		return fmt.Errorf("store: unjournal photos: %w", err)
 	}
 	return nil
@@ -52,7 +52,7 @@ func (s *Store) Unjournal(ctx context.Context, refs ...string) error {
 // their step never committed, or their deletion after it failed.
 func (s *Store) JournalDue(ctx context.Context, before time.Time, limit int) ([]string, error) {
 	var refs []string
-	err := s.Conn(ctx).Model(&model.BlobJournal{}).Where("created_at < ?", before).Order("created_at").Limit(limit).Pluck("ref", &refs).Error
+	err := s.conn(ctx).Model(&model.BlobJournal{}).Where("created_at < ?", before).Order("created_at").Limit(limit).Pluck("ref", &refs).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: journal: %w", err)
 	}

@@ -36,7 +36,7 @@ func TestPhotoKeepers(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		for name, open := range map[string]func(e *env, ring *pii.KeyRing) (keeper, readableBlobs){
 			"in the transaction": func(e *env, ring *pii.KeyRing) (keeper, readableBlobs) {
-				b := pii.NewSQLBlobs(e.st.Conn, ring, e.clk.Now)
+				b := pii.NewSQLBlobs(func(ctx context.Context) *gorm.DB { return store.Joined(ctx, e.db) }, ring, e.clk.Now)
 				return e.st.TxPhotos(b), b
 			},
 			"journaled beside it": func(e *env, ring *pii.KeyRing) (keeper, readableBlobs) {

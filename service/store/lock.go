@@ -31,7 +31,7 @@ type lockedRow struct {
 // has no OF in MariaDB, the user's row is locked too (a lock order that can
 // meet Erase's the other way round: the retry in InTx settles it).
 func (s *Store) lockedQuery(ctx context.Context) *gorm.DB {
-	q := s.Conn(ctx).Table("verifications").
+	q := s.conn(ctx).Table("verifications").
 		Select("verifications.*, users.app_id AS user_app_id, users.open_id AS user_open_id, users.union_id AS user_union_id").
 		Joins("JOIN users ON users.id = verifications.user_id")
 	switch q.Name() {
@@ -93,7 +93,7 @@ func (s *Store) whose(ctx context.Context, userID int64) (identity, error) {
 		return id, nil
 	}
 	var u model.User
-	err := s.Conn(ctx).Select("id", "app_id", "open_id", "union_id").Take(&u, userID).Error
+	err := s.conn(ctx).Select("id", "app_id", "open_id", "union_id").Take(&u, userID).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return identity{}, fmt.Errorf("store: user %d: %w", userID, ErrNotFound)
 	}

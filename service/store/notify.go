@@ -21,7 +21,7 @@ type Recipient struct {
 func (s *Store) DueNotifications(ctx context.Context, n int, lease time.Duration) ([]model.Notification, error) {
 	now := s.clk.Now()
 	var due []model.Notification
-	err := s.Conn(ctx).Where("status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)",
+	err := s.conn(ctx).Where("status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)",
 		model.NotifyPending, now, now).Order("next_attempt_at").Limit(n).Find(&due).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: due notifications: %w", err)
@@ -31,9 +31,9 @@ func (s *Store) DueNotifications(ctx context.Context, n int, lease time.Duration
 	for _, d := range due {
 		// A conditional update takes each row once, whichever instance
 		// runs it first; no lock is held across the send.
-		res := s.Conn(ctx).Model(&model.Notification{}).
+		res := s.conn(ctx).Model(&model.Notification{}).
 			Where("id = ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", d.ID, model.NotifyPending, now).
-			UpdateColumns(map[string]any{"lease_until": until, "updated_at": now})
+			Select("lease_until", "updated_at").UpdateColumns(&model.Notification{LeaseUntil: &until, UpdatedAt: now})
 		if res.Error != nil {
 			return out, fmt.Errorf("store: lease notification: %w", res.Error)
 		}
@@ -48,7 +48,7 @@ func (s *Store) DueNotifications(ctx context.Context, n int, lease time.Duration
 // RecipientOf is the user a notification is for.
 func (s *Store) RecipientOf(ctx context.Context, n model.Notification) (Recipient, error) {
 	var u model.User
-	if err := s.Conn(ctx).Select("app_id", "open_id", "erased_at").Where("id = ?", n.UserID).Take(&u).Error; err != nil {
+	if err := s.conn(ctx).Select("app_id", "open_id", "erased_at").Where("id = ?", n.UserID).Take(&u).Error; err != nil {
 		return Recipient{}, fmt.Errorf("store: recipient: %w", err)
 	}
 	return Recipient{AppID: u.AppID, OpenID: u.OpenID, Erased: u.ErasedAt != nil}, nil
@@ -62,9 +62,9 @@ func (s *Store) NotificationDone(ctx context.Context, n model.Notification, stat
 	if len(lastErr) > 256 {
 		lastErr = lastErr[:256]
 	}
-	err := s.Conn(ctx).Model(&model.Notification{}).Where("id = ? AND status = ?", n.ID, model.NotifyPending).
-		UpdateColumns(map[string]any{"status": status, "attempts": n.Attempts + 1, "last_error": lastErr,
-			"next_attempt_at": next, "lease_until": nil, "updated_at": now}).Error
+	err := s.conn(ctx).Model(&model.Notification{}).Where("id = ? AND status = ?", n.ID, model.NotifyPending).
+		Select("status", "attempts", "last_error", "next_attempt_at", "lease_until", "updated_at").
+		UpdateColumns(&model.Notification{Status: status, Attempts: n.Attempts + 1, LastError: lastErr, NextAttemptAt: next, UpdatedAt: now}).Error
 	if err != nil {
 		return fmt.Errorf("store: record notification: %w", err)
 	}

@@ -30,7 +30,7 @@ func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor str
 			model.User `gorm:"embedded"`
 			LatestID   *int64
 		}
-		q := s.Conn(ctx).Model(&model.User{}).Select("id", "app_id", "open_id", "union_id", "erased_at",
+		q := s.conn(ctx).Model(&model.User{}).Select("id", "app_id", "open_id", "union_id", "erased_at",
 			"(SELECT MAX(v.id) FROM verifications v WHERE v.user_id = users.id) AS latest_id").Where("id = ?", userID)
 		if err := locking(q).Scan(&users).Error; err != nil {
 			return fmt.Errorf("store: lock user: %w", err)
@@ -43,7 +43,7 @@ func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor str
 		var latest *model.Verification
 		switch {
 		case u.LatestID == nil:
-		case known != nil && known.ID == *u.LatestID && Terminal(State(known.State)):
+		case known != nil && known.ID == *u.LatestID && Terminal(known.State):
 			latest = known
 		default:
 			v, err := s.Latest(ctx, userID)
@@ -61,13 +61,13 @@ func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor str
 			return nil
 		}
 		now := s.clk.Now()
-		nv := model.Verification{UserID: userID, State: string(Draft), Version: 1, Mode: mode, ConsentVersion: consent,
+		nv := model.Verification{UserID: userID, State: Draft, Version: 1, Mode: mode, ConsentVersion: consent,
 			CreatedAt: now, UpdatedAt: now}
 		e, err := s.newEvent(0, "created", actor, map[string]any{"mode": mode, "consent_version": consent}, "", Draft, "", now)
 		if err != nil {
 			return err
 		}
-		if err := s.Conn(ctx).Create(&nv).Error; err != nil {
+		if err := s.conn(ctx).Create(&nv).Error; err != nil {
 			return fmt.Errorf("store: create verification: %w", err)
 		}
 		// The event hashes its verification's id, known only now. It is
@@ -105,7 +105,7 @@ func (s *Store) RecordFaceConsent(ctx context.Context, userID int64, version str
 }
 
 func (s *Store) recordConsent(ctx context.Context, userID int64, kind, version string) error {
-	if err := s.Conn(ctx).Create(&model.Consent{UserID: userID, Kind: kind, Version: version, AgreedAt: s.clk.Now()}).Error; err != nil {
+	if err := s.conn(ctx).Create(&model.Consent{UserID: userID, Kind: kind, Version: version, AgreedAt: s.clk.Now()}).Error; err != nil {
 		return fmt.Errorf("store: record consent: %w", err)
 	}
 	return nil
@@ -123,7 +123,7 @@ func (s *Store) RecordAttempts(ctx context.Context, rows []model.ProviderAttempt
 			rows[i].CreatedAt = now
 		}
 	}
-	if err := s.Conn(ctx).Create(&rows).Error; err != nil {
+	if err := s.conn(ctx).Create(&rows).Error; err != nil {
 		return fmt.Errorf("store: record attempts: %w", err)
 	}
 	return nil
@@ -142,7 +142,7 @@ func (s *Store) HasFaceConsent(ctx context.Context, userID int64, version string
 
 func (s *Store) hasConsent(ctx context.Context, userID int64, kind, version string) (bool, error) {
 	var n int64
-	if err := s.Conn(ctx).Model(&model.Consent{}).Where("user_id = ? AND kind = ? AND version = ?", userID, kind, version).Count(&n).Error; err != nil {
+	if err := s.conn(ctx).Model(&model.Consent{}).Where("user_id = ? AND kind = ? AND version = ?", userID, kind, version).Count(&n).Error; err != nil {
 		return false, fmt.Errorf("store: consent: %w", err)
 	}
 	return n > 0, nil

@@ -12,7 +12,7 @@ import (
 // face check) whose last change is older than before, oldest first.
 func (s *Store) Idle(ctx context.Context, before time.Time, limit int) ([]model.Verification, error) {
 	var out []model.Verification
-	err := s.Conn(ctx).Where("state IN ? AND updated_at < ?", []string{string(Draft), string(Recognized), string(FacePending)}, before).
+	err := s.conn(ctx).Where("state IN ? AND updated_at < ?", []string{string(Draft), string(Recognized), string(FacePending)}, before).
 		Order("updated_at").Limit(limit).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: idle verifications: %w", err)
@@ -24,7 +24,7 @@ func (s *Store) Idle(ctx context.Context, before time.Time, limit int) ([]model.
 // check interrupted by a crash.
 func (s *Store) Stuck(ctx context.Context, before time.Time, limit int) ([]model.Verification, error) {
 	var out []model.Verification
-	err := s.Conn(ctx).Where("state = ? AND updated_at < ?", string(Checking), before).Limit(limit).Find(&out).Error
+	err := s.conn(ctx).Where("state = ? AND updated_at < ?", string(Checking), before).Limit(limit).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: stuck verifications: %w", err)
 	}
@@ -38,7 +38,7 @@ func (s *Store) Stuck(ctx context.Context, before time.Time, limit int) ([]model
 // updated_at): a finished verification's updated_at is its decision.
 func (s *Store) PhotosDue(ctx context.Context, cutoff time.Time, limit int) ([]model.Verification, error) {
 	var out []model.Verification
-	err := s.Conn(ctx).Select("id", "state", "decided_at", "front_blob", "back_blob").
+	err := s.conn(ctx).Select("id", "state", "decided_at", "front_blob", "back_blob").
 		Where("photos_deleted_at IS NULL AND updated_at < ?", cutoff).
 		Where("state IN ?", []string{string(Verified), string(Rejected), string(Expired)}).
 		// Expiries written before expiry set decided_at have none.
@@ -53,9 +53,9 @@ func (s *Store) PhotosDue(ctx context.Context, cutoff time.Time, limit int) ([]m
 // PhotosDeleted records that v's photos (as PhotosDue read them) are gone.
 // The row is changed only while it still names those photos.
 func (s *Store) PhotosDeleted(ctx context.Context, v model.Verification) error {
-	err := s.Conn(ctx).Model(&model.Verification{}).
+	err := s.conn(ctx).Model(&model.Verification{}).
 		Where("id = ? AND front_blob = ? AND back_blob = ?", v.ID, v.FrontBlob, v.BackBlob).
-		UpdateColumns(map[string]any{"front_blob": "", "back_blob": "", "photos_deleted_at": s.clk.Now()}).Error
+		Select("front_blob", "back_blob", "photos_deleted_at").UpdateColumns(&model.Verification{PhotosDeletedAt: Ptr(s.clk.Now())}).Error
 	if err != nil {
 		return fmt.Errorf("store: photos deleted: %w", err)
 	}

@@ -8,39 +8,36 @@ import (
 	"realname/model"
 )
 
-// Resealed is what key rotation rewrites of one verification: sealed
-// columns under the new key (nil: unchanged) and the ID number's lookup
-// hash under the new hash key.
-type Resealed struct {
-	NameEnc, IDNumberEnc, FieldsEnc, CorrectionsEnc []byte
-	IDNumberHash                                    []byte
-}
-
-// Reseal rewrites verification vid's sealed columns as reseal computes
-// them from the row under its lock, and moves its ID bindings to a new
+// Reseal rewrites verification vid's sealed columns (model's Sealed list)
+// and the ID number's lookup hash as reseal computes them: reseal gets a
+// copy of the row read under its lock and rewrites those fields in place;
+// what differs from the row is written, and the ID bindings follow a new
 // lookup hash. It reports whether anything changed and how many bindings
 // moved. Neither the version nor updated_at moves: the case is the same.
-func (s *Store) Reseal(ctx context.Context, vid int64, reseal func(v model.Verification) (Resealed, error)) (changed bool, bindings int, err error) {
+func (s *Store) Reseal(ctx context.Context, vid int64, reseal func(v *model.Verification) error) (changed bool, bindings int, err error) {
 	err = s.InTx(ctx, func(ctx context.Context) error {
 		changed, bindings = false, 0
 		v, err := s.lock(ctx, vid)
 		if err != nil {
 			return err
 		}
-		r, err := reseal(v)
-		if err != nil {
+		next := v
+		for _, col := range next.Sealed() {
+			*col.Value = bytes.Clone(*col.Value) // reseal may rewrite them in place
+		}
+		if err := reseal(&next); err != nil {
 			return err
 		}
-		cols := map[string]any{}
-		for col, b := range map[string][]byte{"name_enc": r.NameEnc, "id_number_enc": r.IDNumberEnc,
-			"fields_enc": r.FieldsEnc, "corrections_enc": r.CorrectionsEnc} {
-			if b != nil {
-				cols[col] = b
+		var cols []string
+		was := v.Sealed()
+		for i, col := range next.Sealed() {
+			if !bytes.Equal(*col.Value, *was[i].Value) {
+				cols = append(cols, col.Name)
 			}
 		}
-		if r.IDNumberHash != nil && !bytes.Equal(r.IDNumberHash, v.IDNumberHash) {
-			cols["id_number_hash"] = r.IDNumberHash
-			res := s.Conn(ctx).Model(&model.IDBinding{}).Where("verification_id = ?", vid).UpdateColumn("id_number_hash", r.IDNumberHash)
+		if next.IDNumberHash != nil && !bytes.Equal(next.IDNumberHash, v.IDNumberHash) {
+			cols = append(cols, "id_number_hash")
+			res := s.conn(ctx).Model(&model.IDBinding{}).Where("verification_id = ?", vid).UpdateColumn("id_number_hash", next.IDNumberHash)
 			if res.Error != nil {
 				return fmt.Errorf("store: reseal bindings: %w", res.Error)
 			}
@@ -49,7 +46,7 @@ func (s *Store) Reseal(ctx context.Context, vid int64, reseal func(v model.Verif
 		if len(cols) == 0 {
 			return nil
 		}
-		if err := s.Conn(ctx).Model(&model.Verification{}).Where("id = ?", vid).UpdateColumns(cols).Error; err != nil {
+		if err := s.conn(ctx).Model(&model.Verification{}).Where("id = ?", vid).Select(cols).UpdateColumns(&next).Error; err != nil {
 			return fmt.Errorf("store: reseal: %w", err)
 		}
 		delete(state(ctx).rows, vid)
@@ -59,19 +56,18 @@ func (s *Store) Reseal(ctx context.Context, vid int64, reseal func(v model.Verif
 	return changed, bindings, err
 }
 
-// ResealAttempt rewrites one provider attempt's sealed reading.
-func (s *Store) ResealAttempt(ctx context.Context, id int64, sealed []byte) error {
-	if err := s.Conn(ctx).Model(&model.ProviderAttempt{}).Where("id = ?", id).UpdateColumn("fields_enc", sealed).Error; err != nil {
-		return fmt.Errorf("store: reseal attempt: %w", err)
-	}
-	return nil
+// ResealAttempts writes provider attempts' readings re-encrypted, each
+// only while the row still holds the reading rotation read (an erasure
+// that wiped it since wins), in one transaction, and returns the ids
+// whose value had changed.
+func (s *Store) ResealAttempts(ctx context.Context, rs []Resealing) (stale []int64, err error) {
+	return s.compareAndSet(ctx, &model.ProviderAttempt{}, "fields_enc", rs)
 }
 
-// ResealText writes a note re-encrypted under the primary key. An erasure
-// that deleted it first wins: the update then touches nothing.
-func (s *Store) ResealText(ctx context.Context, id int64, sealed []byte) error {
-	if err := s.Conn(ctx).Model(&model.EventText{}).Where("id = ?", id).UpdateColumn("text_enc", sealed).Error; err != nil {
-		return fmt.Errorf("store: reseal text: %w", err)
-	}
-	return nil
+// ResealTexts writes notes re-encrypted under the primary key, each only
+// while it still holds what rotation read: an erasure that deleted it
+// first wins (the update then touches nothing). It returns the ids not
+// written.
+func (s *Store) ResealTexts(ctx context.Context, rs []Resealing) (stale []int64, err error) {
+	return s.compareAndSet(ctx, &model.EventText{}, "text_enc", rs)
 }

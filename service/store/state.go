@@ -1,7 +1,10 @@
 package store
 
-// State is where a verification stands.
-type State string
+import "realname/model"
+
+// State is where a verification stands: model.State, the type of the
+// columns that hold it, named here beside its transition table.
+type State = model.State
 
 // The states. Erased is reached from any state by the user's erasure;
 // Revoked from Verified, when a business system revokes a verification

@@ -68,28 +68,30 @@ type Patch struct {
 // Ptr returns a pointer to v, for Patch fields.
 func Ptr[T any](v T) *T { return &v }
 
-// apply writes p into v and the column set.
-func (p Patch) apply(v *model.Verification, cols map[string]any) {
+// apply writes p into v and returns cols with the names of the columns
+// it set.
+func (p Patch) apply(v *model.Verification, cols []string) []string {
 	str := func(col string, src *string, dst *string) {
 		if src != nil {
-			*dst, cols[col] = *src, *src
+			*dst, cols = *src, append(cols, col)
 		}
 	}
 	byt := func(col string, src []byte, dst *[]byte) {
 		if src != nil {
-			*dst, cols[col] = src, src
+			*dst, cols = src, append(cols, col)
 		}
 	}
 	str("reason", p.Reason, &v.Reason)
 	str("mode", p.Mode, &v.Mode)
 	str("provider", p.Provider, &v.Provider)
-	byt("name_enc", p.NameEnc, &v.NameEnc)
+	sealed := model.Verification{NameEnc: p.NameEnc, IDNumberEnc: p.IDNumberEnc, FieldsEnc: p.FieldsEnc, CorrectionsEnc: p.CorrectionsEnc}
+	into := v.Sealed()
+	for i, col := range sealed.Sealed() {
+		byt(col.Name, *col.Value, into[i].Value)
+	}
 	str("name_masked", p.NameMasked, &v.NameMasked)
-	byt("id_number_enc", p.IDNumberEnc, &v.IDNumberEnc)
 	byt("id_number_hash", p.IDNumberHash, &v.IDNumberHash)
 	str("id_number_masked", p.IDNumberMasked, &v.IDNumberMasked)
-	byt("fields_enc", p.FieldsEnc, &v.FieldsEnc)
-	byt("corrections_enc", p.CorrectionsEnc, &v.CorrectionsEnc)
 	str("front_blob", p.FrontBlob, &v.FrontBlob)
 	byt("front_hash", p.FrontHash, &v.FrontHash)
 	str("back_blob", p.BackBlob, &v.BackBlob)
@@ -97,16 +99,17 @@ func (p Patch) apply(v *model.Verification, cols map[string]any) {
 	str("user_note", p.UserNote, &v.UserNote)
 	str("user_note_digest", p.UserNoteDigest, &v.UserNoteDigest)
 	if p.DecidedBy != nil {
-		v.DecidedBy, cols["decided_by"] = p.DecidedBy, *p.DecidedBy
+		v.DecidedBy, cols = Ptr(*p.DecidedBy), append(cols, "decided_by")
 	}
 	if p.ClaimedBy != nil && p.ClaimedUntil != nil {
-		v.ClaimedBy, v.ClaimedUntil = p.ClaimedBy, p.ClaimedUntil
-		cols["claimed_by"], cols["claimed_until"] = *p.ClaimedBy, *p.ClaimedUntil
+		v.ClaimedBy, v.ClaimedUntil = Ptr(*p.ClaimedBy), Ptr(*p.ClaimedUntil)
+		cols = append(cols, "claimed_by", "claimed_until")
 	}
 	if p.ReleaseClaim {
 		v.ClaimedBy, v.ClaimedUntil = nil, nil
-		cols["claimed_by"], cols["claimed_until"] = nil, nil
+		cols = append(cols, "claimed_by", "claimed_until")
 	}
+	return cols
 }
 
 // step is one step of the flow on verification vid: it locks the row,
@@ -122,7 +125,7 @@ func (s *Store) step(ctx context.Context, vid int64, decide func(ctx context.Con
 		if err != nil {
 			return err
 		}
-		if v.ErasedAt != nil || State(v.State) == Erased {
+		if v.ErasedAt != nil || v.State == Erased {
 			return ErrErased
 		}
 		c, err := decide(ctx, &v)
@@ -146,22 +149,24 @@ func (s *Store) step(ctx context.Context, vid int64, decide func(ctx context.Con
 // chain head, then the events and the outbox row.
 func (s *Store) write(ctx context.Context, v *model.Verification, c Change) error {
 	now := s.clk.Now()
-	from := State(v.State)
-	cols := map[string]any{}
+	from := v.State
+	next := *v
+	cols := make([]string, 0, 8)
 	to := from
 	if c.To != "" {
 		if !Allowed(from, c.To) {
 			return fmt.Errorf("%w: %s → %s", ErrInvalidState, from, c.To)
 		}
 		to = c.To
-		cols["state"], cols["version"], cols["updated_at"] = string(to), v.Version+1, now
+		next.State, next.Version, next.UpdatedAt = to, v.Version+1, now
+		cols = append(cols, "state", "version", "updated_at")
 		if Terminal(to) {
 			// Photo retention counts from here: a case waiting in review
 			// is not decided and keeps its photos.
-			cols["decided_at"] = now
+			next.DecidedAt, cols = &now, append(cols, "decided_at")
 		}
 	}
-	c.Set.apply(v, cols)
+	cols = c.Set.apply(&next, cols)
 	t := state(ctx)
 	events := append(make([]model.VerificationEvent, 0, 2+len(c.Extra)), t.pending[v.ID]...)
 	head := v.ChainHead
@@ -187,23 +192,16 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 	if err := s.saveTexts(ctx, v.ID, texts); err != nil {
 		return err
 	}
-	cols["chain_head"] = head
-	res := s.Conn(ctx).Model(&model.Verification{}).Where("id = ? AND version = ?", v.ID, v.Version).UpdateColumns(cols)
+	next.ChainHead, cols = head, append(cols, "chain_head")
+	res := s.conn(ctx).Model(&model.Verification{}).Where("id = ? AND version = ?", v.ID, v.Version).Select(cols).UpdateColumns(&next)
 	if res.Error != nil {
 		return fmt.Errorf("store: update verification: %w", res.Error)
 	}
 	if res.RowsAffected != 1 {
 		return fmt.Errorf("%w: changed by another request", ErrInvalidState)
 	}
-	v.State, v.ChainHead = string(to), head
-	if c.To != "" {
-		v.Version++
-		v.UpdatedAt = now
-		if Terminal(to) {
-			v.DecidedAt = &now
-		}
-	}
-	if err := s.Conn(ctx).Create(&events).Error; err != nil {
+	*v = next
+	if err := s.conn(ctx).Create(&events).Error; err != nil {
 		return fmt.Errorf("store: append event: %w", err)
 	}
 	delete(t.pending, v.ID)
@@ -214,7 +212,7 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 	if c.Notify != "" {
 		n := model.Notification{VerificationID: v.ID, UserID: v.UserID, Kind: c.Notify, Status: model.NotifyPending,
 			NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
-		if err := s.Conn(ctx).Create(&n).Error; err != nil {
+		if err := s.conn(ctx).Create(&n).Error; err != nil {
 			return fmt.Errorf("store: queue notification: %w", err)
 		}
 	}
@@ -233,7 +231,7 @@ func (s *Store) newEvent(vid int64, typ, actor string, data map[string]any, from
 	if err != nil {
 		return model.VerificationEvent{}, fmt.Errorf("store: event data: %w", err)
 	}
-	e := model.VerificationEvent{VerificationID: &vid, Type: typ, FromState: string(from), ToState: string(to),
+	e := model.VerificationEvent{VerificationID: &vid, Type: typ, FromState: from, ToState: to,
 		Actor: actor, Data: string(raw), PrevHash: prev, CreatedAt: now}
 	e.Hash = EventHash(e)
 	return e, nil
@@ -266,9 +264,9 @@ func (s *Store) outbox(ctx context.Context, v *model.Verification, hook string, 
 		return err
 	}
 	if data == nil {
-		data = WebhookPayload{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: v.State,
+		data = WebhookPayload{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: string(v.State),
 			Reason: v.Reason, Mode: v.Mode, NameMasked: v.NameMasked, IDNumberMasked: v.IDNumberMasked,
-			Version: v.Version, Final: Terminal(State(v.State)), At: now}
+			Version: v.Version, Final: Terminal(v.State), At: now}
 	}
 	raw, err := json.Marshal(data)
 	if err != nil {
@@ -277,7 +275,7 @@ func (s *Store) outbox(ctx context.Context, v *model.Verification, hook string, 
 	vid := v.ID
 	ev := model.WebhookEvent{ID: NewEventID(), Type: hook, VerificationID: &vid, Payload: string(raw), CreatedAt: now, AppID: u.AppID,
 		TraceParent: tracing.TraceParent(ctx)}
-	if err := s.Conn(ctx).Create(&ev).Error; err != nil {
+	if err := s.conn(ctx).Create(&ev).Error; err != nil {
 		return fmt.Errorf("store: outbox: %w", err)
 	}
 	state(ctx).outbox = true

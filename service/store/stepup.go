@@ -37,7 +37,7 @@ func (s *Store) AddStepUp(ctx context.Context, su *model.StepUp) error {
 	if su.CreatedAt.IsZero() {
 		su.CreatedAt = s.clk.Now()
 	}
-	if err := s.Conn(ctx).Create(su).Error; err != nil {
+	if err := s.conn(ctx).Create(su).Error; err != nil {
 		return fmt.Errorf("store: add step-up: %w", err)
 	}
 	return nil
@@ -46,7 +46,7 @@ func (s *Store) AddStepUp(ctx context.Context, su *model.StepUp) error {
 // StepUp reads a step-up by its public id, or ErrNoStepUp.
 func (s *Store) StepUp(ctx context.Context, publicID string) (model.StepUp, error) {
 	var su model.StepUp
-	err := s.Conn(ctx).Where("public_id = ?", publicID).Take(&su).Error
+	err := s.conn(ctx).Where("public_id = ?", publicID).Take(&su).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return su, ErrNoStepUp
 	}
@@ -59,8 +59,8 @@ func (s *Store) StepUp(ctx context.Context, publicID string) (model.StepUp, erro
 // SettleStepUp ends a pending step-up with state and reason, in ctx's
 // transaction; false when it was no longer pending (another call ended it).
 func (s *Store) SettleStepUp(ctx context.Context, id int64, state, reason string, at time.Time) (bool, error) {
-	res := s.Conn(ctx).Model(&model.StepUp{}).Where("id = ? AND state = ?", id, StepUpPending).
-		UpdateColumns(map[string]any{"state": state, "reason": reason, "completed_at": at})
+	res := s.conn(ctx).Model(&model.StepUp{}).Where("id = ? AND state = ?", id, StepUpPending).
+		Select("state", "reason", "completed_at").UpdateColumns(&model.StepUp{State: state, Reason: reason, CompletedAt: &at})
 	if res.Error != nil {
 		return false, fmt.Errorf("store: settle step-up: %w", res.Error)
 	}
@@ -71,7 +71,7 @@ func (s *Store) SettleStepUp(ctx context.Context, id int64, state, reason string
 // ErrNotFound.
 func (s *Store) LatestStepUpFaceCheck(ctx context.Context, id int64) (model.FaceCheck, error) {
 	var fc model.FaceCheck
-	err := s.Conn(ctx).Where("step_up_id = ?", id).Order("id DESC").Take(&fc).Error
+	err := s.conn(ctx).Where("step_up_id = ?", id).Order("id DESC").Take(&fc).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return fc, ErrNotFound
 	}

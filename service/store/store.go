@@ -6,6 +6,10 @@
 // step in one transaction with one locked read of the verification and one
 // versioned write, and retries deadlocks so no caller ever sees one.
 //
+// It also writes the users table (logins, erasure, key rotation) and the
+// audit actions about no case (AppendAction), and hands out no connection:
+// another table's owner joins a transaction of the store through Joined.
+//
 // A caller that must combine steps runs them inside InTx: the transaction
 // travels in the context, and every method called with that context joins it.
 package store
@@ -182,14 +186,39 @@ func afterCommit(ctx context.Context, fn func(ctx context.Context)) {
 	fn(after)
 }
 
-// Conn is the connection for ctx: its transaction inside InTx, else the
-// pool. Other aggregates' writes that must commit with a step (a webhook
-// receiver's stored answers blanked on erasure) go through it.
-func (s *Store) Conn(ctx context.Context) *gorm.DB {
+// conn is the connection for ctx: its transaction inside InTx, else the
+// pool. Only this package writes through it; other packages read through
+// the store's named read methods.
+func (s *Store) conn(ctx context.Context) *gorm.DB {
 	if t := state(ctx); t != nil {
 		return t.db.WithContext(ctx)
 	}
 	return s.db.WithContext(ctx)
+}
+
+// Joined is db inside the store transaction ctx carries (InTx), else db
+// itself. It is how another table's owner writes its own rows so that they
+// commit, and are retried, with the store's: an admin account's change
+// with its audit action, an API key with its own, a photo with the step
+// that names it, a webhook receiver's stored answers with an erasure. The
+// tables of this package are written by this package alone; the caller
+// writes only its own through the connection it gets.
+func Joined(ctx context.Context, db *gorm.DB) *gorm.DB {
+	if t := state(ctx); t != nil {
+		return t.db.WithContext(ctx)
+	}
+	return db.WithContext(ctx)
+}
+
+// Alongside runs write inside ctx's transaction (or a new one, retried as
+// InTx retries) with that transaction's connection, for a caller that
+// holds no connection of its own to join (see Joined): the flow blanking a
+// webhook receiver's stored answers, the webhook package's rows, in the
+// erasure's transaction. write writes only its owner's tables.
+func (s *Store) Alongside(ctx context.Context, write func(ctx context.Context, tx *gorm.DB) error) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		return write(ctx, s.conn(ctx))
+	})
 }
 
 // Retryable reports whether err is a lock conflict a new attempt of the
@@ -221,7 +250,7 @@ func locking(q *gorm.DB) *gorm.DB {
 // Get reads one verification, without a lock.
 func (s *Store) Get(ctx context.Context, vid int64) (model.Verification, error) {
 	var v model.Verification
-	err := s.Conn(ctx).Take(&v, vid).Error
+	err := s.conn(ctx).Take(&v, vid).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return v, ErrNotFound
 	}
@@ -234,7 +263,7 @@ func (s *Store) Get(ctx context.Context, vid int64) (model.Verification, error) 
 // Latest reads the user's newest verification, or ErrNotFound.
 func (s *Store) Latest(ctx context.Context, userID int64) (model.Verification, error) {
 	var v model.Verification
-	err := s.Conn(ctx).Where("user_id = ?", userID).Order("id DESC").Limit(1).Take(&v).Error
+	err := s.conn(ctx).Where("user_id = ?", userID).Order("id DESC").Limit(1).Take(&v).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return v, ErrNotFound
 	}

@@ -76,7 +76,7 @@ func (s *Store) saveTexts(ctx context.Context, vid int64, texts []Text) error {
 	for i, t := range texts {
 		rows[i] = model.EventText{VerificationID: vid, Digest: t.Digest, TextEnc: t.Sealed, CreatedAt: now}
 	}
-	if err := s.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+	if err := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
 		return fmt.Errorf("store: save texts: %w", err)
 	}
 	return nil
@@ -89,7 +89,7 @@ func (s *Store) SealedTexts(ctx context.Context, vids ...int64) ([]model.EventTe
 		return nil, nil
 	}
 	var rows []model.EventText
-	if err := s.Conn(ctx).Where("verification_id IN ?", vids).Order("id").Find(&rows).Error; err != nil {
+	if err := s.conn(ctx).Where("verification_id IN ?", vids).Order("id").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: texts: %w", err)
 	}
 	return rows, nil

@@ -14,6 +14,7 @@ import (
 	"realname/service/idcheck"
 	"realname/service/ocr"
 	"realname/service/pii"
+	"realname/service/store"
 )
 
 // gatedOCR holds every recognition until the test opens the gate, so an
@@ -54,7 +55,7 @@ func (f *fixture) erasedOnce(t *testing.T, u User) {
 		t.Fatal("no verification")
 	}
 	for _, v := range vs {
-		if v.State != model.StateErased || v.ErasedAt == nil || v.FieldsEnc != nil || v.FrontBlob != "" || v.BackBlob != "" || v.NameEnc != nil {
+		if v.State != store.Erased || v.ErasedAt == nil || v.FieldsEnc != nil || v.FrontBlob != "" || v.BackBlob != "" || v.NameEnc != nil {
 			t.Fatalf("verification %d after the race: %+v", v.ID, v)
 		}
 		var events []model.VerificationEvent
@@ -87,7 +88,7 @@ func (f *fixture) erasedOnce(t *testing.T, u User) {
 		t.Fatalf("%d user.data_erased events, want 1", n)
 	}
 	cur, err := f.svc.Current(context.Background(), u)
-	if err != nil || cur.State != model.StateErased {
+	if err != nil || cur.State != string(store.Erased) {
 		t.Fatalf("status after erasure: %+v %v", cur, err)
 	}
 }
@@ -198,17 +199,17 @@ func TestErasedNumberVerifiesElsewhere(t *testing.T) {
 		ctx := context.Background()
 		a, b := f.user(t, "o-bound-a"), f.user(t, "o-bound-b")
 		c, _ := f.recognized(t, a, "longterm")
-		if v, err := f.svc.Submit(ctx, a, Claim{Name: c.Name, IDNumber: c.IDNumber}); err != nil || v.State != model.StateVerified {
+		if v, err := f.svc.Submit(ctx, a, Claim{Name: c.Name, IDNumber: c.IDNumber}); err != nil || v.State != string(store.Verified) {
 			t.Fatalf("first account: %+v %v", v, err)
 		}
 		if err := f.svc.Erase(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 		f.recognized(t, b, "longterm")
-		if v, err := f.svc.Submit(ctx, b, Claim{Name: c.Name, IDNumber: c.IDNumber}); err != nil || v.State != model.StateVerified {
+		if v, err := f.svc.Submit(ctx, b, Claim{Name: c.Name, IDNumber: c.IDNumber}); err != nil || v.State != string(store.Verified) {
 			t.Fatalf("second account after the first erased: %+v %v", v, err)
 		}
-		if cur, _ := f.svc.Current(ctx, a); cur.State != model.StateErased {
+		if cur, _ := f.svc.Current(ctx, a); cur.State != string(store.Erased) {
 			t.Fatalf("erased account reads %s", cur.State)
 		}
 	})

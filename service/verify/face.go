@@ -93,7 +93,7 @@ func (s *Service) StartFace(ctx context.Context, u User, consent string) (View, 
 	if err != nil {
 		return View{}, err
 	}
-	if store.State(latest.State) != store.FacePending {
+	if latest.State != store.FacePending {
 		return View{}, fmt.Errorf("%w: %s", ErrInvalidState, latest.State)
 	}
 	name, num, _, err := s.submitted(&latest)
@@ -120,7 +120,7 @@ func (s *Service) StartFace(ctx context.Context, u User, consent string) (View, 
 		return View{}, fmt.Errorf("%w: %w", ErrFaceUnavailable, err)
 	}
 	v, err := s.store.Step(ctx, latest.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
-		if store.State(cur.State) != store.FacePending {
+		if cur.State != store.FacePending {
 			return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
 		}
 		if consent != "" {

@@ -25,7 +25,7 @@ func (s *Service) faceSettles(app string, state store.State, reason string) bool
 // if the user declines the face check.
 func (s *Service) offerFace(ctx context.Context, u User, v *model.Verification, reason string, d idcheck.Decision) error {
 	out, err := s.store.Step(ctx, v.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
-		if store.State(cur.State) != store.Checking {
+		if cur.State != store.Checking {
 			return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
 		}
 		if err := s.recordCheckAttempts(ctx, cur.ID, d); err != nil {
@@ -48,7 +48,7 @@ func (s *Service) DeclineFace(ctx context.Context, u User) (View, error) {
 		return View{}, ErrFaceOff
 	}
 	v, err := s.store.StepLatest(ctx, u.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
-		if store.State(cur.State) != store.FacePending || cur.Reason == "" {
+		if cur.State != store.FacePending || cur.Reason == "" {
 			return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
 		}
 		return store.Change{To: store.Review, Event: "face_declined", Actor: actorUser(u.ID), Hook: HookReviewRequired,

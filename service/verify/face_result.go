@@ -28,7 +28,7 @@ func (s *Service) FaceResult(ctx context.Context, u User) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	if store.State(latest.State) != store.FacePending {
+	if latest.State != store.FacePending {
 		return s.Current(ctx, u) // decided already: answered as it stands
 	}
 	fc, err := s.store.LatestFaceCheck(ctx, latest.ID)

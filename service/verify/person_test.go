@@ -9,8 +9,8 @@ import (
 
 	"gorm.io/gorm"
 
-	"realname/model"
 	"realname/model/modeltest"
+	"realname/service/store"
 )
 
 // TestGuardianConsentAndLocalDecisions: a holder under GuardianUnder goes
@@ -25,7 +25,7 @@ func TestGuardianConsentAndLocalDecisions(t *testing.T) {
 		f.recognized(t, u, "minor")
 		paid := f.srv.Calls()["acedata POST /acedata/identity/idcard/ocr"]
 		v, err := f.svc.Submit(ctx, u, Claim{})
-		if err != nil || v.State != model.StateReview || v.Reason != ReasonGuardianConsent || v.NextAction != NextContactSupport {
+		if err != nil || v.State != string(store.Review) || v.Reason != ReasonGuardianConsent || v.NextAction != NextContactSupport {
 			t.Fatalf("minor: %+v %v", v, err)
 		}
 		if f.srv.Calls()["acedata POST /acedata/identity/idcard/ocr"] != paid || v.AttemptsLeft != f.svc.policy.AttemptsPerDay {
@@ -62,7 +62,7 @@ func TestConfirmCorrection(t *testing.T) {
 		t.Fatalf("asking about the name called a vendor: %v → %v", paid, got)
 	}
 	v, err := f.svc.Submit(ctx, u, Claim{Name: c.Name + "", IDNumber: ""})
-	if err != nil || v.State != model.StateVerified {
+	if err != nil || v.State != string(store.Verified) {
 		t.Fatalf("confirmed as read: %+v %v", v, err)
 	}
 }

@@ -25,7 +25,7 @@ const EventCheckRerun = "check_rerun"
 func (s *Service) rescue(ctx context.Context, vid int64, stuckBefore time.Time) (done, rerun bool, err error) {
 	v, err := s.store.Step(ctx, vid, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
 		rerun, done = false, false
-		if store.State(cur.State) != store.Checking || !cur.UpdatedAt.Before(stuckBefore) {
+		if cur.State != store.Checking || !cur.UpdatedAt.Before(stuckBefore) {
 			return store.Change{Cancel: true}, nil
 		}
 		again, err := s.store.HasEvent(ctx, cur.ID, EventCheckRerun)

@@ -68,7 +68,7 @@ func TestSweepAsksAnInterruptedCheckAgain(t *testing.T) {
 		}
 		var got model.Verification
 		f.db.First(&got, v.ID)
-		if got.State != model.StateVerified {
+		if got.State != store.Verified {
 			t.Fatalf("asked again: %s %s", got.State, got.Reason)
 		}
 		if n := f.srv.Calls()["acedata"]; n != paid {
@@ -91,7 +91,7 @@ func TestSweepAsksAnInterruptedCheckAgain(t *testing.T) {
 		}
 		var cut model.Verification
 		f.db.First(&cut, v2.ID)
-		if cut.State != model.StateReview || cut.Reason != ReasonInterrupted {
+		if cut.State != store.Review || cut.Reason != ReasonInterrupted {
 			t.Fatalf("a rescue cut short: %s %s", cut.State, cut.Reason)
 		}
 	})

@@ -9,8 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"gorm.io/gorm"
-
 	"realname/model"
 	"realname/service/store"
 )
@@ -65,7 +63,6 @@ const maxRevokeReason = 500
 // verification changed last is meant.
 func (s *Service) subjectUser(ctx context.Context, subj Subject, defaultApp string) (model.User, error) {
 	var u model.User
-	db := s.store.Conn(ctx)
 	var err error
 	switch {
 	case subj.OpenID != "":
@@ -73,20 +70,16 @@ func (s *Service) subjectUser(ctx context.Context, subj Subject, defaultApp stri
 		if subj.Within != "" && app != subj.Within {
 			return u, fmt.Errorf("%w (app %s is not the caller's)", ErrNoUser, app)
 		}
-		err = db.Where("app_id = ? AND open_id = ?", app, subj.OpenID).Take(&u).Error
+		u, err = s.store.UserByOpenID(ctx, app, subj.OpenID)
 		if err == nil && subj.UnionID != "" && u.UnionID != subj.UnionID {
 			return model.User{}, ErrSubjectConflict
 		}
 	case subj.UnionID != "":
-		q := db.Where("union_id = ?", subj.UnionID)
-		if subj.Within != "" {
-			q = q.Where("app_id = ?", subj.Within)
-		}
-		err = q.Order("COALESCE((SELECT MAX(v.id) FROM verifications v WHERE v.user_id = users.id), 0) DESC").Limit(1).Take(&u).Error
+		u, err = s.store.UserByUnionID(ctx, subj.UnionID, subj.Within)
 	default:
 		return u, ErrNoUser
 	}
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return u, ErrNoUser
 	}
 	if err != nil {
@@ -113,9 +106,9 @@ func (s *Service) ServerStatus(ctx context.Context, subj Subject, defaultApp str
 
 func serverView(u model.User, v model.Verification) ServerView {
 	at := v.UpdatedAt
-	return ServerView{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: v.State,
+	return ServerView{VerificationID: v.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, State: string(v.State),
 		Reason: v.Reason, Mode: v.Mode, NameMasked: v.NameMasked, IDNumberMasked: v.IDNumberMasked,
-		DecidedAt: v.DecidedAt, UpdatedAt: &at, Version: v.Version, Final: store.Terminal(store.State(v.State))}
+		DecidedAt: v.DecidedAt, UpdatedAt: &at, Version: v.Version, Final: store.Terminal(v.State)}
 }
 
 // Revoke ends the subject's verified verification as revoked (a business
@@ -135,7 +128,7 @@ func (s *Service) Revoke(ctx context.Context, subj Subject, defaultApp, reason, 
 		return ServerView{}, err
 	}
 	v, err := s.store.StepLatest(ctx, u.ID, func(ctx context.Context, v *model.Verification) (store.Change, error) {
-		if v.State != model.StateVerified {
+		if v.State != store.Verified {
 			return store.Change{}, fmt.Errorf("%w (it is %s)", ErrNotVerified, v.State)
 		}
 		if err := s.store.Unbind(ctx, v); err != nil {

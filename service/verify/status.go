@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"realname/model"
 	"realname/service/store"
 	"realname/service/webhook"
@@ -43,7 +45,9 @@ func (s *Service) Erase(ctx context.Context, u User) error {
 		if err := s.photos.Drop(ctx, er.Blobs...); err != nil {
 			return err
 		}
-		return webhook.Erase(ctx, s.store.Conn(ctx), er.VerificationIDs)
+		return s.store.Alongside(ctx, func(ctx context.Context, tx *gorm.DB) error {
+			return webhook.Erase(ctx, tx, er.VerificationIDs)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("verify: erase: %w", err)
@@ -77,7 +81,7 @@ func (s *Service) Sweep(ctx context.Context, batch int) (SweepStats, error) {
 	}
 	for _, v := range idle {
 		ok, err := s.sweepStep(ctx, v.ID, func(cur *model.Verification) bool {
-			return store.Idles(store.State(cur.State)) && cur.UpdatedAt.Before(idleBefore)
+			return store.Idles(cur.State) && cur.UpdatedAt.Before(idleBefore)
 		}, store.Change{To: store.Expired, Event: "expired", Actor: "system", Hook: HookExpired,
 			Set: store.Patch{Reason: store.Ptr("idle")}, Data: map[string]any{"idle_for": s.policy.IdleExpiry.String()}})
 		if err != nil {

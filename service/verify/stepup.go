@@ -96,7 +96,7 @@ func (s *Service) CreateStepUp(ctx context.Context, subj Subject, defaultApp, ac
 	su := model.StepUp{PublicID: store.NewStepUpID(), UserID: u.ID, AppID: u.AppID, Action: action, State: store.StepUpPending,
 		CreatedBy: actor, ExpiresAt: s.now().Add(ttl)}
 	_, err = s.store.StepLatest(ctx, u.ID, func(ctx context.Context, v *model.Verification) (store.Change, error) {
-		if v.State != model.StateVerified {
+		if v.State != store.Verified {
 			return store.Change{}, fmt.Errorf("%w (it is %s)", ErrNotVerified, v.State)
 		}
 		su.VerificationID = v.ID

@@ -213,7 +213,7 @@ func (s *Service) latest(ctx context.Context, userID int64) (model.Verification,
 // submittable refuses a submit for a verification in any state but
 // recognized.
 func submittable(v *model.Verification) error {
-	switch store.State(v.State) {
+	switch v.State {
 	case store.Recognized:
 		return nil
 	case store.Draft:
@@ -500,7 +500,7 @@ func (s *Service) finishOnce(ctx context.Context, v *model.Verification, d verdi
 		from = store.FacePending
 	}
 	out, err := s.store.Step(ctx, v.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
-		if store.State(cur.State) != from {
+		if cur.State != from {
 			return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
 		}
 		st, rs := d.state, d.reason

@@ -141,7 +141,7 @@ const WarnOtherSide = "other_side_than_announced"
 // readingChange is the step that files one side's reading into cur, which
 // must still take photos.
 func (s *Service) readingChange(cur *model.Verification, u User, announced ocr.Side, res ocr.Result, attempts []ocr.Attempt, ref string, hash []byte) (store.Change, error) {
-	if !store.TakesPhotos(store.State(cur.State)) {
+	if !store.TakesPhotos(cur.State) {
 		return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
 	}
 	c, err := s.readCard(cur)
@@ -172,7 +172,7 @@ func (s *Service) readingChange(cur *model.Verification, u User, announced ocr.S
 	to, hook := store.Draft, ""
 	if len(s.missing(c)) == 0 {
 		to = store.Recognized
-		if cur.State == model.StateDraft {
+		if cur.State == store.Draft {
 			hook = HookRecognized
 		}
 	}
@@ -215,7 +215,7 @@ func reusable(latest *model.Verification, mode string) (*model.Verification, err
 	if latest == nil {
 		return nil, nil
 	}
-	switch st := store.State(latest.State); {
+	switch st := latest.State; {
 	case st == store.Verified:
 		return nil, ErrAlreadyVerified
 	case st == store.Checking || st == store.Review || st == store.FacePending:

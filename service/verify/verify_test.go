@@ -117,7 +117,7 @@ func (f *fixture) recognized(t *testing.T, u User, key string) (idcard.Card, Vie
 		t.Fatal(err)
 	}
 	v, err := f.svc.Upload(ctx, u, UploadInput{Image: back, Side: ocr.SideBack})
-	if err != nil || v.State != model.StateRecognized {
+	if err != nil || v.State != string(store.Recognized) {
 		t.Fatalf("back: %+v %v", v, err)
 	}
 	return c, v
@@ -129,10 +129,10 @@ func TestSubmitDecisions(t *testing.T) {
 		db = f.db // carries the fixture's clock
 		ctx := context.Background()
 		for _, tc := range []struct{ key, state, reason string }{
-			{"male", model.StateVerified, ""},
-			{"mismatch", model.StateRejected, ReasonMismatch},
-			{"expired", model.StateRejected, ReasonCardExpired},
-			{"norecord", model.StateReview, ReasonNoRecord},
+			{"male", string(store.Verified), ""},
+			{"mismatch", string(store.Rejected), ReasonMismatch},
+			{"expired", string(store.Rejected), ReasonCardExpired},
+			{"norecord", string(store.Review), ReasonNoRecord},
 		} {
 			u := f.user(t, "o-"+tc.key)
 			c, _ := f.recognized(t, u, tc.key)
@@ -171,7 +171,7 @@ func TestMinAgeAndAttemptLimit(t *testing.T) {
 	u := f.user(t, "o-minor")
 	c, _ := f.recognized(t, u, "minor")
 	v, err := f.svc.Submit(ctx, u, Claim{Name: c.Name, IDNumber: c.IDNumber})
-	if err != nil || v.State != model.StateRejected || v.Reason != ReasonUnderMinAge {
+	if err != nil || v.State != string(store.Rejected) || v.Reason != ReasonUnderMinAge {
 		t.Fatalf("minor: %+v %v", v, err)
 	}
 	// Five checks a day; the sixth is refused until midnight China time.
@@ -224,7 +224,8 @@ func testSweep(t *testing.T, start time.Time) {
 		var sv model.Verification
 		db.Where("user_id = ?", stuck.ID).Take(&sv)
 		// A crash between "checking" and the decision.
-		db.Model(&model.Verification{}).Where("id = ?", sv.ID).Updates(map[string]any{"state": model.StateChecking, "version": sv.Version + 1})
+		db.Model(&model.Verification{}).Where("id = ?", sv.ID).Select("state", "version").
+			Updates(&model.Verification{State: store.Checking, Version: sv.Version + 1})
 
 		photos := func() int {
 			files, _ := filepath.Glob(filepath.Join(f.dir, "*", "*"))
@@ -252,7 +253,7 @@ func testSweep(t *testing.T, start time.Time) {
 		}
 		var rescued model.Verification
 		db.First(&rescued, sv.ID)
-		if rescued.State != model.StateReview || rescued.Reason != ReasonInterrupted {
+		if rescued.State != store.Review || rescued.Reason != ReasonInterrupted {
 			t.Fatalf("stuck check: %s %s", rescued.State, rescued.Reason)
 		}
 		// Sweeping again finds nothing.
@@ -270,7 +271,7 @@ func TestEraseKeepsOnlyTheSkeleton(t *testing.T) {
 		u := f.user(t, "o-erase")
 		c, _ := f.recognized(t, u, "male")
 		v, err := f.svc.Submit(ctx, u, Claim{Name: c.Name, IDNumber: c.IDNumber})
-		if err != nil || v.State != model.StateVerified {
+		if err != nil || v.State != string(store.Verified) {
 			t.Fatal(v, err)
 		}
 		if err := f.svc.Erase(ctx, u); err != nil {
@@ -279,7 +280,7 @@ func TestEraseKeepsOnlyTheSkeleton(t *testing.T) {
 		var got model.Verification
 		db.First(&got, v.ID)
 		if got.NameEnc != nil || got.IDNumberEnc != nil || got.FieldsEnc != nil || got.IDNumberHash != nil ||
-			got.NameMasked != "" || got.FrontBlob != "" || got.ErasedAt == nil || got.State != model.StateErased {
+			got.NameMasked != "" || got.FrontBlob != "" || got.ErasedAt == nil || got.State != store.Erased {
 			t.Fatalf("not erased: %+v", got)
 		}
 		files, _ := filepath.Glob(filepath.Join(f.dir, "*", "*"))
@@ -310,7 +311,7 @@ func TestEraseKeepsOnlyTheSkeleton(t *testing.T) {
 			prev = e.Hash
 		}
 		cur, _ := f.svc.Current(ctx, u)
-		if !cur.Erased || cur.Front != nil || cur.State != model.StateErased {
+		if !cur.Erased || cur.Front != nil || cur.State != string(store.Erased) {
 			t.Fatalf("view after erase: %+v", cur)
 		}
 		// A repeated erasure answers as done and tells nobody again.
@@ -358,15 +359,15 @@ func TestConcurrentAccountsOneNumber(t *testing.T) {
 				t.Fatalf("submit %d: %v", i, errs[i])
 			}
 			switch {
-			case views[i].State == model.StateVerified:
+			case views[i].State == string(store.Verified):
 				verified++
-			case views[i].State == model.StateReview && views[i].Reason == ReasonAlreadyBound:
+			case views[i].State == string(store.Review) && views[i].Reason == ReasonAlreadyBound:
 			default:
 				t.Fatalf("submit %d ended %s/%s", i, views[i].State, views[i].Reason)
 			}
 		}
 		var checking, bindings int64
-		db.Model(&model.Verification{}).Where("state = ?", model.StateChecking).Count(&checking)
+		db.Model(&model.Verification{}).Where("state = ?", string(store.Checking)).Count(&checking)
 		db.Model(&model.IDBinding{}).Count(&bindings)
 		if verified != 1 || checking != 0 || bindings != 1 {
 			t.Fatalf("verified %d, checking %d, bindings %d; want 1, 0, 1", verified, checking, bindings)
@@ -397,10 +398,10 @@ func TestParallelFirstUploads(t *testing.T) {
 			if err := db.Where("user_id = ?", u.ID).Find(&vs).Error; err != nil {
 				t.Fatal(err)
 			}
-			if len(vs) != 1 || vs[0].State != model.StateRecognized {
+			if len(vs) != 1 || vs[0].State != store.Recognized {
 				states := make([]string, len(vs))
 				for k := range vs {
-					states[k] = vs[k].State
+					states[k] = string(vs[k].State)
 				}
 				t.Fatalf("user %d: verifications in states %v, want one recognized", i, states)
 			}

@@ -126,22 +126,22 @@ const (
 func (s *Service) nextAction(out *View) {
 	next := NextNone
 	switch out.State {
-	case "none", model.StateDraft, model.StateExpired, model.StateErased:
+	case "none", string(store.Draft), string(store.Expired), string(store.Erased):
 		next = NextUploadAgain
-	case model.StateRecognized:
+	case string(store.Recognized):
 		next = NextConfirm
 		if slices.Contains(out.Warnings, idcard.WarnCardExpired) && s.policy.RefuseExpired {
 			next = NextUploadAgain // with a card that is still valid
 		}
-	case model.StateReview:
+	case string(store.Review):
 		if out.Reason == ReasonGuardianConsent {
 			next = NextContactSupport
 		}
-	case model.StateRevoked:
+	case string(store.Revoked):
 		next = NextContactSupport
 	case string(store.FacePending):
 		next = NextFace
-	case model.StateRejected:
+	case string(store.Rejected):
 		switch out.Reason {
 		case ReasonUnderMinAge:
 		case ReasonAlreadyBound, "suspected_fraud", "rejected_by_reviewer":
@@ -248,7 +248,7 @@ func (s *Service) missing(c card) []string {
 
 // view renders v for its user.
 func (s *Service) view(ctx context.Context, v *model.Verification, left int) (out View, err error) {
-	out = View{ID: v.ID, State: v.State, Reason: v.Reason, Mode: v.Mode, AttemptsLeft: left,
+	out = View{ID: v.ID, State: string(v.State), Reason: v.Reason, Mode: v.Mode, AttemptsLeft: left,
 		Name: v.NameMasked, IDNumber: v.IDNumberMasked, Erased: v.ErasedAt != nil, Note: v.UserNote}
 	t := v.UpdatedAt
 	out.UpdatedAt = &t
@@ -260,7 +260,7 @@ func (s *Service) view(ctx context.Context, v *model.Verification, left int) (ou
 	if out.Note, err = s.userNote(ctx, v); err != nil {
 		return out, err
 	}
-	if store.State(v.State) == store.FacePending {
+	if v.State == store.FacePending {
 		if err := s.faceView(ctx, v, &out); err != nil {
 			return out, err
 		}
@@ -271,7 +271,7 @@ func (s *Service) view(ctx context.Context, v *model.Verification, left int) (ou
 	}
 	out.Front, out.Back = maskFields(c.Front), maskFields(c.Back)
 	out.Warnings = c.warnings(s.now().In(s.china))
-	if v.Mode == modePhoto && (v.State == model.StateDraft || v.State == model.StateRecognized) {
+	if v.Mode == modePhoto && (v.State == store.Draft || v.State == store.Recognized) {
 		out.Missing = s.missing(c)
 	}
 	return out, nil
