@@ -128,6 +128,9 @@ func checkCall(pass *analysis.Pass, fn *ast.FuncDecl, call *ast.CallExpr) {
 		tables = append(tables, chainTables(pass, fn, sel.X, 0)...)
 	}
 	if len(tables) == 0 {
+		tables = declared(fn)
+	}
+	if len(tables) == 0 {
 		if name != "Raw" && name != "Exec" {
 			pass.Reportf(call.Pos(), "%s on a table the linter cannot name: start the chain with Model(&model.X{}) or Table(\"x\") in this function", name)
 		}
@@ -164,6 +167,14 @@ func chainTables(pass *analysis.Pass, fn *ast.FuncDecl, x ast.Expr, depth int) [
 		depth++
 		switch e := x.(type) {
 		case *ast.CallExpr:
+			if body := sameFile(pass, e); body != nil {
+				// A helper of this package that starts the chain
+				// (a.row(id)): follow what it returns.
+				for _, r := range returns(body) {
+					out = append(out, chainTables(pass, body, r, depth)...)
+				}
+				return out
+			}
 			sel, ok := e.Fun.(*ast.SelectorExpr)
 			if !ok {
 				// A helper wrapping the chain (s.skipLocked(q)): follow its
@@ -236,6 +247,67 @@ func assignedTo(pass *analysis.Pass, fn *ast.FuncDecl, id *ast.Ident) ast.Expr {
 		return true
 	})
 	return found
+}
+
+// declared reads the tables a function that writes a table chosen at run
+// time names in its doc comment ("ownercheck:tables a, b"); they are checked
+// like any other.
+func declared(fn *ast.FuncDecl) []string {
+	if fn.Doc == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range fn.Doc.List {
+		_, list, ok := strings.Cut(c.Text, "ownercheck:tables ")
+		if !ok {
+			continue
+		}
+		for _, t := range strings.Split(list, ",") {
+			out = appendTable(out, strings.TrimSpace(t))
+		}
+	}
+	return out
+}
+
+// sameFile returns the declaration of the function or method of this
+// package that call calls, when it returns a *gorm.DB.
+func sameFile(pass *analysis.Pass, call *ast.CallExpr) *ast.FuncDecl {
+	var id *ast.Ident
+	switch f := call.Fun.(type) {
+	case *ast.Ident:
+		id = f
+	case *ast.SelectorExpr:
+		id = f.Sel
+	default:
+		return nil
+	}
+	obj, ok := pass.TypesInfo.Uses[id].(*types.Func)
+	if !ok || obj.Pkg() != pass.Pkg || !isGormDB(pass.TypesInfo.TypeOf(call)) {
+		return nil
+	}
+	for _, f := range pass.Files {
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil && pass.TypesInfo.Defs[fd.Name] == obj {
+				return fd
+			}
+		}
+	}
+	return nil
+}
+
+// returns lists the expressions fn returns.
+func returns(fn *ast.FuncDecl) []ast.Expr {
+	var out []ast.Expr
+	ast.Inspect(fn.Body, func(n ast.Node) bool {
+		if _, ok := n.(*ast.FuncLit); ok {
+			return false
+		}
+		if r, ok := n.(*ast.ReturnStmt); ok && len(r.Results) == 1 {
+			out = append(out, r.Results[0])
+		}
+		return true
+	})
+	return out
 }
 
 func isGormDB(t types.Type) bool {

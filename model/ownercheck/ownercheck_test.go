@@ -100,6 +100,17 @@ func violate(db *gorm.DB) {
 	db.Exec("UPDATE nobody_owns SET x = 1")
 	db.Table("webhook_events").Where("id = ?", "e").Update("seq", 1)
 }
+
+// dynamic writes a table chosen at run time.
+//
+// ownercheck:tables step_ups
+func dynamic(db *gorm.DB, table any) {
+	db.Model(table).Update("state", "x")
+}
+
+func unnamed(db *gorm.DB, table any) {
+	db.Model(table).Update("state", "x")
+}
 `),
 		badConfig: []byte(`package config
 
@@ -117,6 +128,8 @@ import _ "realname/service/clock"
 		"table nobody_owns has no owner in model.Owners",
 		"writes table webhook_events, which only realname/service/webhook writes",
 		"config imports realname/service/clock",
+		"writes table step_ups, which only realname/service/store writes",
+		"Update on a table the linter cannot name",
 	} {
 		if !strings.Contains(found, want) {
 			t.Errorf("the deliberate violation %q was not reported; found:\n%s", want, found)
@@ -152,14 +165,18 @@ func TestEveryModelTableHasAnOwner(t *testing.T) {
 			t.Errorf("table %s (model.%s) has no owner in model.Owners", s.Table, name)
 		}
 	}
-	// Every struct type of package model is a table listed above or a
-	// type the list knows is not one.
+	// Every struct type of package model is a table listed above or one
+	// known not to be.
+	notTables := map[string]bool{"SealedColumn": true}
 	src, err := os.ReadFile(filepath.Join(moduleRoot(t), "model", "model.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(src), "\n") {
 		if f := strings.Fields(line); len(f) >= 3 && f[0] == "type" && f[2] == "struct" {
+			if notTables[f[1]] {
+				continue
+			}
 			if _, ok := owners[schema.NamingStrategy{}.TableName(f[1])]; !ok && tableNames[f[1]] == "" {
 				t.Errorf("model.%s looks like a table without an owner in model.Owners", f[1])
 			}
