@@ -130,6 +130,8 @@ func (s *Service) Uses(ctx context.Context, id int64, limit int) ([]model.APIKey
 
 // Prune deletes the use records and refusal counts older than before, in
 // batches, and returns how many rows went.
+//
+// ownercheck:tables api_key_uses, api_key_refusals
 func (s *Service) Prune(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for _, t := range []struct {

@@ -68,6 +68,8 @@ func (s *Store) ResealSessionKeys(ctx context.Context, rs []Resealing) (stale []
 // compareAndSet writes column of each row in rs from Old to New where it
 // still holds Old, in one transaction, and returns the ids it did not
 // change.
+//
+// ownercheck:tables users, provider_attempts, event_texts
 func (s *Store) compareAndSet(ctx context.Context, table any, column string, rs []Resealing) (stale []int64, err error) {
 	err = s.InTx(ctx, func(ctx context.Context) error {
 		stale = stale[:0]
