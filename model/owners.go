@@ -17,7 +17,7 @@ type Owner struct {
 func Owners() map[string]Owner {
 	const (
 		store   = "realname/service/store"
-		webhook = "realname/service/webhook"
+		webhook = "realname/service/webhook/internal/whstore"
 		admin   = "realname/service/admin"
 		apikey  = "realname/service/apikey"
 		pii     = "realname/service/pii" // the photo store: SQL is one of the places photos live
