@@ -194,7 +194,7 @@ func chainTables(pass *analysis.Pass, fn *ast.FuncDecl, x ast.Expr, depth int) [
 			case "Table":
 				if len(e.Args) >= 1 {
 					if v := pass.TypesInfo.Types[e.Args[0]].Value; v != nil && v.Kind() == constant.String {
-						out = appendTable(out, strings.Fields(constant.StringVal(v)+" ")[0])
+						out = appendTable(out, strings.Fields(constant.StringVal(v) + " ")[0])
 					}
 				}
 			}
