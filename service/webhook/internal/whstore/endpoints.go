@@ -211,8 +211,11 @@ func (st *Store) Reseal(ctx context.Context, reseal func(e *model.WebhookEndpoin
 	for _, id := range ids {
 		changed := false
 		err := st.Tx(ctx, func(tx *Tx) error {
+			// Read under the row lock: a secret rotated between this read
+			// and the write would otherwise be overwritten with the old
+			// secret, resealed.
 			var e model.WebhookEndpoint
-			if err := tx.db.Where("id = ?", id).Take(&e).Error; err != nil {
+			if err := tx.st.forUpdate(tx.db).Where("id = ?", id).Take(&e).Error; err != nil {
 				return err
 			}
 			cur, prev, err := reseal(&e)
