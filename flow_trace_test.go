@@ -23,6 +23,7 @@ import (
 	"realname/service/clock"
 	"realname/service/store"
 	"realname/service/tracing"
+	spankeys "realname/service/tracing/spans"
 )
 
 // inbound is the traceparent a gateway in front of us would send.
@@ -95,7 +96,7 @@ func TestTraceOfAFullFlow(t *testing.T) {
 
 	verdict := waitForHook(t, hooks, u.OpenID)
 	spans := waitForSpan(t, exp, func(sp tracetest.SpanStub) bool {
-		return sp.Name == "webhook.deliver" && attr(sp, tracing.KeyEventID) == verdict.id
+		return sp.Name == "webhook.deliver" && attr(sp, spankeys.KeyEventID) == verdict.id
 	})
 	byID := map[trace.SpanID]tracetest.SpanStub{}
 	for _, sp := range spans {
@@ -120,12 +121,12 @@ func TestTraceOfAFullFlow(t *testing.T) {
 	}
 	// Vendor calls and store steps are children of the request that made them.
 	for _, sp := range named(spans, "ocr.recognize") {
-		if up := ancestor(byID, sp, "POST /api/v1/verification/idcard"); up == nil || attr(sp, tracing.KeyProvider) == "" || attr(sp, tracing.KeyOutcome) == "" {
+		if up := ancestor(byID, sp, "POST /api/v1/verification/idcard"); up == nil || attr(sp, spankeys.KeyProvider) == "" || attr(sp, spankeys.KeyOutcome) == "" {
 			t.Errorf("ocr span %v not under an upload, or without provider/outcome", sp.Attributes)
 		}
 	}
 	check := only(t, named(spans, "idcheck.check"))
-	if ancestor(byID, check, submit.Name) == nil || attr(check, tracing.KeyOutcome) != "match" {
+	if ancestor(byID, check, submit.Name) == nil || attr(check, spankeys.KeyOutcome) != "match" {
 		t.Errorf("idcheck span %v not under the submit, or not a match", check.Attributes)
 	}
 	var decided *tracetest.SpanStub
@@ -133,11 +134,11 @@ func TestTraceOfAFullFlow(t *testing.T) {
 		if ancestor(byID, sp, "POST /") == nil {
 			t.Errorf("store step %v under no request", sp.Attributes)
 		}
-		if sp.Parent.SpanID() == submit.SpanContext.SpanID() && attr(sp, tracing.KeyToState) == "verified" {
+		if sp.Parent.SpanID() == submit.SpanContext.SpanID() && attr(sp, spankeys.KeyToState) == "verified" {
 			decided = &sp
 		}
 	}
-	if decided == nil || attr(*decided, tracing.KeyAttempts) != "1" || attr(*decided, tracing.KeyOutcome) != "ok" || attr(*decided, tracing.KeyStep) == "" {
+	if decided == nil || attr(*decided, spankeys.KeyAttempts) != "1" || attr(*decided, spankeys.KeyOutcome) != "ok" || attr(*decided, spankeys.KeyStep) == "" {
 		t.Fatalf("no store step of the submit deciding verified with its attempts and outcome: %+v", decided)
 	}
 	clientSpans := 0
@@ -160,7 +161,7 @@ func TestTraceOfAFullFlow(t *testing.T) {
 	// The delivery is its own trace, linked to the step that wrote the
 	// event, and the receiver got the delivery span as its parent.
 	deliver := only(t, filter(spans, func(sp tracetest.SpanStub) bool {
-		return sp.Name == "webhook.deliver" && attr(sp, tracing.KeyEventID) == verdict.id
+		return sp.Name == "webhook.deliver" && attr(sp, spankeys.KeyEventID) == verdict.id
 	}))
 	if len(deliver.Links) != 1 || deliver.Links[0].SpanContext.SpanID() != decided.SpanContext.SpanID() {
 		t.Errorf("delivery links %+v, want the deciding step %s", deliver.Links, decided.SpanContext.SpanID())
@@ -168,7 +169,7 @@ func TestTraceOfAFullFlow(t *testing.T) {
 	if want := "00-" + deliver.SpanContext.TraceID().String() + "-" + deliver.SpanContext.SpanID().String() + "-01"; verdict.traceparent != want {
 		t.Errorf("receiver got traceparent %q, want %q", verdict.traceparent, want)
 	}
-	if attr(deliver, tracing.KeyStatusCode) != "204" || attr(deliver, tracing.KeyAttempt) != "1" || attr(deliver, tracing.KeyEventType) != "verification.verified" {
+	if attr(deliver, spankeys.KeyStatusCode) != "204" || attr(deliver, spankeys.KeyAttempt) != "1" || attr(deliver, spankeys.KeyEventType) != "verification.verified" {
 		t.Errorf("delivery attributes %v", deliver.Attributes)
 	}
 

@@ -5,7 +5,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
-	"realname/service/tracing"
+	"realname/service/tracing/spans"
 )
 
 // Traced records a span per call to a provider, "face.start" and
@@ -19,29 +19,29 @@ type Traced struct {
 
 // NewTraced wraps p; a nil tp traces nothing.
 func NewTraced(p Provider, tp trace.TracerProvider) *Traced {
-	return &Traced{Provider: p, tracer: tracing.Tracer(tp, "service/face")}
+	return &Traced{Provider: p, tracer: spans.Tracer(tp, "service/face")}
 }
 
 // Start starts a check in a span.
 func (t *Traced) Start(ctx context.Context, s Subject) (Ticket, error) {
-	ctx, span := t.tracer.Start(ctx, "face.start", trace.WithAttributes(tracing.KeyProvider.String(t.Name())))
+	ctx, span := t.tracer.Start(ctx, "face.start", trace.WithAttributes(spans.KeyProvider.String(t.Name())))
 	tk, err := t.Provider.Start(ctx, s)
 	if err != nil {
-		tracing.End(span, errorKind(err), true)
+		spans.End(span, errorKind(err), true)
 		return tk, err
 	}
-	tracing.End(span, tracing.OutcomeOK, false)
+	spans.End(span, spans.OutcomeOK, false)
 	return tk, nil
 }
 
 // Result asks a check's result in a span.
 func (t *Traced) Result(ctx context.Context, s Subject, tk Ticket) (Result, error) {
-	ctx, span := t.tracer.Start(ctx, "face.result", trace.WithAttributes(tracing.KeyProvider.String(t.Name())))
+	ctx, span := t.tracer.Start(ctx, "face.result", trace.WithAttributes(spans.KeyProvider.String(t.Name())))
 	r, err := t.Provider.Result(ctx, s, tk)
 	if err != nil {
-		tracing.End(span, errorKind(err), true)
+		spans.End(span, errorKind(err), true)
 		return r, err
 	}
-	tracing.End(span, string(r.Outcome), false, tracing.KeyVendorCode.String(r.Code))
+	spans.End(span, string(r.Outcome), false, spans.KeyVendorCode.String(r.Code))
 	return r, nil
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/trace"
 
-	"realname/service/tracing"
+	"realname/service/tracing/spans"
 )
 
 // Undecided is the chain's outcome when no provider could answer. The flow
@@ -108,7 +108,7 @@ func NewChain(d ChainDeps) *Chain {
 		opts.BreakerCooldown = 30 * time.Second
 	}
 	c := &Chain{rdb: d.Redis, prefix: d.Prefix + "idcheck:", hash: d.Hash, opts: opts, log: d.Log.With("component", "idcheck"), m: newChainMetrics(d.Registry),
-		tracer: tracing.Tracer(opts.Tracer, "service/idcheck")}
+		tracer: spans.Tracer(opts.Tracer, "service/idcheck")}
 	for _, p := range d.Providers {
 		name := p.Name()
 		cb := gobreaker.NewCircuitBreaker[Result](gobreaker.Settings{
@@ -163,7 +163,7 @@ func (c *Chain) Check(ctx context.Context, name, idNumber string) (Decision, err
 			return d, fmt.Errorf("idcheck: %w", err)
 		}
 		start := time.Now()
-		sctx, span := c.tracer.Start(ctx, "idcheck.check", trace.WithAttributes(tracing.KeyProvider.String(l.p.Name())))
+		sctx, span := c.tracer.Start(ctx, "idcheck.check", trace.WithAttributes(spans.KeyProvider.String(l.p.Name())))
 		res, err := l.cb.Execute(func() (Result, error) {
 			cctx, cancel := context.WithTimeout(sctx, c.opts.Timeout)
 			defer cancel()
@@ -185,7 +185,7 @@ func (c *Chain) Check(ctx context.Context, name, idNumber string) (Decision, err
 			a.Outcome = AttemptFailed
 		}
 		d.Attempts = append(d.Attempts, a)
-		tracing.End(span, a.Outcome, a.Outcome == AttemptFailed || a.Outcome == AttemptLimit, tracing.KeyVendorCode.String(a.Code))
+		spans.End(span, a.Outcome, a.Outcome == AttemptFailed || a.Outcome == AttemptLimit, spans.KeyVendorCode.String(a.Code))
 		c.m.attempts.WithLabelValues(a.Provider, a.Outcome).Inc()
 		c.m.latency.WithLabelValues(a.Provider).Observe(a.Latency.Seconds())
 		if err == nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/trace"
 
-	"realname/service/tracing"
+	"realname/service/tracing/spans"
 )
 
 // ErrUnavailable means no provider in the chain could answer: every one
@@ -81,7 +81,7 @@ func NewChain(providers []Provider, opts ChainOptions, log *slog.Logger, reg pro
 	if opts.BreakerHalfOpen == 0 {
 		opts.BreakerHalfOpen = 1
 	}
-	c := &Chain{log: log.With("component", "ocr"), m: newChainMetrics(reg), tracer: tracing.Tracer(opts.Tracer, "service/ocr")}
+	c := &Chain{log: log.With("component", "ocr"), m: newChainMetrics(reg), tracer: spans.Tracer(opts.Tracer, "service/ocr")}
 	for _, p := range providers {
 		timeout := opts.Timeout
 		if t, ok := opts.Timeouts[p.Name()]; ok && t > 0 {
@@ -127,7 +127,7 @@ func (c *Chain) Recognize(ctx context.Context, req Request) (Result, []Attempt, 
 			return Result{}, attempts, fmt.Errorf("ocr: %w", err)
 		}
 		start := time.Now()
-		sctx, span := c.tracer.Start(ctx, "ocr.recognize", trace.WithAttributes(tracing.KeyProvider.String(l.p.Name())))
+		sctx, span := c.tracer.Start(ctx, "ocr.recognize", trace.WithAttributes(spans.KeyProvider.String(l.p.Name())))
 		res, err := l.cb.Execute(func() (Result, error) {
 			cctx, cancel := context.WithTimeout(sctx, l.timeout)
 			defer cancel()
@@ -151,7 +151,7 @@ func (c *Chain) Recognize(ctx context.Context, req Request) (Result, []Attempt, 
 			a.Outcome = OutcomeFailed
 		}
 		attempts = append(attempts, a)
-		tracing.End(span, a.Outcome, a.Outcome == OutcomeFailed, tracing.KeyVendorCode.String(a.Code))
+		spans.End(span, a.Outcome, a.Outcome == OutcomeFailed, spans.KeyVendorCode.String(a.Code))
 		c.m.attempts.WithLabelValues(a.Provider, a.Outcome).Inc()
 		c.m.latency.WithLabelValues(a.Provider).Observe(a.Latency.Seconds())
 		switch a.Outcome {

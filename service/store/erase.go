@@ -9,7 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"realname/model"
-	"realname/service/tracing"
+	"realname/service/tracing/spans"
 )
 
 // HookDataErased is the webhook event type that tells business systems to
@@ -133,7 +133,7 @@ func (s *Store) Erase(ctx context.Context, userID int64, actor string) (Erasure,
 			return err
 		}
 		ev := model.WebhookEvent{ID: NewEventID(), Type: HookDataErased, Payload: string(raw), CreatedAt: now, AppID: u.AppID,
-			TraceParent: tracing.TraceParent(ctx)}
+			TraceParent: spans.TraceParent(ctx)}
 		if err := tx.Create(&ev).Error; err != nil {
 			return fmt.Errorf("store: outbox: %w", err)
 		}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"realname/model"
-	"realname/service/tracing"
+	"realname/service/tracing/spans"
 )
 
 // Change is what one step writes: a transition (To) or, with To empty, a
@@ -274,7 +274,7 @@ func (s *Store) outbox(ctx context.Context, v *model.Verification, hook string, 
 	}
 	vid := v.ID
 	ev := model.WebhookEvent{ID: NewEventID(), Type: hook, VerificationID: &vid, Payload: string(raw), CreatedAt: now, AppID: u.AppID,
-		TraceParent: tracing.TraceParent(ctx)}
+		TraceParent: spans.TraceParent(ctx)}
 	if err := s.conn(ctx).Create(&ev).Error; err != nil {
 		return fmt.Errorf("store: outbox: %w", err)
 	}

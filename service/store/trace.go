@@ -7,7 +7,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"realname/model"
-	"realname/service/tracing"
+	"realname/service/tracing/spans"
 )
 
 // TraceWith makes the store record a span per step ("store.step": the
@@ -16,7 +16,7 @@ import (
 // and returns the store. Call it before the store is shared; without it
 // nothing is traced.
 func (s *Store) TraceWith(tp trace.TracerProvider) *Store {
-	s.tracer = tracing.Tracer(tp, "service/store")
+	s.tracer = spans.Tracer(tp, "service/store")
 	return s
 }
 
@@ -57,7 +57,7 @@ type stepTrace struct {
 func (s *Store) startStep(ctx context.Context) (context.Context, *stepTrace) {
 	tr := s.tracer
 	if tr == nil {
-		tr = tracing.Tracer(nil, "")
+		tr = spans.Tracer(nil, "")
 	}
 	t := &stepTrace{}
 	ctx, t.span = tr.Start(ctx, "store.step")
@@ -76,19 +76,19 @@ func (t *stepTrace) watch(decide func(ctx context.Context, v *model.Verification
 // attempts: that transaction's retries run the step again.
 func (t *stepTrace) end(vid int64, err error) {
 	if vid != 0 {
-		t.span.SetAttributes(tracing.KeyVerificationID.Int64(vid))
+		t.span.SetAttributes(spans.KeyVerificationID.Int64(vid))
 	}
 	if t.attempts > 0 {
-		t.span.SetAttributes(tracing.KeyAttempts.Int(t.attempts))
+		t.span.SetAttributes(spans.KeyAttempts.Int(t.attempts))
 	}
 	if t.decided.Event != "" {
-		t.span.SetAttributes(tracing.KeyStep.String(t.decided.Event))
+		t.span.SetAttributes(spans.KeyStep.String(t.decided.Event))
 	}
 	if t.decided.To != "" && err == nil && !t.decided.Cancel {
-		t.span.SetAttributes(tracing.KeyToState.String(string(t.decided.To)))
+		t.span.SetAttributes(spans.KeyToState.String(string(t.decided.To)))
 	}
 	outcome, failed := stepOutcome(t.decided, t.refused, err)
-	tracing.End(t.span, outcome, failed)
+	spans.End(t.span, outcome, failed)
 }
 
 // stepOutcome names what a step came to by its error's class, never its
@@ -98,7 +98,7 @@ func stepOutcome(c Change, refused bool, err error) (string, bool) {
 	case err == nil && c.Cancel:
 		return "unchanged", false
 	case err == nil:
-		return tracing.OutcomeOK, false
+		return spans.OutcomeOK, false
 	case errors.Is(err, ErrErased):
 		return "erased", false
 	case errors.Is(err, ErrNotFound):

@@ -7,7 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
-	"realname/service/tracing"
+	"realname/service/tracing/spans"
 )
 
 // Traced records a span per token fetch ("wechat.token": the app, whether
@@ -21,23 +21,23 @@ type Traced struct {
 
 // NewTraced wraps f; a nil tp traces nothing.
 func NewTraced(f Fetcher, tp trace.TracerProvider) *Traced {
-	return &Traced{Fetcher: f, tracer: tracing.Tracer(tp, "service/token")}
+	return &Traced{Fetcher: f, tracer: spans.Tracer(tp, "service/token")}
 }
 
 // Fetch fetches in a span.
 func (t *Traced) Fetch(ctx context.Context, app App, force bool) (Token, error) {
-	ctx, span := t.tracer.Start(ctx, "wechat.token", trace.WithAttributes(tracing.KeyProvider.String("wechat"),
-		tracing.KeyAppID.String(app.AppID), tracing.KeyForce.Bool(force)))
+	ctx, span := t.tracer.Start(ctx, "wechat.token", trace.WithAttributes(spans.KeyProvider.String("wechat"),
+		spans.KeyAppID.String(app.AppID), spans.KeyForce.Bool(force)))
 	tok, err := t.Fetcher.Fetch(ctx, app, force)
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) {
-			tracing.End(span, "refused", true, tracing.KeyVendorCode.String(strconv.Itoa(ae.Code)))
+			spans.End(span, "refused", true, spans.KeyVendorCode.String(strconv.Itoa(ae.Code)))
 		} else {
-			tracing.End(span, tracing.OutcomeFailed, true)
+			spans.End(span, spans.OutcomeFailed, true)
 		}
 		return tok, err
 	}
-	tracing.End(span, tracing.OutcomeOK, false)
+	spans.End(span, spans.OutcomeOK, false)
 	return tok, nil
 }

@@ -1,6 +1,8 @@
 package tracing
 
 import (
+	"realname/service/tracing/spans"
+
 	"context"
 	"net/http"
 
@@ -9,10 +11,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 )
-
-func noopTracer() trace.Tracer { return noop.NewTracerProvider().Tracer("") }
 
 // Transport wraps rt, the vendors' transport, so each HTTP call is a client
 // span and carries traceparent (a vendor ignores it; our own token server
@@ -21,7 +20,7 @@ func (p *Provider) Transport(rt http.RoundTripper) http.RoundTripper {
 	if !p.Enabled() {
 		return rt
 	}
-	return otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(p.tp), otelhttp.WithPropagators(Outbound()),
+	return otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(p.tp), otelhttp.WithPropagators(spans.Outbound()),
 		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()))
 }
 

@@ -1,6 +1,8 @@
 package tracing
 
 import (
+	"realname/service/tracing/spans"
+
 	"context"
 	"net/url"
 	"strings"
@@ -9,11 +11,6 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
-
-// OwnScope starts the instrumentation scope name of realname's own tracers
-// ("realname/service/store", …): their status descriptions are outcome
-// codes and are kept; other libraries' are dropped.
-const OwnScope = "realname/"
 
 // scrubbing is the last stop before an exporter. The instrumentation
 // libraries record what they see of a request: the raw path
@@ -64,7 +61,7 @@ func (s scrubbed) Links() []sdktrace.Link {
 // the command, a transport error the URL.
 func (s scrubbed) Status() sdktrace.Status {
 	st := s.ReadOnlySpan.Status()
-	if st.Code == codes.Error && !strings.HasPrefix(s.InstrumentationScope().Name, OwnScope) {
+	if st.Code == codes.Error && !strings.HasPrefix(s.InstrumentationScope().Name, spans.OwnScope) {
 		st.Description = ""
 	}
 	return st

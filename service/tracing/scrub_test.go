@@ -1,6 +1,8 @@
 package tracing
 
 import (
+	"realname/service/tracing/spans"
+
 	"bytes"
 	"context"
 	"errors"
@@ -25,7 +27,7 @@ func TestScrubbing(t *testing.T) {
 		attribute.String("url.full", "https://u:p@api.weixin.qq.com/cv/ocr/idcard?access_token=SECRET&img_url=x")))
 	lib.RecordError(errors.New("ERR unknown command 'x', with args beginning with: 'o6_openid'"))
 	lib.SetStatus(codes.Error, "o6_openid")
-	_, own := tp.Tracer(OwnScope+"service/x").Start(ctx, "mine")
+	_, own := tp.Tracer(spans.OwnScope+"service/x").Start(ctx, "mine")
 	own.SetStatus(codes.Error, "circuit_open")
 	own.End()
 	lib.End()
@@ -88,14 +90,14 @@ func TestLogLinesCarryTheTrace(t *testing.T) {
 }
 
 func TestTraceParentRoundTrip(t *testing.T) {
-	if TraceParent(context.Background()) != "" {
+	if spans.TraceParent(context.Background()) != "" {
 		t.Error("a traceparent without a span")
 	}
-	if _, ok := LinkTo("garbage"); ok {
+	if _, ok := spans.LinkTo("garbage"); ok {
 		t.Error("a link from garbage")
 	}
 	ctx, span := WithExporter(tracetest.NewInMemoryExporter(), "test").TracerProvider().Tracer("x").Start(context.Background(), "step")
-	link, ok := LinkTo(TraceParent(ctx))
+	link, ok := spans.LinkTo(spans.TraceParent(ctx))
 	if !ok || link.SpanContext.TraceID() != span.SpanContext().TraceID() || link.SpanContext.SpanID() != span.SpanContext().SpanID() {
 		t.Errorf("link %+v for span %+v", link.SpanContext, span.SpanContext())
 	}

@@ -83,11 +83,6 @@ func Inbound() propagation.TextMapPropagator {
 	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 }
 
-// Outbound writes traceparent/tracestate on calls we make. Not baggage: what
-// a caller put in it is theirs and may be anything, so it is never passed on
-// to a vendor or a business system.
-func Outbound() propagation.TextMapPropagator { return propagation.TraceContext{} }
-
 // FromEnv builds the provider the standard variables ask for. Tracing is on
 // only when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT
 // is set (and neither OTEL_SDK_DISABLED=true nor OTEL_TRACES_EXPORTER=none

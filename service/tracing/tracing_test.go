@@ -1,6 +1,8 @@
 package tracing
 
 import (
+	"realname/service/tracing/spans"
+
 	"context"
 	"io"
 	"net"
@@ -117,7 +119,7 @@ func export(t *testing.T) {
 	if !p.Enabled() {
 		t.Fatal("tracing off with an endpoint set")
 	}
-	_, span := p.TracerProvider().Tracer(OwnScope+"test").Start(context.Background(), "GET /server/v1/users/:openid/verification",
+	_, span := p.TracerProvider().Tracer(spans.OwnScope+"test").Start(context.Background(), "GET /server/v1/users/:openid/verification",
 		trace.WithAttributes(attribute.String("url.path", "/server/v1/users/o6_bmjrPTlm6_2sgVt7hMZOPfL2M/verification"),
 			attribute.String("http.route", "/server/v1/users/:openid/verification")))
 	span.End()

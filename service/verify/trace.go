@@ -6,21 +6,21 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"realname/service/tracing"
+	"realname/service/tracing/spans"
 )
 
 // WithTracer makes each sweeper run a span ("verify.sweep", with what it
 // expired, rescued, asked again and deleted); the store steps and vendor
 // calls of a rescue are its children. Without it nothing is traced.
 func (s *Service) WithTracer(tp trace.TracerProvider) *Service {
-	s.tracer = tracing.Tracer(tp, "service/verify")
+	s.tracer = spans.Tracer(tp, "service/verify")
 	return s
 }
 
 func (s *Service) startSweep(ctx context.Context) (context.Context, trace.Span) {
 	t := s.tracer
 	if t == nil {
-		t = tracing.Tracer(nil, "")
+		t = spans.Tracer(nil, "")
 	}
 	return t.Start(ctx, "verify.sweep", trace.WithNewRoot())
 }
@@ -30,8 +30,8 @@ func endSweep(span trace.Span, st SweepStats, err error) {
 		attribute.Int("realname.sweep.rerun", st.Rerun), attribute.Int("realname.sweep.photos_deleted", st.PhotosDeleted),
 		attribute.Int("realname.sweep.orphans", st.Orphans))
 	if err != nil {
-		tracing.End(span, tracing.OutcomeFailed, true)
+		spans.End(span, spans.OutcomeFailed, true)
 		return
 	}
-	tracing.End(span, tracing.OutcomeOK, false)
+	spans.End(span, spans.OutcomeOK, false)
 }

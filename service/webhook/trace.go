@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"realname/model"
-	"realname/service/tracing"
+	"realname/service/tracing/spans"
 )
 
 // TraceWith makes the dispatcher record a span per delivery attempt
@@ -17,12 +17,12 @@ import (
 // ("webhook.fanout"), each linked to the step that wrote its events. Call
 // it before Run; without it nothing is traced.
 func (s *Service) TraceWith(tp trace.TracerProvider) {
-	s.tracer = tracing.Tracer(tp, "service/webhook")
+	s.tracer = spans.Tracer(tp, "service/webhook")
 }
 
 func (s *Service) tracerOrNoop() trace.Tracer {
 	if s.tracer == nil {
-		return tracing.Tracer(nil, "")
+		return spans.Tracer(nil, "")
 	}
 	return s.tracer
 }
@@ -35,23 +35,23 @@ func (s *Service) tracerOrNoop() trace.Tracer {
 // user).
 func (s *Service) deliver(ctx context.Context, d *model.WebhookDelivery, ev *model.WebhookEvent, t *target) result {
 	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(tracing.KeyEndpointID.Int64(d.EndpointID), tracing.KeyAttempt.Int(d.Attempts+1))}
+		trace.WithAttributes(spans.KeyEndpointID.Int64(d.EndpointID), spans.KeyAttempt.Int(d.Attempts+1))}
 	if ev != nil {
-		opts = append(opts, trace.WithAttributes(tracing.KeyEventType.String(ev.Type), tracing.KeyEventID.String(ev.ID)))
-		if link, ok := tracing.LinkTo(ev.TraceParent); ok {
+		opts = append(opts, trace.WithAttributes(spans.KeyEventType.String(ev.Type), spans.KeyEventID.String(ev.ID)))
+		if link, ok := spans.LinkTo(ev.TraceParent); ok {
 			opts = append(opts, trace.WithLinks(link))
 		}
 	}
 	ctx, span := s.tracerOrNoop().Start(ctx, "webhook.deliver", opts...)
 	r := s.send(ctx, ev, t)
 	if r.status != 0 {
-		span.SetAttributes(tracing.KeyStatusCode.Int(r.status))
+		span.SetAttributes(spans.KeyStatusCode.Int(r.status))
 	}
-	outcome := tracing.OutcomeOK
+	outcome := spans.OutcomeOK
 	if !r.ok {
 		outcome = resultClass(r.status) // "error" when no answer came: refused, timed out, blocked
 	}
-	tracing.End(span, outcome, !r.ok)
+	spans.End(span, outcome, !r.ok)
 	return r
 }
 
@@ -59,9 +59,9 @@ func (s *Service) deliver(ctx context.Context, d *model.WebhookDelivery, ev *mod
 // receivers are the company's own systems: one that traces continues our
 // delivery span, and one that does not ignores the header. It is not
 // signed (Standard Webhooks signs id, timestamp and body) and carries only
-// random ids; caller baggage is never forwarded (tracing.Outbound).
+// random ids; caller baggage is never forwarded (spans.Outbound).
 func propagate(ctx context.Context, h http.Header) {
-	tracing.Outbound().Inject(ctx, propagation.HeaderCarrier(h))
+	spans.Outbound().Inject(ctx, propagation.HeaderCarrier(h))
 }
 
 // traceFanout records, after the fact, a fan-out pass that moved events,
@@ -73,12 +73,12 @@ func (s *Service) traceFanout(ctx context.Context, start time.Time, events []mod
 	}
 	var links []trace.Link
 	for _, ev := range events {
-		if link, ok := tracing.LinkTo(ev.TraceParent); ok {
+		if link, ok := spans.LinkTo(ev.TraceParent); ok {
 			links = append(links, link)
 		}
 	}
 	_, span := s.tracerOrNoop().Start(ctx, "webhook.fanout", trace.WithNewRoot(), trace.WithTimestamp(start), trace.WithLinks(links...),
-		trace.WithAttributes(tracing.KeyCount.Int(len(events)), tracing.KeyDeliveries.Int(deliveries)))
-	span.SetAttributes(tracing.KeyOutcome.String(tracing.OutcomeOK))
+		trace.WithAttributes(spans.KeyCount.Int(len(events)), spans.KeyDeliveries.Int(deliveries)))
+	span.SetAttributes(spans.KeyOutcome.String(spans.OutcomeOK))
 	span.End()
 }

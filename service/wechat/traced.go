@@ -7,7 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
-	"realname/service/tracing"
+	"realname/service/tracing/spans"
 )
 
 // Traced records a span per login exchange ("wechat.code2session") and
@@ -21,7 +21,7 @@ type Traced struct {
 
 // NewTraced wraps c; a nil tp traces nothing.
 func NewTraced(c *Client, tp trace.TracerProvider) *Traced {
-	return &Traced{Client: c, tracer: tracing.Tracer(tp, "service/wechat")}
+	return &Traced{Client: c, tracer: spans.Tracer(tp, "service/wechat")}
 }
 
 // Code2Session exchanges a login code in a span.
@@ -43,7 +43,7 @@ func (t *Traced) SendSubscribe(ctx context.Context, appID string, msg SubscribeM
 
 func (t *Traced) start(ctx context.Context, name, appID string) (context.Context, trace.Span) {
 	return t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(tracing.KeyProvider.String("wechat"), tracing.KeyAppID.String(appID)))
+		trace.WithAttributes(spans.KeyProvider.String("wechat"), spans.KeyAppID.String(appID)))
 }
 
 // endCall ends a call's span with the answer's class: WeChat's refusal of
@@ -51,19 +51,19 @@ func (t *Traced) start(ctx context.Context, name, appID string) (context.Context
 // else a failure, with the errcode when WeChat gave one.
 func endCall(span trace.Span, err error, answers map[error]string) {
 	if err == nil {
-		tracing.End(span, tracing.OutcomeOK, false)
+		spans.End(span, spans.OutcomeOK, false)
 		return
 	}
 	for target, outcome := range answers {
 		if errors.Is(err, target) {
-			tracing.End(span, outcome, false)
+			spans.End(span, outcome, false)
 			return
 		}
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		tracing.End(span, "refused", true, tracing.KeyVendorCode.String(strconv.Itoa(ae.Code)))
+		spans.End(span, "refused", true, spans.KeyVendorCode.String(strconv.Itoa(ae.Code)))
 		return
 	}
-	tracing.End(span, tracing.OutcomeFailed, true)
+	spans.End(span, spans.OutcomeFailed, true)
 }

@@ -1,9 +1,15 @@
-package tracing
+// Package spans holds what the services need to make spans of their own:
+// the attribute keys, End, the links between traces and the outbound
+// propagator. It is apart from package tracing, which sets up the SDK and
+// its exporters (gRPC, protobuf), so that a service and its tests need only
+// the light OpenTelemetry API.
+package spans
 
 import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Attribute keys of realname's own spans. Each holds a code, a count, an
@@ -51,12 +57,17 @@ func End(span trace.Span, outcome string, failed bool, attrs ...attribute.KeyVal
 	span.End()
 }
 
+// OwnScope starts the instrumentation scope name of realname's own tracers
+// ("realname/service/store", …): their status descriptions are outcome
+// codes and are kept; other libraries' are dropped.
+const OwnScope = "realname/"
+
 // Tracer is tp's tracer for one of our packages (name under OwnScope); a
 // nil tp gives a no-op tracer, so a service built without one traces
 // nothing.
 func Tracer(tp trace.TracerProvider, name string) trace.Tracer {
 	if tp == nil {
-		return noopTracer()
+		return noop.NewTracerProvider().Tracer("")
 	}
 	return tp.Tracer(OwnScope + name)
 }
