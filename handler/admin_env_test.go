@@ -34,6 +34,7 @@ import (
 	"realname/service/redisconn/redistest"
 	"realname/service/review"
 	"realname/service/store"
+	"realname/service/store/storetest"
 	"realname/service/token"
 	"realname/service/verify"
 	"realname/service/webhook"
@@ -170,7 +171,7 @@ func (e *adminEnv) seedCase(t *testing.T, openid, name, number string, front, ba
 	sealed, _ := e.ring.Encrypt(raw, verify.AttemptAAD(v.ID))
 	e.db.Create(&model.ProviderAttempt{VerificationID: v.ID, Kind: "ocr", Provider: "apizero", Outcome: "ok", LatencyMS: 90, FieldsEnc: sealed, CreatedAt: time.Now()})
 	vid := v.ID
-	seedEvent(t, e.db, model.VerificationEvent{VerificationID: &vid, Type: "decided",
+	storetest.SeedEvent(t, e.db, model.VerificationEvent{VerificationID: &vid, Type: "decided",
 		FromState: store.Checking, ToState: store.Review, Actor: fmt.Sprintf("user:%d", u.ID), Data: `{"note":"</code><script>alert(3)</script>"}`})
 	return v.ID
 }
@@ -360,28 +361,3 @@ func (e *adminEnv) state(t *testing.T, id int64) string {
 
 // PrivateNetworks offers the switch, as in development.
 func (f *fakeWebhooks) PrivateNetworks() bool { return true }
-
-// seedEvent appends e to its verification's chain as the store does: after
-// the row's chain head, which it then moves to e.
-func seedEvent(t *testing.T, db *gorm.DB, e model.VerificationEvent) {
-	t.Helper()
-	var v model.Verification
-	if err := db.Select("id", "chain_head").Take(&v, *e.VerificationID).Error; err != nil {
-		t.Fatal(err)
-	}
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = db.NowFunc()
-	}
-	e.CreatedAt = clock.Stored(e.CreatedAt)
-	if e.Data == "" {
-		e.Data = "{}"
-	}
-	e.PrevHash = v.ChainHead
-	e.Hash = store.EventHash(e)
-	if err := db.Create(&e).Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Model(&model.Verification{}).Where("id = ?", v.ID).UpdateColumn("chain_head", e.Hash).Error; err != nil {
-		t.Fatal(err)
-	}
-}

@@ -16,6 +16,7 @@ import (
 	"realname/service/redisconn/redistest"
 	"realname/service/review"
 	"realname/service/store"
+	"realname/service/store/storetest"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -102,28 +103,6 @@ func want1(n int64) error {
 	return nil
 }
 
-// flakyTrail is the store with AppendAction answering a lock conflict
-// (which the store's transaction retries) the first conflicts times, and
-// then failing with fail when it is set.
-type flakyTrail struct {
-	*store.Store
-	conflicts int
-	fail      error
-}
-
-var errLockConflict = errors.New("database is locked (SQLITE_BUSY), as a lock conflict reads")
-
-func (f *flakyTrail) AppendAction(ctx context.Context, actor, typ string, data map[string]any) error {
-	if err := f.Store.AppendAction(ctx, actor, typ, data); err != nil {
-		return err
-	}
-	if f.conflicts > 0 {
-		f.conflicts--
-		return errLockConflict
-	}
-	return f.fail
-}
-
 // TestNoChangeUnrecorded: an account change and its audit action commit
 // together, in the store's transaction with its retry: when the action
 // cannot be written the change is undone, and a retried transaction
@@ -131,7 +110,7 @@ func (f *flakyTrail) AppendAction(ctx context.Context, actor, typ string, data m
 func TestNoChangeUnrecorded(t *testing.T) {
 	modeltest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		trail := &flakyTrail{Store: store.New(db, clock.System{}, quiet)}
+		trail := &storetest.FlakyTrail{Store: store.New(db, clock.System{}, quiet)}
 		conn := redistest.Open(t)
 		s, err := New(db, trail, conn.Client, conn.Prefix, Options{BcryptCost: bcrypt.MinCost, MaxFailures: 5}, quiet)
 		if err != nil {
@@ -142,7 +121,7 @@ func TestNoChangeUnrecorded(t *testing.T) {
 			t.Fatal(err)
 		}
 		broken := errors.New("the audit trail is unavailable")
-		trail.fail = broken
+		trail.Fail = broken
 		if _, err := s.Create(ctx, "bob", pw, RoleReviewer, ActorCLI); !errors.Is(err, broken) {
 			t.Fatalf("create without its audit: %v", err)
 		}
@@ -159,11 +138,11 @@ func TestNoChangeUnrecorded(t *testing.T) {
 		if n != 0 || row.DisabledAt != nil || row.FailedLogins != 0 {
 			t.Fatalf("unrecorded changes stayed: bob %d, ann %+v", n, row)
 		}
-		trail.fail, trail.conflicts = nil, 1
+		trail.Fail, trail.Conflicts = nil, 1
 		if _, _, err := s.Login(ctx, "ann", "wrong password!", "10.0.0.1"); !errors.Is(err, ErrBadCredentials) {
 			t.Fatalf("failed login: %v", err)
 		}
-		trail.conflicts = 1
+		trail.Conflicts = 1
 		if _, err := s.Create(ctx, "cyd", pw, RoleReviewer, ActorCLI); err != nil {
 			t.Fatalf("create retried: %v", err)
 		}

@@ -15,29 +15,8 @@ import (
 	"realname/service/apikey"
 	"realname/service/clock"
 	"realname/service/store"
+	"realname/service/store/storetest"
 )
-
-// flakyTrail is the store with AppendAction answering a lock conflict
-// (which the store's transaction retries) the first conflicts times, and
-// then failing with fail when it is set.
-type flakyTrail struct {
-	*store.Store
-	conflicts int
-	fail      error
-}
-
-var errLockConflict = errors.New("database is locked (SQLITE_BUSY), as a lock conflict reads")
-
-func (f *flakyTrail) AppendAction(ctx context.Context, actor, typ string, data map[string]any) error {
-	if err := f.Store.AppendAction(ctx, actor, typ, data); err != nil {
-		return err
-	}
-	if f.conflicts > 0 {
-		f.conflicts--
-		return errLockConflict
-	}
-	return f.fail
-}
 
 // TestNoKeyUnrecorded: a key's row and its audit action commit together,
 // in the store's transaction with its retry, on every backend: a key whose
@@ -48,7 +27,7 @@ func TestNoKeyUnrecorded(t *testing.T) {
 		ctx := context.Background()
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 		clk := clock.NewManual(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
-		trail := &flakyTrail{Store: store.New(db, clk, quiet)}
+		trail := &storetest.FlakyTrail{Store: store.New(db, clk, quiet)}
 		s := apikey.New(db, trail, nil, "", 1, []string{"wxa"}, clk, quiet)
 		scopes := []string{apikey.ScopeEventsRead}
 		k, _, err := s.Create(ctx, "crm", scopes, "", "admin:1")
@@ -56,7 +35,7 @@ func TestNoKeyUnrecorded(t *testing.T) {
 			t.Fatal(err)
 		}
 		broken := errors.New("the audit trail is unavailable")
-		trail.fail = broken
+		trail.Fail = broken
 		if _, _, err := s.Create(ctx, "erp", scopes, "", "admin:1"); !errors.Is(err, broken) {
 			t.Fatalf("create without its audit: %v", err)
 		}
@@ -66,11 +45,11 @@ func TestNoKeyUnrecorded(t *testing.T) {
 		if keys, _ := s.List(ctx); len(keys) != 1 || keys[0].RevokedAt != nil {
 			t.Fatalf("unrecorded changes stayed: %+v", keys)
 		}
-		trail.fail, trail.conflicts = nil, 1
+		trail.Fail, trail.Conflicts = nil, 1
 		if _, _, err := s.Create(ctx, "erp", scopes, "", "admin:1"); err != nil {
 			t.Fatalf("create retried: %v", err)
 		}
-		trail.conflicts = 1
+		trail.Conflicts = 1
 		if err := s.Revoke(ctx, k.ID, "admin:1"); err != nil {
 			t.Fatalf("revoke retried: %v", err)
 		}

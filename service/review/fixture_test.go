@@ -20,6 +20,7 @@ import (
 	"realname/service/pii"
 	"realname/service/redisconn/redistest"
 	"realname/service/store"
+	"realname/service/store/storetest"
 	"realname/service/verify"
 )
 
@@ -187,7 +188,7 @@ func (f *fixture) seedCase(t *testing.T, s seed) model.Verification {
 			Data: fmt.Sprintf(`{"reason":%q}`, s.reason)},
 	} {
 		e.VerificationID = &vid
-		seedEvent(t, f.db, e)
+		storetest.SeedEvent(t, f.db, e)
 	}
 	ev := model.WebhookEvent{ID: fmt.Sprintf("evt_seed_%d_%d", v.ID, f.n), Type: verify.HookReviewRequired, VerificationID: &vid,
 		Payload: "{}", CreatedAt: s.updatedAt}
@@ -219,29 +220,4 @@ func intact(t *testing.T, db *gorm.DB) ChainReport {
 		t.Fatalf("audit chain broken: %s", rep.Broken)
 	}
 	return rep
-}
-
-// seedEvent appends e to its verification's chain as the store does: after
-// the row's chain head, which it then moves to e.
-func seedEvent(t *testing.T, db *gorm.DB, e model.VerificationEvent) {
-	t.Helper()
-	var v model.Verification
-	if err := db.Select("id", "chain_head").Take(&v, *e.VerificationID).Error; err != nil {
-		t.Fatal(err)
-	}
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = db.NowFunc()
-	}
-	e.CreatedAt = clock.Stored(e.CreatedAt)
-	if e.Data == "" {
-		e.Data = "{}"
-	}
-	e.PrevHash = v.ChainHead
-	e.Hash = store.EventHash(e)
-	if err := db.Create(&e).Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Model(&model.Verification{}).Where("id = ?", v.ID).UpdateColumn("chain_head", e.Hash).Error; err != nil {
-		t.Fatal(err)
-	}
 }
