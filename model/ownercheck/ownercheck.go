@@ -167,7 +167,7 @@ func chainTables(pass *analysis.Pass, fn *ast.FuncDecl, x ast.Expr, depth int) [
 		depth++
 		switch e := x.(type) {
 		case *ast.CallExpr:
-			if body := sameFile(pass, e); body != nil {
+			if body := ownHelper(pass, e); body != nil {
 				// A helper of this package that starts the chain
 				// (a.row(id)): follow what it returns.
 				for _, r := range returns(body) {
@@ -269,9 +269,9 @@ func declared(fn *ast.FuncDecl) []string {
 	return out
 }
 
-// sameFile returns the declaration of the function or method of this
+// ownHelper returns the declaration of the function or method of this
 // package that call calls, when it returns a *gorm.DB.
-func sameFile(pass *analysis.Pass, call *ast.CallExpr) *ast.FuncDecl {
+func ownHelper(pass *analysis.Pass, call *ast.CallExpr) *ast.FuncDecl {
 	var id *ast.Ident
 	switch f := call.Fun.(type) {
 	case *ast.Ident:
