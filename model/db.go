@@ -80,6 +80,9 @@ func Open(ctx context.Context, dsn, dataDir string, log *slog.Logger, now func()
 		// One writer at a time is all SQLite allows; a small pool with a busy
 		// timeout queues writers instead of failing them with SQLITE_BUSY.
 		sqlDB.SetMaxOpenConns(4)
+		// Every connection kept: reopening one parses the schema and maps
+		// its memory again, and loses its prepared statements.
+		sqlDB.SetMaxIdleConns(4)
 	} else {
 		SetPool(sqlDB, DefaultMaxConns)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)

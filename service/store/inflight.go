@@ -7,42 +7,33 @@ import (
 	"realname/model"
 )
 
-// AttemptInFlight is the outcome of a name/ID check attempt recorded
-// before the vendors are asked: if the process dies during the call, the
-// row shows that a paid call may have been made. SettleAttempts replaces
-// it with what the vendors answered.
+// A name/ID check that is about to be asked leaves no attempt row of its
+// own: the step to checking (or a rescue's check_rerun event), committed
+// before the vendors are called, is the record that a paid call may
+// follow, and the attempts are written with the decision. A case a crash
+// left in checking gets an interrupted attempt from the rescue.
+
+// AttemptInFlight is the outcome earlier versions wrote before the vendors
+// were asked; a rescue still turns such a row into an interrupted one.
 const AttemptInFlight = "in_flight"
 
-// StartCheck records, in ctx's transaction (the step to checking), that a
-// name/ID check of vid is about to be asked.
-func (s *Store) StartCheck(ctx context.Context, vid int64) error {
-	return s.RecordAttempts(ctx, []model.ProviderAttempt{{VerificationID: vid, Kind: "idcheck", Provider: "pending", Outcome: AttemptInFlight}})
-}
-
-// SettleAttempts replaces vid's in-flight check attempt with the attempts
-// the check made (none for a decision taken locally).
-func (s *Store) SettleAttempts(ctx context.Context, vid int64, rows []model.ProviderAttempt) error {
-	err := s.conn(ctx).Where("verification_id = ? AND kind = ? AND outcome = ?", vid, "idcheck", AttemptInFlight).
-		Delete(&model.ProviderAttempt{}).Error
-	if err != nil {
-		return fmt.Errorf("store: settle attempts: %w", err)
-	}
-	return s.RecordAttempts(ctx, rows)
-}
-
-// AttemptInterrupted is an in-flight attempt whose process died: a paid
-// call may or may not have reached the vendor.
+// AttemptInterrupted is a check attempt whose process died: a paid call
+// may or may not have reached the vendor.
 const AttemptInterrupted = "interrupted"
 
-// InterruptAttempts marks vid's in-flight check attempts as interrupted,
-// in ctx's transaction, so a rescue's own attempts do not replace them.
+// InterruptAttempts records, in ctx's transaction, that vid's check was
+// cut short: its in-flight row from an earlier version becomes
+// interrupted, or an interrupted attempt is added.
 func (s *Store) InterruptAttempts(ctx context.Context, vid int64) error {
-	err := s.conn(ctx).Model(&model.ProviderAttempt{}).Where("verification_id = ? AND kind = ? AND outcome = ?", vid, "idcheck", AttemptInFlight).
-		UpdateColumn("outcome", AttemptInterrupted).Error
-	if err != nil {
-		return fmt.Errorf("store: interrupt attempts: %w", err)
+	res := s.conn(ctx).Model(&model.ProviderAttempt{}).Where("verification_id = ? AND kind = ? AND outcome = ?", vid, "idcheck", AttemptInFlight).
+		UpdateColumn("outcome", AttemptInterrupted)
+	if res.Error != nil {
+		return fmt.Errorf("store: interrupt attempts: %w", res.Error)
 	}
-	return nil
+	if res.RowsAffected > 0 {
+		return nil
+	}
+	return s.RecordAttempts(ctx, []model.ProviderAttempt{{VerificationID: vid, Kind: "idcheck", Provider: "unknown", Outcome: AttemptInterrupted}})
 }
 
 // HasEvent reports whether vid's chain holds an event of type typ.

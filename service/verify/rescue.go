@@ -39,9 +39,6 @@ func (s *Service) rescue(ctx context.Context, vid int64, stuckBefore time.Time) 
 			// Written before the call: a rescue that dies too is not
 			// asked a third time.
 			rerun = true
-			if err := s.store.StartCheck(ctx, cur.ID); err != nil {
-				return store.Change{}, err
-			}
 			return store.Change{Event: EventCheckRerun, Actor: "system"}, nil
 		}
 		done = true

@@ -39,8 +39,8 @@ func attemptOutcomes(f *fixture, vid int64) []string {
 	return out
 }
 
-// TestSweepAsksAnInterruptedCheckAgain: the check attempt is recorded
-// before the vendor is asked; a check a crash left in checking is asked
+// TestSweepAsksAnInterruptedCheckAgain: no attempt is recorded before the
+// vendor is asked (the step to checking is the record); a check a crash left in checking is asked
 // again once by the sweeper — answered by the verdict cache when the
 // vendor had answered before the crash, so nothing is paid twice — and
 // decided as the flow would; a rescue cut short goes to staff as
@@ -52,7 +52,7 @@ func TestSweepAsksAnInterruptedCheckAgain(t *testing.T) {
 		u := f.user(t, "o-crash")
 		c, _ := f.recognized(t, u, "male")
 		v := crashInChecking(t, f, u, c)
-		if got := attemptOutcomes(f, v.ID); len(got) != 1 || got[0] != store.AttemptInFlight {
+		if got := attemptOutcomes(f, v.ID); len(got) != 0 {
 			t.Fatalf("attempts before the call: %v", got)
 		}
 		// The vendor answered; the process died before the decision.
@@ -85,6 +85,12 @@ func TestSweepAsksAnInterruptedCheckAgain(t *testing.T) {
 		if _, err := f.svc.store.AppendEvent(ctx, v2.ID, store.Event{Type: EventCheckRerun, Actor: "system"}); err != nil {
 			t.Fatal(err)
 		}
+		// As an earlier version left it: an in-flight row, which the
+		// rescue turns into the interrupted attempt instead of adding one.
+		legacy := model.ProviderAttempt{VerificationID: v2.ID, Kind: "idcheck", Provider: "pending", Outcome: store.AttemptInFlight}
+		if err := f.svc.store.RecordAttempts(ctx, []model.ProviderAttempt{legacy}); err != nil {
+			t.Fatal(err)
+		}
 		f.clk.Advance(11 * time.Minute)
 		if st, err := f.svc.Sweep(ctx, 100); err != nil || st.Rerun != 0 || st.Rescued != 1 {
 			t.Fatalf("second sweep: %+v %v", st, err)
@@ -93,6 +99,9 @@ func TestSweepAsksAnInterruptedCheckAgain(t *testing.T) {
 		f.db.First(&cut, v2.ID)
 		if cut.State != store.Review || cut.Reason != ReasonInterrupted {
 			t.Fatalf("a rescue cut short: %s %s", cut.State, cut.Reason)
+		}
+		if out := attemptOutcomes(f, v2.ID); len(out) != 1 || out[0] != store.AttemptInterrupted {
+			t.Fatalf("attempts of a rescue cut short: %v", out)
 		}
 	})
 }

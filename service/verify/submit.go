@@ -283,15 +283,12 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 
 // checking is the step to checking (or, with face, to face_pending): the
 // submitted name and number sealed to cur's row, what the user corrected
-// of the OCR reading, and the check attempt recorded as in flight before
-// any vendor is asked.
+// of the OCR reading. Committed before any vendor is asked, the move to
+// checking is what tells a rescue that a paid call may have been made.
 func (s *Service) checking(ctx context.Context, cur *model.Verification, u User, name string, num idcard.Number, corrected []string, face bool) (store.Change, error) {
 	to := store.FacePending
 	if !face {
 		to = store.Checking
-		if err := s.store.StartCheck(ctx, cur.ID); err != nil {
-			return store.Change{}, err
-		}
 	}
 	nameEnc, err := s.crypto.Encrypt([]byte(name), aad(cur, "name_enc"))
 	if err != nil {
@@ -539,7 +536,7 @@ func (s *Service) recordCheckAttempts(ctx context.Context, vid int64, d idcheck.
 		rows[i] = model.ProviderAttempt{VerificationID: vid, Kind: "idcheck", Provider: a.Provider, Outcome: a.Outcome,
 			ErrorCode: a.Code, LatencyMS: a.Latency.Milliseconds()}
 	}
-	return s.store.SettleAttempts(ctx, vid, rows)
+	return s.store.RecordAttempts(ctx, rows)
 }
 
 func checkAttemptViews(d idcheck.Decision) []AttemptView {
