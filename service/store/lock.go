@@ -31,9 +31,7 @@ type lockedRow struct {
 // has no OF in MariaDB, the user's row is locked too (a lock order that can
 // meet Erase's the other way round: the retry in InTx settles it).
 func (s *Store) lockedQuery(ctx context.Context) *gorm.DB {
-	q := s.conn(ctx).Table("verifications").
-		Select("verifications.*, users.app_id AS user_app_id, users.open_id AS user_open_id, users.union_id AS user_union_id").
-		Joins("JOIN users ON users.id = verifications.user_id")
+	q := s.joinedQuery(ctx)
 	switch q.Name() {
 	case model.DialectPostgres:
 		return q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Table: clause.Table{Name: "verifications"}})
@@ -41,6 +39,13 @@ func (s *Store) lockedQuery(ctx context.Context) *gorm.DB {
 		return q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 	}
 	return q // SQLite: the IMMEDIATE transaction holds the write lock
+}
+
+// joinedQuery selects verifications joined to their users' identities.
+func (s *Store) joinedQuery(ctx context.Context) *gorm.DB {
+	return s.conn(ctx).Table("verifications").
+		Select("verifications.*, users.app_id AS user_app_id, users.open_id AS user_open_id, users.union_id AS user_union_id").
+		Joins("JOIN users ON users.id = verifications.user_id")
 }
 
 // take runs a locked query for one row and remembers it in the transaction.

@@ -50,7 +50,7 @@ func (s *Store) Open(ctx context.Context, userID int64, mode, consent, actor str
 			if err != nil {
 				return err
 			}
-			latest = &v
+			latest = &v.Verification
 		}
 		keep, err := reuse(u.User, latest)
 		if err != nil {

@@ -193,13 +193,25 @@ func (s *Store) write(ctx context.Context, v *model.Verification, c Change) erro
 		return err
 	}
 	next.ChainHead, cols = head, append(cols, "chain_head")
-	res := s.conn(ctx).Model(&model.Verification{}).Where("id = ? AND version = ?", v.ID, v.Version).Select(cols).UpdateColumns(&next)
+	q := s.conn(ctx).Model(&model.Verification{}).Where("id = ? AND version = ?", v.ID, v.Version)
+	if t.seen[v.ID] {
+		// Read before the transaction, not under the lock: every write of
+		// the aggregate moves its chain head, so an unchanged head and
+		// version say the row is still the one decide looked at.
+		q = q.Where("chain_head = ?", v.ChainHead)
+	}
+	res := q.Select(cols).UpdateColumns(&next)
 	if res.Error != nil {
 		return fmt.Errorf("store: update verification: %w", res.Error)
 	}
 	if res.RowsAffected != 1 {
+		if t.seen[v.ID] {
+			t.mustLock[v.ID] = true
+			return errStale
+		}
 		return fmt.Errorf("%w: changed by another request", ErrInvalidState)
 	}
+	delete(t.seen, v.ID) // the UPDATE holds its lock now
 	*v = next
 	if err := s.conn(ctx).Create(&events).Error; err != nil {
 		return fmt.Errorf("store: append event: %w", err)

@@ -94,6 +94,10 @@ type txState struct {
 	rows    map[int64]model.Verification
 	pending map[int64][]model.VerificationEvent
 	users   map[int64]identity // read with a lock, for the outbox rows
+	// seen marks rows in rows that came from a Snapshot, read before the
+	// transaction: their write is fenced by version and chain head.
+	seen     map[int64]bool
+	mustLock map[int64]bool // snapshots that went stale in an earlier attempt
 	outbox  bool               // webhook events were written: signal them
 	after   []func()           // run once the transaction has committed
 	moved   []transition       // state changes written, counted once committed
@@ -130,13 +134,14 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 		return fn(ctx)
 	}
 	wait := s.backoff
+	mustLock := map[int64]bool{} // snapshots found stale: read under the lock from now on
 	for attempt := 0; ; attempt++ {
 		countAttempt(ctx)
 		wrote := false
 		var t *txState
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			t = &txState{db: tx, rows: map[int64]model.Verification{}, pending: map[int64][]model.VerificationEvent{},
-				users: map[int64]identity{}}
+				users: map[int64]identity{}, seen: map[int64]bool{}, mustLock: mustLock}
 			if err := fn(context.WithValue(ctx, txKey{}, t)); err != nil {
 				return err
 			}
@@ -234,6 +239,9 @@ func Retryable(err error) bool {
 	if errors.As(err, &my) {
 		return my.Number == 1213 || my.Number == 1205
 	}
+	if errors.Is(err, errStale) {
+		return true
+	}
 	msg := err.Error()
 	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
@@ -256,19 +264,6 @@ func (s *Store) Get(ctx context.Context, vid int64) (model.Verification, error) 
 	}
 	if err != nil {
 		return v, fmt.Errorf("store: get verification: %w", err)
-	}
-	return v, nil
-}
-
-// Latest reads the user's newest verification, or ErrNotFound.
-func (s *Store) Latest(ctx context.Context, userID int64) (model.Verification, error) {
-	var v model.Verification
-	err := s.conn(ctx).Where("user_id = ?", userID).Order("id DESC").Limit(1).Take(&v).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return v, ErrNotFound
-	}
-	if err != nil {
-		return v, fmt.Errorf("store: latest verification: %w", err)
 	}
 	return v, nil
 }

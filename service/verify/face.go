@@ -96,7 +96,7 @@ func (s *Service) StartFace(ctx context.Context, u User, consent string) (View, 
 	if latest.State != store.FacePending {
 		return View{}, fmt.Errorf("%w: %s", ErrInvalidState, latest.State)
 	}
-	name, num, _, err := s.submitted(&latest)
+	name, num, _, err := s.submitted(&latest.Verification)
 	if err != nil {
 		return View{}, err
 	}

@@ -51,7 +51,7 @@ func (s *Service) FaceResult(ctx context.Context, u User) (View, error) {
 		// decision since the verification was read above.
 		return s.Current(ctx, u)
 	}
-	name, num, _, err := s.submitted(&latest)
+	name, num, _, err := s.submitted(&latest.Verification)
 	if err != nil {
 		return View{}, err
 	}
@@ -86,7 +86,7 @@ func (s *Service) FaceResult(ctx context.Context, u User) (View, error) {
 	case face.OutcomeNoRecord:
 		d.state, d.reason = store.Review, ReasonNoRecord
 	case face.OutcomePending, face.OutcomeRateLimited:
-		out, err := s.view(ctx, &latest, left())
+		out, err := s.view(ctx, &latest.Verification, left())
 		out.NextAction = NextFaceResult
 		return out, err
 	case face.OutcomeConfigError:
@@ -110,7 +110,7 @@ func (s *Service) FaceResult(ctx context.Context, u User) (View, error) {
 		}
 		return View{}, err
 	}
-	return s.view(ctx, &latest, left())
+	return s.view(ctx, &latest.Verification, left())
 }
 
 // Reasons a face check gives.

@@ -55,7 +55,7 @@ func (s *Service) rescue(ctx context.Context, vid int64, stuckBefore time.Time) 
 	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	state, reason, dec := s.decide(dctx, name, num, cd)
-	err = s.finishRetrying(dctx, &v, verdict{actor: "system", state: state, reason: reason, check: dec, num: num})
+	err = s.finishRetrying(dctx, &store.Snapshot{Verification: v}, verdict{actor: "system", state: state, reason: reason, check: dec, num: num})
 	if errors.Is(err, ErrInvalidState) || errors.Is(err, ErrErased) {
 		return false, true, nil // the user's erasure or another instance got there first
 	}

@@ -101,7 +101,7 @@ func (s *Service) ServerStatus(ctx context.Context, subj Subject, defaultApp str
 	if err != nil {
 		return ServerView{}, err
 	}
-	return serverView(u, v), nil
+	return serverView(u, v.Verification), nil
 }
 
 func serverView(u model.User, v model.Verification) ServerView {

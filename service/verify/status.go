@@ -26,7 +26,7 @@ func (s *Service) Current(ctx context.Context, u User) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return s.view(ctx, &v, left)
+	return s.view(ctx, &v.Verification, left)
 }
 
 // Erase deletes the user's photos and personal fields on their request

@@ -143,10 +143,10 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	if err := submittable(&latest); err != nil {
+	if err := submittable(&latest.Verification); err != nil {
 		return View{}, err
 	}
-	seen, err := s.readCard(&latest)
+	seen, err := s.readCard(&latest.Verification)
 	if err != nil {
 		return View{}, err
 	}
@@ -169,7 +169,7 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 		undo = func() { s.refund(ctx, "check", u.ID); undoID() }
 	}
 	var cd card
-	v, err := s.store.StepLatest(ctx, u.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
+	v, err := s.store.StepFrom(ctx, latest, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
 		if err := submittable(cur); err != nil {
 			return store.Change{}, err
 		}
@@ -196,13 +196,13 @@ func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
 		return View{}, err
 	}
 	if face {
-		return s.view(ctx, &v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
+		return s.view(ctx, &v.Verification, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
 	}
 	return s.run(ctx, u, &v, cl.name, cl.num, &cd)
 }
 
 // latest is the user's latest verification, or ErrNoVerification.
-func (s *Service) latest(ctx context.Context, userID int64) (model.Verification, error) {
+func (s *Service) latest(ctx context.Context, userID int64) (store.Snapshot, error) {
 	v, err := s.store.Latest(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return v, ErrNoVerification
@@ -278,7 +278,7 @@ func (s *Service) Check(ctx context.Context, u User, c Claim) (View, error) {
 		undo()
 		return View{}, err
 	}
-	return s.run(ctx, u, &v, name, num, nil)
+	return s.run(ctx, u, &store.Snapshot{Verification: v}, name, num, nil)
 }
 
 // checking is the step to checking (or, with face, to face_pending): the
@@ -313,20 +313,20 @@ func (s *Service) checking(ctx context.Context, cur *model.Verification, u User,
 }
 
 // run decides a verification now in checking and records the decision.
-func (s *Service) run(ctx context.Context, u User, v *model.Verification, name string, num idcard.Number, cd *card) (View, error) {
+func (s *Service) run(ctx context.Context, u User, v *store.Snapshot, name string, num idcard.Number, cd *card) (View, error) {
 	// The decision must land even if the user's request is cancelled now:
 	// a verification left in checking would need the sweeper to rescue it.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
 	state, reason, dec := s.decide(dctx, name, num, cd)
 	if s.faceSettles(u.AppID, state, reason) {
-		if err := s.offerFace(dctx, u, v, reason, dec); err != nil {
+		if err := s.offerFace(dctx, u, &v.Verification, reason, dec); err != nil {
 			return View{}, err
 		}
 	} else if err := s.finishRetrying(dctx, v, verdict{actor: actorUser(u.ID), state: state, reason: reason, check: dec, num: num}); err != nil {
 		return View{}, err
 	}
-	out, err := s.view(ctx, v, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
+	out, err := s.view(ctx, &v.Verification, s.left(ctx, "check", u.ID, s.policy.AttemptsPerDay))
 	out.Attempts = append(out.Attempts, checkAttemptViews(dec)...)
 	return out, err
 }
@@ -444,7 +444,7 @@ func (d verdict) data(reason string) map[string]any {
 
 // finish writes the decision: state, reason, attempts, the ID binding for
 // a verified one, audit event and webhook outbox row, in one transaction.
-func (s *Service) finish(ctx context.Context, v *model.Verification, d verdict) error {
+func (s *Service) finish(ctx context.Context, v *store.Snapshot, d verdict) error {
 	// Each retry re-reads the bindings in a new transaction and so sees the
 	// slot the winner took; after every slot has been contended, the number
 	// is being bound to other accounts right now: that is id_already_bound.
@@ -461,7 +461,7 @@ func (s *Service) finish(ctx context.Context, v *model.Verification, d verdict) 
 // is briefly away (a failover, a restart): giving up would leave the case
 // in checking for the sweeper and the vendor's answer unused. A case that
 // left checking meanwhile (erased, or rescued) ends the attempts.
-func (s *Service) finishRetrying(ctx context.Context, v *model.Verification, d verdict) error {
+func (s *Service) finishRetrying(ctx context.Context, v *store.Snapshot, d verdict) error {
 	wait := 250 * time.Millisecond
 	for failed := false; ; failed = true {
 		err := s.finish(ctx, v, d)
@@ -472,7 +472,7 @@ func (s *Service) finishRetrying(ctx context.Context, v *model.Verification, d v
 			if gerr != nil {
 				return err
 			}
-			*v = cur
+			*v = store.Snapshot{Verification: cur}
 			return nil
 		}
 		if err == nil || errors.Is(err, ErrInvalidState) || errors.Is(err, ErrErased) {
@@ -491,12 +491,12 @@ func (s *Service) finishRetrying(ctx context.Context, v *model.Verification, d v
 // finishOnce is one attempt of finish; with bind false a verified decision
 // goes to review as id_already_bound instead of taking a slot. A name/ID
 // check decides a case in checking, a face check one in face_pending.
-func (s *Service) finishOnce(ctx context.Context, v *model.Verification, d verdict, bind bool) error {
+func (s *Service) finishOnce(ctx context.Context, v *store.Snapshot, d verdict, bind bool) error {
 	from := store.Checking
 	if d.face != nil {
 		from = store.FacePending
 	}
-	out, err := s.store.Step(ctx, v.ID, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
+	out, err := s.store.StepFrom(ctx, *v, func(ctx context.Context, cur *model.Verification) (store.Change, error) {
 		if cur.State != from {
 			return store.Change{}, fmt.Errorf("%w: %s", ErrInvalidState, cur.State)
 		}

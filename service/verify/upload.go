@@ -46,7 +46,7 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 	var v model.Verification // the open verification to pin to; ID 0 for a new one
 	var seen *model.Verification
 	if latest.ID != 0 {
-		seen = &latest
+		seen = &latest.Verification
 		keep, err := reusable(seen, modePhoto)
 		if err != nil {
 			return View{}, err
@@ -106,14 +106,23 @@ func (s *Service) Upload(ctx context.Context, u User, in UploadInput) (View, err
 			return err
 		}
 		var replaced string
-		done, err = s.store.Step(ctx, vid, func(_ context.Context, cur *model.Verification) (store.Change, error) {
+		reading := func(_ context.Context, cur *model.Verification) (store.Change, error) {
 			c, err := s.readingChange(cur, u, in.Side, res, attempts, ref, hash)
 			replaced = cur.FrontBlob
 			if c.Set.BackBlob != nil {
 				replaced = cur.BackBlob
 			}
 			return c, err
-		})
+		}
+		if vid == latest.ID {
+			// The row read before the vendors were asked: the step writes
+			// on it, fenced, instead of reading it again.
+			var snap store.Snapshot
+			snap, err = s.store.StepFrom(ctx, latest, reading)
+			done = snap.Verification
+		} else {
+			done, err = s.store.Step(ctx, vid, reading)
+		}
 		if err != nil {
 			return err
 		}
