@@ -98,9 +98,9 @@ type txState struct {
 	// transaction: their write is fenced by version and chain head.
 	seen     map[int64]bool
 	mustLock map[int64]bool // snapshots that went stale in an earlier attempt
-	outbox  bool               // webhook events were written: signal them
-	after   []func()           // run once the transaction has committed
-	moved   []transition       // state changes written, counted once committed
+	outbox   bool           // webhook events were written: signal them
+	after    []func()       // run once the transaction has committed
+	moved    []transition   // state changes written, counted once committed
 }
 
 // flush writes the pending events and the chain heads they leave.
