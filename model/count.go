@@ -3,10 +3,6 @@ package model
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"os"
-	"strings"
-	"sync"
 	"sync/atomic"
 
 	"gorm.io/gorm"
@@ -43,16 +39,6 @@ func count(db *gorm.DB, sqlDB *sql.DB) error {
 				return
 			}
 			c.statements.Add(1)
-			if debugSQL != nil {
-				_, inTx := tx.Statement.ConnPool.(gorm.TxCommitter)
-				q := tx.Statement.SQL.String()
-				if len(q) > 120 {
-					q = q[:120]
-				}
-				debugMu.Lock()
-				fmt.Fprintf(debugSQL, "%v\t%v\t%s\n", write, inTx, strings.ReplaceAll(q, "\n", " "))
-				debugMu.Unlock()
-			}
 			if _, inTx := tx.Statement.ConnPool.(gorm.TxCommitter); write && !inTx {
 				c.commits.Add(1)
 			}
@@ -93,59 +79,26 @@ type countingPool struct {
 // GetDBConn lets gorm's DB() find the *sql.DB.
 func (p *countingPool) GetDBConn() (*sql.DB, error) { return p.c.db, nil }
 
-// BeginTx starts a transaction whose commit is counted
-// (gorm.ConnPoolBeginner): through the pool gorm was given (its prepared
-// statement cache, on SQLite) when it begins transactions, else on the
-// *sql.DB.
+// BeginTx starts a transaction whose commit is counted (gorm.ConnPoolBeginner).
 func (p *countingPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
-	var tx gorm.ConnPool
-	var err error
-	switch inner := p.ConnPool.(type) {
-	case gorm.ConnPoolBeginner:
-		tx, err = inner.BeginTx(ctx, opts)
-	default:
-		tx, err = p.c.db.BeginTx(ctx, opts)
-	}
+	tx, err := p.c.db.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	committer, ok := tx.(gorm.TxCommitter)
-	if !ok {
-		return nil, gorm.ErrInvalidTransaction
-	}
-	return &countedTx{ConnPool: tx, tx: committer, c: p.c}, nil
+	return &countedTx{Tx: tx, c: p.c}, nil
 }
 
 // countedTx is a transaction whose commit is counted.
 type countedTx struct {
-	gorm.ConnPool
-	tx gorm.TxCommitter
-	c  *counter
+	*sql.Tx
+	c *counter
 }
 
 // Commit commits and counts it.
 func (t *countedTx) Commit() error {
-	err := t.tx.Commit()
+	err := t.Tx.Commit()
 	if err == nil {
 		t.c.commits.Add(1)
-		if debugSQL != nil {
-			debugMu.Lock()
-			fmt.Fprintf(debugSQL, "COMMIT\n")
-			debugMu.Unlock()
-		}
 	}
 	return err
 }
-
-// Rollback rolls the transaction back.
-func (t *countedTx) Rollback() error { return t.tx.Rollback() }
-
-var debugMu sync.Mutex
-var debugSQL = func() *os.File {
-	p := os.Getenv("XDEBUG_SQL")
-	if p == "" {
-		return nil
-	}
-	f, _ := os.OpenFile(p+fmt.Sprint(os.Getpid()), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	return f
-}()
