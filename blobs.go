@@ -28,7 +28,8 @@ type photoStore interface {
 
 // openedPhotos is the photo store REALNAME_BLOB_URL names, seen two ways: its
 // blobs, and the keeper the flow writes through, which alone knows whether
-// a photo rides in its step's transaction or beside it with the journal.
+// a photo rides in its step's transaction, is staged beside it (files) or
+// journaled beside it (S3).
 type openedPhotos struct {
 	blobs photoStore
 	flow  verify.Photos
@@ -73,7 +74,7 @@ func openPhotos(ctx context.Context, cfg config.Config, db *gorm.DB, st *store.S
 	if err != nil {
 		return openedPhotos{}, err
 	}
-	return openedPhotos{blobs: b, flow: st.JournaledPhotos(b)}, nil
+	return openedPhotos{blobs: b, flow: st.StagedPhotos(b)}, nil
 }
 
 // minFreeDisk is the free space under the local data directory below

@@ -112,7 +112,7 @@ func newAdminEnvOn(t *testing.T, b modeltest.Backend, withFlow bool, hooks Webho
 	}
 	st := store.New(db, clock.System{}, quiet)
 	flow := verify.New(verify.Deps{Store: st, Redis: conn.Client, Prefix: conn.Prefix, OCR: o, Intake: ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)),
-		Check: check, Crypto: ring, Photos: st.JournaledPhotos(blobs), Policy: verify.DefaultPolicy(), Clock: clock.System{}, Log: quiet})
+		Check: check, Crypto: ring, Photos: st.StagedPhotos(blobs), Policy: verify.DefaultPolicy(), Clock: clock.System{}, Log: quiet})
 	accounts, err := admin.New(db, st, conn.Client, conn.Prefix, admin.Options{BcryptCost: bcrypt.MinCost}, quiet)
 	if err != nil {
 		t.Fatal(err)

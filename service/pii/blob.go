@@ -119,8 +119,10 @@ func (b *FileBlobs) Delete(ctx context.Context, ref string) error {
 	if !validRef(ref) {
 		return nil
 	}
-	if err := os.Remove(b.path(ref)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("pii: delete blob: %w", err)
+	for _, p := range []string{b.path(ref), b.stagedPath(ref)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("pii: delete blob: %w", err)
+		}
 	}
 	return nil
 }
@@ -134,6 +136,9 @@ func (b *FileBlobs) Walk(ctx context.Context, fn func(ref string) error) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
+		if d.IsDir() && path == b.stagedDir() {
+			return filepath.SkipDir // not stored until published
+		}
 		if d.IsDir() || !validRef(d.Name()) {
 			return nil
 		}
@@ -146,6 +151,9 @@ func (b *FileBlobs) Walk(ctx context.Context, fn func(ref string) error) error {
 func (b *FileBlobs) Reseal(ctx context.Context, ref string, needs func([]byte) bool) (bool, error) {
 	if !validRef(ref) {
 		return false, ErrNoBlob
+	}
+	if err := b.Publish(ref); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, err
 	}
 	p := b.path(ref)
 	sealed, err := os.ReadFile(p)
@@ -192,6 +200,11 @@ func (b *FileBlobs) ReadSealed(ref string) ([]byte, error) {
 		return nil, ErrNoBlob
 	}
 	sealed, err := os.ReadFile(b.path(ref))
+	if errors.Is(err, os.ErrNotExist) {
+		// Named by a step whose commit was not followed by Publish (a
+		// crash in between): still staged until the sweeper publishes it.
+		sealed, err = os.ReadFile(b.stagedPath(ref))
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNoBlob
 	}

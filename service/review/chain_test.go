@@ -98,7 +98,7 @@ func TestChainOverRealFlow(t *testing.T) {
 		srv := vendorSandbox(t)
 		f := newFixture(t, db)
 		db = f.db // carries the fixture's clock
-		flow := realFlow(t, srv, f.st, redistest.Open(t), f.ring, f.st.JournaledPhotos(f.blobs), f.clk)
+		flow := realFlow(t, srv, f.st, redistest.Open(t), f.ring, f.st.StagedPhotos(f.blobs), f.clk)
 		f.svc = New(db, f.ring, f.blobs, f.st, Options{Clock: f.clk}, quiet)
 		vid := runToReview(t, db, flow, "norecord")
 		ann := f.admin(t, "ann", "reviewer")

@@ -57,7 +57,7 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	clk := clock.NewManual(time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
 	db = db.Session(&gorm.Session{NowFunc: clk.Now})
 	st := store.New(db, clk, quiet)
-	flow := verify.New(verify.Deps{Store: st, Redis: conn.Client, Prefix: conn.Prefix, Crypto: ring, Photos: st.JournaledPhotos(blobs),
+	flow := verify.New(verify.Deps{Store: st, Redis: conn.Client, Prefix: conn.Prefix, Crypto: ring, Photos: st.StagedPhotos(blobs),
 		Policy: verify.DefaultPolicy(), Clock: clk, Log: quiet})
 	return &fixture{svc: New(db, ring, blobs, st, Options{Clock: clk}, quiet), db: db, ring: ring, blobs: blobs, flow: flow, clk: clk, st: st, ringSpec: spec}
 }

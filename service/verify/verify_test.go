@@ -82,7 +82,7 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 		Intake: ocr.NewIntake(ocr.IntakeLimits{}, ocr.NewBudget(0, time.Second)),
 		Check: idcheck.NewChain(idcheck.ChainDeps{Providers: []idcheck.Provider{check}, Redis: conn.Client, Prefix: conn.Prefix, Hash: ring,
 			Log: quiet, Registry: reg}),
-		Crypto: ring, Photos: st.JournaledPhotos(blobs), Policy: DefaultPolicy(), Clock: clk, Log: quiet})
+		Crypto: ring, Photos: st.StagedPhotos(blobs), Policy: DefaultPolicy(), Clock: clk, Log: quiet})
 	return f
 }
 
