@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"realname/model"
 )
@@ -17,23 +16,12 @@ import (
 // verification took the chosen slot at the same moment (retry: a new
 // transaction sees the winner).
 func (s *Store) Bind(ctx context.Context, v *model.Verification, hash []byte, slots int) (bool, error) {
-	if slots == 1 {
-		// One account per number (the default): take the slot outright; a
-		// conflict means it is held, by this account (re-verifying) or
-		// another, which the read below tells.
-		q := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true})
-		if q.Name() == model.DialectMySQL {
-			// gorm writes DoNothing as ON DUPLICATE KEY UPDATE id=id, which
-			// MySQL reports as a changed row; IGNORE reports none.
-			q = s.conn(ctx).Clauses(clause.Insert{Modifier: "IGNORE"})
-		}
-		res := q.Create(&model.IDBinding{IDNumberHash: hash, Slot: 0,
-			UserID: v.UserID, VerificationID: v.ID, CreatedAt: s.clk.Now()})
-		if res.Error != nil {
-			return false, fmt.Errorf("store: bind: %w", res.Error)
-		}
-		if res.RowsAffected == 1 {
-			return true, nil
+	// Most numbers are new: take the first slot in one statement, unless
+	// it is held or this account holds another; only then read them all.
+	if slots > 0 {
+		taken, err := s.bindFirst(ctx, v, hash)
+		if err != nil || taken {
+			return taken, err
 		}
 	}
 	var rows []model.IDBinding
@@ -73,6 +61,25 @@ func (s *Store) BindBeyond(ctx context.Context, v *model.Verification) error {
 		next = max(next, b.Slot+1)
 	}
 	return s.insertBinding(ctx, v, v.IDNumberHash, next)
+}
+
+// bindFirst takes slot 0 for v's account when it is free and the account
+// holds no other slot of hash.
+func (s *Store) bindFirst(ctx context.Context, v *model.Verification, hash []byte) (bool, error) {
+	db := s.conn(ctx)
+	insert, from, conflict := "INSERT INTO", "", " ON CONFLICT DO NOTHING"
+	if db.Name() == model.DialectMySQL {
+		// IGNORE: MySQL reports ON DUPLICATE KEY UPDATE id=id as a changed
+		// row; its SELECT needs a table to take a WHERE.
+		insert, from, conflict = "INSERT IGNORE INTO", " FROM DUAL", ""
+	}
+	res := db.Exec(insert+" id_bindings (id_number_hash, slot, user_id, verification_id, created_at) SELECT ?, 0, ?, ?, ?"+from+
+		" WHERE NOT EXISTS (SELECT 1 FROM id_bindings WHERE id_number_hash = ? AND user_id = ?)"+conflict,
+		hash, v.UserID, v.ID, s.clk.Now(), hash, v.UserID)
+	if res.Error != nil {
+		return false, fmt.Errorf("store: bind: %w", res.Error)
+	}
+	return res.RowsAffected == 1, nil
 }
 
 func (s *Store) insertBinding(ctx context.Context, v *model.Verification, hash []byte, slot int) error {
