@@ -16,13 +16,11 @@ import (
 // verification took the chosen slot at the same moment (retry: a new
 // transaction sees the winner).
 func (s *Store) Bind(ctx context.Context, v *model.Verification, hash []byte, slots int) (bool, error) {
-	// Most numbers are new: take the first slot in one statement, unless
-	// it is held or this account holds another; only then read them all.
-	if slots > 0 {
-		taken, err := s.bindFirst(ctx, v, hash)
-		if err != nil || taken {
-			return taken, err
-		}
+	// One statement takes a free slot; only when it took none are the
+	// number's bindings read, to tell why.
+	taken, err := s.bindFree(ctx, v, hash, slots)
+	if err != nil || taken {
+		return taken, err
 	}
 	var rows []model.IDBinding
 	if err := s.conn(ctx).Where("id_number_hash = ?", hash).Find(&rows).Error; err != nil {
@@ -63,19 +61,26 @@ func (s *Store) BindBeyond(ctx context.Context, v *model.Verification) error {
 	return s.insertBinding(ctx, v, v.IDNumberHash, next)
 }
 
-// bindFirst takes slot 0 for v's account when it is free and the account
-// holds no other slot of hash.
-func (s *Store) bindFirst(ctx context.Context, v *model.Verification, hash []byte) (bool, error) {
+// bindFree takes the lowest free slot below slots for v's account, in one
+// statement, when the account holds no slot of hash. It reports false
+// when it took none: the account holds one, every slot is held, or
+// another verification took the slot at the same moment.
+func (s *Store) bindFree(ctx context.Context, v *model.Verification, hash []byte, slots int) (bool, error) {
 	db := s.conn(ctx)
-	insert, from, conflict := "INSERT INTO", "", " ON CONFLICT DO NOTHING"
+	insert, conflict := "INSERT INTO", " ON CONFLICT DO NOTHING"
 	if db.Name() == model.DialectMySQL {
-		// IGNORE: MySQL reports ON DUPLICATE KEY UPDATE id=id as a changed
-		// row; its SELECT needs a table to take a WHERE.
-		insert, from, conflict = "INSERT IGNORE INTO", " FROM DUAL", ""
+		// IGNORE: MySQL reports ON DUPLICATE KEY UPDATE id=id as a
+		// changed row.
+		insert, conflict = "INSERT IGNORE INTO", ""
 	}
-	res := db.Exec(insert+" id_bindings (id_number_hash, slot, user_id, verification_id, created_at) SELECT ?, 0, ?, ?, ?"+from+
-		" WHERE NOT EXISTS (SELECT 1 FROM id_bindings WHERE id_number_hash = ? AND user_id = ?)"+conflict,
-		hash, v.UserID, v.ID, s.clk.Now(), hash, v.UserID)
+	res := db.Exec(insert+` id_bindings (id_number_hash, slot, user_id, verification_id, created_at)
+SELECT ?, f.slot, ?, ?, ? FROM (SELECT CASE
+	WHEN NOT EXISTS (SELECT 1 FROM id_bindings WHERE id_number_hash = ? AND slot = 0) THEN 0
+	ELSE (SELECT MIN(b.slot) + 1 FROM id_bindings b WHERE b.id_number_hash = ? AND NOT EXISTS
+		(SELECT 1 FROM id_bindings n WHERE n.id_number_hash = b.id_number_hash AND n.slot = b.slot + 1))
+	END AS slot) f
+WHERE f.slot < ? AND NOT EXISTS (SELECT 1 FROM id_bindings WHERE id_number_hash = ? AND user_id = ?)`+conflict,
+		hash, v.UserID, v.ID, s.clk.Now(), hash, hash, slots, hash, v.UserID)
 	if res.Error != nil {
 		return false, fmt.Errorf("store: bind: %w", res.Error)
 	}

@@ -10,8 +10,8 @@ import (
 	"realname/model/modeltest"
 )
 
-// TestBindTakesOneSlotPerAccount: a new number takes the first slot in
-// one statement; an account holding a slot keeps it (even when the first
+// TestBindTakesOneSlotPerAccount: a free slot is taken in one statement,
+// the first for a new number, the lowest free one for a bound number; an account holding a slot keeps it (even when the first
 // slot is free again); other accounts take the free ones until there are
 // none.
 func TestBindTakesOneSlotPerAccount(t *testing.T) {
@@ -49,7 +49,11 @@ func TestBindTakesOneSlotPerAccount(t *testing.T) {
 			t.Fatalf("%d statements to bind a new number", n)
 		}
 		bind("a", true)
+		before = model.StatementCounts(db)
 		bind("b", true)
+		if n := model.StatementCounts(db).Statements - before.Statements; n != 1 {
+			t.Fatalf("%d statements to take the next free slot", n)
+		}
 		bind("c", false)
 		if got := slots(); len(got) != 2 || got[vs["a"].UserID] != 0 || got[vs["b"].UserID] != 1 {
 			t.Fatalf("slots %v", got)
@@ -59,7 +63,7 @@ func TestBindTakesOneSlotPerAccount(t *testing.T) {
 			t.Fatal(err)
 		}
 		bind("b", true) // holds slot 1; slot 0 free again
-		bind("d", true)
+		bind("d", true) // slot 0, the lowest free one
 		if got := slots(); len(got) != 2 || got[vs["b"].UserID] != 1 || got[vs["d"].UserID] != 0 {
 			t.Fatalf("slots after a release %v", got)
 		}
