@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"realname/model"
 )
@@ -17,10 +18,27 @@ import (
 // transaction sees the winner).
 func (s *Store) Bind(ctx context.Context, v *model.Verification, hash []byte, slots int) (bool, error) {
 	// One statement takes a free slot; only when it took none are the
-	// number's bindings read, to tell why.
-	taken, err := s.bindFree(ctx, v, hash, slots)
-	if err != nil || taken {
-		return taken, err
+	// number's bindings read, to tell why. Not on MySQL: there the
+	// INSERT … SELECT locks the number's bindings and the gaps between
+	// them, and two verifications of one number deadlock.
+	if s.conn(ctx).Name() != model.DialectMySQL {
+		taken, err := s.bindFree(ctx, v, hash, slots)
+		if err != nil || taken {
+			return taken, err
+		}
+	} else if slots == 1 {
+		// One account per number (the default): take the slot outright; a
+		// conflict means it is held, by this account (re-verifying) or
+		// another, which the read below tells. IGNORE, because MySQL
+		// reports ON DUPLICATE KEY UPDATE id=id as a changed row.
+		res := s.conn(ctx).Clauses(clause.Insert{Modifier: "IGNORE"}).Create(&model.IDBinding{IDNumberHash: hash, Slot: 0,
+			UserID: v.UserID, VerificationID: v.ID, CreatedAt: s.clk.Now()})
+		if res.Error != nil {
+			return false, fmt.Errorf("store: bind: %w", res.Error)
+		}
+		if res.RowsAffected == 1 {
+			return true, nil
+		}
 	}
 	var rows []model.IDBinding
 	if err := s.conn(ctx).Where("id_number_hash = ?", hash).Find(&rows).Error; err != nil {
@@ -62,24 +80,19 @@ func (s *Store) BindBeyond(ctx context.Context, v *model.Verification) error {
 }
 
 // bindFree takes the lowest free slot below slots for v's account, in one
-// statement, when the account holds no slot of hash. It reports false
+// statement, when the account holds no slot of hash (PostgreSQL, SQLite). It reports false
 // when it took none: the account holds one, every slot is held, or
 // another verification took the slot at the same moment.
 func (s *Store) bindFree(ctx context.Context, v *model.Verification, hash []byte, slots int) (bool, error) {
 	db := s.conn(ctx)
-	insert, conflict := "INSERT INTO", " ON CONFLICT DO NOTHING"
-	if db.Name() == model.DialectMySQL {
-		// IGNORE: MySQL reports ON DUPLICATE KEY UPDATE id=id as a
-		// changed row.
-		insert, conflict = "INSERT IGNORE INTO", ""
-	}
-	res := db.Exec(insert+` id_bindings (id_number_hash, slot, user_id, verification_id, created_at)
+	res := db.Exec(`INSERT INTO id_bindings (id_number_hash, slot, user_id, verification_id, created_at)
 SELECT ?, f.slot, ?, ?, ? FROM (SELECT CASE
 	WHEN NOT EXISTS (SELECT 1 FROM id_bindings WHERE id_number_hash = ? AND slot = 0) THEN 0
 	ELSE (SELECT MIN(b.slot) + 1 FROM id_bindings b WHERE b.id_number_hash = ? AND NOT EXISTS
 		(SELECT 1 FROM id_bindings n WHERE n.id_number_hash = b.id_number_hash AND n.slot = b.slot + 1))
 	END AS slot) f
-WHERE f.slot < ? AND NOT EXISTS (SELECT 1 FROM id_bindings WHERE id_number_hash = ? AND user_id = ?)`+conflict,
+WHERE f.slot < ? AND NOT EXISTS (SELECT 1 FROM id_bindings WHERE id_number_hash = ? AND user_id = ?)
+ON CONFLICT DO NOTHING`,
 		hash, v.UserID, v.ID, s.clk.Now(), hash, hash, slots, hash, v.UserID)
 	if res.Error != nil {
 		return false, fmt.Errorf("store: bind: %w", res.Error)

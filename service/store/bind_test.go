@@ -10,7 +10,8 @@ import (
 	"realname/model/modeltest"
 )
 
-// TestBindTakesOneSlotPerAccount: a free slot is taken in one statement,
+// TestBindTakesOneSlotPerAccount: a free slot is taken in one statement
+// (two on MySQL),
 // the first for a new number, the lowest free one for a bound number; an account holding a slot keeps it (even when the first
 // slot is free again); other accounts take the free ones until there are
 // none.
@@ -43,15 +44,21 @@ func TestBindTakesOneSlotPerAccount(t *testing.T) {
 			}
 			return out
 		}
+		// MySQL reads the bindings first: its INSERT … SELECT would lock
+		// their gaps and deadlock two binds of one number.
+		want := int64(1)
+		if db.Name() == model.DialectMySQL {
+			want = 2
+		}
 		before := model.StatementCounts(db)
 		bind("a", true)
-		if n := model.StatementCounts(db).Statements - before.Statements; n != 1 {
+		if n := model.StatementCounts(db).Statements - before.Statements; n != want {
 			t.Fatalf("%d statements to bind a new number", n)
 		}
 		bind("a", true)
 		before = model.StatementCounts(db)
 		bind("b", true)
-		if n := model.StatementCounts(db).Statements - before.Statements; n != 1 {
+		if n := model.StatementCounts(db).Statements - before.Statements; n != want {
 			t.Fatalf("%d statements to take the next free slot", n)
 		}
 		bind("c", false)
