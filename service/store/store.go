@@ -167,6 +167,9 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 		if err == nil || !Retryable(err) || attempt >= s.retries || ctx.Err() != nil {
 			return err
 		}
+		if errors.Is(err, errStale) {
+			continue // no conflict to wait out: the next attempt reads under the lock
+		}
 		s.log.Debug("retrying a transaction after a lock conflict", "attempt", attempt+1, "err", err)
 		sleep := wait/2 + rand.N(wait)
 		select {

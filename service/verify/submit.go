@@ -134,8 +134,9 @@ func (s *Service) resolve(c Claim, cd card) (claimed, error) {
 // Submit checks the name and number the user confirmed for their
 // recognised card: what they left out is what OCR read; the local rules
 // and the comparison with the card first (free, no attempt used); then
-// one step that finds the latest verification under its lock, checks its
-// state and moves it to checking; then the paid check and the decision.
+// one step on the verification read at the start (fenced: a change since
+// has it read again under its lock), which checks its state and moves it
+// to checking; then the paid check and the decision.
 // A case the local policy decides (an expired card, an age rule) uses
 // none of the day's attempts and pays nothing.
 func (s *Service) Submit(ctx context.Context, u User, c Claim) (View, error) {
