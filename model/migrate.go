@@ -30,6 +30,7 @@ func migrations() []*gormigrate.Migration {
 		migration0015(),
 		migration0016(),
 		migration0017(),
+		migration0018(),
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"realname/model"
 )
 
 // Backoff bounds between reconnections of a failed listener.
@@ -67,8 +69,12 @@ func (h *Hub) listenPostgres(ctx context.Context, up func()) error {
 		return fmt.Errorf("wake: connect: %w", err)
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{h.channel()}.Sanitize()); err != nil {
-		return fmt.Errorf("wake: listen: %w", err)
+	// The deployment's own channel last: pg_stat_activity shows the last
+	// query, and so which deployment a listening connection serves.
+	for _, ch := range []string{model.OutboxWakeChannel, h.channel()} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return fmt.Errorf("wake: listen: %w", err)
+		}
 	}
 	up()
 	h.fireAll()

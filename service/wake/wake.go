@@ -110,7 +110,9 @@ func (l *Line) Listen(fn func()) {
 // NOTIFY, which the server delivers to every listener when, and only if,
 // the transaction commits.
 func (l *Line) Stage(tx *gorm.DB) error {
-	if !l.hub.postgres() {
+	if !l.hub.postgres() || l.sig == Outbox {
+		// Outbox: the insert of the webhook events raised it already
+		// (migration 0018's trigger, on model.OutboxWakeChannel).
 		return nil
 	}
 	return tx.Exec("SELECT pg_notify(?, ?)", l.hub.channel(), string(l.sig)).Error
