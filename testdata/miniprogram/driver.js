@@ -43,6 +43,7 @@ let faceRet = 0; // what the next face capture ends with (verify_ret)
 const faceIds = []; // the verify_ids wx.requestFacialVerify was given
 const faceStarts = []; // the bodies of POST /face
 let faceResults = 0; // POST /face/result calls
+let pending = 0; // wx.login, wx.request and wx.uploadFile calls not answered yet
 
 function headerObject(h) {
   const out = {};
@@ -53,9 +54,16 @@ function headerObject(h) {
 global.wx = {
   login({ success }) {
     loginCount++;
-    setImmediate(() => success({ code: who + ':' + Date.now().toString(36) + loginCount, errMsg: 'login:ok' }));
+    pending++;
+    setImmediate(() => {
+      pending--;
+      success({ code: who + ':' + Date.now().toString(36) + loginCount, errMsg: 'login:ok' });
+    });
   },
-  request({ url, method, data, header, success, fail: failed }) {
+  request({ url, method, data, header, success: ok, fail: notOK }) {
+    pending++;
+    const success = (r) => { pending--; ok(r); };
+    const failed = (r) => { pending--; if (notOK) { notOK(r); } };
     const init = { method: method || 'GET', headers: header || {} };
     if (url.endsWith('/api/v1/verification/face')) { faceStarts.push(data); }
     if (url.endsWith('/api/v1/verification/face/result')) { faceResults++; }
@@ -67,7 +75,10 @@ global.wx = {
       success({ statusCode: res.status, data: body, header: headerObject(res.headers) });
     }, (err) => failed({ errMsg: 'request:fail ' + err.message }));
   },
-  uploadFile({ url, filePath, name, formData, header, success, fail: failed }) {
+  uploadFile({ url, filePath, name, formData, header, success: ok, fail: notOK }) {
+    pending++;
+    const success = (r) => { pending--; ok(r); };
+    const failed = (r) => { pending--; if (notOK) { notOK(r); } };
     const form = new FormData();
     Object.keys(formData || {}).forEach((k) => form.append(k, formData[k]));
     form.append(name, new Blob([fs.readFileSync(filePath)]), path.basename(filePath));
@@ -143,11 +154,23 @@ async function idle(what) {
   }
   fail(what + ': still busy after 12 s');
 }
+// settled waits until every call the page made has been answered and the
+// page has taken the answers in: what a fixed pause after onLoad guessed.
+async function settled(what) {
+  for (let i = 0; i < 600; i++) {
+    await sleep(20);
+    if (pending === 0) {
+      await sleep(20); // the page's .then after the answer
+      if (pending === 0) { return; }
+    }
+  }
+  fail(what + ': calls still unanswered after 12 s');
+}
 const tap = (side) => page.choosePhoto({ currentTarget: { dataset: { side: side } } });
 
 async function main() {
   page.onLoad();
-  await sleep(300);
+  await settled('page load');
   if (page.data.state !== 'none') { fail('a new user starts at state none, got ' + JSON.stringify(page.data.state)); }
 
   // A photo before consent is refused where the user acted, for free.
@@ -236,7 +259,7 @@ async function main() {
   const before = page.data.result;
   page.data.result = null;
   page.onLoad();
-  await sleep(300);
+  await settled('page load');
   if (!page.data.result || page.data.result.state !== before.state) { fail('reload: ' + JSON.stringify(page.data.result)); }
 
   // Erasure: the erased state, not the old result.
@@ -254,7 +277,7 @@ async function main() {
 // cancel said in words with a retry; the retry with a new verify_id passes.
 async function photosAndSubmit() {
   page.onLoad();
-  await sleep(300);
+  await settled('page load');
   page.onConsentChange({ detail: { value: ['agree'] } });
   nextPhoto = frontPath;
   tap('front');
