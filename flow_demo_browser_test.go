@@ -77,6 +77,9 @@ func TestDemoFaceInBrowser(t *testing.T) {
 	do, eval, waitFor := b.Do, b.Eval, b.WaitFor
 	photo := func(side string) {
 		t.Helper()
+		// Not while an earlier call is still loading: a click then went
+		// nowhere on a loaded machine.
+		waitFor("ready for "+side, fmt.Sprintf(`document.getElementById('loading').hidden && !document.getElementById('side-%s').disabled`, side))
 		do("open the chooser for "+side, chromedp.Click("#side-"+side))
 		waitFor("the chooser", `document.getElementById('sheet').open && document.querySelectorAll('#sheet-samples button').length > 0`)
 		eval(`document.querySelector('#sheet-samples button').click(), ''`)
