@@ -49,7 +49,7 @@ Scopes: `+strings.Join(apikey.Scopes(), ", "))
 		return err
 	}
 	clk := clock.System{}
-	keys := apikey.New(env.db, store.New(env.db, clk, env.log), nil, "", 1, appIDs(cmdApps(env.cfg)), clk, env.log)
+	keys := apikey.New(apikey.Deps{DB: env.db, Trail: store.New(env.db, clk, env.log), PerSecond: 1, Apps: appIDs(cmdApps(env.cfg)), Clock: clk, Log: env.log})
 	switch sub {
 	case "create":
 		if *allApps {

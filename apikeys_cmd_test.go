@@ -35,7 +35,7 @@ func TestAPIKeysCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := apikey.New(db, store.New(db, clock.System{}, quiet), nil, "", 1, []string{sandbox.SandboxAppID}, clock.System{}, quiet)
+	keys := apikey.New(apikey.Deps{DB: db, Trail: store.New(db, clock.System{}, quiet), PerSecond: 1, Apps: []string{sandbox.SandboxAppID}, Clock: clock.System{}, Log: quiet})
 	k, err := keys.Authenticate(context.Background(), key)
 	if err != nil || !k.Has(apikey.ScopeEventsRead) || k.Has(apikey.ScopeVerificationsWrite) {
 		t.Fatalf("the printed key: %+v %v", k, err)

@@ -63,7 +63,7 @@ func keysCmd(args, environ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := keys.New(env.db, verifications, ring, blobs.blobs, *batch, env.log).Run(env.ctx)
+	st, err := keys.New(keys.Deps{DB: env.db, Store: verifications, Ring: ring, Blobs: blobs.blobs, Batch: *batch, Log: env.log}).Run(env.ctx)
 	fmt.Fprintf(stdout, "re-encrypted: users=%d verifications=%d attempts=%d notes=%d photos=%d webhook_secrets=%d; bindings rehashed=%d\n",
 		st.Users, st.Verifications, st.Attempts, st.Texts, st.Blobs, st.WebhookSecrets, st.Bindings)
 	return err

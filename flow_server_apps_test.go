@@ -82,7 +82,7 @@ func TestServerAPIWithTwoApps(t *testing.T) {
 					{AppID: appClubs, Secret: "clubs-secret-000000000000000002"}}
 			})
 			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-			keys := apikey.New(s.db, store.New(s.db, clock.System{}, quiet), nil, "", 1, []string{appShop, appClubs}, clock.System{}, quiet)
+			keys := apikey.New(apikey.Deps{DB: s.db, Trail: store.New(s.db, clock.System{}, quiet), PerSecond: 1, Apps: []string{appShop, appClubs}, Clock: clock.System{}, Log: quiet})
 			_, shopKey, err := keys.Create(t.Context(), "shop", apikey.Scopes(), appShop, "test")
 			if err != nil {
 				t.Fatal(err)

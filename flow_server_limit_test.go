@@ -25,7 +25,7 @@ func TestServerAPIRefusalsWriteBoundedRows(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			s := startService(t, b, func(c *config.Config) { c.ServerAPIRate = 1 })
 			quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-			keys := apikey.New(s.db, store.New(s.db, clock.System{}, quiet), nil, "", 1, []string{sandbox.SandboxAppID}, clock.System{}, quiet)
+			keys := apikey.New(apikey.Deps{DB: s.db, Trail: store.New(s.db, clock.System{}, quiet), PerSecond: 1, Apps: []string{sandbox.SandboxAppID}, Clock: clock.System{}, Log: quiet})
 			_, key, err := keys.Create(t.Context(), "crm", []string{apikey.ScopeEventsRead}, "", "test")
 			if err != nil {
 				t.Fatal(err)

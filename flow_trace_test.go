@@ -85,7 +85,7 @@ func TestTraceOfAFullFlow(t *testing.T) {
 	}
 	// A business system reads the user by openid: the raw path holds it.
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	keys := apikey.New(s.db, store.New(s.db, clock.System{}, quiet), nil, "", 1, []string{sandbox.SandboxAppID}, clock.System{}, quiet)
+	keys := apikey.New(apikey.Deps{DB: s.db, Trail: store.New(s.db, clock.System{}, quiet), PerSecond: 1, Apps: []string{sandbox.SandboxAppID}, Clock: clock.System{}, Log: quiet})
 	_, key, err := keys.Create(t.Context(), "crm", apikey.Scopes(), "", "test")
 	if err != nil {
 		t.Fatal(err)

@@ -76,10 +76,10 @@ func buildServices(ctx context.Context, b *base, up upstreams, set settings) (*s
 	if set.notify != nil {
 		s.courier = notify.NewCourier(b.st, wx, *set.notify, b.clk, log)
 	}
-	s.keys = apikey.New(b.db, b.st, b.rdb.Client, b.rdb.Prefix, cfg.ServerAPIRate, appIDs(up.apps), b.clk, log)
-	s.reviews = review.New(b.db, b.ring, photos.blobs, b.st, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, RevealWindow: cfg.Admin.RevealTTL,
+	s.keys = apikey.New(apikey.Deps{DB: b.db, Trail: b.st, Redis: b.rdb.Client, Prefix: b.rdb.Prefix, PerSecond: cfg.ServerAPIRate, Apps: appIDs(up.apps), Clock: b.clk, Log: log})
+	s.reviews = review.New(review.Deps{Reads: b.db, Crypto: b.ring, Blobs: photos.blobs, Store: b.st, Log: log}, review.Options{ClaimTTL: cfg.Admin.ClaimTTL, RevealWindow: cfg.Admin.RevealTTL,
 		RevealLimit: cfg.Admin.RevealLimit, RevealLimitWindow: cfg.Admin.RevealLimitWindow, Registry: b.reg,
-		Clock: b.clk, Zone: set.zone, NotifyUser: s.courier != nil}, log)
+		Clock: b.clk, Zone: set.zone, NotifyUser: s.courier != nil})
 	b.reg.MustRegister(s.reviews.BacklogCollector(cfg.ReviewSLA, log))
 	return s, nil
 }

@@ -89,7 +89,7 @@ func runAdmin(parent context.Context, args []string, stdout, stderr io.Writer) e
 
 	// review.Service.Queue is the query the admin pages run; it needs no
 	// blobs or decider to list.
-	rv := review.New(db, ring, nil, nil, review.Options{}, quiet)
+	rv := review.New(review.Deps{Reads: db, Crypto: ring, Log: quiet}, review.Options{})
 	cursors, err := queueCursors(ctx, db, 200)
 	if err != nil {
 		return err

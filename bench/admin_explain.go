@@ -37,7 +37,7 @@ func explainQueue(ctx context.Context, dsn, dataDir string, ring *pii.KeyRing, q
 	if err != nil {
 		return err
 	}
-	rv := review.New(db, ring, nil, nil, review.Options{}, quiet)
+	rv := review.New(review.Deps{Reads: db, Crypto: ring, Log: quiet}, review.Options{})
 	sqlDB, err := db.DB()
 	if err != nil {
 		return err

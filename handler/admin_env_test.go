@@ -123,8 +123,8 @@ func newAdminEnvOn(t *testing.T, b modeltest.Backend, withFlow bool, hooks Webho
 	}
 	d := Deps{Log: quiet, Registry: prometheus.NewRegistry(), Version: "test", MaxBodyBytes: 64 << 10,
 		MaxUploadBytes: 1 << 20, RequestTimeout: 10 * time.Second, Templates: templates, Static: web.Static(), TLS: policy}
-	reviews := review.New(db, ring, blobs, st, review.Options{}, quiet)
-	keys := apikey.New(db, st, nil, "", 1, []string{"wxtest"}, clock.System{}, quiet)
+	reviews := review.New(review.Deps{Reads: db, Crypto: ring, Blobs: blobs, Store: st, Log: quiet}, review.Options{})
+	keys := apikey.New(apikey.Deps{DB: db, Trail: st, PerSecond: 1, Apps: []string{"wxtest"}, Clock: clock.System{}, Log: quiet})
 	a := AdminDeps{Accounts: accounts, Review: reviews,
 		Webhooks: hooks, Tokens: fakeTokens{}, CSRFKey: ring.Hash("admin_csrf", nil), APIKeys: keys}
 	d.Admin = &a

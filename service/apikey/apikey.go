@@ -117,12 +117,21 @@ type Service struct {
 	log    *slog.Logger
 }
 
-// New builds the service over db, which holds the keys and their uses,
-// and trail, which records keys made and revoked; perSecond is each key's
-// request rate (with a burst of twice that), counted in Redis under
-// prefix; apps are the configured Mini Programs' appids, the apps a key
-// may be bound to. Without rdb (the command line) there is no rate to take.
-func New(db *gorm.DB, trail Trail, rdb redis.UniversalClient, prefix string, perSecond int, apps []string, clk clock.Clock, log *slog.Logger) *Service {
+// Deps are what the key service works with.
+type Deps struct {
+	DB        *gorm.DB              // the keys' tables
+	Trail     Trail                 // records keys made and revoked (the store)
+	Redis     redis.UniversalClient // counts each key's rate; nil (the command line) takes none
+	Prefix    string                // the deployment's Redis key prefix
+	PerSecond int                   // each key's rate, with a burst of twice that
+	Apps      []string              // the configured Mini Programs' appids, the apps a key may be bound to
+	Clock     clock.Clock
+	Log       *slog.Logger
+}
+
+// New builds the service (see Deps for what each part is for).
+func New(d Deps) *Service {
+	db, trail, rdb, prefix, perSecond, apps, clk, log := d.DB, d.Trail, d.Redis, d.Prefix, d.PerSecond, d.Apps, d.Clock, d.Log
 	perSecond = max(perSecond, 1)
 	s := &Service{db: db, trail: trail, apps: slices.Clone(apps), prefix: prefix + "apikey:rate:",
 		limit: redis_rate.Limit{Rate: perSecond, Period: time.Second, Burst: 2 * perSecond},

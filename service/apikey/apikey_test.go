@@ -26,7 +26,7 @@ func TestKeyLifecycle(t *testing.T) {
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 		clk := clock.NewManual(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
 		db = db.Session(&gorm.Session{NowFunc: clk.Now})
-		s := apikey.New(db, store.New(db, clk, quiet), nil, "", 1, []string{"wxa"}, clk, quiet)
+		s := apikey.New(apikey.Deps{DB: db, Trail: store.New(db, clk, quiet), PerSecond: 1, Apps: []string{"wxa"}, Clock: clk, Log: quiet})
 		for _, bad := range []struct {
 			name   string
 			scopes []string
@@ -96,7 +96,7 @@ func TestKeyLifecycle(t *testing.T) {
 func TestRateIsSharedAcrossInstances(t *testing.T) {
 	conn := redistest.Open(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, b := apikey.New(nil, nil, conn.Client, conn.Prefix, 5, nil, clock.System{}, quiet), apikey.New(nil, nil, conn.Client, conn.Prefix, 5, nil, clock.System{}, quiet)
+	a, b := apikey.New(apikey.Deps{Redis: conn.Client, Prefix: conn.Prefix, PerSecond: 5, Clock: clock.System{}, Log: quiet}), apikey.New(apikey.Deps{Redis: conn.Client, Prefix: conn.Prefix, PerSecond: 5, Clock: clock.System{}, Log: quiet})
 	allowed := 0
 	var wait time.Duration
 	for i := range 30 {

@@ -28,8 +28,8 @@ func TestKeysAreBoundToAnApp(t *testing.T) {
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 		clk := clock.NewManual(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
 		st := store.New(db, clk, quiet)
-		one := apikey.New(db, st, nil, "", 1, []string{"wxa"}, clk, quiet)
-		two := apikey.New(db, st, nil, "", 1, []string{"wxa", "wxb"}, clk, quiet)
+		one := apikey.New(apikey.Deps{DB: db, Trail: st, PerSecond: 1, Apps: []string{"wxa"}, Clock: clk, Log: quiet})
+		two := apikey.New(apikey.Deps{DB: db, Trail: st, PerSecond: 1, Apps: []string{"wxa", "wxb"}, Clock: clk, Log: quiet})
 		scopes := []string{apikey.ScopeEventsRead}
 
 		k, full, err := one.Create(ctx, "crm", scopes, "", "cli")

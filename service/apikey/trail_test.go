@@ -28,7 +28,7 @@ func TestNoKeyUnrecorded(t *testing.T) {
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 		clk := clock.NewManual(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
 		trail := &storetest.FlakyTrail{Store: store.New(db, clk, quiet)}
-		s := apikey.New(db, trail, nil, "", 1, []string{"wxa"}, clk, quiet)
+		s := apikey.New(apikey.Deps{DB: db, Trail: trail, PerSecond: 1, Apps: []string{"wxa"}, Clock: clk, Log: quiet})
 		scopes := []string{apikey.ScopeEventsRead}
 		k, _, err := s.Create(ctx, "crm", scopes, "", "admin:1")
 		if err != nil {

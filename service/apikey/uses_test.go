@@ -28,7 +28,7 @@ func TestRefusalsAreCounted(t *testing.T) {
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 		clk := clock.NewManual(time.Date(2026, 12, 1, 8, 0, 30, 0, time.UTC))
 		conn := redistest.Open(t)
-		s := apikey.New(db, store.New(db, clk, quiet), conn.Client, conn.Prefix, 1, []string{"wxa"}, clk, quiet)
+		s := apikey.New(apikey.Deps{DB: db, Trail: store.New(db, clk, quiet), Redis: conn.Client, Prefix: conn.Prefix, PerSecond: 1, Apps: []string{"wxa"}, Clock: clk, Log: quiet})
 		k, _, err := s.Create(ctx, "crm", []string{apikey.ScopeEventsRead}, "", "test")
 		if err != nil {
 			t.Fatal(err)

@@ -80,7 +80,7 @@ func TestRotationLosesNoRace(t *testing.T) {
 
 		var annKey []byte // what ann's new login stored
 		raced := map[string]bool{}
-		rot := keys.New(db, st, ring, nil, 100, quiet).Between(func(table string) {
+		rot := keys.New(keys.Deps{DB: db, Store: st, Ring: ring, Batch: 100, Log: quiet}).Between(func(table string) {
 			if raced[table] {
 				return
 			}

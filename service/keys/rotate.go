@@ -54,13 +54,22 @@ type Blobs interface {
 	Reseal(ctx context.Context, ref string, needs func([]byte) bool) (bool, error)
 }
 
-// New returns a rotator; blobs may be nil to skip photos. Verifications
-// and their attempts are rewritten through st, their one writer.
-func New(db *gorm.DB, st *store.Store, ring Ring, blobs Blobs, batch int, log *slog.Logger) *Rotator {
-	if batch <= 0 {
-		batch = 500
+// Deps are what a rotator works with.
+type Deps struct {
+	DB    *gorm.DB     // reads the sealed columns, writes users and the tables the store does not own
+	Store *store.Store // rewrites verifications and their attempts, their one writer
+	Ring  Ring
+	Blobs Blobs // nil skips photos
+	Batch int   // rows per transaction; 500 when 0
+	Log   *slog.Logger
+}
+
+// New returns a rotator.
+func New(d Deps) *Rotator {
+	if d.Batch <= 0 {
+		d.Batch = 500
 	}
-	return &Rotator{db: db, store: st, ring: ring, blobs: blobs, batch: batch, log: log}
+	return &Rotator{db: d.DB, store: d.Store, ring: d.Ring, blobs: d.Blobs, batch: d.Batch, log: d.Log}
 }
 
 // reseal re-encrypts ct under aad when it is not sealed with the primary key.

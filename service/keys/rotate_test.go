@@ -60,7 +60,7 @@ func TestRotateReencryptsEverything(t *testing.T) {
 		}
 		blobs, _ := pii.NewFileBlobs(dir, ring)
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-		st, err := keys.New(db, store.New(db, clock.System{}, quiet), ring, blobs, 1, quiet).Run(ctx)
+		st, err := keys.New(keys.Deps{DB: db, Store: store.New(db, clock.System{}, quiet), Ring: ring, Blobs: blobs, Batch: 1, Log: quiet}).Run(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +92,7 @@ func TestRotateReencryptsEverything(t *testing.T) {
 			t.Fatalf("photo: %v", err)
 		}
 		// A second run has nothing left to do.
-		if st, err := keys.New(db, store.New(db, clock.System{}, quiet), ring, blobs, 100, quiet).Run(ctx); err != nil || st != (keys.Stats{}) {
+		if st, err := keys.New(keys.Deps{DB: db, Store: store.New(db, clock.System{}, quiet), Ring: ring, Blobs: blobs, Batch: 100, Log: quiet}).Run(ctx); err != nil || st != (keys.Stats{}) {
 			t.Fatalf("second run: %+v %v", st, err)
 		}
 	})

@@ -99,7 +99,7 @@ func TestChainOverRealFlow(t *testing.T) {
 		f := newFixture(t, db)
 		db = f.db // carries the fixture's clock
 		flow := realFlow(t, srv, f.st, redistest.Open(t), f.ring, f.st.StagedPhotos(f.blobs), f.clk)
-		f.svc = New(db, f.ring, f.blobs, f.st, Options{Clock: f.clk}, quiet)
+		f.svc = New(Deps{Reads: db, Crypto: f.ring, Blobs: f.blobs, Store: f.st, Log: quiet}, Options{Clock: f.clk})
 		vid := runToReview(t, db, flow, "norecord")
 		ann := f.admin(t, "ann", "reviewer")
 		if err := f.svc.Claim(ctx, vid, ann); err != nil {

@@ -59,7 +59,7 @@ func newFixture(t *testing.T, db *gorm.DB) *fixture {
 	st := store.New(db, clk, quiet)
 	flow := verify.New(verify.Deps{Store: st, Redis: conn.Client, Prefix: conn.Prefix, Crypto: ring, Photos: st.StagedPhotos(blobs),
 		Policy: verify.DefaultPolicy(), Clock: clk, Log: quiet})
-	return &fixture{svc: New(db, ring, blobs, st, Options{Clock: clk}, quiet), db: db, ring: ring, blobs: blobs, flow: flow, clk: clk, st: st, ringSpec: spec}
+	return &fixture{svc: New(Deps{Reads: db, Crypto: ring, Blobs: blobs, Store: st, Log: quiet}, Options{Clock: clk}), db: db, ring: ring, blobs: blobs, flow: flow, clk: clk, st: st, ringSpec: spec}
 }
 
 // admin inserts a staff account and returns its id.

@@ -77,7 +77,7 @@ func testSharedPhotos(t *testing.T, db *gorm.DB, open func(*store.Store, *pii.Ke
 		build := func(ring *pii.KeyRing) instance {
 			st := store.New(db, f.clk, quiet)
 			blobs := open(st, ring, f.clk.Now)
-			return instance{flow: realFlow(t, srv, st, conn, ring, keep(st, blobs), f.clk), review: New(db, ring, blobs, st, Options{Clock: f.clk}, quiet)}
+			return instance{flow: realFlow(t, srv, st, conn, ring, keep(st, blobs), f.clk), review: New(Deps{Reads: db, Crypto: ring, Blobs: blobs, Store: st, Log: quiet}, Options{Clock: f.clk})}
 		}
 		a, b, c := build(f.ring), build(f.ring), build(f.ring)
 		lister := open(store.New(db, f.clk, quiet), f.ring, f.clk.Now)
@@ -139,7 +139,7 @@ func testSharedPhotos(t *testing.T, db *gorm.DB, open func(*store.Store, *pii.Ke
 			t.Fatal(err)
 		}
 		st := store.New(db, f.clk, quiet)
-		stats, err := keys.New(db, st, both, open(st, both, f.clk.Now), 100, quiet).Run(ctx)
+		stats, err := keys.New(keys.Deps{DB: db, Store: st, Ring: both, Blobs: open(st, both, f.clk.Now), Batch: 100, Log: quiet}).Run(ctx)
 		if err != nil || stats.Blobs != 2 {
 			t.Fatalf("rotate: %+v %v", stats, err)
 		}

@@ -79,7 +79,7 @@ func TestRevealOnlyOwnClaimedCase(t *testing.T) {
 func TestRevealRate(t *testing.T) {
 	f := newFixture(t, modeltest.Open(t, modeltest.Backends()[0], true))
 	reg := prometheus.NewRegistry()
-	f.svc = New(f.db, f.ring, f.blobs, f.st, Options{Clock: f.clk, RevealLimit: 3, RevealLimitWindow: 5 * time.Minute, Registry: reg}, quiet)
+	f.svc = New(Deps{Reads: f.db, Crypto: f.ring, Blobs: f.blobs, Store: f.st, Log: quiet}, Options{Clock: f.clk, RevealLimit: 3, RevealLimitWindow: 5 * time.Minute, Registry: reg})
 	ctx := context.Background()
 	root := f.admin(t, "root", "admin")
 	var refused int

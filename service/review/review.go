@@ -72,9 +72,18 @@ type Service struct {
 	zone    *time.Location
 }
 
-// New builds the review service: db for the pages' reads (queue, case file,
-// search, audit log, dashboards), st for every write.
-func New(db *gorm.DB, crypto Crypto, blobs Blobs, st *store.Store, opts Options, log *slog.Logger) *Service {
+// Deps are what the review service works with.
+type Deps struct {
+	Reads  *gorm.DB     // the pages' reads: queue, case file, search, audit log, dashboards
+	Crypto Crypto       // opens what a reviewer reveals
+	Blobs  Blobs        // the photos; nil shows none
+	Store  *store.Store // every write
+	Log    *slog.Logger
+}
+
+// New builds the review service.
+func New(d Deps, opts Options) *Service {
+	db, crypto, blobs, st, log := d.Reads, d.Crypto, d.Blobs, d.Store, d.Log
 	if opts.ClaimTTL <= 0 {
 		opts.ClaimTTL = 30 * time.Minute
 	}
