@@ -1,8 +1,8 @@
 // Package verify is the real-name verification flow: photos in, fields read,
 // the user's confirmation checked against an authoritative source, a
 // decision out. The flow decides; service/store writes: every change of a
-// verification is a store step (one transaction with one locked read, the
-// transition checked against the store's state machine, its audit event
+// verification is a store step (one transaction with one locked read, or
+// none when it writes fenced on the row the request read, the transition checked against the store's state machine, its audit event
 // and webhook outbox row).
 package verify
 
