@@ -30,10 +30,12 @@ type FileBlobs struct {
 
 // NewFileBlobs returns a store in dir, creating it (owner-only) if needed.
 func NewFileBlobs(dir string, seal Sealer) (*FileBlobs, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	b := &FileBlobs{dir: dir, seal: seal}
+	// The staged directory with it, once, not on every upload.
+	if err := os.MkdirAll(b.stagedDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("pii: blob dir: %w", err)
 	}
-	return &FileBlobs{dir: dir, seal: seal}, nil
+	return b, nil
 }
 
 // validRef keeps refs to the names Put makes, so a ref from the database
@@ -67,13 +69,7 @@ func (b *FileBlobs) Put(ctx context.Context, data []byte) (string, error) {
 
 // PutRef seals data and stores it under ref (from NewRef).
 func (b *FileBlobs) PutRef(ctx context.Context, ref string, data []byte) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !validRef(ref) {
-		return ErrNoBlob
-	}
-	sealed, err := sealBlob(b.seal, ref, data)
+	sealed, err := b.sealRef(ctx, ref, data)
 	if err != nil {
 		return err
 	}
@@ -146,17 +142,30 @@ func (b *FileBlobs) Walk(ctx context.Context, fn func(ref string) error) error {
 	})
 }
 
+// sealRef checks ref (from NewRef) and seals data for it: what PutRef and
+// Stage do before they write.
+func (b *FileBlobs) sealRef(ctx context.Context, ref string, data []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !validRef(ref) {
+		return nil, ErrNoBlob
+	}
+	return sealBlob(b.seal, ref, data)
+}
+
 // Reseal re-encrypts the blob with the primary key when needs says its
 // current sealing is outdated. It reports whether it rewrote the file.
 func (b *FileBlobs) Reseal(ctx context.Context, ref string, needs func([]byte) bool) (bool, error) {
 	if !validRef(ref) {
 		return false, ErrNoBlob
 	}
-	if err := b.Publish(ref); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return false, err
-	}
 	p := b.path(ref)
 	sealed, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) && b.Publish(ref) == nil {
+		// Named by a step whose process died before publishing it.
+		sealed, err = os.ReadFile(p)
+	}
 	if err != nil {
 		return false, fmt.Errorf("pii: read blob: %w", err)
 	}

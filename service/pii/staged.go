@@ -26,18 +26,9 @@ func (b *FileBlobs) stagedPath(ref string) string { return filepath.Join(b.stage
 // ref (from NewRef), dated at (the caller's clock, which the sweeper's
 // grace time is counted on).
 func (b *FileBlobs) Stage(ctx context.Context, ref string, data []byte, at time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !validRef(ref) {
-		return ErrNoBlob
-	}
-	sealed, err := sealBlob(b.seal, ref, data)
+	sealed, err := b.sealRef(ctx, ref, data)
 	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(b.stagedDir(), 0o700); err != nil {
-		return fmt.Errorf("pii: blob dir: %w", err)
 	}
 	// No rename needed: until its step commits nothing names the file, and
 	// the step begins only once the data is on disk.

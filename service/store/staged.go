@@ -26,12 +26,15 @@ type Stager interface {
 // when none does. A photo a step stops naming is journaled by it and
 // deleted after its commit, as JournaledPhotos does.
 type StagedPhotos struct {
-	st    *Store
-	blobs Stager
+	*JournaledPhotos // Drop, and the journal's share of SweepOrphans
+	st               *Store
+	blobs            Stager
 }
 
 // StagedPhotos keeps photos in blobs, which stages them.
-func (s *Store) StagedPhotos(blobs Stager) *StagedPhotos { return &StagedPhotos{st: s, blobs: blobs} }
+func (s *Store) StagedPhotos(blobs Stager) *StagedPhotos {
+	return &StagedPhotos{JournaledPhotos: s.JournaledPhotos(blobs), st: s, blobs: blobs}
+}
 
 // Add stages data, runs step with its ref in one transaction and publishes
 // the photo once that has committed; the photo is deleted again if the
@@ -51,16 +54,6 @@ func (p *StagedPhotos) Add(ctx context.Context, data []byte, step func(ctx conte
 		// Readable where it is; the sweeper moves it.
 		p.st.log.Warn("publishing a photo failed; the sweeper retries", "err", err)
 	}
-	return nil
-}
-
-// Drop journals refs in ctx's transaction and deletes them once it has
-// committed; a delete that fails stays journaled for SweepOrphans.
-func (p *StagedPhotos) Drop(ctx context.Context, refs ...string) error {
-	if err := p.st.Journal(ctx, refs...); err != nil {
-		return err
-	}
-	afterCommit(ctx, func(ctx context.Context) { p.st.deletePhotos(ctx, p.blobs, refs...) })
 	return nil
 }
 
@@ -89,7 +82,7 @@ func (p *StagedPhotos) SweepOrphans(ctx context.Context, before time.Time, limit
 		}
 		n++
 	}
-	journaled, err := p.st.sweepJournal(ctx, p.blobs, before, limit)
+	journaled, err := p.JournaledPhotos.SweepOrphans(ctx, before, limit)
 	return n + journaled, err
 }
 
